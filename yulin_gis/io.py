@@ -1,0 +1,292 @@
+"""Readers and atomic writers.
+
+Readers return raw layers (headers and values as found in the file) keyed by canonical
+layer name; :mod:`yulin_gis.validate` turns them into canonical, checked layers.
+
+Supported inputs:
+
+* GeoPackage: layers named ``compounds``, ``communities``, ``roads``, ``utilities``,
+  ``facilities`` (Chinese names such as 小区 / 社区 / 道路 / 管线 / 设施 accepted);
+* shapefile, with attributes decoded from the ``.cpg`` file, else the DBF language
+  byte, else GBK (the usual encoding of Chinese CAD/GIS exports);
+* GeoJSON;
+* an Excel (``.xlsx``) or CSV survey table (摸底调查表) with lon/lat columns;
+* a folder holding any of the above, one file per layer, named after the layer.
+
+Writers go through :func:`atomic_path`: a file is written under a temporary name in the
+target folder and renamed into place only when complete, so a crash never leaves a
+half-written output that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from yulin_gis.errors import InputFileError, OutputError, Problem
+from yulin_gis.schema import LAYERS, header_key
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = [
+    "RawLayer",
+    "atomic_path",
+    "dbf_encoding",
+    "read_input",
+    "read_table",
+    "read_vector",
+    "write_gpkg",
+]
+
+logger = logging.getLogger(__name__)
+
+VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".zip"}
+TABLE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv", ".txt"}
+
+# DBF language driver ids (byte 29 of the header) -> Python codec.
+_LDID = {
+    0x4D: "gbk", 0x7A: "gbk", 0x4E: "cp949", 0x4F: "big5", 0x4C: "cp936",
+    0x57: "cp1252", 0x03: "cp1252", 0x01: "cp437", 0x02: "cp850", 0x58: "cp1252",
+    0x59: "cp1252", 0x64: "cp852", 0x65: "cp866", 0x7B: "euc_jp", 0x7C: "cp874",
+    0xC8: "cp1250", 0xC9: "cp1251", 0xCA: "cp1254", 0xCB: "cp1253",
+}
+
+
+@dataclass
+class RawLayer:
+    """One layer as read from a file, before validation.
+
+    Attributes
+    ----------
+    name
+        Canonical layer name (``compounds`` ...).
+    frame
+        The data; a GeoDataFrame for vector files, a DataFrame for survey tables.
+    source
+        File path (and ``:layer`` for multi-layer files) for messages.
+    from_table
+        True when the geometry must still be built from lon/lat columns.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    source: str
+    from_table: bool = False
+
+
+def dbf_encoding(shp_path: Path) -> str:
+    """Return the attribute encoding of a shapefile.
+
+    Order: the ``.cpg`` file; the DBF language byte; GBK (documented default for Chinese
+    data, whose exporters often write neither).
+    """
+    for cpg in (shp_path.with_suffix(".cpg"), shp_path.with_suffix(".CPG")):
+        if cpg.exists():
+            text = cpg.read_text(encoding="ascii", errors="ignore").strip().lower()
+            aliases = {"936": "gbk", "cp936": "gbk", "gb2312": "gbk", "65001": "utf-8",
+                       "utf8": "utf-8", "ansi 1252": "cp1252", "1252": "cp1252"}
+            return aliases.get(text, text or "gbk")
+    dbf = shp_path.with_suffix(".dbf")
+    if dbf.exists():
+        with dbf.open("rb") as fh:
+            header = fh.read(32)
+        if len(header) >= 30 and header[29] in _LDID:
+            return _LDID[header[29]]
+    return "gbk"
+
+
+def _check_shapefile_parts(path: Path) -> None:
+    missing = [s for s in (".shx", ".dbf") if not path.with_suffix(s).exists()
+               and not path.with_suffix(s.upper()).exists()]
+    if missing:
+        raise InputFileError(
+            f"{path}: shapefile is incomplete, missing {', '.join(missing)} beside the .shp"
+        )
+
+
+def read_vector(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read one vector layer with pyogrio.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, truncated, of an unknown type, or the layer is absent.
+    """
+    import pyogrio
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found")
+    kwargs: dict[str, object] = {}
+    if path.suffix.lower() == ".shp":
+        _check_shapefile_parts(path)
+        kwargs["encoding"] = dbf_encoding(path)
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, **kwargs)
+    except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
+        where = f"{path}" + (f" layer {layer}" if layer else "")
+        raise InputFileError(f"{where}: cannot be read as a GIS layer ({exc})") from exc
+
+
+def read_table(path: str | Path, sheet: str | int | None = 0) -> pd.DataFrame:
+    """Read an Excel or CSV survey table (CSV: UTF-8 with or without BOM, else GBK)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".csv", ".txt"}:
+            try:
+                return pd.read_csv(path, dtype=object, encoding="utf-8-sig")
+            except UnicodeDecodeError:
+                return pd.read_csv(path, dtype=object, encoding="gbk")
+        return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)  # type: ignore[return-value]
+    except Exception as exc:
+        raise InputFileError(f"{path}: cannot be read as a table ({exc})") from exc
+
+
+def _layer_name_for(label: str) -> str | None:
+    key = header_key(label)
+    for spec in LAYERS.values():
+        if key in {header_key(spec.name), header_key(spec.label_zh)} | {
+            header_key(a) for a in spec.aliases
+        }:
+            return spec.name
+    return None
+
+
+def _read_gpkg(path: Path, problems: list[Problem]) -> dict[str, RawLayer]:
+    import pyogrio
+
+    try:
+        listed = pyogrio.list_layers(path)
+    except Exception as exc:
+        raise InputFileError(f"{path}: not a readable GeoPackage ({exc})") from exc
+    out: dict[str, RawLayer] = {}
+    for layer_name, _geom in listed:
+        name = _layer_name_for(str(layer_name))
+        if name is None:
+            if str(layer_name) not in {"layer_styles"}:
+                problems.append(Problem("warning", "unknown-layer",
+                                        "layer not used by yulin_gis; ignored",
+                                        file=str(path), layer=str(layer_name)))
+            continue
+        if name in out:
+            problems.append(Problem("warning", "duplicate-layer",
+                                    f"a second layer for {name!r}; ignored",
+                                    file=str(path), layer=str(layer_name)))
+            continue
+        frame = read_vector(path, layer=str(layer_name))
+        out[name] = RawLayer(name, frame, f"{path}:{layer_name}")
+    return out
+
+
+def _read_one(path: Path, name: str) -> RawLayer:
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return RawLayer(name, read_table(path), str(path), from_table=True)
+    return RawLayer(name, read_vector(path), str(path))
+
+
+def read_input(path: str | Path, problems: list[Problem] | None = None) -> dict[str, RawLayer]:
+    """Read every layer an input path holds.
+
+    Parameters
+    ----------
+    path
+        A GeoPackage, a single compound layer (shapefile, GeoJSON), a survey table
+        (xlsx/csv), or a folder of files named after the layers.
+    problems
+        A list that receives warnings (e.g. layers that are ignored).
+
+    Raises
+    ------
+    InputFileError
+        When the path is missing, of an unknown type, or unreadable.
+    """
+    problems = problems if problems is not None else []
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: input not found")
+    if path.is_dir():
+        out: dict[str, RawLayer] = {}
+        for child in sorted(path.iterdir()):
+            suffix = child.suffix.lower()
+            if suffix not in VECTOR_SUFFIXES | TABLE_SUFFIXES or suffix == ".zip":
+                continue
+            name = _layer_name_for(child.stem)
+            if name is None or name in out:
+                problems.append(Problem("warning", "unknown-layer",
+                                        "file name matches no layer (or a second file for "
+                                        "one); ignored", file=str(child)))
+                continue
+            out[name] = _read_one(child, name)
+        if not out:
+            raise InputFileError(f"{path}: folder holds no layer files named after a layer "
+                                 "(compounds, communities, roads, utilities, facilities)")
+        return out
+    suffix = path.suffix.lower()
+    if suffix == ".gpkg":
+        return _read_gpkg(path, problems)
+    if suffix in VECTOR_SUFFIXES | TABLE_SUFFIXES:
+        name = _layer_name_for(path.stem) or "compounds"
+        return {name: _read_one(path, name)}
+    raise InputFileError(
+        f"{path}: unknown file type {suffix!r}; expected .gpkg, .shp, .geojson, .xlsx or .csv"
+    )
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
+
+    On an exception the temporary file is removed and ``target`` is left untouched.
+
+    Raises
+    ------
+    OutputError
+        When the folder cannot be created or written.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix,
+                                        dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"{target.parent}: cannot write output here ({exc})") from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise OutputError(f"{target}: nothing was written")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Write several layers into one GeoPackage atomically (all or nothing)."""
+    import pyogrio
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        for name, frame in layers.items():
+            try:
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+            except OSError as exc:
+                raise OutputError(f"{path}: writing layer {name} failed ({exc})") from exc
+    logger.info("wrote %s (%s)", path, ", ".join(layers))
+    return path
