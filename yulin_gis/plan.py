@@ -1,0 +1,749 @@
+"""Annual renovation plans (年度改造计划): multi-year allocation, coverage, what-if and schedule.
+
+The seed (玉政办发〔2022〕13号 §六(二)) has each county (县/市/区, the responsible body)
+submit next year's plan, whole packages (连片改造片区) at a time, within what it can fund;
+§二 sets the goal of basically finishing pre-2000 compounds by 2025; §四(一) lets
+2001–2005 compounds in "at a certain share" of each year's task; §六(四) asks projects to
+start by 30 June and finish in-compound water, power, road and gas works by 31 December.
+
+Allocation rule (:func:`allocate_plan`)
+---------------------------------------
+Counties are planned independently. Inside a county, packages are taken in a fixed order
+(``priority`` descending, then ``package_id`` ascending) and each goes, whole, into the
+*earliest* plan year that still has room for it:
+
+* its ``cost_yuan`` fits the year's remaining budget (when budgets are given);
+* its ``households`` fit the year's remaining household capacity (when given);
+* after adding it, the year's 2001–2005 households stay within ``share_cap`` × the year's
+  households (the share cap is checked after every addition, so it always holds).
+
+Packages blocked only by the share cap are retried (in the same order) once further
+pre-2000 packages have loosened it. A package whose cost exceeds the county's largest
+yearly budget (or whose households exceed the largest yearly capacity) is **left
+unscheduled** with a reason, never squeezed in: budgets and capacities are never exceeded.
+Unscheduled packages get ``plan_year == ""`` and an ``unscheduled_reason``.
+
+Coverage and what-if
+--------------------
+The result says whether every pre-2000 household (``pre2000_households``) is in a
+scheduled package. :func:`budget_needed_for_full_coverage` finds, for each county, the
+smallest uniform scale factor of that county's yearly budgets under which the allocation
+covers all its pre-2000 households (bisection, re-running the allocation), and returns the
+budgets it verified by a final re-run.
+
+Schedule (:func:`schedule_packages`)
+------------------------------------
+Per scheduled package: design and approval (设计审批) from ``plan_start`` of the plan year,
+then construction: utility (pipe) works (管线改造) first, surface works that lie over the
+pipes (roads, paving) after them, building-body basic works (roofs, facades, stairwells)
+in parallel, improvement/upgrade works (完善类/提升类) after the basic works, then
+acceptance (竣工验收). Construction durations scale with ``sqrt(households / 500)``
+clipped to 0.5–2. Flags say when the start falls after ``start_by`` (06-30) or the basic
+works end after ``basic_by`` (12-31).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from yulin_gis.errors import Problem, ProfileError, SchemaError, ValidationError
+
+__all__ = [
+    "DEFAULT_DEADLINES",
+    "DEFAULT_DURATIONS_DAYS",
+    "DEFAULT_YEARS",
+    "BudgetWhatIf",
+    "PlanResult",
+    "allocate_plan",
+    "apply_plan_to_compounds",
+    "budget_needed_for_full_coverage",
+    "normalise_limits",
+    "schedule_packages",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_YEARS: tuple[int, ...] = (2022, 2023, 2024, 2025)
+"""Plan years of Yulin's programme (seed §二: basically finish by 2025)."""
+
+DEFAULT_DEADLINES: dict[str, str] = {
+    "plan_start": "01-01",  # design/approval starts (the plan was submitted the year before)
+    "start_by": "06-30",  # seed §六(四): start construction by 30 June
+    "basic_by": "12-31",  # seed §六(四): in-compound water/power/road/gas basically done
+}
+"""Deadlines as ``MM-DD`` within the plan year."""
+
+DEFAULT_DURATIONS_DAYS: dict[str, float] = {
+    "design": 90,  # design with residents, publicity, approval, tendering
+    "utility": 60,  # in-compound pipe works: water, drainage, power, gas, telecom
+    "surface": 45,  # roads and paving over the pipes, after the utility works
+    "building": 90,  # roofs, facades, stairwells: in parallel with the pipe works
+    "improve": 60,  # improvement/upgrade works after the basic works
+    "acceptance": 30,  # completion acceptance (竣工验收)
+}
+"""Typical durations for a package of ``reference_households`` households (editable)."""
+
+LimitSpec = float | int | Mapping[Any, Any] | pd.DataFrame | None
+
+_REQUIRED = ("package_id", "county", "households", "cost_yuan", "priority", "pre2000_households")
+_NUMERIC = ("households", "cost_yuan", "priority", "pre2000_households", "share_households")
+_EPS = 1e-6
+
+
+@dataclass
+class BudgetWhatIf:
+    """Budget needed to cover every pre-2000 household by the last plan year.
+
+    Attributes
+    ----------
+    feasible
+        True when some budget covers everything (False when, e.g., household capacity
+        alone prevents full coverage); see ``reasons``.
+    scale_by_county
+        County → factor applied to its given yearly budgets (1.0 when already covered).
+    budget_by_county_year
+        ``(county, year)`` → budget (yuan, rounded up) verified to give full coverage.
+    extra_yuan_by_county
+        County → budget needed minus budget given, summed over the years.
+    reasons
+        County → why no budget can cover it (only for infeasible counties).
+    """
+
+    feasible: bool
+    scale_by_county: dict[str, float]
+    budget_by_county_year: dict[tuple[str, int], float]
+    extra_yuan_by_county: dict[str, float]
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def extra_yuan(self) -> float:
+        """Extra budget needed over all counties and years (yuan)."""
+        return float(sum(self.extra_yuan_by_county.values()))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per county and year: ``county, plan_year, budget_needed_yuan``."""
+        rows = [
+            {"county": c, "plan_year": y, "budget_needed_yuan": b}
+            for (c, y), b in sorted(self.budget_by_county_year.items())
+        ]
+        return pd.DataFrame(rows, columns=["county", "plan_year", "budget_needed_yuan"])
+
+
+@dataclass
+class PlanResult:
+    """The multi-year plan.
+
+    Attributes
+    ----------
+    packages
+        The input packages plus ``plan_year`` (str, ``""`` when unscheduled),
+        ``unscheduled_reason`` (str) and ``plan_order`` (1-based rank in the county).
+    totals
+        Per county and plan year: ``packages, households, pre2000_households,
+        share_households, cost_yuan, budget_yuan, capacity_households, share_ratio``.
+    coverage
+        Per county: ``pre2000_households, pre2000_covered, pre2000_uncovered, covered``.
+    coverage_by_year
+        Per county and year: cumulative ``pre2000_covered`` and ``coverage_rate``.
+    covered
+        Whether every pre-2000 household is in a scheduled package by the last year.
+    budget_needed
+        The what-if answer when not covered and budgets were given, else None.
+    """
+
+    packages: pd.DataFrame
+    totals: pd.DataFrame
+    coverage: pd.DataFrame
+    coverage_by_year: pd.DataFrame
+    covered: bool
+    years: tuple[int, ...]
+    share_cap: float | None
+    budget_by_county_year: dict[tuple[str, int], float | None]
+    capacity_by_county_year: dict[tuple[str, int], float | None]
+    budget_needed: BudgetWhatIf | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def scheduled(self) -> pd.DataFrame:
+        """The packages that have a plan year."""
+        return self.packages[self.packages["plan_year"] != ""]
+
+    @property
+    def unscheduled(self) -> pd.DataFrame:
+        """The packages left out, with ``unscheduled_reason``."""
+        return self.packages[self.packages["plan_year"] == ""]
+
+
+# --- input checks --------------------------------------------------------------------------
+
+
+def _check_packages(packages: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate and normalise the package table; raise ValidationError on errors."""
+    problems: list[Problem] = []
+    missing = [c for c in _REQUIRED if c not in packages.columns]
+    for col in missing:
+        problems.append(Problem("error", "missing-field", f"packages lack field {col!r}",
+                                layer="packages", field=col))
+    if missing:
+        raise ValidationError(problems, "Cannot plan packages")
+    df = pd.DataFrame(packages).copy()
+    if "share_households" not in df.columns:
+        df["share_households"] = 0
+        problems.append(Problem("warning", "missing-field",
+                                "no share_households field: 2001–2005 households taken as 0",
+                                layer="packages", field="share_households"))
+    df["package_id"] = df["package_id"].astype(str)
+    df["county"] = df["county"].astype(str)
+    dup = df["package_id"][df["package_id"].duplicated()]
+    for pid in sorted(set(dup)):
+        problems.append(Problem("error", "duplicate-id", "package_id appears more than once",
+                                layer="packages", row=pid, field="package_id"))
+    for col in _NUMERIC:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | (values < 0)
+        for pid in df.loc[bad, "package_id"]:
+            problems.append(Problem("error", "bad-value", f"{col} must be a number ≥ 0",
+                                    layer="packages", row=pid, field=col))
+        df[col] = values.astype(float)
+    if any(p.severity == "error" for p in problems):
+        raise ValidationError(problems, "Cannot plan packages")
+    return df, problems
+
+
+def _mmdd(text: str, year: int, key: str) -> date:
+    try:
+        month, day = (int(x) for x in str(text).split("-"))
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ProfileError(f"deadline {key!r} must be 'MM-DD', got {text!r}") from exc
+
+
+def normalise_limits(
+    spec: LimitSpec, counties: Sequence[str], years: Sequence[int], name: str = "budget"
+) -> dict[tuple[str, int], float | None]:
+    """Expand a budget or capacity specification to ``(county, year) → limit or None``.
+
+    Parameters
+    ----------
+    spec
+        ``None`` (no limit); a number (every county, every year); a mapping keyed by
+        ``(county, year)``, by county (value: a number for every year, or a mapping
+        year → number), or by year (int keys: the same for every county); or a DataFrame
+        with ``county``, ``plan_year`` (or ``year``) and one numeric value column.
+    counties, years
+        The counties and plan years to cover. Pairs not given get ``None`` (no limit).
+    name
+        Used in error messages.
+
+    Raises
+    ------
+    ProfileError
+        When a value is negative or not a number.
+    """
+    out: dict[tuple[str, int], float | None] = {(c, y): None for c in counties for y in years}
+    if spec is None:
+        return out
+    if isinstance(spec, pd.DataFrame):
+        ycol = "plan_year" if "plan_year" in spec.columns else "year"
+        vcols = [c for c in spec.columns if c not in ("county", ycol)]
+        if "county" not in spec.columns or ycol not in spec.columns or len(vcols) != 1:
+            raise ProfileError(f"{name} table needs county, plan_year and one value column")
+        spec = {(str(r["county"]), int(r[ycol])): r[vcols[0]] for _, r in spec.iterrows()}
+    if isinstance(spec, int | float):
+        items: list[tuple[tuple[str, int], Any]] = [((c, y), spec) for c in counties for y in years]
+    else:
+        items = []
+        for key, value in spec.items():
+            if isinstance(key, tuple):
+                items.append(((str(key[0]), int(key[1])), value))
+            elif isinstance(key, int) and not isinstance(value, Mapping):
+                items += [((c, key), value) for c in counties]
+            elif isinstance(value, Mapping):
+                items += [((str(key), int(y)), v) for y, v in value.items()]
+            else:
+                items += [((str(key), y), value) for y in years]
+    for key, value in items:
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ProfileError(f"{name} for {key} is not a number: {value!r}") from exc
+        if math.isnan(number) or number < 0:
+            raise ProfileError(f"{name} for {key} must be ≥ 0, got {value!r}")
+        if key in out:
+            out[key] = number
+    return out
+
+
+# --- allocation ----------------------------------------------------------------------------
+
+
+def _allocate_county(
+    rows: list[tuple[str, float, float, float]],
+    years: Sequence[int],
+    budget: Mapping[int, float | None],
+    capacity: Mapping[int, float | None],
+    share_cap: float | None,
+) -> tuple[dict[str, int], dict[str, str]]:
+    """First-fit one county's packages, in the given order, into the years.
+
+    ``rows`` are ``(package_id, cost, households, share_households)`` in priority order.
+    Returns package → year and package → reason for those left out.
+    """
+    rem_b = {y: budget[y] for y in years}
+    rem_c = {y: capacity[y] for y in years}
+    hh = dict.fromkeys(years, 0.0)
+    share = dict.fromkeys(years, 0.0)
+    placed: dict[str, int] = {}
+    last_why: dict[str, list[str]] = {}
+
+    def fits(y: int, cost: float, h: float, s: float) -> str:
+        rb, rc = rem_b[y], rem_c[y]
+        if rb is not None and cost > rb + _EPS:
+            return "budget"
+        if rc is not None and h > rc + _EPS:
+            return "capacity"
+        if share_cap is not None and share[y] + s > share_cap * (hh[y] + h) + _EPS:
+            return "share"
+        return ""
+
+    while True:  # later passes only retry packages the share cap blocked
+        placed_now = 0
+        for pid, cost, h, s in rows:
+            if pid in placed:
+                continue
+            why = [fits(y, cost, h, s) for y in years]
+            last_why[pid] = why
+            if "" not in why:
+                continue
+            y = years[why.index("")]
+            placed[pid] = y
+            placed_now += 1
+            rb, rc = rem_b[y], rem_c[y]
+            rem_b[y] = None if rb is None else rb - cost
+            rem_c[y] = None if rc is None else rc - h
+            hh[y] += h
+            share[y] += s
+        blocked = [p for p, w in last_why.items() if p not in placed and "share" in w]
+        if placed_now == 0 or not blocked:
+            break
+    reasons: dict[str, str] = {}
+    b_all = [budget[y] for y in years]
+    c_all = [capacity[y] for y in years]
+    max_b = max(b for b in b_all if b is not None) if None not in b_all else None
+    max_c = max(c for c in c_all if c is not None) if None not in c_all else None
+    for pid, cost, h, _s in rows:
+        if pid in placed:
+            continue
+        if max_b is not None and cost > max_b + _EPS:
+            reasons[pid] = (f"cost {cost:,.0f} yuan exceeds the county's largest yearly budget "
+                            f"{max_b:,.0f} yuan")
+        elif max_c is not None and h > max_c + _EPS:
+            reasons[pid] = (f"{h:,.0f} households exceed the county's largest yearly capacity "
+                            f"{max_c:,.0f}")
+        elif "share" in last_why.get(pid, []):
+            reasons[pid] = (f"2001–2005 share cap {share_cap:.0%}: no year with room has enough "
+                            "pre-2000 households to take its 2001–2005 households")
+        else:
+            reasons[pid] = ("budget or capacity of every plan year taken by higher-priority "
+                            "packages")
+    return placed, reasons
+
+
+def _order(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(["county", "priority", "package_id"], ascending=[True, False, True],
+                          kind="mergesort")
+
+
+def _run_allocation(
+    df: pd.DataFrame,
+    years: tuple[int, ...],
+    budgets: Mapping[tuple[str, int], float | None],
+    caps: Mapping[tuple[str, int], float | None],
+    share_cap: float | None,
+    counties: Sequence[str] | None = None,
+) -> tuple[dict[str, int], dict[str, str]]:
+    placed: dict[str, int] = {}
+    reasons: dict[str, str] = {}
+    ordered = _order(df)
+    for county, group in ordered.groupby("county", sort=True):
+        if counties is not None and county not in counties:
+            continue
+        rows = list(zip(group["package_id"], group["cost_yuan"], group["households"],
+                        group["share_households"], strict=True))
+        p, r = _allocate_county(
+            rows, years, {y: budgets[(str(county), y)] for y in years},
+            {y: caps[(str(county), y)] for y in years}, share_cap,
+        )
+        placed.update(p)
+        reasons.update(r)
+    return placed, reasons
+
+
+def _county_covered(df: pd.DataFrame, placed: Mapping[str, int]) -> bool:
+    need = df[df["pre2000_households"] > 0]
+    return bool(need["package_id"].isin(list(placed)).all())
+
+
+def allocate_plan(
+    packages: pd.DataFrame,
+    years: Sequence[int] = DEFAULT_YEARS,
+    budget_by_county_year: LimitSpec = None,
+    households_capacity: LimitSpec = None,
+    share_cap: float | None = 0.15,
+    *,
+    compute_budget_needed: bool = True,
+) -> PlanResult:
+    """Schedule whole packages into plan years per county (see the module docstring).
+
+    Parameters
+    ----------
+    packages
+        One row per package (连片改造片区): ``package_id``, ``county``, ``households``,
+        ``cost_yuan``, ``priority`` (higher first), ``pre2000_households`` and
+        ``share_households`` (2001–2005; taken as 0 with a warning when absent).
+        Other columns are carried through.
+    years
+        Plan years, ascending (default 2022–2025).
+    budget_by_county_year, households_capacity
+        Yearly limits per county, in any form :func:`normalise_limits` accepts; ``None``
+        means no limit. With neither, every package fits the first year.
+    share_cap
+        Largest share of a year's households (per county) that may be in 2001–2005
+        compounds (default 0.15, a profile setting); ``None`` disables the cap.
+    compute_budget_needed
+        When budgets are given and coverage is incomplete, also run the what-if
+        (:func:`budget_needed_for_full_coverage`).
+
+    Returns
+    -------
+    PlanResult
+
+    Raises
+    ------
+    ValidationError
+        Missing fields, duplicate ids, negative or non-numeric values.
+    ProfileError
+        Bad years, limits or share cap.
+    """
+    years_t = tuple(int(y) for y in years)
+    if not years_t or list(years_t) != sorted(set(years_t)):
+        raise ProfileError(f"plan years must be distinct and ascending, got {list(years)}")
+    if share_cap is not None and not 0 <= share_cap <= 1:
+        raise ProfileError(f"share_cap must be within 0–1, got {share_cap}")
+    df, problems = _check_packages(packages)
+    counties = sorted(df["county"].unique().tolist())
+    budgets = normalise_limits(budget_by_county_year, counties, years_t, "budget")
+    caps = normalise_limits(households_capacity, counties, years_t, "household capacity")
+    for name, spec, lim in (("budget", budget_by_county_year, budgets),
+                            ("household capacity", households_capacity, caps)):
+        if spec is None:
+            continue
+        for c in counties:
+            if all(lim[(c, y)] is None for y in years_t):
+                problems.append(Problem("warning", "no-limit",
+                                        f"no {name} given for county {c}: treated as unlimited",
+                                        layer="packages", field="county", row=c))
+    placed, reasons = _run_allocation(df, years_t, budgets, caps, share_cap)
+    ordered = _order(df)
+    df["plan_order"] = ordered.groupby("county").cumcount().add(1).reindex(df.index)
+    df["plan_year"] = [str(placed[p]) if p in placed else "" for p in df["package_id"]]
+    df["unscheduled_reason"] = [reasons.get(p, "") for p in df["package_id"]]
+    totals = _totals(df, years_t, counties, budgets, caps)
+    coverage, by_year = _coverage(df, years_t, counties)
+    covered = bool(coverage["covered"].all()) if len(coverage) else True
+    result = PlanResult(df, totals, coverage, by_year, covered, years_t, share_cap,
+                        budgets, caps, None, problems)
+    if not covered and compute_budget_needed and budget_by_county_year is not None:
+        result.budget_needed = budget_needed_for_full_coverage(
+            df, years_t, budget_by_county_year, households_capacity, share_cap)
+    logger.info("plan: %d of %d packages scheduled; pre-2000 covered: %s",
+                len(placed), len(df), covered)
+    return result
+
+
+def _totals(df: pd.DataFrame, years: tuple[int, ...], counties: Sequence[str],
+            budgets: Mapping[tuple[str, int], float | None],
+            caps: Mapping[tuple[str, int], float | None]) -> pd.DataFrame:
+    sched = df[df["plan_year"] != ""].assign(plan_year=lambda d: d["plan_year"].astype(int))
+    agg = sched.groupby(["county", "plan_year"]).agg(
+        packages=("package_id", "size"), households=("households", "sum"),
+        pre2000_households=("pre2000_households", "sum"),
+        share_households=("share_households", "sum"), cost_yuan=("cost_yuan", "sum"))
+    idx = pd.MultiIndex.from_product([counties, years], names=["county", "plan_year"])
+    out = agg.reindex(idx, fill_value=0).reset_index()
+    out["packages"] = out["packages"].astype(int)
+    out["budget_yuan"] = [budgets[(c, y)] for c, y in zip(out["county"], out["plan_year"], strict=True)]
+    out["capacity_households"] = [caps[(c, y)]
+                                  for c, y in zip(out["county"], out["plan_year"], strict=True)]
+    out[["budget_yuan", "capacity_households"]] = out[["budget_yuan", "capacity_households"]].astype(float)
+    out["share_ratio"] = np.where(out["households"] > 0,
+                                  out["share_households"] / out["households"].where(out["households"] > 0, 1), 0.0)
+    return out
+
+
+def _coverage(df: pd.DataFrame, years: tuple[int, ...],
+              counties: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, by_year = [], []
+    for c in counties:
+        sub = df[df["county"] == c]
+        total = float(sub["pre2000_households"].sum())
+        done = 0.0
+        for y in years:
+            done += float(sub.loc[sub["plan_year"] == str(y), "pre2000_households"].sum())
+            by_year.append({"county": c, "plan_year": y, "pre2000_households": total,
+                            "pre2000_covered": done,
+                            "coverage_rate": done / total if total else 1.0})
+        uncovered = float(sub.loc[sub["plan_year"] == "", "pre2000_households"].sum())
+        rows.append({"county": c, "pre2000_households": total, "pre2000_covered": done,
+                     "pre2000_uncovered": uncovered, "covered": uncovered <= 0})
+    cov_cols = ["county", "pre2000_households", "pre2000_covered", "pre2000_uncovered", "covered"]
+    year_cols = ["county", "plan_year", "pre2000_households", "pre2000_covered", "coverage_rate"]
+    return pd.DataFrame(rows, columns=cov_cols), pd.DataFrame(by_year, columns=year_cols)
+
+
+# --- what-if -------------------------------------------------------------------------------
+
+
+def budget_needed_for_full_coverage(
+    packages: pd.DataFrame,
+    years: Sequence[int] = DEFAULT_YEARS,
+    budget_by_county_year: LimitSpec = None,
+    households_capacity: LimitSpec = None,
+    share_cap: float | None = 0.15,
+    *,
+    rel_tol: float = 1e-7,
+) -> BudgetWhatIf:
+    """Find the yearly budgets under which every pre-2000 household gets a plan year.
+
+    For each county the given yearly budgets are multiplied by one factor (the shape
+    across years is kept; a county with no or zero budgets gets an equal amount per year)
+    and the allocation is re-run; bisection finds the smallest factor that covers all the
+    county's pre-2000 households to ``rel_tol``. The budgets returned are rounded up to
+    whole yuan and verified by a final re-run.
+
+    Parameters
+    ----------
+    packages, years, budget_by_county_year, households_capacity, share_cap
+        As for :func:`allocate_plan`.
+    rel_tol
+        Relative precision of the scale factor.
+
+    Returns
+    -------
+    BudgetWhatIf
+        ``feasible`` is False for counties that no budget can cover (e.g. household
+        capacity or the share cap block some pre-2000 package); those counties keep their
+        given budgets and are listed in ``reasons``.
+    """
+    years_t = tuple(int(y) for y in years)
+    df, _ = _check_packages(packages)
+    counties = sorted(df["county"].unique().tolist())
+    base = normalise_limits(budget_by_county_year, counties, years_t, "budget")
+    caps = normalise_limits(households_capacity, counties, years_t, "household capacity")
+    scale: dict[str, float] = {}
+    needed: dict[tuple[str, int], float] = {}
+    extra: dict[str, float] = {}
+    reasons: dict[str, str] = {}
+    for c in counties:
+        sub = df[df["county"] == c]
+        given = {y: base[(c, y)] for y in years_t}
+
+        def run(b: Mapping[int, float | None], sub: pd.DataFrame = sub, c: str = c) -> bool:
+            placed, _ = _run_allocation(sub, years_t, {(c, y): b[y] for y in years_t}, caps,
+                                        share_cap)
+            return _county_covered(sub, placed)
+
+        def scaled(shape: Mapping[int, float], f: float) -> dict[int, float | None]:
+            return {y: float(math.ceil(shape[y] * f)) for y in years_t}
+
+        if not run(dict.fromkeys(years_t)):
+            reasons[c] = ("no budget covers all pre-2000 households: household capacity or the "
+                          "2001–2005 share cap leaves some out")
+            scale[c], extra[c] = float("nan"), float("nan")
+            continue
+        if None in given.values() and all(v is None for v in given.values()):
+            scale[c], extra[c] = 1.0, 0.0  # no budget limit and already covered
+            continue
+        if None not in given.values() and run(given):
+            scale[c], extra[c] = 1.0, 0.0
+            needed.update({(c, y): float(v or 0.0) for y, v in given.items()})
+            continue
+        shape = {y: float(v or 0.0) for y, v in given.items()}
+        total = float(sub["cost_yuan"].sum()) + 1.0
+        if sum(shape.values()) <= 0:
+            shape = dict.fromkeys(years_t, 1.0)
+        hi = max(1.0, total / min(v for v in shape.values() if v > 0))
+        if not run(scaled(shape, hi)):  # zero-budget years matter: spread evenly instead
+            shape = dict.fromkeys(years_t, 1.0)
+            hi = total
+        lo = 0.0
+        while hi - lo > rel_tol * hi:
+            mid = (lo + hi) / 2
+            if run(scaled(shape, mid)):
+                hi = mid
+            else:
+                lo = mid
+        while not run(scaled(shape, hi)):  # guard against a non-monotone step
+            hi *= 1 + 10 * rel_tol
+        b = scaled(shape, hi)
+        scale[c] = hi
+        needed.update({(c, y): float(b[y] or 0.0) for y in years_t})
+        extra[c] = sum(float(v or 0.0) for v in b.values()) - sum(v or 0.0 for v in given.values())
+    return BudgetWhatIf(not reasons, scale, needed, extra, reasons)
+
+
+# --- schedule ------------------------------------------------------------------------------
+
+
+def schedule_packages(
+    packages: pd.DataFrame,
+    *,
+    deadlines: Mapping[str, str] | None = None,
+    durations_days: Mapping[str, float] | None = None,
+    reference_households: float = 500.0,
+    has_improvement: Mapping[str, bool] | None = None,
+) -> pd.DataFrame:
+    """Add planned dates and deadline flags to scheduled packages.
+
+    Parameters
+    ----------
+    packages
+        Packages with ``package_id``, ``plan_year`` (str or int; ``""``/NaN unscheduled)
+        and ``households``; e.g. ``PlanResult.packages``.
+    deadlines
+        ``MM-DD`` strings overriding :data:`DEFAULT_DEADLINES`.
+    durations_days
+        Durations overriding :data:`DEFAULT_DURATIONS_DAYS`.
+    reference_households
+        Package size the typical durations are for; construction durations scale with
+        ``sqrt(households / reference_households)`` clipped to 0.5–2.
+    has_improvement
+        package_id → whether it has improvement/upgrade items (完善类/提升类); when
+        absent, taken from ``items_improve + items_upgrade > 0`` columns if present,
+        else True.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``design_start, planned_start, utility_start, utility_end,
+        surface_start, basic_end, improve_start, improve_end, planned_completion,
+        start_deadline, basic_deadline`` (Timestamps; NaT when unscheduled),
+        ``late_start``, ``basic_overdue`` (bool) and ``schedule_flag`` (str).
+    """
+    dl = {**DEFAULT_DEADLINES, **(deadlines or {})}
+    du = {**DEFAULT_DURATIONS_DAYS, **(durations_days or {})}
+    for key, value in du.items():
+        if float(value) < 0:
+            raise ProfileError(f"duration {key!r} must be ≥ 0 days, got {value!r}")
+    if reference_households <= 0:
+        raise ProfileError("reference_households must be > 0")
+    out = pd.DataFrame(packages).copy()
+    improve = _improvement_flags(out, has_improvement)
+    cols = ["design_start", "planned_start", "utility_start", "utility_end", "surface_start",
+            "basic_end", "improve_start", "improve_end", "planned_completion",
+            "start_deadline", "basic_deadline"]
+    records: list[dict[str, Any]] = []
+    for pid, year, hh, imp in zip(out["package_id"].astype(str), out["plan_year"],
+                                  out["households"], improve, strict=True):
+        records.append(_schedule_one(str(pid), year, float(hh), imp, dl, du, reference_households))
+    sched = pd.DataFrame(records, index=out.index)
+    for col in cols:
+        out[col] = pd.to_datetime(sched[col]) if len(sched) else pd.Series(dtype="datetime64[ns]")
+    out["late_start"] = sched["late_start"].astype(bool) if len(sched) else False
+    out["basic_overdue"] = sched["basic_overdue"].astype(bool) if len(sched) else False
+    out["schedule_flag"] = sched["schedule_flag"].astype(str) if len(sched) else ""
+    return out
+
+
+def _improvement_flags(df: pd.DataFrame, given: Mapping[str, bool] | None) -> list[bool]:
+    if given is not None:
+        return [bool(given.get(str(p), True)) for p in df["package_id"]]
+    if {"items_improve", "items_upgrade"} <= set(df.columns):
+        n = pd.to_numeric(df["items_improve"], errors="coerce").fillna(0) + pd.to_numeric(
+            df["items_upgrade"], errors="coerce").fillna(0)
+        return [bool(v > 0) for v in n]
+    return [True] * len(df)
+
+
+def _schedule_one(pid: str, year: Any, households: float, improve: bool,
+                  dl: Mapping[str, str], du: Mapping[str, float], ref: float) -> dict[str, Any]:
+    empty: dict[str, Any] = {"late_start": False, "basic_overdue": False, "schedule_flag": ""}
+    if year is None or (isinstance(year, float) and math.isnan(year)) or str(year).strip() == "":
+        return empty
+    y = int(float(year))
+    factor = min(2.0, max(0.5, math.sqrt(max(households, 0.0) / ref)))
+
+    def days(key: str, scaled: bool = True) -> timedelta:
+        return timedelta(days=math.ceil(float(du[key]) * (factor if scaled else 1.0)))
+
+    design_start = _mmdd(dl["plan_start"], y, "plan_start")
+    start_deadline = _mmdd(dl["start_by"], y, "start_by")
+    basic_deadline = _mmdd(dl["basic_by"], y, "basic_by")
+    start = design_start + days("design", scaled=False)
+    utility_end = start + days("utility")
+    surface_start = utility_end  # surface works lie over the pipes: after them
+    basic_end = max(surface_start + days("surface"), start + days("building"))
+    improve_start = basic_end
+    improve_end = improve_start + (days("improve") if improve else timedelta(0))
+    completion = improve_end + days("acceptance", scaled=False)
+    late, overdue = start > start_deadline, basic_end > basic_deadline
+    flags = []
+    if late:
+        flags.append(f"start {start.isoformat()} after the {start_deadline.isoformat()} deadline")
+    if overdue:
+        flags.append(f"basic works end {basic_end.isoformat()} after the "
+                     f"{basic_deadline.isoformat()} deadline")
+    if flags:
+        logger.info("package %s: %s", pid, "; ".join(flags))
+    return {"design_start": design_start, "planned_start": start, "utility_start": start,
+            "utility_end": utility_end, "surface_start": surface_start, "basic_end": basic_end,
+            "improve_start": improve_start, "improve_end": improve_end,
+            "planned_completion": completion, "start_deadline": start_deadline,
+            "basic_deadline": basic_deadline, "late_start": late, "basic_overdue": overdue,
+            "schedule_flag": "; ".join(flags)}
+
+
+def apply_plan_to_compounds(compounds: pd.DataFrame, packages: pd.DataFrame) -> pd.DataFrame:
+    """Copy each package's plan year and dates onto its compounds.
+
+    Parameters
+    ----------
+    compounds
+        Compounds with ``package_id`` (empty/NaN when not in a package).
+    packages
+        Planned packages (``PlanResult.packages``, optionally through
+        :func:`schedule_packages`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``compounds`` with ``plan_year`` (str, ``""`` when none),
+        ``unscheduled_reason`` and, when present on ``packages``, ``planned_start``,
+        ``basic_end`` and ``planned_completion``. Every compound is kept.
+    """
+    if "package_id" not in compounds.columns:
+        raise SchemaError("compounds lack field 'package_id'")
+    cols = [c for c in ("plan_year", "unscheduled_reason", "planned_start", "basic_end",
+                        "planned_completion") if c in packages.columns]
+    lookup = packages.assign(package_id=packages["package_id"].astype(str)).set_index(
+        "package_id")[cols]
+    out = compounds.copy()
+    keys = out["package_id"].where(out["package_id"].notna(), "").astype(str)
+    known = keys.isin(lookup.index)
+    for col in cols:
+        values = keys.map(lookup[col])
+        if col in ("plan_year", "unscheduled_reason"):
+            values = values.where(known, "").astype(str)
+        out[col] = values.to_numpy()
+    if "unscheduled_reason" in out.columns:
+        out.loc[~known.to_numpy(), "unscheduled_reason"] = [
+            "not in a package" if k == "" else f"package {k} not in the plan" for k in keys[~known]]
+    return out
