@@ -1,0 +1,687 @@
+"""Default QGIS layer styles stored inside a GeoPackage (GeoPackage ``layer_styles`` table).
+
+QGIS looks for a table named ``layer_styles`` in a GeoPackage and applies the row marked
+``useAsDefault`` for a layer when the layer is opened, so ``plan.gpkg`` opens with the same
+symbology as the web and report maps: compounds (小区) by tier (优先改造 / 比例纳入 /
+不纳入), packages (片区) by ``package_id``, community (社区) outlines, utilities (管线) by
+type in the colours of CJJ 61 (给水 sky blue, 排水 brown, 燃气 pink, 电力 red, 通信 green),
+pipe upgrades by ``plan_year`` and joint trenches (综合管沟) as a thick line.
+
+The table is written with the standard library's :mod:`sqlite3`, in the columns QGIS itself
+creates, and registered in ``gpkg_contents`` as an ``attributes`` table so the file stays
+a valid GeoPackage (GDAL lists it as a non-spatial layer).
+
+Example
+-------
+>>> from yulin_gis.qgis_styles import default_styles, write_layer_styles
+>>> write_layer_styles("plan.gpkg", default_styles())  # doctest: +SKIP
+['communities', 'compounds', 'packages']
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
+from pathlib import Path
+from typing import Literal
+from xml.sax.saxutils import escape, quoteattr
+
+from yulin_gis.errors import InputFileError, OutputError, SchemaError
+from yulin_gis.schema import VOCABULARIES
+
+__all__ = [
+    "PALETTE",
+    "TIER_COLOURS",
+    "TIER_LABELS_ZH",
+    "UTILITY_COLOURS",
+    "UTILITY_LABELS_ZH",
+    "Category",
+    "GeometryKind",
+    "LayerStyle",
+    "Range",
+    "Symbol",
+    "categorized_style",
+    "default_styles",
+    "graduated_style",
+    "ramp_colours",
+    "write_layer_styles",
+]
+
+logger = logging.getLogger(__name__)
+
+GeometryKind = Literal["polygon", "line", "point"]
+Value = str | int | float
+
+QGIS_VERSION = "3.28.0-Firenze"
+"""The QGIS version written into the QML header (any QGIS 3 reads the documents)."""
+
+TIER_LABELS_ZH: dict[str, str] = {"priority": "优先改造", "share": "比例纳入", "excluded": "不纳入"}
+"""Compound tiers (built ≤2000 / 2001–2005 / otherwise) and their Chinese legend labels."""
+
+TIER_COLOURS: dict[str, str] = {"priority": "#d7301f", "share": "#fdae61", "excluded": "#bdbdbd"}
+"""Tier colours shared by the report maps and the QGIS styles."""
+
+UTILITY_LABELS_ZH: dict[str, str] = {k: v[0] for k, v in VOCABULARIES["utility"].items()}
+"""Utility type → Chinese name (给水, 雨水, 污水, 雨污合流, 燃气, 电力, 通信, 有线电视)."""
+
+UTILITY_COLOURS: dict[str, str] = {
+    "water_supply": "#00a0e9",  # 给水: sky blue (CJJ 61 天蓝)
+    "storm": "#b8860b",  # 雨水: light brown (排水 褐)
+    "sewer": "#7b3f00",  # 污水: dark brown
+    "combined_sewer": "#a0522d",  # 雨污合流: brown
+    "gas": "#ff69b4",  # 燃气: pink (粉红)
+    "power": "#e60012",  # 电力: red (大红)
+    "telecom": "#22ac38",  # 通信: green (绿)
+    "cable_tv": "#8fc31f",  # 有线电视: yellow-green
+}
+"""Utility type → line colour following the CJJ 61 pipeline colour convention."""
+
+PALETTE: tuple[str, ...] = (
+    "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928",
+    "#a6cee3", "#b2df8a", "#fb9a99", "#fdbf6f", "#cab2d6", "#ffff99",
+)
+"""Qualitative palette (ColorBrewer Paired, reordered) cycled for many categories."""
+
+_RAMP = ("#ffffb2", "#bd0026")  # yellow → dark red, for numeric ranges
+
+# Columns of layer_styles exactly as QGIS (through GDAL) creates them.
+_CREATE_TABLE = (
+    'CREATE TABLE IF NOT EXISTS "layer_styles" ('
+    '"id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+    '"f_table_catalog" TEXT(256), "f_table_schema" TEXT(256), '
+    '"f_table_name" TEXT(256), "f_geometry_column" TEXT(256), '
+    '"styleName" TEXT(30), "styleQML" TEXT, "styleSLD" TEXT, '
+    '"useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30), '
+    "\"update_time\" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+)
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A simple fill, line or marker symbol.
+
+    Parameters
+    ----------
+    color
+        Fill colour (polygons, markers) or line colour (lines), ``"#rrggbb"`` or
+        ``"#rrggbbaa"``.
+    outline_color
+        Outline colour of polygons and markers.
+    width
+        Outline width (polygons, markers) or line width (lines), in millimetres.
+    size
+        Marker diameter in millimetres.
+    fill
+        False draws polygons as outlines only (no brush).
+    opacity
+        Whole-symbol opacity, 0–1.
+    dash
+        Line style: ``"solid"``, ``"dash"``, ``"dot"`` or ``"dash dot"``.
+    """
+
+    color: str
+    outline_color: str = "#4d4d4d"
+    width: float = 0.26
+    size: float = 2.0
+    fill: bool = True
+    opacity: float = 1.0
+    dash: str = "solid"
+
+
+@dataclass(frozen=True)
+class Category:
+    """One value of a categorized renderer with its Chinese label and symbol."""
+
+    value: Value
+    label: str
+    symbol: Symbol
+
+
+@dataclass(frozen=True)
+class Range:
+    """One class ``lower < value <= upper`` of a graduated renderer (first class: ``>=``)."""
+
+    lower: float
+    upper: float
+    label: str
+    symbol: Symbol
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    """The default style of one layer.
+
+    The renderer is *categorized* when ``categories`` are given, *graduated* when
+    ``ranges`` are given, otherwise a single ``symbol``. With ``auto=True`` and a
+    ``field``, the categories (or, for ``auto_numeric``, one range per distinct year-like
+    value) are read from the layer's own data when the style is written, and ``symbol``
+    is used when the field is missing.
+
+    Parameters
+    ----------
+    symbol
+        The single symbol, also the base of auto categories (its colour is replaced).
+    field
+        The column the renderer classifies on.
+    categories, ranges
+        Explicit classes.
+    labels
+        Value → Chinese label, used for auto categories.
+    auto, auto_numeric
+        Build classes from the data (see above).
+    name
+        ``styleName`` in the table (QGIS shows it in the style manager).
+    description
+        ``description`` in the table.
+    geometry
+        Force the symbol type; by default it follows the layer's geometry type.
+    """
+
+    symbol: Symbol = dc_field(default_factory=lambda: Symbol("#9ecae1"))
+    field: str | None = None
+    categories: tuple[Category, ...] = ()
+    ranges: tuple[Range, ...] = ()
+    labels: Mapping[Value, str] = dc_field(default_factory=dict)
+    auto: bool = False
+    auto_numeric: bool = False
+    name: str = "yulin_gis 默认样式"
+    description: str = ""
+    geometry: GeometryKind | None = None
+
+    @property
+    def renderer(self) -> str:
+        """The QGIS renderer type: singleSymbol, categorizedSymbol or graduatedSymbol."""
+        if self.field and self.categories:
+            return "categorizedSymbol"
+        if self.field and self.ranges:
+            return "graduatedSymbol"
+        return "singleSymbol"
+
+    def to_qml(self, geometry: GeometryKind) -> str:
+        """Return the QML document (QGIS style) for a layer of ``geometry`` type."""
+        geometry = self.geometry or geometry
+        renderer = _renderer_xml(self, geometry)
+        code = {"point": 0, "line": 1, "polygon": 2}[geometry]
+        return (
+            "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+            f'<qgis version="{QGIS_VERSION}" styleCategories="Symbology">\n'
+            f"{renderer}\n"
+            "  <blendMode>0</blendMode>\n  <featureBlendMode>0</featureBlendMode>\n"
+            f"  <layerGeometryType>{code}</layerGeometryType>\n</qgis>\n"
+        )
+
+    def to_sld(self, layer: str, geometry: GeometryKind) -> str:
+        """Return an SLD 1.1 document with the same classes (for tools other than QGIS)."""
+        geometry = self.geometry or geometry
+        rules: list[str] = []
+        if self.renderer == "categorizedSymbol":
+            for cat in self.categories:
+                filt = (
+                    "<ogc:Filter><ogc:PropertyIsEqualTo>"
+                    f"<ogc:PropertyName>{escape(str(self.field))}</ogc:PropertyName>"
+                    f"<ogc:Literal>{escape(str(cat.value))}</ogc:Literal>"
+                    "</ogc:PropertyIsEqualTo></ogc:Filter>"
+                )
+                rules.append(_sld_rule(cat.label, filt, cat.symbol, geometry))
+        elif self.renderer == "graduatedSymbol":
+            for rng in self.ranges:
+                prop = f"<ogc:PropertyName>{escape(str(self.field))}</ogc:PropertyName>"
+                filt = (
+                    "<ogc:Filter><ogc:And>"
+                    f"<ogc:PropertyIsGreaterThan>{prop}<ogc:Literal>{rng.lower!r}</ogc:Literal>"
+                    "</ogc:PropertyIsGreaterThan>"
+                    f"<ogc:PropertyIsLessThanOrEqualTo>{prop}<ogc:Literal>{rng.upper!r}"
+                    "</ogc:Literal></ogc:PropertyIsLessThanOrEqualTo>"
+                    "</ogc:And></ogc:Filter>"
+                )
+                rules.append(_sld_rule(rng.label, filt, rng.symbol, geometry))
+        else:
+            rules.append(_sld_rule(self.name, "", self.symbol, geometry))
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<StyledLayerDescriptor version="1.1.0" xmlns="http://www.opengis.net/sld" '
+            'xmlns:ogc="http://www.opengis.net/ogc" xmlns:se="http://www.opengis.net/se">'
+            f"<NamedLayer><se:Name>{escape(layer)}</se:Name><UserStyle>"
+            f"<se:Name>{escape(self.name)}</se:Name><se:FeatureTypeStyle>"
+            + "".join(rules)
+            + "</se:FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"
+        )
+
+
+# --- colours ---------------------------------------------------------------------------
+
+
+def _rgba(colour: str, opacity: float = 1.0) -> tuple[int, int, int, int]:
+    text = colour.strip().lstrip("#")
+    if len(text) not in (6, 8) or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise SchemaError(f"colour {colour!r} is not #rrggbb or #rrggbbaa")
+    r, g, b = (int(text[i : i + 2], 16) for i in (0, 2, 4))
+    a = int(text[6:8], 16) if len(text) == 8 else 255
+    return r, g, b, round(a * max(0.0, min(1.0, opacity)))
+
+
+def _qcolor(colour: str) -> str:
+    return ",".join(str(v) for v in _rgba(colour))
+
+
+def ramp_colours(n: int, start: str = _RAMP[0], end: str = _RAMP[1]) -> list[str]:
+    """Return ``n`` colours interpolated linearly from ``start`` to ``end`` (hex strings)."""
+    if n <= 0:
+        return []
+    a, b = _rgba(start)[:3], _rgba(end)[:3]
+    out = []
+    for i in range(n):
+        t = i / (n - 1) if n > 1 else 1.0
+        out.append("#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b, strict=True)))
+    return out
+
+
+# --- QML ---------------------------------------------------------------------------------
+
+
+def _props(pairs: Iterable[tuple[str, str]]) -> str:
+    items = list(pairs)
+    # QGIS >= 3.26 reads the <Option> map; older QGIS 3 reads <prop k v>. Write both.
+    options = "".join(
+        f'<Option type="QString" name={quoteattr(k)} value={quoteattr(v)}/>' for k, v in items
+    )
+    props = "".join(f"<prop k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in items)
+    return f'<Option type="Map">{options}</Option>{props}'
+
+
+def _symbol_layer(sym: Symbol, geometry: GeometryKind) -> tuple[str, str]:
+    """Return (QGIS symbol type, symbol-layer XML)."""
+    if geometry == "polygon":
+        pairs = [
+            ("color", _qcolor(sym.color)), ("style", "solid" if sym.fill else "no"),
+            ("outline_color", _qcolor(sym.outline_color)), ("outline_style", "solid"),
+            ("outline_width", f"{sym.width:g}"), ("outline_width_unit", "MM"),
+            ("joinstyle", "bevel"), ("offset", "0,0"), ("offset_unit", "MM"),
+        ]
+        return "fill", f'<layer class="SimpleFill" enabled="1" locked="0" pass="0">{_props(pairs)}</layer>'
+    if geometry == "line":
+        pairs = [
+            ("line_color", _qcolor(sym.color)), ("line_style", sym.dash),
+            ("line_width", f"{sym.width:g}"), ("line_width_unit", "MM"),
+            ("capstyle", "round"), ("joinstyle", "round"), ("offset", "0"), ("offset_unit", "MM"),
+        ]
+        return "line", f'<layer class="SimpleLine" enabled="1" locked="0" pass="0">{_props(pairs)}</layer>'
+    pairs = [
+        ("name", "circle"), ("color", _qcolor(sym.color)),
+        ("outline_color", _qcolor(sym.outline_color)), ("outline_style", "solid"),
+        ("outline_width", f"{sym.width:g}"), ("outline_width_unit", "MM"),
+        ("size", f"{sym.size:g}"), ("size_unit", "MM"), ("scale_method", "diameter"),
+        ("angle", "0"), ("offset", "0,0"), ("offset_unit", "MM"),
+    ]
+    return "marker", f'<layer class="SimpleMarker" enabled="1" locked="0" pass="0">{_props(pairs)}</layer>'
+
+
+def _symbol_xml(name: str, sym: Symbol, geometry: GeometryKind) -> str:
+    kind, layer = _symbol_layer(sym, geometry)
+    alpha = max(0.0, min(1.0, sym.opacity))
+    return (
+        f'<symbol type="{kind}" name={quoteattr(name)} alpha="{alpha:g}" '
+        f'clip_to_extent="1" force_rhr="0">{layer}</symbol>'
+    )
+
+
+def _renderer_xml(style: LayerStyle, geometry: GeometryKind) -> str:
+    head = 'symbollevels="0" forceraster="0" enableorderby="0" referencescale="-1"'
+    source = f"<source-symbol>{_symbol_xml('0', style.symbol, geometry)}</source-symbol>"
+    attr = quoteattr(style.field or "")
+    if style.renderer == "categorizedSymbol":
+        cats = "".join(
+            f'<category render="true" symbol="{i}" value={quoteattr(str(c.value))} '
+            f"label={quoteattr(c.label)}/>"
+            for i, c in enumerate(style.categories)
+        )
+        syms = "".join(_symbol_xml(str(i), c.symbol, geometry) for i, c in enumerate(style.categories))
+        return (
+            f'  <renderer-v2 type="categorizedSymbol" attr={attr} {head}>'
+            f"<categories>{cats}</categories><symbols>{syms}</symbols>{source}"
+            "<rotation/><sizescale/></renderer-v2>"
+        )
+    if style.renderer == "graduatedSymbol":
+        ranges = "".join(
+            f'<range render="true" symbol="{i}" lower="{r.lower!r}" upper="{r.upper!r}" '
+            f"label={quoteattr(r.label)}/>"
+            for i, r in enumerate(style.ranges)
+        )
+        syms = "".join(_symbol_xml(str(i), r.symbol, geometry) for i, r in enumerate(style.ranges))
+        return (
+            f'  <renderer-v2 type="graduatedSymbol" attr={attr} graduatedMethod="GraduatedColor" {head}>'
+            f"<ranges>{ranges}</ranges><symbols>{syms}</symbols>{source}"
+            '<mode name="manual"/><classificationMethod id="Manual"/>'
+            "<rotation/><sizescale/></renderer-v2>"
+        )
+    sym = _symbol_xml("0", style.symbol, geometry)
+    return f'  <renderer-v2 type="singleSymbol" {head}><symbols>{sym}</symbols><rotation/><sizescale/></renderer-v2>'
+
+
+def _sld_rule(title: str, filt: str, sym: Symbol, geometry: GeometryKind) -> str:
+    r, g, b, _ = _rgba(sym.color)
+    colour = f"#{r:02x}{g:02x}{b:02x}"
+    o = _rgba(sym.outline_color)
+    outline = f"#{o[0]:02x}{o[1]:02x}{o[2]:02x}"
+    width_px = f"{sym.width * 3.78:.2f}"  # mm → px at 96 dpi
+    if geometry == "polygon":
+        fill = (
+            f'<se:Fill><se:SvgParameter name="fill">{colour}</se:SvgParameter>'
+            f'<se:SvgParameter name="fill-opacity">{sym.opacity:g}</se:SvgParameter></se:Fill>'
+            if sym.fill else ""
+        )
+        body = (
+            f"<se:PolygonSymbolizer>{fill}<se:Stroke>"
+            f'<se:SvgParameter name="stroke">{outline}</se:SvgParameter>'
+            f'<se:SvgParameter name="stroke-width">{width_px}</se:SvgParameter>'
+            "</se:Stroke></se:PolygonSymbolizer>"
+        )
+    elif geometry == "line":
+        body = (
+            "<se:LineSymbolizer><se:Stroke>"
+            f'<se:SvgParameter name="stroke">{colour}</se:SvgParameter>'
+            f'<se:SvgParameter name="stroke-width">{width_px}</se:SvgParameter>'
+            "</se:Stroke></se:LineSymbolizer>"
+        )
+    else:
+        body = (
+            "<se:PointSymbolizer><se:Graphic><se:Mark><se:WellKnownName>circle</se:WellKnownName>"
+            f'<se:Fill><se:SvgParameter name="fill">{colour}</se:SvgParameter></se:Fill>'
+            f'<se:Stroke><se:SvgParameter name="stroke">{outline}</se:SvgParameter></se:Stroke>'
+            f"</se:Mark><se:Size>{sym.size * 3.78:.1f}</se:Size></se:Graphic></se:PointSymbolizer>"
+        )
+    name = escape(title)
+    return f"<se:Rule><se:Name>{name}</se:Name><se:Description><se:Title>{name}</se:Title></se:Description>{filt}{body}</se:Rule>"
+
+
+# --- style builders ------------------------------------------------------------------------
+
+
+def categorized_style(
+    field_name: str,
+    values: Sequence[Value],
+    labels: Mapping[Value, str] | None = None,
+    colours: Mapping[Value, str] | Sequence[str] | None = None,
+    base: Symbol | None = None,
+    *,
+    name: str = "yulin_gis 默认样式",
+    description: str = "",
+) -> LayerStyle:
+    """Return a categorized style: one class per value, in the order given.
+
+    Parameters
+    ----------
+    field_name
+        The column classified on.
+    values
+        The category values.
+    labels
+        Value → Chinese legend label (the value itself when missing).
+    colours
+        Value → colour, or a sequence cycled over the values (:data:`PALETTE` by default).
+    base
+        Symbol whose other properties (outline, width, size) each class keeps.
+    """
+    base = base or Symbol("#9ecae1")
+    labels = labels or {}
+    cats = []
+    for i, value in enumerate(values):
+        if isinstance(colours, Mapping):
+            colour = colours.get(value, PALETTE[i % len(PALETTE)])
+        else:
+            seq = colours or PALETTE
+            colour = seq[i % len(seq)]
+        cats.append(Category(value, labels.get(value, str(value)), replace(base, color=colour)))
+    return LayerStyle(
+        symbol=base, field=field_name, categories=tuple(cats), labels=dict(labels),
+        name=name, description=description,
+    )
+
+
+def graduated_style(
+    field_name: str,
+    breaks: Sequence[float],
+    labels: Sequence[str] | None = None,
+    colours: Sequence[str] | None = None,
+    base: Symbol | None = None,
+    *,
+    name: str = "yulin_gis 默认样式",
+    description: str = "",
+) -> LayerStyle:
+    """Return a graduated style with classes ``(breaks[i], breaks[i+1]]``.
+
+    Parameters
+    ----------
+    field_name
+        The numeric column classified on.
+    breaks
+        Increasing class bounds (``n + 1`` values for ``n`` classes).
+    labels
+        One Chinese label per class (``"a – b"`` by default).
+    colours
+        One colour per class (a yellow→red ramp by default).
+    """
+    bounds = [float(b) for b in breaks]
+    if len(bounds) < 2 or any(b >= c for b, c in zip(bounds, bounds[1:], strict=False)):
+        raise SchemaError(f"graduated style for {field_name!r}: breaks must increase, got {breaks!r}")
+    n = len(bounds) - 1
+    colours = list(colours) if colours else ramp_colours(n)
+    labels = list(labels) if labels else [f"{a:g} – {b:g}" for a, b in zip(bounds, bounds[1:], strict=False)]
+    if len(colours) != n or len(labels) != n:
+        raise SchemaError(f"graduated style for {field_name!r}: need {n} colours and labels")
+    base = base or Symbol("#9ecae1")
+    ranges = tuple(
+        Range(bounds[i], bounds[i + 1], labels[i], replace(base, color=colours[i])) for i in range(n)
+    )
+    return LayerStyle(symbol=base, field=field_name, ranges=ranges, name=name, description=description)
+
+
+def default_styles() -> dict[str, LayerStyle]:
+    """Return the default styles of the plan layers, keyed by GeoPackage layer name.
+
+    - ``compounds``: categorized by ``tier`` (优先改造 red / 比例纳入 orange / 不纳入 grey);
+    - ``packages``: categorized by ``package_id`` from the data (outline when absent);
+    - ``communities``: dark dashed outline, no fill;
+    - ``utilities``: categorized by ``utility`` in CJJ 61 colours;
+    - ``pipe_upgrades``: one class per ``plan_year`` found in the data (yellow → red);
+    - ``joint_trenches``: thick purple line.
+    """
+    compound = Symbol("#bdbdbd", outline_color="#4d4d4d", width=0.2, size=2.0)
+    pipe = Symbol("#808080", width=0.5)
+    return {
+        "compounds": categorized_style(
+            "tier", list(TIER_LABELS_ZH), TIER_LABELS_ZH, TIER_COLOURS, compound,
+            description="小区按改造类别分类：优先改造 / 比例纳入 / 不纳入",
+        ),
+        "packages": LayerStyle(
+            symbol=Symbol("#ffffff", outline_color="#08306b", width=0.6, fill=False, opacity=0.6),
+            field="package_id", auto=True,
+            description="连片改造片区（项目包），按片区编号着色",
+        ),
+        "communities": LayerStyle(
+            symbol=Symbol("#ffffff", outline_color="#252525", width=0.4, fill=False, dash="dash"),
+            description="社区边界",
+        ),
+        "utilities": categorized_style(
+            "utility", list(UTILITY_LABELS_ZH), UTILITY_LABELS_ZH, UTILITY_COLOURS, pipe,
+            description="管线按类型着色（CJJ 61 管线颜色）",
+        ),
+        "pipe_upgrades": LayerStyle(
+            symbol=Symbol("#bd0026", width=0.8), field="plan_year", auto=True, auto_numeric=True,
+            description="管线改造按计划年度分级",
+        ),
+        "joint_trenches": LayerStyle(
+            symbol=Symbol("#6a3d9a", width=1.6), description="综合管沟（粗线）",
+        ),
+    }
+
+
+# --- auto classes from the data ------------------------------------------------------------
+
+
+def _resolve_auto(con: sqlite3.Connection, table: str, style: LayerStyle) -> LayerStyle:
+    if not style.auto or not style.field:
+        return style
+    columns = {row[1] for row in con.execute(f'PRAGMA table_info("{_ident(table)}")')}
+    if style.field not in columns:
+        logger.info("layer %s has no field %s: single symbol style", table, style.field)
+        return replace(style, auto=False, field=None)
+    col = _ident(style.field)
+    rows = con.execute(
+        f'SELECT DISTINCT "{col}" FROM "{_ident(table)}" WHERE "{col}" IS NOT NULL ORDER BY "{col}"'
+    ).fetchall()
+    values: list[Value] = [r[0] for r in rows]
+    if not values:
+        return replace(style, auto=False, field=None)
+    if style.auto_numeric and all(isinstance(v, int | float) for v in values):
+        nums = sorted(float(v) for v in values)
+        if len(nums) <= 12 and all(v.is_integer() for v in nums):
+            breaks = [nums[0] - 0.5] + [v + 0.5 for v in nums]
+            labels = [style.labels.get(int(v), f"{int(v)}年") for v in nums]
+        else:
+            lo, hi = nums[0], nums[-1]
+            hi = hi if hi > lo else lo + 1
+            breaks = [lo + (hi - lo) * i / 5 for i in range(6)]
+            labels = None
+        made = graduated_style(style.field, breaks, labels, base=style.symbol)
+    else:
+        made = categorized_style(style.field, values, style.labels, None, style.symbol)
+    return replace(style, categories=made.categories, ranges=made.ranges, auto=False)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _ident(name: str) -> str:
+    return name.replace('"', '""')
+
+
+def _geometry_kind(type_name: str) -> GeometryKind:
+    t = type_name.upper()
+    if "POLYGON" in t or "SURFACE" in t:
+        return "polygon"
+    if "LINE" in t or "CURVE" in t:
+        return "line"
+    return "point"
+
+
+def _open_gpkg(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise InputFileError(f"{path}: GeoPackage not found")
+    try:
+        con = sqlite3.connect(path)
+        con.execute("SELECT table_name, data_type FROM gpkg_contents LIMIT 1").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InputFileError(f"{path}: not a GeoPackage ({exc})") from exc
+    return con
+
+
+def write_layer_styles(
+    gpkg_path: str | Path,
+    styles: Mapping[str, LayerStyle] | None = None,
+    *,
+    owner: str = "yulin_gis",
+) -> list[str]:
+    """Store default QGIS styles for the layers of a GeoPackage.
+
+    Creates the ``layer_styles`` table (the columns QGIS creates) if needed, registers it in
+    ``gpkg_contents`` as an ``attributes`` table, and for every styled layer present in the
+    file replaces the row with the same style name, marks it ``useAsDefault = 1`` and clears
+    the default flag of the layer's other styles. All of it happens in one transaction.
+    Styles for layers absent from the file are skipped (logged).
+
+    Parameters
+    ----------
+    gpkg_path
+        An existing GeoPackage, e.g. ``plan.gpkg``.
+    styles
+        GeoPackage layer name → style; :func:`default_styles` when None.
+    owner
+        Written to the ``owner`` column.
+
+    Returns
+    -------
+    list of str
+        The layers styled, sorted.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or not a GeoPackage.
+    OutputError
+        The table could not be written (read-only file, disk full ...).
+    """
+    path = Path(gpkg_path)
+    styles = default_styles() if styles is None else styles
+    con = _open_gpkg(path)
+    done: list[str] = []
+    try:
+        geoms = {
+            row[0]: (row[1], row[2])
+            for row in con.execute(
+                "SELECT table_name, column_name, geometry_type_name FROM gpkg_geometry_columns"
+            )
+        }
+        with con:
+            con.execute(_CREATE_TABLE)
+            con.execute(
+                "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                f"description, last_change) VALUES ('layer_styles', 'attributes', "
+                f"'layer_styles', 'QGIS layer styles', {_NOW})"
+            )
+            for table in sorted(styles):
+                if table not in geoms:
+                    logger.info("%s: no spatial layer %r, its style is skipped", path, table)
+                    continue
+                column, type_name = geoms[table]
+                _write_one(con, table, column, _geometry_kind(type_name), styles[table], owner)
+                done.append(table)
+            _touch_counts(con)
+    except sqlite3.Error as exc:
+        raise OutputError(f"{path}: could not write layer_styles ({exc})") from exc
+    finally:
+        con.close()
+    logger.info("%s: default QGIS styles for %s", path, ", ".join(done) or "no layer")
+    return done
+
+
+def _write_one(
+    con: sqlite3.Connection, table: str, column: str, kind: GeometryKind, style: LayerStyle,
+    owner: str,
+) -> None:
+    style = _resolve_auto(con, table, style)
+    con.execute(
+        "DELETE FROM layer_styles WHERE f_table_name = ? AND f_geometry_column = ? AND styleName = ?",
+        (table, column, style.name),
+    )
+    con.execute(
+        "UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ? AND f_geometry_column = ?",
+        (table, column),
+    )
+    con.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+        "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
+        f"ui, update_time) VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, ?, '', {_NOW})",
+        (table, column, style.name, style.to_qml(kind), style.to_sld(table, kind),
+         style.description, owner),
+    )
+
+
+def _touch_counts(con: sqlite3.Connection) -> None:
+    """Keep GDAL's cached feature count (gpkg_ogr_contents) right for layer_styles."""
+    has = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_ogr_contents'"
+    ).fetchone()
+    if has:
+        (n,) = con.execute("SELECT COUNT(*) FROM layer_styles").fetchone()
+        con.execute(
+            "INSERT OR REPLACE INTO gpkg_ogr_contents (table_name, feature_count) VALUES (?, ?)",
+            ("layer_styles", n),
+        )
+    con.execute(
+        f"UPDATE gpkg_contents SET last_change = {_NOW} WHERE table_name = 'layer_styles'"
+    )
