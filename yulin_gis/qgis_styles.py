@@ -20,13 +20,14 @@ Example
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from yulin_gis.errors import InputFileError, OutputError, SchemaError
@@ -185,7 +186,7 @@ class LayerStyle:
     field: str | None = None
     categories: tuple[Category, ...] = ()
     ranges: tuple[Range, ...] = ()
-    labels: Mapping[Value, str] = dc_field(default_factory=dict)
+    labels: Mapping[Any, str] = dc_field(default_factory=dict)
     auto: bool = False
     auto_numeric: bool = False
     name: str = "yulin_gis 默认样式"
@@ -404,8 +405,8 @@ def _sld_rule(title: str, filt: str, sym: Symbol, geometry: GeometryKind) -> str
 def categorized_style(
     field_name: str,
     values: Sequence[Value],
-    labels: Mapping[Value, str] | None = None,
-    colours: Mapping[Value, str] | Sequence[str] | None = None,
+    labels: Mapping[Any, str] | None = None,
+    colours: Mapping[Any, str] | Sequence[str] | None = None,
     base: Symbol | None = None,
     *,
     name: str = "yulin_gis 默认样式",
@@ -466,11 +467,11 @@ def graduated_style(
         One colour per class (a yellow→red ramp by default).
     """
     bounds = [float(b) for b in breaks]
-    if len(bounds) < 2 or any(b >= c for b, c in zip(bounds, bounds[1:], strict=False)):
+    if len(bounds) < 2 or any(b >= c for b, c in itertools.pairwise(bounds)):
         raise SchemaError(f"graduated style for {field_name!r}: breaks must increase, got {breaks!r}")
     n = len(bounds) - 1
     colours = list(colours) if colours else ramp_colours(n)
-    labels = list(labels) if labels else [f"{a:g} – {b:g}" for a, b in zip(bounds, bounds[1:], strict=False)]
+    labels = list(labels) if labels else [f"{a:g} – {b:g}" for a, b in itertools.pairwise(bounds)]
     if len(colours) != n or len(labels) != n:
         raise SchemaError(f"graduated style for {field_name!r}: need {n} colours and labels")
     base = base or Symbol("#9ecae1")
