@@ -1,0 +1,1 @@
+"""The ``yulin-gis`` command line: a thin click layer over the Python API."""
