@@ -459,7 +459,9 @@ def nearest_facility_distances(
     fac_kind = facilities["kind"].astype(str).to_numpy()
     in_kinds = np.isin(fac_kind, use_kinds)
     snap_c = _snap(net, origins)
-    snap_f = _snap(net, np.where(in_kinds, fac_geoms, None))
+    fac_used = fac_geoms.copy()
+    fac_used[~in_kinds] = None
+    snap_f = _snap(net, fac_used)
     nc = len(origins)
     nodes, u, v, w, n_nodes = _split_at(
         net, np.concatenate([snap_c.edge, snap_f.edge]), np.concatenate([snap_c.pos, snap_f.pos])
