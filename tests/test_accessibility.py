@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import geopandas as gpd
@@ -21,6 +22,7 @@ from yulin_gis.accessibility import (
 from yulin_gis.errors import CRSError, SchemaError
 
 X0, Y0 = 500_000.0, 2_500_000.0  # somewhere inside EPSG:4546
+ORIGIN = np.array([X0, Y0])
 
 
 def _at(x: float, y: float) -> tuple[float, float]:
@@ -169,7 +171,7 @@ def test_never_shorter_than_straight_line_random_city():
     n = 12
     xs = np.arange(n) * 80.0
     jitter = rng.normal(0, 8, (n, n, 2))
-    pts = np.stack(np.meshgrid(xs, xs, indexing="ij"), axis=-1) + jitter + [X0, Y0]
+    pts = np.stack(np.meshgrid(xs, xs, indexing="ij"), axis=-1) + jitter + ORIGIN
     lines = []
     for i in range(n):
         for j in range(n):
@@ -178,13 +180,13 @@ def test_never_shorter_than_straight_line_random_city():
             if j + 1 < n and rng.random() > 0.15:
                 lines.append(LineString([pts[i, j], pts[i, j + 1]]))
     roads = gpd.GeoDataFrame(geometry=lines, crs="EPSG:4546")
-    comp_xy = rng.uniform(0, 880, (60, 2)) + [X0, Y0]
+    comp_xy = rng.uniform(0, 880, (60, 2)) + ORIGIN
     compounds = gpd.GeoDataFrame(
         {"compound_id": [f"c{i}" for i in range(60)]},
         geometry=shapely.buffer(shapely.points(comp_xy), 15, quad_segs=2),
         crs="EPSG:4546",
     )
-    fac_xy = rng.uniform(0, 880, (10, 2)) + [X0, Y0]
+    fac_xy = rng.uniform(0, 880, (10, 2)) + ORIGIN
     facilities = gpd.GeoDataFrame(
         {"facility_id": [f"f{i}" for i in range(10)], "kind": ["market", "kindergarten"] * 5},
         geometry=shapely.points(fac_xy),
@@ -215,36 +217,32 @@ def test_agrees_with_networkx_oracle_random_city():
         geometry=list(shapely.get_parts(shapely.union_all(lines))), crs="EPSG:4546"
     )
     net = walking_network(roads, snap_tolerance_m=0.01)
-    comp_pts = shapely.points(rng.uniform(0, 420, (25, 2)) + [X0, Y0])
-    fac_pts = shapely.points(rng.uniform(0, 420, (6, 2)) + [X0, Y0])
+    comp_pts = shapely.points(rng.uniform(0, 420, (25, 2)) + ORIGIN)
+    fac_pts = shapely.points(rng.uniform(0, 420, (6, 2)) + ORIGIN)
     compounds = gpd.GeoDataFrame(
         {"compound_id": [f"c{i}" for i in range(25)]}, geometry=comp_pts, crs="EPSG:4546"
     )
-    facilities = gpd.GeoDataFrame(
-        {"kind": ["market"] * 6}, geometry=fac_pts, crs="EPSG:4546"
-    )
+    facilities = gpd.GeoDataFrame({"kind": ["market"] * 6}, geometry=fac_pts, crs="EPSG:4546")
     ours = nearest_facility_distances(compounds, roads, facilities, network=net, cutoff_m=10_000)
     g = net.to_networkx()
-    segs = {
-        (u, v): LineString([net.node_xy[u], net.node_xy[v]]) for u, v in g.edges()
-    }
+    segs = {(u, v): LineString([net.node_xy[u], net.node_xy[v]]) for u, v in g.edges()}
     splits: dict[tuple[int, int], list[tuple[float, str]]] = {}
     legs = {}
-    for name, p in [*((f"c{i}", q) for i, q in enumerate(comp_pts)),
-                    *((f"f{i}", q) for i, q in enumerate(fac_pts))]:
+    for name, p in [
+        *((f"c{i}", q) for i, q in enumerate(comp_pts)),
+        *((f"f{i}", q) for i, q in enumerate(fac_pts)),
+    ]:
         key = min(segs, key=lambda e, p=p: segs[e].distance(p))
         splits.setdefault(key, []).append((segs[key].project(p), name))
         legs[name] = segs[key].distance(p)
     for (u, v), pts in splits.items():
         g.remove_edge(u, v)
         chain = [(0.0, u), *sorted((t, f"p_{n}") for t, n in pts), (segs[(u, v)].length, v)]
-        for (t0, a), (t1, b) in zip(chain, chain[1:], strict=False):
+        for (t0, a), (t1, b) in itertools.pairwise(chain):
             g.add_edge(a, b, length=t1 - t0)
     for name, leg in legs.items():
         g.add_edge(name, f"p_{name}", length=leg)
-    dist = nx.multi_source_dijkstra_path_length(
-        g, {f"f{i}" for i in range(6)}, weight="length"
-    )
+    dist = nx.multi_source_dijkstra_path_length(g, {f"f{i}" for i in range(6)}, weight="length")
     # a few edge pieces are not connected (lines that miss each other): NaN in both
     expected = pd.Series({f"c{i}": dist.get(f"c{i}", np.nan) for i in range(25)})
     assert expected.notna().sum() >= 20
@@ -261,12 +259,14 @@ def test_centroid_access(roads, compounds, facilities):
 
 
 def test_kinds_argument_and_missing_kind(roads, compounds, facilities):
-    d = nearest_facility_distances(
-        compounds, roads, facilities, kinds=["market", "elderly_care"]
-    )
+    d = nearest_facility_distances(compounds, roads, facilities, kinds=["market", "elderly_care"])
     assert list(d.columns) == [
-        "walk_market_m", "straight_market_m", "facility_market_id",
-        "walk_elderly_care_m", "straight_elderly_care_m", "facility_elderly_care_id",
+        "walk_market_m",
+        "straight_market_m",
+        "facility_market_id",
+        "walk_elderly_care_m",
+        "straight_elderly_care_m",
+        "facility_elderly_care_id",
     ]
     assert d["walk_elderly_care_m"].isna().all()
 

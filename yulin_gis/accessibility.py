@@ -249,7 +249,9 @@ def walking_network(
     )
     logger.info(
         "walking network: %d nodes, %d edges (%d parallel edge(s) collapsed to the shortest)",
-        n, len(u), n_dup,
+        n,
+        len(u),
+        n_dup,
     )
     return WalkNetwork(
         node_xy=node_xy,
@@ -292,9 +294,9 @@ def _snap(network: WalkNetwork, geoms: np.ndarray) -> _Snap:
     return _Snap(edge, pos, leg)
 
 
-def _split_at(network: WalkNetwork, edge: np.ndarray, pos: np.ndarray) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, int
-]:
+def _split_at(
+    network: WalkNetwork, edge: np.ndarray, pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Split edges at the given points.
 
     Returns ``(point_node, u, v, w, n_nodes)``: the node id of each point (``-1`` where
@@ -490,10 +492,14 @@ def nearest_facility_distances(
         ids = np.full(nc, None, dtype=object)
         ids[has] = fac_ids[found[has]]
         columns[f"facility_{kind}_id"] = ids
-    out = pd.DataFrame(columns, index=pd.Index(compounds["compound_id"].to_numpy(), name="compound_id"))
+    out = pd.DataFrame(
+        columns, index=pd.Index(compounds["compound_id"].to_numpy(), name="compound_id")
+    )
     logger.info(
         "life-circle distances: %d compound(s) × %d kind(s), cutoff %.0f m",
-        nc, len(use_kinds), cutoff_m,
+        nc,
+        len(use_kinds),
+        cutoff_m,
     )
     return out
 
@@ -605,7 +611,9 @@ def life_circle_gaps(
     for kind in sorted(use):
         limit = use[kind]
         if not (isinstance(limit, int | float) and math.isfinite(limit) and limit > 0):
-            raise ProfileError(f"life-circle threshold for {kind!r} must be a positive number, got {limit!r}")
+            raise ProfileError(
+                f"life-circle threshold for {kind!r} must be a positive number, got {limit!r}"
+            )
         d = distances[f"walk_{kind}_m"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             gaps[f"gap_{kind}"] = ~(d <= float(limit))
