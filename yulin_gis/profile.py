@@ -1,0 +1,709 @@
+"""The policy profile (政策配置): a city's renovation rules as an editable TOML file.
+
+Yulin's 2022 rules (玉政办发〔2022〕13号) ship as ``yulin_gis/profiles/yulin.toml`` and are the
+default. Another city writes its own file with the same keys; no code changes are needed.
+
+The file holds eligibility years, exclusions, the consent threshold, the catalogue of
+renovation items (基础类 / 完善类 / 提升类) with departments, utility companies, units, unit
+costs, funding shares and triggers, pipe hazard criteria, life-circle distances,
+waterlogging thresholds, priority weights, schedule deadlines and plan years.
+
+:func:`load_profile` reads it with :mod:`tomllib` and validates everything at once: unknown
+keys, missing keys, wrong types and contradictory rules are collected and raised together
+as one :class:`~yulin_gis.errors.ProfileError` whose lines name each key path (for example
+``items.gas_pipe.funding.residents``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yulin_gis.errors import ProfileError
+from yulin_gis.schema import GAP_FIELDS, VOCABULARIES
+
+__all__ = [
+    "CLASSES",
+    "CLASS_LABELS_ZH",
+    "DEFAULT_PROFILE_PATH",
+    "EVIDENCE_TOKENS",
+    "UNITS",
+    "Consent",
+    "Eligibility",
+    "Exclusions",
+    "Funding",
+    "HazardRule",
+    "Item",
+    "LifeCircle",
+    "PlanYears",
+    "Priority",
+    "Profile",
+    "Quantities",
+    "Schedule",
+    "SurveySettings",
+    "Trigger",
+    "Waterlogging",
+    "load_profile",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PROFILE_PATH = Path(__file__).with_name("profiles") / "yulin.toml"
+
+#: Item classes of seed §四(二), in order: 基础类, 完善类, 提升类.
+CLASSES: tuple[str, ...] = ("basic", "improve", "upgrade")
+CLASS_LABELS_ZH: dict[str, str] = {"basic": "基础类", "improve": "完善类", "upgrade": "提升类"}
+
+#: Units of measure an item may use and the Chinese label of each.
+UNITS: dict[str, str] = {
+    "m2": "平方米(建筑面积)",
+    "household": "户",
+    "compound": "个小区",
+    "lift": "部",
+    "m": "米(管线)",
+}
+
+_UTILITIES = tuple(VOCABULARIES["utility"])
+_KINDS = tuple(VOCABULARIES["facility_kind"])
+_SURVEY_FIELDS = tuple(f.name for f in GAP_FIELDS)
+
+#: Evidence an item may be triggered by besides the survey booleans:
+#: ``hazard:<utility>`` (hazardous pipe nearby), ``gap:<facility kind>`` (life-circle gap),
+#: ``waterlogging`` (low-lying on the DEM), ``lift`` (floors ≥ threshold, no lift) and
+#: ``no_property_management``.
+EVIDENCE_TOKENS: tuple[str, ...] = (
+    *(f"hazard:{u}" for u in _UTILITIES),
+    *(f"gap:{k}" for k in _KINDS),
+    "waterlogging",
+    "lift",
+    "no_property_management",
+)
+
+
+@dataclass(frozen=True)
+class Funding:
+    """Default cost shares of one item (谁受益、谁出资); they sum to 1."""
+
+    residents: float
+    utility: float
+    government: float
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What makes an item needed: any true survey boolean, or any evidence token."""
+
+    survey: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One renovation item (改造内容) of the catalogue.
+
+    Attributes
+    ----------
+    code, name_zh, name_en
+        Stable code and names; ``name_zh`` follows the seed's wording.
+    item_class
+        ``basic`` (基础类), ``improve`` (完善类) or ``upgrade`` (提升类).
+    departments
+        Codes of the departments responsible (seed §五(二)), see :attr:`Profile.departments`.
+    utility_companies
+        Codes of the pipeline companies (管线单位) that build and co-fund the item.
+    unit, unit_cost
+        Unit of measure (one of :data:`UNITS`) and default cost per unit, yuan.
+    funding
+        Default shares residents / utility / government.
+    trigger
+        Survey fields and evidence tokens that make the item needed.
+    note
+        Where the assignment comes from when the seed is silent.
+    """
+
+    code: str
+    name_zh: str
+    name_en: str
+    item_class: str
+    departments: tuple[str, ...]
+    utility_companies: tuple[str, ...]
+    unit: str
+    unit_cost: float
+    funding: Funding
+    trigger: Trigger
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Eligibility by build year (seed §四(一))."""
+
+    priority_built_until: int
+    share_built_from: int
+    share_built_until: int
+    share_cap: float
+    share_cap_basis: str
+    share_cap_confirmed: bool
+    later_excluded: bool
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Compounds left out: urban villages, self-built areas, recently renovated ones."""
+
+    urban_village: bool
+    self_built: bool
+    self_built_housing_types: tuple[str, ...]
+    renovated_within_years: int
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Residents' consent (居民意愿) rules."""
+
+    threshold: float
+    lift_threshold: float
+    exclude_below_threshold: bool
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """Survey-stage settings."""
+
+    pipe_distance_m: float
+    lift_min_floors: int
+    evidence_max_segments: int
+    as_of_year: int
+
+
+@dataclass(frozen=True)
+class Quantities:
+    """Fallbacks used (and said so in the evidence) when a quantity is not surveyed."""
+
+    m2_per_household: float
+    pipe_m_per_household: float
+    lifts_per_building: float
+
+
+@dataclass(frozen=True)
+class HazardRule:
+    """One pipe hazard criterion; a segment meets it when every given condition holds."""
+
+    code: str
+    utilities: tuple[str, ...]
+    materials: tuple[str, ...]
+    min_age_years: float | None
+    conditions: tuple[str, ...]
+    reason_zh: str
+    reason_en: str
+    always: bool = False
+
+
+@dataclass(frozen=True)
+class Waterlogging:
+    """Low-lying (内涝风险) thresholds on the DEM statistics."""
+
+    rel_elev_threshold_m: float
+    low_share_threshold: float
+
+
+@dataclass(frozen=True)
+class LifeCircle:
+    """Life-circle distances (GB 50180-2018) and the circle of each facility kind."""
+
+    cutoff_m: float
+    circles: dict[str, float]
+    kinds: dict[str, str]
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """``{facility kind: walking distance threshold in metres}``."""
+        return {k: self.circles[c] for k, c in self.kinds.items()}
+
+
+@dataclass(frozen=True)
+class Priority:
+    """Priority score weights (points out of 100) and saturation points."""
+
+    weights: dict[str, float]
+    age_full_year: int
+    hazard_full_at: float
+    gaps_full_at: float
+    class_weights: dict[str, float]
+    hazard_survey_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Deadlines (seed §六(四)) as MM-DD and typical durations in days by class."""
+
+    start_by: str
+    basic_complete_by: str
+    durations_days: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PlanYears:
+    """The programme's plan years (seed §二: by 2025)."""
+
+    first_year: int
+    last_year: int
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """Every plan year, first to last."""
+        return tuple(range(self.first_year, self.last_year + 1))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated policy profile; see :func:`load_profile`."""
+
+    name: str
+    city: str
+    source: str
+    responsible_body: str
+    eligibility: Eligibility
+    exclusions: Exclusions
+    consent: Consent
+    survey: SurveySettings
+    quantities: Quantities
+    hazard_rules: tuple[HazardRule, ...]
+    waterlogging: Waterlogging
+    life_circle: LifeCircle
+    priority: Priority
+    schedule: Schedule
+    plan: PlanYears
+    departments: dict[str, str]
+    utility_companies: dict[str, str]
+    items: dict[str, Item]
+    path: Path | None = field(default=None, compare=False)
+
+    def items_of_class(self, item_class: str) -> list[Item]:
+        """Items of one class, in catalogue order."""
+        return [it for it in self.items.values() if it.item_class == item_class]
+
+    def item(self, code: str) -> Item:
+        """The item with ``code``; ProfileError when unknown."""
+        try:
+            return self.items[code]
+        except KeyError:
+            raise ProfileError(f"unknown item code {code!r}") from None
+
+
+# --- a small collecting validator ---------------------------------------------------------
+
+_TYPE_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false",
+               "table": "a table", "list[str]": "a list of strings", "list[table]": "a list of tables",
+               "fraction": "a number or a fraction such as \"2/3\""}
+
+
+def parse_fraction(value: Any) -> float:
+    """Return a float from a number or a ``"a/b"`` string (e.g. ``"2/3"``)."""
+    if isinstance(value, str):
+        num, _, den = value.partition("/")
+        return float(num) / float(den) if den else float(num)
+    return float(value)
+
+
+class Checker:
+    """Collect profile problems as ``"key.path: message"`` strings."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        """Record one problem at ``path``."""
+        self.problems.append(f"{path}: {message}")
+
+    def value(self, val: Any, path: str, kind: str) -> Any:
+        """Return ``val`` if it has type ``kind`` (ints accepted as floats), else record it."""
+        ok = {
+            "str": isinstance(val, str),
+            "int": isinstance(val, int) and not isinstance(val, bool),
+            "float": isinstance(val, int | float) and not isinstance(val, bool),
+            "bool": isinstance(val, bool),
+            "table": isinstance(val, dict),
+            "list[str]": isinstance(val, list) and all(isinstance(v, str) for v in val),
+            "list[table]": isinstance(val, list) and all(isinstance(v, dict) for v in val),
+        }.get(kind)
+        if kind == "fraction":
+            try:
+                ok = not isinstance(val, bool) and isinstance(val, int | float | str)
+                parse_fraction(val)
+            except (ValueError, ZeroDivisionError):
+                ok = False
+        if not ok:
+            self.add(path, f"expected {_TYPE_NAMES[kind]}, got {type(val).__name__} {val!r}")
+            return None
+        return float(val) if kind == "float" else val
+
+    def table(self, raw: Any, path: str, keys: dict[str, str]) -> dict[str, Any]:
+        """Check a table's keys (``"type?"`` = optional) and types; return the valid values."""
+        if not isinstance(raw, dict):
+            self.add(path or "(top level)", f"expected a table, got {type(raw).__name__}")
+            return {}
+        prefix = f"{path}." if path else ""
+        out: dict[str, Any] = {}
+        for key in raw:
+            if key not in keys:
+                self.add(f"{prefix}{key}", f"unknown key (known: {', '.join(sorted(keys))})")
+        for key, kind in keys.items():
+            optional = kind.endswith("?")
+            if key not in raw:
+                if not optional:
+                    self.add(f"{prefix}{key}", "missing key")
+                continue
+            val = self.value(raw[key], f"{prefix}{key}", kind.rstrip("?"))
+            if val is not None:
+                out[key] = val
+        return out
+
+    def str_map(self, raw: Any, path: str) -> dict[str, str]:
+        """Check a table of string values (code → name)."""
+        if not isinstance(raw, dict):
+            self.add(path, f"expected a table, got {type(raw).__name__}")
+            return {}
+        return {k: v for k, v in raw.items() if self.value(v, f"{path}.{k}", "str") is not None}
+
+    def members(self, values: Any, path: str, allowed: Any, what: str) -> None:
+        """Record every value not in ``allowed``."""
+        for v in values:
+            if v not in allowed:
+                self.add(path, f"unknown {what} {v!r}")
+
+    def at_least(self, t: dict[str, Any], path: str, key: str, low: float) -> None:
+        """Record ``t[key] < low``."""
+        if t.get(key) is not None and t[key] < low:
+            self.add(f"{path}.{key}", f"must be ≥ {low}, got {t[key]}")
+
+    def ratio(self, t: dict[str, Any], path: str, key: str) -> None:
+        """Record ``t[key]`` outside 0–1."""
+        if key in t and not 0.0 <= t[key] <= 1.0:
+            self.add(f"{path}.{key}", f"must be between 0 and 1, got {t[key]}")
+
+    def month_day(self, text: str, path: str) -> tuple[int, int] | None:
+        """Parse ``MM-DD``; record a bad value."""
+        import datetime as _dt
+
+        try:
+            d = _dt.datetime.strptime(f"2001-{text}", "%Y-%m-%d")
+        except ValueError:
+            self.add(path, f"expected a month-day such as \"06-30\", got {text!r}")
+            return None
+        return d.month, d.day
+
+
+# --- reading and validation --------------------------------------------------------------
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """Read and validate a policy profile.
+
+    Parameters
+    ----------
+    path
+        A TOML file; ``None`` loads Yulin's 2022 default (``profiles/yulin.toml``).
+
+    Returns
+    -------
+    Profile
+        Typed, validated settings.
+
+    Raises
+    ------
+    ProfileError
+        The file is missing or not TOML, or has unknown/missing/mistyped keys or
+        contradictory rules; every problem is listed, each naming its key path.
+    """
+    p = Path(path) if path is not None else DEFAULT_PROFILE_PATH
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ProfileError(f"profile file not found: {p}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile {p} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ProfileError(f"profile {p} cannot be read: {exc}") from None
+    chk = Checker()
+    profile = _build(chk, data, p)
+    if chk.problems:
+        err = ProfileError(
+            f"profile {p} has {len(chk.problems)} problem(s):\n"
+            + "\n".join(f"  - {msg}" for msg in chk.problems)
+        )
+        err.problems = list(chk.problems)  # type: ignore[attr-defined]
+        raise err
+    assert profile is not None
+    logger.info("policy profile %s loaded: %d items", p, len(profile.items))
+    return profile
+
+
+_TOP = {
+    "profile": "table", "eligibility": "table", "exclusions": "table", "consent": "table",
+    "survey": "table", "quantities": "table", "hazards": "table", "waterlogging": "table",
+    "life_circle": "table", "priority": "table", "schedule": "table", "plan": "table",
+    "departments": "table", "utility_companies": "table", "items": "table",
+}
+
+
+def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
+    top = chk.table(data, "", _TOP)
+    meta = chk.table(top.get("profile", {}), "profile", {
+        "name": "str", "city": "str", "source": "str", "responsible_body": "str",
+    })
+    depts = chk.str_map(top.get("departments", {}), "departments")
+    utils = chk.str_map(top.get("utility_companies", {}), "utility_companies")
+    elig = _eligibility(chk, top.get("eligibility", {}))
+    excl = chk.table(top.get("exclusions", {}), "exclusions", {
+        "urban_village": "bool", "self_built": "bool",
+        "self_built_housing_types": "list[str]", "renovated_within_years": "int",
+    })
+    chk.members(excl.get("self_built_housing_types", []), "exclusions.self_built_housing_types",
+                VOCABULARIES["housing_type"], "housing type")
+    chk.at_least(excl, "exclusions", "renovated_within_years", 0)
+    consent = _consent(chk, top.get("consent", {}))
+    survey = chk.table(top.get("survey", {}), "survey", {
+        "pipe_distance_m": "float", "lift_min_floors": "int", "evidence_max_segments": "int",
+        "as_of_year": "int",
+    })
+    chk.at_least(survey, "survey", "pipe_distance_m", 0.0)
+    chk.at_least(survey, "survey", "lift_min_floors", 2)
+    chk.at_least(survey, "survey", "evidence_max_segments", 1)
+    qty = chk.table(top.get("quantities", {}), "quantities", {
+        "m2_per_household": "float", "pipe_m_per_household": "float",
+        "lifts_per_building": "float",
+    })
+    for key in ("m2_per_household", "pipe_m_per_household", "lifts_per_building"):
+        chk.at_least(qty, "quantities", key, 0.0)
+    rules = _hazards(chk, top.get("hazards", {}))
+    water = chk.table(top.get("waterlogging", {}), "waterlogging", {
+        "rel_elev_threshold_m": "float", "low_share_threshold": "float",
+    })
+    chk.ratio(water, "waterlogging", "low_share_threshold")
+    life = _life_circle(chk, top.get("life_circle", {}))
+    prio = _priority(chk, top.get("priority", {}))
+    sched = _schedule(chk, top.get("schedule", {}))
+    plan = chk.table(top.get("plan", {}), "plan", {"first_year": "int", "last_year": "int"})
+    if {"first_year", "last_year"} <= plan.keys() and plan["last_year"] < plan["first_year"]:
+        chk.add("plan.last_year", f"{plan['last_year']} is before plan.first_year {plan['first_year']}")
+    items = _items(chk, top.get("items", {}), set(depts), set(utils))
+    if chk.problems:
+        return None
+    return Profile(
+        name=meta["name"], city=meta["city"], source=meta["source"],
+        responsible_body=meta["responsible_body"],
+        eligibility=Eligibility(**elig),
+        exclusions=Exclusions(
+            excl["urban_village"], excl["self_built"],
+            tuple(excl["self_built_housing_types"]), excl["renovated_within_years"],
+        ),
+        consent=Consent(**consent),
+        survey=SurveySettings(**survey),
+        quantities=Quantities(**qty),
+        hazard_rules=tuple(rules),
+        waterlogging=Waterlogging(**water),
+        life_circle=LifeCircle(**life),
+        priority=Priority(**prio),
+        schedule=Schedule(**sched),
+        plan=PlanYears(**plan),
+        departments=depts, utility_companies=utils, items=items, path=path,
+    )
+
+
+def _eligibility(chk: Checker, raw: Any) -> dict[str, Any]:
+    e = chk.table(raw, "eligibility", {
+        "priority_built_until": "int", "share_built_from": "int", "share_built_until": "int",
+        "share_cap": "float", "share_cap_basis": "str", "share_cap_confirmed": "bool",
+        "later_excluded": "bool",
+    })
+    chk.ratio(e, "eligibility", "share_cap")
+    if "share_cap_basis" in e and e["share_cap_basis"] not in ("households", "compounds"):
+        chk.add("eligibility.share_cap_basis",
+                f"must be 'households' or 'compounds', got {e['share_cap_basis']!r}")
+    if {"priority_built_until", "share_built_until"} <= e.keys() and (
+        e["priority_built_until"] >= e["share_built_until"]
+    ):
+        chk.add("eligibility.priority_built_until",
+                f"{e['priority_built_until']} must be before eligibility.share_built_until "
+                f"{e['share_built_until']}")
+    if {"share_built_from", "share_built_until"} <= e.keys() and (
+        e["share_built_from"] > e["share_built_until"]
+    ):
+        chk.add("eligibility.share_built_from",
+                f"{e['share_built_from']} is after eligibility.share_built_until {e['share_built_until']}")
+    if {"priority_built_until", "share_built_from"} <= e.keys() and (
+        e["share_built_from"] != e["priority_built_until"] + 1
+    ):
+        chk.add("eligibility.share_built_from",
+                f"must be eligibility.priority_built_until + 1 = {e['priority_built_until'] + 1} "
+                f"(no gap or overlap between the tiers), got {e['share_built_from']}")
+    return e
+
+
+def _consent(chk: Checker, raw: Any) -> dict[str, Any]:
+    c = chk.table(raw, "consent", {
+        "threshold": "fraction", "lift_threshold": "fraction",
+        "exclude_below_threshold": "bool", "confirmed": "bool",
+    })
+    for key in ("threshold", "lift_threshold"):
+        if key in c:
+            c[key] = parse_fraction(c[key])
+            chk.ratio(c, "consent", key)
+    return c
+
+
+def _hazards(chk: Checker, raw: Any) -> list[HazardRule]:
+    h = chk.table(raw, "hazards", {"rules": "list[table]"})
+    rules: list[HazardRule] = []
+    codes: set[str] = set()
+    for i, r in enumerate(h.get("rules", [])):
+        path = f"hazards.rules[{i}]"
+        t = chk.table(r, path, {
+            "code": "str", "utility": "list[str]", "reason_zh": "str", "reason_en": "str",
+            "material": "list[str]?", "min_age_years": "float?", "condition": "list[str]?",
+            "always": "bool?",
+        })
+        chk.members(t.get("utility", []), f"{path}.utility", _UTILITIES, "utility")
+        chk.members(t.get("material", []), f"{path}.material", VOCABULARIES["material"], "material")
+        chk.members(t.get("condition", []), f"{path}.condition", VOCABULARIES["condition"], "condition")
+        if "utility" in t and not t["utility"]:
+            chk.add(f"{path}.utility", "must name at least one utility")
+        if not t.get("always") and not any(k in t for k in ("material", "min_age_years", "condition")):
+            chk.add(path, "needs one of material, min_age_years, condition, or always = true")
+        if t.get("code") in codes:
+            chk.add(f"{path}.code", f"duplicate hazard rule code {t['code']!r}")
+        codes.add(t.get("code", ""))
+        chk.at_least(t, path, "min_age_years", 0.0)
+        if {"code", "utility", "reason_zh", "reason_en"} <= t.keys():
+            rules.append(HazardRule(
+                t["code"], tuple(t["utility"]), tuple(t.get("material", ())),
+                t.get("min_age_years"), tuple(t.get("condition", ())),
+                t["reason_zh"], t["reason_en"], bool(t.get("always", False)),
+            ))
+    return rules
+
+
+def _life_circle(chk: Checker, raw: Any) -> dict[str, Any]:
+    lc = chk.table(raw, "life_circle", {"cutoff_m": "float", "circles": "table", "kinds": "table"})
+    circles: dict[str, float] = {}
+    for name, val in lc.get("circles", {}).items():
+        v = chk.value(val, f"life_circle.circles.{name}", "float")
+        if v is not None:
+            if v <= 0:
+                chk.add(f"life_circle.circles.{name}", f"must be > 0, got {v}")
+            circles[name] = float(v)
+    kinds = chk.str_map(lc.get("kinds", {}), "life_circle.kinds")
+    chk.members(list(kinds), "life_circle.kinds", _KINDS, "facility kind")
+    for kind, circ in kinds.items():
+        if circ not in circles:
+            chk.add(f"life_circle.kinds.{kind}", f"names unknown circle {circ!r}; known: {sorted(circles)}")
+    ordered = list(circles.values())
+    if ordered != sorted(ordered):
+        chk.add("life_circle.circles", "distances must increase from the smallest circle to the largest")
+    if "cutoff_m" in lc and circles and lc["cutoff_m"] < max(circles.values()):
+        chk.add("life_circle.cutoff_m",
+                f"{lc['cutoff_m']} is below the largest circle distance {max(circles.values())}")
+    return {"cutoff_m": float(lc.get("cutoff_m", 0.0)), "circles": circles, "kinds": kinds}
+
+
+def _priority(chk: Checker, raw: Any) -> dict[str, Any]:
+    p = chk.table(raw, "priority", {
+        "weights": "table", "age_full_year": "int", "hazard_full_at": "float",
+        "gaps_full_at": "float", "class_weights": "table", "hazard_survey_fields": "list[str]",
+    })
+    weights = chk.table(p.get("weights", {}), "priority.weights", {
+        "age": "float", "hazard": "float", "gaps": "float", "consent": "float",
+    })
+    for k, v in weights.items():
+        if v < 0:
+            chk.add(f"priority.weights.{k}", f"must be ≥ 0, got {v}")
+    if len(weights) == 4 and abs(sum(weights.values()) - 100.0) > 1e-6:
+        chk.add("priority.weights", f"must sum to 100 points, got {sum(weights.values()):g}")
+    cw = chk.table(p.get("class_weights", {}), "priority.class_weights",
+                   dict.fromkeys(CLASSES, "float"))
+    for key in ("hazard_full_at", "gaps_full_at"):
+        if key in p and p[key] <= 0:
+            chk.add(f"priority.{key}", f"must be > 0, got {p[key]}")
+    chk.members(p.get("hazard_survey_fields", []), "priority.hazard_survey_fields",
+                (*_SURVEY_FIELDS, "seismic_not_ok"), "survey field")
+    p["weights"], p["class_weights"] = weights, cw
+    p["hazard_survey_fields"] = tuple(p.get("hazard_survey_fields", ()))
+    return p
+
+
+def _schedule(chk: Checker, raw: Any) -> dict[str, Any]:
+    s = chk.table(raw, "schedule", {
+        "start_by": "str", "basic_complete_by": "str", "durations_days": "table",
+    })
+    parsed = {}
+    for key in ("start_by", "basic_complete_by"):
+        if key in s:
+            md = chk.month_day(s[key], f"schedule.{key}")
+            if md is not None:
+                parsed[key] = md
+    if len(parsed) == 2 and parsed["basic_complete_by"] <= parsed["start_by"]:
+        chk.add("schedule.basic_complete_by",
+                f"{s['basic_complete_by']} is not after schedule.start_by {s['start_by']}")
+    dur = chk.table(s.get("durations_days", {}), "schedule.durations_days",
+                    {**dict.fromkeys(CLASSES, "int"), "lift": "int"})
+    for k, v in dur.items():
+        if v <= 0:
+            chk.add(f"schedule.durations_days.{k}", f"must be > 0, got {v}")
+    s["durations_days"] = dur
+    return s
+
+
+_ITEM_KEYS = {
+    "name_zh": "str", "name_en": "str", "class": "str", "departments": "list[str]",
+    "utility_companies": "list[str]?", "unit": "str", "unit_cost": "float",
+    "funding": "table", "trigger": "table?", "note": "str?",
+}
+
+
+def _items(chk: Checker, raw: Any, depts: set[str], utils: set[str]) -> dict[str, Item]:
+    items: dict[str, Item] = {}
+    if isinstance(raw, dict) and not raw:
+        chk.add("items", "the catalogue is empty")
+    for code, body in (raw.items() if isinstance(raw, dict) else []):
+        path = f"items.{code}"
+        t = chk.table(body, path, _ITEM_KEYS)
+        if "class" in t and t["class"] not in CLASSES:
+            chk.add(f"{path}.class", f"must be one of {list(CLASSES)}, got {t['class']!r}")
+        if "unit" in t and t["unit"] not in UNITS:
+            chk.add(f"{path}.unit", f"must be one of {list(UNITS)}, got {t['unit']!r}")
+        chk.at_least(t, path, "unit_cost", 0.0)
+        chk.members(t.get("departments", []), f"{path}.departments", depts, "department code")
+        if "departments" in t and not t["departments"]:
+            chk.add(f"{path}.departments", "must name at least one department")
+        chk.members(t.get("utility_companies", []), f"{path}.utility_companies", utils,
+                    "utility company code")
+        fund = chk.table(t.get("funding", {}), f"{path}.funding", {
+            "residents": "float", "utility": "float", "government": "float",
+        })
+        for k in fund:
+            chk.ratio(fund, f"{path}.funding", k)
+        if len(fund) == 3 and abs(sum(fund.values()) - 1.0) > 1e-6:
+            chk.add(f"{path}.funding", f"shares must sum to 1, got {sum(fund.values()):g}")
+        if fund.get("utility", 0) > 0 and not t.get("utility_companies"):
+            chk.add(f"{path}.funding.utility",
+                    f"is {fund['utility']} but {path}.utility_companies names no company")
+        trig = chk.table(t.get("trigger", {}), f"{path}.trigger",
+                         {"survey": "list[str]?", "evidence": "list[str]?"})
+        chk.members(trig.get("survey", []), f"{path}.trigger.survey", _SURVEY_FIELDS, "survey field")
+        chk.members(trig.get("evidence", []), f"{path}.trigger.evidence", EVIDENCE_TOKENS,
+                    "evidence token")
+        if len(t) >= len([k for k, v in _ITEM_KEYS.items() if not v.endswith("?")]) and len(fund) == 3:
+            items[code] = Item(
+                code, t["name_zh"], t["name_en"], t["class"], tuple(t["departments"]),
+                tuple(t.get("utility_companies", ())), t["unit"], float(t["unit_cost"]),
+                Funding(**fund),
+                Trigger(tuple(trig.get("survey", ())), tuple(trig.get("evidence", ()))),
+                t.get("note", ""),
+            )
+    return items
