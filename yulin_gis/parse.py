@@ -94,13 +94,6 @@ def parse_year(value: object) -> tuple[int | None, Note]:
     text = _text(value)
     if re.fullmatch(r"\d{4}", text):
         return int(text), None
-    m = re.fullmatch(r"(\d{4})\s*(年.*|[-/.]\d{1,2}([-/.]\d{1,2})?.*|\.0)", text)
-    if m:
-        return int(m.group(1)), "mapped"
-    m = re.fullmatch(r"([〇零一二三四五六七八九]{4})年?", text)
-    if m:
-        year = _cn_number(m.group(1))
-        return (year, "mapped") if year else (None, "invalid")
     m = re.fullmatch(r"(?:(\d{2}|\d{4})|([一二三四五六七八九十]+))\s*年代\s*(.*)", text)
     if m:
         if m.group(1):
@@ -115,6 +108,13 @@ def parse_year(value: object) -> tuple[int | None, Note]:
             return None, "invalid"
         pos = _DECADE_POS.get(m.group(3).strip(), 5)
         return decade + pos, "mapped"
+    m = re.fullmatch(r"(\d{4})\s*(年.*|[-/.]\d{1,2}([-/.]\d{1,2})?.*|\.0)", text)
+    if m:
+        return int(m.group(1)), "mapped"
+    m = re.fullmatch(r"([〇零一二三四五六七八九]{4})年?", text)
+    if m:
+        year = _cn_number(m.group(1))
+        return (year, "mapped") if year else (None, "invalid")
     return None, "invalid"
 
 

@@ -313,6 +313,8 @@ def match_headers(columns: list[str], spec: LayerSpec) -> tuple[dict[str, str], 
     for fs in spec.fields:
         for alias in fs.aliases:
             lookup.setdefault(header_key(alias), fs.name)
+    for fs in spec.fields:  # names cut to 10 characters by the shapefile format
+        lookup.setdefault(header_key(fs.name[:10]), fs.name)
     for fs in spec.fields:  # canonical names take precedence over other fields' aliases
         lookup[header_key(fs.name)] = fs.name
     rename: dict[str, str] = {}

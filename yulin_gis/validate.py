@@ -120,8 +120,7 @@ def _row_labels(frame: pd.DataFrame, spec: LayerSpec) -> list[str]:
             for i, v in enumerate(values)]
 
 
-def _check_headers(frame: pd.DataFrame, spec: LayerSpec, col: _Collector,
-                   extra_required: tuple[str, ...] = ()) -> pd.DataFrame:
+def _check_headers(frame: pd.DataFrame, spec: LayerSpec, col: _Collector) -> pd.DataFrame:
     columns = [str(c) for c in frame.columns if c != "geometry"]
     rename, ambiguous = match_headers(columns, spec)
     for msg in ambiguous:
@@ -130,7 +129,7 @@ def _check_headers(frame: pd.DataFrame, spec: LayerSpec, col: _Collector,
         col.add("warning", "header-mapped", "headers read as canonical fields: " + ", ".join(
             f"{original} → {canonical}" for original, canonical in rename.items()))
     frame = frame.rename(columns=rename)
-    for name in spec.required_fields + extra_required:
+    for name in spec.required_fields:
         if name not in frame.columns:
             fs = spec.field(name)
             col.add("error", "missing-field",
@@ -363,8 +362,11 @@ def _join_compound_polygons(table: gpd.GeoDataFrame, polygons_path: Path,
     """Give survey-table rows the polygon with the same ``compound_id``."""
     raw = RawLayer("compounds", read_vector(polygons_path), str(polygons_path))
     col = _Collector(raw.source, "compounds", problems)
-    frame = _check_headers(raw.frame[[*raw.frame.columns]], LAYERS["compounds"], col)
+    rename, _ = match_headers([str(c) for c in raw.frame.columns], LAYERS["compounds"])
+    frame = raw.frame.rename(columns=rename)
     if "compound_id" not in frame.columns:
+        col.add("error", "missing-field", "compound polygons need a compound_id (小区编号) "
+                "to join the survey table", fld="compound_id")
         return table
     frame = frame[["compound_id", "geometry"]].copy()
     frame["compound_id"] = [parse.parse_str(v)[0] for v in frame["compound_id"]]
@@ -390,6 +392,7 @@ def _link_communities(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
                       source: str, problems: list[Problem]) -> gpd.GeoDataFrame:
     """Fill blank community/street/county from containing polygons; warn on outsiders."""
     import geopandas as gpd
+    import pandas as pd
 
     col = _Collector(source, "compounds", problems)
     points = gpd.GeoDataFrame(geometry=compounds.geometry.representative_point(),
@@ -406,8 +409,7 @@ def _link_communities(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
                 fld="geometry")
     for fld in ("community_id", "street", "county"):
         if fld not in out.columns:
-            out[fld] = hit[fld].astype("string")
-            continue
+            out[fld] = pd.array([None] * len(out), dtype="string")
         blank = out[fld].isna() & hit[fld].notna()
         if blank.any():
             out.loc[blank, fld] = hit.loc[blank, fld]
