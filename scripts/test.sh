@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install the test extras and run the whole suite: ruff, mypy, pytest.
+# Browser tests need Debian's chromium and CJK fonts; installed here when missing (as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+"$PY" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
+  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
+"$PY" -m ruff check .
+"$PY" -m mypy
+"$PY" -m pytest -q "$@"
