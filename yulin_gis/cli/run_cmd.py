@@ -28,6 +28,14 @@ def _summary(result: object) -> None:
         click.echo(f"  wrote {path}")
 
 
+def _repo_maps_dir(out_dir: Path) -> Path:
+    """The repository's ``maps/`` folder when running from a checkout, else ``out_dir/maps``."""
+    import yulin_gis
+
+    root = Path(yulin_gis.__file__).resolve().parent.parent
+    return root / "maps" if (root / "pyproject.toml").exists() else out_dir / "maps"
+
+
 @click.command()
 @input_argument
 @out_option
@@ -52,9 +60,9 @@ def run(input_path: Path, out_dir: Path, input_crs: str | None, dem: Path | None
 @run_errors
 def demo(out_dir: Path, maps_dir: Path | None) -> None:
     """Run the whole pipeline on the embedded Yulin sample (玉林示例数据)."""
-    from yulin_gis.datasets import get_path, repo_maps_dir
+    from yulin_gis.datasets import get_path
     from yulin_gis.pipeline import run as run_pipeline
 
     result = run_pipeline(get_path("gpkg"), out_dir, dem=get_path("dem"),
-                          maps_dir=maps_dir or repo_maps_dir(out_dir))
+                          maps_dir=maps_dir or _repo_maps_dir(out_dir))
     _summary(result)
