@@ -123,7 +123,9 @@ def _geometries_in_dem_crs(
     foot = np.asarray(metric.to_crs(dem_crs).values, dtype=object)
     if ring_m <= 0:
         return foot, None
-    buf = gpd.GeoSeries(shapely.buffer(np.asarray(metric.values), ring_m), crs=metric.crs)
+    buf = gpd.GeoSeries(
+        shapely.buffer(np.asarray(metric.values), ring_m, quad_segs=16), crs=metric.crs
+    )
     return foot, np.asarray(buf.to_crs(dem_crs).values, dtype=object)
 
 
@@ -236,7 +238,7 @@ def _supersample(
 
     inv = ~grid.transform
     minx, miny, maxx, maxy = shapely.bounds(geom)
-    cols, rows = zip(*(inv * (x, y) for x in (minx, maxx) for y in (miny, maxy)), strict=True)
+    cols, rows = zip(*(inv @ (x, y) for x in (minx, maxx) for y in (miny, maxy)), strict=True)
     c0, r0 = max(0, math.floor(min(cols))), max(0, math.floor(min(rows)))
     c1 = min(grid.shape[1], max(math.floor(max(cols)) + 1, c0 + 1))
     r1 = min(grid.shape[0], max(math.floor(max(rows)) + 1, r0 + 1))
@@ -247,7 +249,7 @@ def _supersample(
     factor = max_factor if area_px <= 0 else math.ceil(math.sqrt(min_pixels / area_px))
     factor = int(min(max(factor, 2), max_factor))
     h, w = r1 - r0, c1 - c0
-    fine_t = grid.transform * Affine.translation(c0, r0) * Affine.scale(1 / factor)
+    fine_t = grid.transform @ Affine.translation(c0, r0) @ Affine.scale(1 / factor)
     fine = np.zeros((h * factor, w * factor), dtype=np.uint8)
     rasterize([(geom, 1)], out=fine, transform=fine_t, fill=0)
     if not fine.any():
