@@ -619,9 +619,12 @@ def schedule_packages(
         Packages with ``package_id``, ``plan_year`` (str or int; ``""``/NaN unscheduled)
         and ``households``; e.g. ``PlanResult.packages``.
     deadlines
-        ``MM-DD`` strings overriding :data:`DEFAULT_DEADLINES`.
+        ``MM-DD`` strings overriding :data:`DEFAULT_DEADLINES` (``basic_complete_by``, the
+        profile's name, is accepted for ``basic_by``).
     durations_days
-        Durations overriding :data:`DEFAULT_DURATIONS_DAYS`.
+        Durations overriding :data:`DEFAULT_DURATIONS_DAYS`; the profile's per-class
+        keys ``basic``, ``improve``, ``upgrade``, ``lift`` are accepted too (``basic`` is
+        split 60/40 into utility then surface works, building works run alongside).
     reference_households
         Package size the typical durations are for; construction durations scale with
         ``sqrt(households / reference_households)`` clipped to 0.5–2.
@@ -639,7 +642,9 @@ def schedule_packages(
         ``late_start``, ``basic_overdue`` (bool) and ``schedule_flag`` (str).
     """
     dl = {**DEFAULT_DEADLINES, **(deadlines or {})}
-    du = {**DEFAULT_DURATIONS_DAYS, **(durations_days or {})}
+    if "basic_complete_by" in dl and not (deadlines and "basic_by" in deadlines):
+        dl["basic_by"] = dl["basic_complete_by"]  # the profile's key
+    du = _durations(durations_days)
     for key, value in du.items():
         if float(value) < 0:
             raise ProfileError(f"duration {key!r} must be ≥ 0 days, got {value!r}")
@@ -661,6 +666,30 @@ def schedule_packages(
     out["basic_overdue"] = sched["basic_overdue"].astype(bool) if len(sched) else False
     out["schedule_flag"] = sched["schedule_flag"].astype(str) if len(sched) else ""
     return out
+
+
+def _durations(given: Mapping[str, float] | None) -> dict[str, float]:
+    """Merge durations over the defaults; accept the profile's per-class keys.
+
+    ``basic`` (whole basic works) becomes ``building`` = basic, ``utility`` = 60 % and
+    ``surface`` = 40 % of it unless those are given; ``improve``/``upgrade``/``lift``
+    set the improvement phase to the longest of them.
+    """
+    g = dict(given or {})
+    du = {**DEFAULT_DURATIONS_DAYS, **{k: v for k, v in g.items() if k in DEFAULT_DURATIONS_DAYS}}
+    if "basic" in g:
+        basic = float(g["basic"])
+        du.setdefault("building", basic)
+        if "building" not in g:
+            du["building"] = basic
+        if "utility" not in g:
+            du["utility"] = round(basic * 0.6)
+        if "surface" not in g:
+            du["surface"] = basic - du["utility"]
+    phase = [float(g[k]) for k in ("improve", "upgrade", "lift") if k in g]
+    if phase:
+        du["improve"] = max(phase)
+    return du
 
 
 def _improvement_flags(df: pd.DataFrame, given: Mapping[str, bool] | None) -> list[bool]:
