@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LAYER_NAMES", "Layers"]
 
-LAYER_NAMES = ("compounds", "communities", "roads", "utilities", "facilities")
+LAYER_NAMES = ("compounds", "communities", "roads", "utilities", "facilities", "utility_nodes",
+               "rivers")
 """Names of the vector input layers, in the order they are read and reported."""
 
 
@@ -23,8 +24,9 @@ class Layers:
     ----------
     compounds
         Residential compounds (小区), polygons or points; ``compound_id`` unique.
-    communities, roads, utilities, facilities
-        Optional layers (社区, 道路, 管线, 公共服务设施); None when absent.
+    communities, roads, utilities, facilities, utility_nodes, rivers
+        Optional layers (社区, 道路, 管线, 公共服务设施, 管网节点 with role source/outfall,
+        河流); None when absent.
     dem_path
         Optional DEM GeoTIFF for the waterlogging evidence.
     crs
@@ -38,6 +40,8 @@ class Layers:
     roads: gpd.GeoDataFrame | None = None
     utilities: gpd.GeoDataFrame | None = None
     facilities: gpd.GeoDataFrame | None = None
+    utility_nodes: gpd.GeoDataFrame | None = None
+    rivers: gpd.GeoDataFrame | None = None
     dem_path: Path | None = None
     crs: str = "EPSG:4546"
     sources: dict[str, str] = field(default_factory=dict)

@@ -155,6 +155,11 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
         "park": ("公园", "广场", "游园", "绿地", "playground"),
         "other": ("其他", "其它"),
     },
+    "node_role": {
+        "source": ("水源", "水厂", "气源", "门站", "调压站", "source", "plant"),
+        "outfall": ("排放口", "排口", "出水口", "污水厂", "outlet", "outfall"),
+        "valve": ("阀门", "阀", "valve"),
+    },
     "housing_type": {
         "reform": ("房改房",),
         "fundraised": ("集资房",),
@@ -283,6 +288,24 @@ LAYERS: dict[str, LayerSpec] = {
             _f("name", "str", "设施名称", "名称"),
         ),
         aliases=("设施", "公共服务设施", "facility"),
+    ),
+    "utility_nodes": LayerSpec(
+        "utility_nodes", "管网节点", "point", "node_id",
+        (
+            _f("node_id", "str", "节点编号", "编号", "id", required=True),
+            _f("utility", "category", "管线类型", "类型", required=True, vocabulary="utility"),
+            _f("role", "category", "节点类型", "作用", required=True, vocabulary="node_role"),
+            _f("name", "str", "名称"),
+        ),
+        aliases=("管网节点", "节点", "nodes"),
+    ),
+    "rivers": LayerSpec(
+        "rivers", "河流", "line", "river_id",
+        (
+            _f("river_id", "str", "河流编号", "编号", "id", required=True),
+            _f("name", "str", "河流名称", "名称"),
+        ),
+        aliases=("河流", "水系", "river", "waterways"),
     ),
 }
 
