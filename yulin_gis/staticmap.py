@@ -1,0 +1,792 @@
+"""Static report maps (专题图) as PNG or PDF, drawn with matplotlib.
+
+Each map has a title, the layers in order (first at the bottom), a legend in Chinese, a
+metric scale bar whose length is a round number chosen from the visible extent, a north
+arrow and a note of the coordinate system. Layers are drawn in a projected CGCS2000
+Gauss–Krüger CRS (EPSG:4546 for Yulin), whose grid is true to scale within 0.03 % across
+the 3-degree zone, so the scale bar is measured directly in map metres.
+
+- :func:`render_static_map` draws any list of :class:`StaticLayer`;
+- :func:`overview_map` draws the city overview of compounds (小区), packages (片区),
+  communities (社区) and counties (县/市/区);
+- :func:`county_maps` draws one map per county.
+
+Matplotlib is imported inside the functions (Agg canvas, no pyplot state), and a CJK font
+(Noto Sans CJK SC when installed) is looked up once; without one a warning is issued and
+Chinese characters may show as boxes. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from yulin_gis.errors import CRSError, OutputError, SchemaError
+from yulin_gis.qgis_styles import PALETTE, TIER_COLOURS, TIER_LABELS_ZH
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+    from shapely.geometry.base import BaseGeometry
+
+__all__ = [
+    "CJK_FONT_CANDIDATES",
+    "LegendEntry",
+    "StaticLayer",
+    "classify",
+    "compound_layer",
+    "county_maps",
+    "find_cjk_font",
+    "legend_entries",
+    "nice_scale_length",
+    "overview_map",
+    "render_static_map",
+    "scale_bar_label",
+]
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["polygon", "line", "point"]
+
+CJK_FONT_CANDIDATES: tuple[str, ...] = (
+    "Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans SC",
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
+    "Hiragino Sans GB", "Noto Sans CJK JP", "Noto Serif CJK SC", "AR PL UMing CN",
+)
+"""Font families tried, in order, for Chinese text."""
+
+MISSING_LABEL = "未填"
+MISSING_COLOUR = "#e0e0e0"
+MAX_LEGEND_ROWS = 18  # per layer; the rest is summarised as "等 N 类"
+
+
+@dataclass(frozen=True)
+class StaticLayer:
+    """One layer of a static map.
+
+    Parameters
+    ----------
+    data
+        The features; any CRS (reprojected to the map CRS), must have one.
+    name
+        Chinese layer name, the legend heading (e.g. ``"小区（改造类别）"``).
+    style_by
+        Column to colour by; None draws every feature in ``color``. Text, boolean or a few
+        (≤ 12) whole numbers are categories; other numbers are cut into ``classes``
+        equal intervals on the ``cmap`` ramp.
+    labels
+        Category value → Chinese legend label (also fixes the legend order).
+    colours
+        Category value → colour; otherwise :data:`~yulin_gis.qgis_styles.PALETTE`, or the
+        ramp for numeric categories.
+    cmap, classes
+        Matplotlib colormap name and number of classes for numeric columns.
+    color, edgecolor, linewidth, alpha, markersize
+        The fixed style: fill or line colour (single-colour layers), polygon outline colour,
+        line/outline width in points, opacity, marker size in points².
+    fill
+        False draws polygons as outlines only (in the class colour).
+    counts
+        Add the number of features to each legend label.
+    legend
+        Whether the layer appears in the legend.
+    """
+
+    data: gpd.GeoDataFrame
+    name: str
+    style_by: str | None = None
+    labels: Mapping[Any, str] | None = None
+    colours: Mapping[Any, str] | None = None
+    cmap: str = "YlOrRd"
+    classes: int = 5
+    color: str = "#9ecae1"
+    edgecolor: str = "#5a5a5a"
+    linewidth: float = 0.3
+    alpha: float = 0.9
+    markersize: float = 10.0
+    fill: bool = True
+    counts: bool = True
+    legend: bool = True
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One legend row: label, colour and how the symbol is drawn."""
+
+    label: str
+    colour: str
+    kind: Kind
+    fill: bool = True
+
+
+# --- fonts -----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def find_cjk_font() -> str | None:
+    """Return the family name of an installed CJK font, or None (with a warning).
+
+    The families in :data:`CJK_FONT_CANDIDATES` are tried first, then any font whose name
+    contains "CJK", "Hei", "Song" or "Kai".
+    """
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for family in CJK_FONT_CANDIDATES:
+        if family in names:
+            return family
+    for family in sorted(names):
+        if re.search(r"CJK|Hei|Song|Kai|Ming", family):
+            return family
+    message = "no CJK font found (install fonts-noto-cjk): Chinese text on static maps may not render"
+    logger.warning(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return None
+
+
+def _rc() -> Any:
+    family = find_cjk_font()
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "svg.hashsalt": "yulin_gis",
+    }
+
+
+# --- scale bar -------------------------------------------------------------------------------
+
+
+def nice_scale_length(extent_width_m: float, fraction: float = 0.25) -> float:
+    """Return the scale bar length: the largest 1, 2 or 5 × 10ⁿ metres ≤ ``fraction`` × width.
+
+    >>> nice_scale_length(10_000)
+    2000.0
+    >>> nice_scale_length(37_000)
+    5000.0
+    """
+    if not math.isfinite(extent_width_m) or extent_width_m <= 0:
+        raise SchemaError(f"map extent width must be a positive number of metres, got {extent_width_m!r}")
+    target = extent_width_m * fraction
+    exponent = math.floor(math.log10(target))
+    best = 10.0**exponent
+    for step in (1.0, 2.0, 5.0, 10.0):
+        candidate = step * 10.0**exponent
+        if candidate <= target * (1 + 1e-9):
+            best = candidate
+    return float(f"{best:.12g}")
+
+
+def scale_bar_label(length_m: float) -> str:
+    """Return the Chinese label of a scale bar length: ``"500 米"`` or ``"2 千米"``."""
+    if length_m >= 1000:
+        return f"{length_m / 1000:g} 千米"
+    return f"{length_m:g} 米"
+
+
+# --- classification --------------------------------------------------------------------------
+
+
+def _kind(data: gpd.GeoDataFrame) -> Kind:
+    types = set(data.geometry.geom_type.dropna())
+    if types & {"Polygon", "MultiPolygon"}:
+        return "polygon"
+    if types & {"LineString", "MultiLineString", "LinearRing"}:
+        return "line"
+    return "point" if types else "polygon"
+
+
+def _hex(colour: Any) -> str:
+    from matplotlib.colors import to_hex
+
+    return str(to_hex(colour, keep_alpha=False))
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return bool(value != value)  # NaN, NaT, pd.NA
+    except (TypeError, ValueError):
+        return False
+
+
+def _ramp(cmap: str, n: int) -> list[str]:
+    import matplotlib
+
+    ramp = matplotlib.colormaps[cmap]
+    if n == 1:
+        return [_hex(ramp(0.75))]
+    return [_hex(ramp(0.15 + 0.8 * i / (n - 1))) for i in range(n)]
+
+
+def _numeric_format(values: Sequence[float]) -> str:
+    if all(float(v).is_integer() for v in values):
+        return "{:.0f}"
+    span = max(values) - min(values)
+    digits = max(0, 2 - math.floor(math.log10(span))) if span > 0 else 2
+    return "{:." + str(min(digits, 4)) + "f}"
+
+
+def classify(layer: StaticLayer) -> tuple[list[str], list[LegendEntry]]:
+    """Return the colour of every feature (in row order) and the legend entries.
+
+    Categories keep the order of ``layer.labels`` and then sort; missing values (None, NaN,
+    empty text) get the grey ``未填`` entry. Numeric columns with more than 12 values or
+    fractions are cut into ``layer.classes`` equal intervals.
+    """
+    data, kind = layer.data, _kind(layer.data)
+    if layer.style_by is None:
+        label = f"{layer.name}（{len(data)}）" if layer.counts else layer.name
+        return [layer.color] * len(data), [LegendEntry(label, layer.color, kind, layer.fill)]
+    if layer.style_by not in data.columns:
+        raise SchemaError(f"layer {layer.name}: no column {layer.style_by!r} to style by")
+    values = list(data[layer.style_by])
+    present = [v for v in values if not _is_missing(v)]
+    numeric = bool(present) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in present
+    )
+    if numeric and (len(set(present)) > 12 or not all(float(v).is_integer() for v in present)):
+        return _classify_numeric(layer, values, kind)
+    return _classify_categories(layer, values, kind, numeric)
+
+
+def _classify_categories(
+    layer: StaticLayer, values: list[Any], kind: Kind, numeric: bool
+) -> tuple[list[str], list[LegendEntry]]:
+    labels = dict(layer.labels or {})
+    present = {v for v in values if not _is_missing(v)}
+    if numeric:
+        present = {int(v) for v in present}
+        values = [v if _is_missing(v) else int(v) for v in values]
+    order = [v for v in labels if v in present]
+    order += sorted(present - set(order), key=lambda v: (str(type(v)), v))
+    if layer.colours:
+        colours = {v: layer.colours.get(v, PALETTE[i % len(PALETTE)]) for i, v in enumerate(order)}
+    elif numeric:
+        colours = dict(zip(order, _ramp(layer.cmap, len(order)), strict=True))
+    else:
+        colours = {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(order)}
+    counts: dict[Any, int] = {}
+    feature_colours = []
+    for v in values:
+        key = None if _is_missing(v) else v
+        counts[key] = counts.get(key, 0) + 1
+        feature_colours.append(MISSING_COLOUR if key is None else colours[key])
+    entries = [
+        LegendEntry(_label(labels.get(v, f"{v}年" if numeric and layer.style_by == "plan_year" else str(v)),
+                           counts[v], layer.counts), colours[v], kind, layer.fill)
+        for v in order
+    ]
+    if None in counts:
+        entries.append(LegendEntry(_label(MISSING_LABEL, counts[None], layer.counts), MISSING_COLOUR, kind, layer.fill))
+    return feature_colours, entries
+
+
+def _classify_numeric(
+    layer: StaticLayer, values: list[Any], kind: Kind
+) -> tuple[list[str], list[LegendEntry]]:
+    import numpy as np
+
+    nums = np.array([np.nan if _is_missing(v) else float(v) for v in values])
+    lo, hi = float(np.nanmin(nums)), float(np.nanmax(nums))
+    n = max(1, layer.classes)
+    edges = np.linspace(lo, hi, n + 1)
+    idx = np.clip(np.searchsorted(edges, nums, side="right") - 1, 0, n - 1)
+    colours = _ramp(layer.cmap, n)
+    fmt = _numeric_format([lo, hi])
+    feature_colours = [MISSING_COLOUR if np.isnan(x) else colours[i] for x, i in zip(nums, idx, strict=True)]
+    entries = []
+    for i in range(n):
+        count = int(np.sum((idx == i) & ~np.isnan(nums)))
+        text = f"{fmt.format(edges[i])} – {fmt.format(edges[i + 1])}"
+        entries.append(LegendEntry(_label(text, count, layer.counts), colours[i], kind, layer.fill))
+    missing = int(np.isnan(nums).sum())
+    if missing:
+        entries.append(LegendEntry(_label(MISSING_LABEL, missing, layer.counts), MISSING_COLOUR, kind, layer.fill))
+    return feature_colours, entries
+
+
+def _label(text: str, count: int, with_count: bool) -> str:
+    return f"{text}（{count}）" if with_count else text
+
+
+def legend_entries(layer: StaticLayer) -> list[LegendEntry]:
+    """Return the legend entries of ``layer``: one per category or numeric class."""
+    return classify(layer)[1]
+
+
+# --- drawing ---------------------------------------------------------------------------------
+
+
+def _projected(crs: str) -> Any:
+    from pyproj import CRS
+
+    try:
+        target = CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises CRSError, a plain Exception subclass
+        raise CRSError(f"unknown map CRS {crs!r}: {exc}") from exc
+    if not target.is_projected:
+        raise CRSError(f"map CRS {crs!r} is not projected: a metric scale bar needs metres")
+    return target
+
+
+def _prepare(layer: StaticLayer, target: Any) -> StaticLayer:
+    data = layer.data
+    if data.crs is None:
+        raise CRSError(f"layer {layer.name}: the GeoDataFrame has no CRS")
+    if data.crs != target:
+        data = data.to_crs(target)
+    empty = data.geometry.isna() | data.geometry.is_empty
+    if empty.any():
+        logger.info("layer %s: %d feature(s) without geometry are not drawn", layer.name, int(empty.sum()))
+    return replace(layer, data=data)
+
+
+def _boundary_series(boundary: Any, target: Any) -> Any:
+    import geopandas as gpd
+
+    if boundary is None:
+        return None
+    if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
+        if boundary.crs is None:
+            raise CRSError("boundary: the GeoDataFrame has no CRS")
+        series = boundary.geometry.to_crs(target)
+    else:  # a shapely geometry, assumed in the map CRS
+        series = gpd.GeoSeries([boundary], crs=target)
+    return series[~(series.isna() | series.is_empty)]
+
+
+def _extent(bounds: list[tuple[float, float, float, float]], aspect: float) -> tuple[float, float, float, float]:
+    """Union of bounds, padded 4 % (at least 100 m), widened to the axes' aspect (w / h)."""
+    xmin = min(b[0] for b in bounds)
+    ymin = min(b[1] for b in bounds)
+    xmax = max(b[2] for b in bounds)
+    ymax = max(b[3] for b in bounds)
+    w, h = max(xmax - xmin, 1.0), max(ymax - ymin, 1.0)
+    pad = max(0.04 * max(w, h), 100.0)
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    w, h = w + 2 * pad, h + 2 * pad
+    if w / h < aspect:
+        w = h * aspect
+    else:
+        h = w / aspect
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def _draw_layer(ax: Axes, layer: StaticLayer, zorder: int) -> list[LegendEntry]:
+    colours, entries = classify(layer)
+    data = layer.data
+    keep = ~(data.geometry.isna() | data.geometry.is_empty).to_numpy()
+    geoms = data.geometry[keep]
+    cols = [c for c, k in zip(colours, keep, strict=True) if k]
+    types = geoms.geom_type.to_numpy()
+    import numpy as np
+
+    for kind_types, kind in (
+        ({"Polygon", "MultiPolygon"}, "polygon"),
+        ({"LineString", "MultiLineString", "LinearRing"}, "line"),
+        ({"Point", "MultiPoint"}, "point"),
+    ):
+        mask = np.isin(types, list(kind_types))
+        if not mask.any():
+            continue
+        part, part_cols = geoms[mask], [c for c, m in zip(cols, mask, strict=True) if m]
+        if kind == "polygon":
+            face: Any = part_cols if layer.fill else "none"
+            edge: Any = layer.edgecolor if layer.fill else part_cols
+            part.plot(ax=ax, facecolor=face, edgecolor=edge, linewidth=layer.linewidth,
+                      alpha=layer.alpha, zorder=zorder)
+        elif kind == "line":
+            part.plot(ax=ax, color=part_cols, linewidth=max(layer.linewidth, 0.6),
+                      alpha=layer.alpha, zorder=zorder)
+        else:
+            part.plot(ax=ax, color=part_cols, markersize=layer.markersize, edgecolor=layer.edgecolor,
+                      linewidth=0.3, alpha=layer.alpha, zorder=zorder)
+    return entries if layer.legend else []
+
+
+def _handle(entry: LegendEntry, layer: StaticLayer) -> Any:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if entry.kind == "line":
+        return Line2D([], [], color=entry.colour, linewidth=max(layer.linewidth, 1.5))
+    if entry.kind == "point":
+        return Line2D([], [], marker="o", linestyle="none", markerfacecolor=entry.colour,
+                      markeredgecolor=layer.edgecolor, markersize=7)
+    if entry.fill:
+        return Patch(facecolor=entry.colour, edgecolor=layer.edgecolor, alpha=layer.alpha)
+    return Patch(facecolor="none", edgecolor=entry.colour, linewidth=1.2)
+
+
+def _legend(ax: Axes, groups: list[tuple[StaticLayer, list[LegendEntry]]], boundary: bool) -> None:
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = []
+    labels: list[str] = []
+    headers: set[int] = set()
+    if boundary:
+        handles.append(Patch(facecolor="none", edgecolor="#222222", linewidth=1.6))
+        labels.append("边界")
+    for layer, entries in groups:
+        if not entries:
+            continue
+        headers.add(len(handles))
+        handles.append(Patch(facecolor="none", edgecolor="none"))
+        labels.append(layer.name)
+        shown = entries if len(entries) <= MAX_LEGEND_ROWS else entries[: MAX_LEGEND_ROWS - 1]
+        for entry in shown:
+            handles.append(_handle(entry, layer))
+            labels.append(entry.label)
+        if len(shown) < len(entries):
+            handles.append(Patch(facecolor="none", edgecolor="none"))
+            labels.append(f"…等 {len(entries)} 类")
+    if not handles:
+        return
+    legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+                       title="图  例", fontsize=8, title_fontsize=11, borderaxespad=0.0,
+                       handlelength=1.8, alignment="left")
+    for i, text in enumerate(legend.get_texts()):
+        if i in headers:
+            text.set_fontweight("bold")
+            text.set_fontsize(9)
+
+
+def _scale_bar(ax: Axes, extent: tuple[float, float, float, float]) -> float:
+    """Draw a four-part metric scale bar in the lower left; return its length in metres."""
+    from matplotlib.patches import Rectangle
+
+    xmin, ymin, xmax, ymax = extent
+    w, h = xmax - xmin, ymax - ymin
+    length = nice_scale_length(w)
+    x0, y0, bar_h = xmin + 0.04 * w, ymin + 0.045 * h, 0.012 * h
+    km = length >= 1000
+    unit, div = ("千米", 1000.0) if km else ("米", 1.0)
+    ax.add_patch(Rectangle((x0 - 0.015 * w, y0 - 0.02 * h), length + 0.11 * w, bar_h + 0.07 * h,
+                           facecolor="white", edgecolor="none", alpha=0.8, zorder=999))
+    for i in range(4):
+        ax.add_patch(Rectangle((x0 + i * length / 4, y0), length / 4, bar_h,
+                               facecolor="black" if i % 2 == 0 else "white", edgecolor="black",
+                               linewidth=0.6, zorder=1000, gid="scalebar"))
+    for frac in (0.0, 0.5, 1.0):
+        ax.text(x0 + frac * length, y0 + bar_h * 1.6, f"{frac * length / div:g}", ha="center",
+                va="bottom", fontsize=8, zorder=1000)
+    ax.text(x0 + length + 0.012 * w, y0 + bar_h / 2, unit, ha="left", va="center", fontsize=8,
+            zorder=1000)
+    return length
+
+
+def _north_arrow(ax: Axes) -> None:
+    ax.annotate("", xy=(0.95, 0.96), xytext=(0.95, 0.86), xycoords="axes fraction",
+                arrowprops={"facecolor": "black", "edgecolor": "black", "width": 3, "headwidth": 11,
+                            "headlength": 12}, zorder=1000)
+    ax.text(0.95, 0.84, "北", transform=ax.transAxes, ha="center", va="top", fontsize=12,
+            fontweight="bold", zorder=1000)
+
+
+def _crs_note(target: Any) -> str:
+    epsg = target.to_epsg()
+    code = f"EPSG:{epsg}" if epsg else target.name
+    return f"坐标系：{target.name}（{code}）"
+
+
+def render_static_map(
+    layers: Sequence[StaticLayer],
+    path: str | Path,
+    title: str,
+    crs: str = "EPSG:4546",
+    dpi: int = 150,
+    boundary: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None = None,
+    *,
+    figsize: tuple[float, float] = (11.69, 8.27),
+    note: str | None = None,
+) -> Path:
+    """Draw a report map and write it as PNG or PDF (chosen by the suffix of ``path``).
+
+    Parameters
+    ----------
+    layers
+        Layers drawn in order, the first at the bottom.
+    path
+        ``*.png`` or ``*.pdf``; the folder is created; the file is replaced atomically.
+    title
+        Map title (Chinese).
+    crs
+        Projected map CRS; every layer is reprojected to it.
+    dpi
+        Resolution: a PNG is ``round(figsize × dpi)`` pixels.
+    boundary
+        Optional outline (county or study area) drawn on top as a thick line; a shapely
+        geometry is taken to be in ``crs``.
+    figsize
+        Page size in inches (A4 landscape by default).
+    note
+        Extra line under the map (data source, date ...), after the CRS note.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    CRSError
+        ``crs`` is not projected, or a layer has no CRS.
+    SchemaError
+        Nothing to draw, or a ``style_by`` column is missing.
+    OutputError
+        Unsupported suffix, or the file could not be written.
+    """
+    out = Path(path)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in {"png", "pdf"}:
+        raise OutputError(f"{out}: static maps are written as .png or .pdf, not {out.suffix!r}")
+    target = _projected(crs)
+    prepared = [_prepare(layer, target) for layer in layers]
+    outline = _boundary_series(boundary, target)
+    bounds = [tuple(p.data.total_bounds) for p in prepared if p.data.geometry.notna().any() and not p.data.geometry.is_empty.all()]
+    if outline is not None and len(outline):
+        bounds.append(tuple(outline.total_bounds))
+    if not bounds:
+        raise SchemaError(f"{out}: nothing to draw (all layers are empty)")
+    import matplotlib
+
+    with matplotlib.rc_context(_rc()):
+        fig = _figure(prepared, outline, bounds, title, target, figsize, dpi, note)  # type: ignore[arg-type]
+        _save(fig, out, fmt, dpi)
+    logger.info("static map written: %s", out)
+    return out
+
+
+def _figure(
+    layers: list[StaticLayer], outline: Any, bounds: list[tuple[float, float, float, float]],
+    title: str, target: Any, figsize: tuple[float, float], dpi: int, note: str | None,
+) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi, facecolor="white")
+    FigureCanvasAgg(fig)
+    rect = (0.03, 0.07, 0.70, 0.83)
+    ax = fig.add_axes(rect)
+    aspect = (rect[2] * figsize[0]) / (rect[3] * figsize[1])
+    extent = _extent(bounds, aspect)
+    groups = [(layer, _draw_layer(ax, layer, zorder=10 + i)) for i, layer in enumerate(layers)]
+    if outline is not None and len(outline):
+        outline.boundary.plot(ax=ax, color="#222222", linewidth=1.6, zorder=900)
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    for spine in ax.spines.values():
+        spine.set_linewidth(1.2)
+    _legend(ax, groups, outline is not None and len(outline) > 0)
+    _scale_bar(ax, extent)
+    _north_arrow(ax)
+    fig.text(0.5, 0.95, title, ha="center", va="center", fontsize=16, fontweight="bold")
+    footer = _crs_note(target) + (f"    {note}" if note else "")
+    fig.text(0.03, 0.035, footer, ha="left", va="center", fontsize=7, color="#444444")
+    return fig
+
+
+def _save(fig: Any, out: Path, fmt: str, dpi: int) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".{fmt}.tmp", dir=out.parent)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write into {out.parent} ({exc})") from exc
+    metadata: dict[str, Any] = {"Software": None} if fmt == "png" else {"CreationDate": None, "ModDate": None}
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=dpi, metadata=metadata)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{out}: could not write the map ({exc})") from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- convenience maps --------------------------------------------------------------------------
+
+
+def compound_layer(compounds: gpd.GeoDataFrame, style_by: str | None = "tier") -> StaticLayer:
+    """Return the compounds (小区) layer styled by a known column.
+
+    ``tier`` (优先改造 / 比例纳入 / 不纳入), ``built_year`` (older = darker), ``plan_year``
+    (one colour per year), ``priority`` (0–100), ``eligible`` (纳入 / 不纳入),
+    ``package_id`` or any other column (categories or numeric classes).
+    """
+    from yulin_gis.schema import LAYERS
+
+    field_zh = LAYERS["compounds"].labels_zh
+    base = StaticLayer(compounds, "小区", style_by=style_by, linewidth=0.2, markersize=8.0)
+    if style_by is None:
+        return base
+    presets: dict[str, dict[str, Any]] = {
+        "tier": {"name": "小区（改造类别）", "labels": TIER_LABELS_ZH, "colours": TIER_COLOURS},
+        "built_year": {"name": "小区（建成年份）", "cmap": "YlOrBr_r"},
+        "plan_year": {"name": "小区（计划改造年度）", "cmap": "YlGnBu"},
+        "priority": {"name": "小区（优先度）", "cmap": "YlOrRd"},
+        "eligible": {"name": "小区（是否纳入）", "labels": {True: "纳入改造", False: "不纳入"},
+                     "colours": {True: "#d7301f", False: "#bdbdbd"}},
+        "package_id": {"name": "小区（所属片区）", "counts": False},
+    }
+    options = presets.get(style_by, {"name": f"小区（{field_zh.get(style_by, style_by)}）"})
+    return replace(base, **options)
+
+
+def _context_layers(
+    packages: gpd.GeoDataFrame | None, communities: gpd.GeoDataFrame | None,
+    counties: gpd.GeoDataFrame | None,
+) -> tuple[list[StaticLayer], list[StaticLayer]]:
+    """Return (layers under the compounds, layers over them)."""
+    below: list[StaticLayer] = []
+    above: list[StaticLayer] = []
+    if counties is not None and len(counties):
+        below.append(StaticLayer(counties, "县（市、区）界", color="#f7f7f7", edgecolor="#636363",
+                                 linewidth=1.0, alpha=1.0, counts=False))
+    if communities is not None and len(communities):
+        below.append(StaticLayer(communities, "社区界", color="#9e9e9e", fill=False, linewidth=0.5,
+                                 alpha=0.9, counts=False))
+    if packages is not None and len(packages):
+        above.append(StaticLayer(packages, "连片改造片区", color="#08519c", fill=False, linewidth=1.0,
+                                 alpha=1.0))
+    return below, above
+
+
+def overview_map(
+    compounds: gpd.GeoDataFrame,
+    packages: gpd.GeoDataFrame | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+    counties: gpd.GeoDataFrame | None = None,
+    *,
+    path: str | Path,
+    style_by: str | None = "tier",
+    title: str = "城镇老旧小区改造总览图",
+    crs: str = "EPSG:4546",
+    dpi: int = 150,
+    figsize: tuple[float, float] = (11.69, 8.27),
+    note: str | None = None,
+) -> Path:
+    """Draw the city overview: counties and communities under the compounds, packages over.
+
+    Parameters
+    ----------
+    compounds
+        Compounds (小区), styled by ``style_by`` (see :func:`compound_layer`).
+    packages, communities, counties
+        Optional context layers: package outlines (连片改造片区), community outlines (社区),
+        county areas (县/市/区).
+    path
+        ``*.png`` or ``*.pdf``.
+    style_by, title, crs, dpi, figsize, note
+        As in :func:`render_static_map`.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    below, above = _context_layers(packages, communities, counties)
+    layers = [*below, compound_layer(compounds, style_by), *above]
+    return render_static_map(layers, path, title, crs=crs, dpi=dpi, figsize=figsize, note=note)
+
+
+def _safe_filename(name: str) -> str:
+    cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", name).strip(" ._")
+    return cleaned or "unnamed"
+
+
+def _subset(layer: gpd.GeoDataFrame | None, county: str, county_field: str,
+            bbox: Sequence[float]) -> gpd.GeoDataFrame | None:
+    if layer is None or not len(layer):
+        return None
+    if county_field in layer.columns:
+        return layer[layer[county_field].astype("string").fillna(MISSING_LABEL) == county]
+    xmin, ymin, xmax, ymax = bbox
+    return layer.cx[xmin:xmax, ymin:ymax]
+
+
+def county_maps(
+    compounds: gpd.GeoDataFrame,
+    packages: gpd.GeoDataFrame | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+    counties: gpd.GeoDataFrame | None = None,
+    *,
+    out_dir: str | Path,
+    style_by: str | None = "tier",
+    county_field: str = "county",
+    county_name_field: str = "name",
+    fmt: Literal["png", "pdf"] = "png",
+    title_template: str = "{county}城镇老旧小区改造分布图",
+    crs: str = "EPSG:4546",
+    dpi: int = 150,
+    figsize: tuple[float, float] = (11.69, 8.27),
+) -> list[Path]:
+    """Draw one map per county (县/市/区) of the compounds, named ``<county>.<fmt>``.
+
+    Compounds without a county go to a map named ``未填.<fmt>`` so no compound is left out.
+    Packages and communities are filtered by their own ``county_field`` when they have one,
+    otherwise by the county's bounding box. The county whose ``county_name_field`` equals
+    the name (when ``counties`` is given) is drawn as the map boundary.
+
+    Returns
+    -------
+    list of Path
+        The files written, in county-name order.
+    """
+    if county_field not in compounds.columns:
+        raise SchemaError(f"compounds: no column {county_field!r} to split the county maps by")
+    names = compounds[county_field].astype("string").fillna(MISSING_LABEL).str.strip().replace("", MISSING_LABEL)
+    folder = Path(out_dir)
+    written: list[Path] = []
+    used: set[str] = set()
+    for county in sorted(set(names)):
+        part = compounds[(names == county).to_numpy()]
+        stem = _safe_filename(county)
+        while stem in used:
+            stem += "_"
+        used.add(stem)
+        boundary = None
+        if counties is not None and county_name_field in counties.columns:
+            match = counties[counties[county_name_field].astype("string") == county]
+            boundary = match if len(match) else None
+        below, above = _county_context(packages, communities, county, county_field, part)
+        written.append(render_static_map(
+            [*below, compound_layer(part, style_by), *above],
+            folder / f"{stem}.{fmt}", title_template.format(county=county), crs=crs, dpi=dpi,
+            boundary=boundary, figsize=figsize,
+        ))
+    return written
+
+
+def _county_context(
+    packages: gpd.GeoDataFrame | None, communities: gpd.GeoDataFrame | None, county: str,
+    county_field: str, part: gpd.GeoDataFrame,
+) -> tuple[list[StaticLayer], list[StaticLayer]]:
+    """Return the county's communities (under) and packages (over the compounds)."""
+
+    def box_of(layer: gpd.GeoDataFrame | None) -> Sequence[float]:
+        if layer is None or layer.crs is None or part.crs is None or layer.crs == part.crs:
+            return list(part.total_bounds)
+        return list(part.to_crs(layer.crs).total_bounds)
+
+    pk = _subset(packages, county, county_field, box_of(packages))
+    cm = _subset(communities, county, county_field, box_of(communities))
+    return _context_layers(pk, cm, None)
