@@ -196,7 +196,7 @@ class HazardRule:
     code: str
     utilities: tuple[str, ...]
     materials: tuple[str, ...]
-    min_age_years: float | None
+    older_than_years: float | None
     conditions: tuple[str, ...]
     reason_zh: str
     reason_en: str
@@ -209,6 +209,8 @@ class Waterlogging:
 
     rel_elev_threshold_m: float
     low_share_threshold: float
+    ring_m: float
+    low_quantile: float
 
 
 @dataclass(frozen=True)
@@ -483,9 +485,12 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
         chk.at_least(qty, "quantities", key, 0.0)
     rules = _hazards(chk, top.get("hazards", {}))
     water = chk.table(top.get("waterlogging", {}), "waterlogging", {
-        "rel_elev_threshold_m": "float", "low_share_threshold": "float",
+        "rel_elev_threshold_m": "float", "low_share_threshold": "float", "ring_m": "float",
+        "low_quantile": "float",
     })
     chk.ratio(water, "waterlogging", "low_share_threshold")
+    chk.ratio(water, "waterlogging", "low_quantile")
+    chk.at_least(water, "waterlogging", "ring_m", 0.0)
     life = _life_circle(chk, top.get("life_circle", {}))
     prio = _priority(chk, top.get("priority", {}))
     sched = _schedule(chk, top.get("schedule", {}))
@@ -566,7 +571,7 @@ def _hazards(chk: Checker, raw: Any) -> list[HazardRule]:
         path = f"hazards.rules[{i}]"
         t = chk.table(r, path, {
             "code": "str", "utility": "list[str]", "reason_zh": "str", "reason_en": "str",
-            "material": "list[str]?", "min_age_years": "float?", "condition": "list[str]?",
+            "material": "list[str]?", "older_than_years": "float?", "condition": "list[str]?",
             "always": "bool?",
         })
         chk.members(t.get("utility", []), f"{path}.utility", _UTILITIES, "utility")
@@ -574,16 +579,16 @@ def _hazards(chk: Checker, raw: Any) -> list[HazardRule]:
         chk.members(t.get("condition", []), f"{path}.condition", VOCABULARIES["condition"], "condition")
         if "utility" in t and not t["utility"]:
             chk.add(f"{path}.utility", "must name at least one utility")
-        if not t.get("always") and not any(k in t for k in ("material", "min_age_years", "condition")):
-            chk.add(path, "needs one of material, min_age_years, condition, or always = true")
+        if not t.get("always") and not any(k in t for k in ("material", "older_than_years", "condition")):
+            chk.add(path, "needs one of material, older_than_years, condition, or always = true")
         if t.get("code") in codes:
             chk.add(f"{path}.code", f"duplicate hazard rule code {t['code']!r}")
         codes.add(t.get("code", ""))
-        chk.at_least(t, path, "min_age_years", 0.0)
+        chk.at_least(t, path, "older_than_years", 0.0)
         if {"code", "utility", "reason_zh", "reason_en"} <= t.keys():
             rules.append(HazardRule(
                 t["code"], tuple(t["utility"]), tuple(t.get("material", ())),
-                t.get("min_age_years"), tuple(t.get("condition", ())),
+                t.get("older_than_years"), tuple(t.get("condition", ())),
                 t["reason_zh"], t["reason_en"], bool(t.get("always", False)),
             ))
     return rules

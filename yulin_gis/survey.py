@@ -1,0 +1,498 @@
+"""The survey stage (摸清底数): eligibility, renovation items with evidence, priority, cost.
+
+:func:`assess_compounds` is the single entry point. For every input compound (小区) it
+decides the eligibility tier from the build year and the exclusions of the policy profile,
+finds the renovation items needed and says why (survey booleans, hazardous pipes nearby,
+low-lying ground on the DEM, life-circle walking distances, missing lifts), scores a
+priority out of 100 with its components, and estimates the cost from the catalogue's
+units and unit costs. Every row is explainable: ``tier_reason``, ``exclusion_reason``,
+``evidence`` (per item), ``not_surveyed`` (fields that could not be used) and ``notes``.
+
+Items are computed for excluded compounds too (what they would need), but their
+``priority`` is 0; task lists and summaries filter on ``eligible``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from yulin_gis.errors import SchemaError
+from yulin_gis.hazards import UTILITIES, compound_pipe_hazards
+from yulin_gis.profile import CLASSES, Profile, load_profile
+from yulin_gis.schema import GAP_FIELDS, VOCABULARIES
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from yulin_gis.layers import Layers
+
+__all__ = ["SURVEY_COLUMNS", "assess_compounds", "item_table"]
+
+logger = logging.getLogger(__name__)
+
+_GAP_LABEL = {f.name: f.label_zh for f in GAP_FIELDS}
+_KIND_ZH = {k: v[0] for k, v in VOCABULARIES["facility_kind"].items()}
+_UTIL_ZH = {k: v[0] for k, v in VOCABULARIES["utility"].items()}
+
+#: Columns :func:`assess_compounds` adds (``walk_<kind>_m``/``gap_<kind>`` and the
+#: ``hazard_*`` columns follow the profile's kinds and the utility types).
+SURVEY_COLUMNS: tuple[str, ...] = (
+    "tier", "eligible", "tier_reason", "exclusion_reason", "consent_ok", "items",
+    "items_basic", "items_improve", "items_upgrade", "quantities", "evidence", "not_surveyed",
+    "notes", "priority", "prio_age", "prio_hazard", "prio_gaps", "prio_consent", "cost_yuan",
+    "cost_basic", "cost_improve", "cost_upgrade", "fund_residents", "fund_utility",
+    "fund_government", "hazard_pipes", "pipes_undetermined", "rel_elev_m", "low_share",
+    "waterlogging_risk",
+)
+
+
+def _num(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+
+
+def _flag(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(is_true, is_missing)`` of a boolean survey field (absent column: all missing)."""
+    n = len(frame)
+    if name not in frame.columns:
+        return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    col = frame[name]
+    missing = col.isna().to_numpy()
+    true = col.astype(object).where(~missing, False).astype(bool).to_numpy()
+    return true, missing
+
+
+def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.BooleanArray:
+    """A pandas nullable boolean array, NA where ``missing``."""
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool) & ~missing, np.asarray(missing, dtype=bool))
+
+
+def _join(parts: list[np.ndarray], sep: str, n: int) -> np.ndarray:
+    """Row-wise join of object arrays, skipping empty strings."""
+    if not parts:
+        return np.full(n, "", dtype=object)
+    stacked = np.stack(parts, axis=1)
+    return np.array([sep.join(p for p in row if p) for row in stacked], dtype=object)
+
+
+# --- eligibility -------------------------------------------------------------------------
+
+
+def _tiers(comp: pd.DataFrame, prof: Profile, year: int) -> pd.DataFrame:
+    e, x = prof.eligibility, prof.exclusions
+    n = len(comp)
+    by = _num(comp, "built_year")
+    tier = np.full(n, "excluded", dtype=object)
+    reason = np.full(n, "", dtype=object)
+    excl: list[np.ndarray] = []
+    yr = np.array(["" if np.isnan(b) else str(int(b)) for b in by], dtype=object)
+    prio = by <= e.priority_built_until
+    share = (by >= e.share_built_from) & (by <= e.share_built_until)
+    later = by > e.share_built_until
+    tier[prio] = "priority"
+    reason[prio] = (f"{e.priority_built_until}年底前建成（" + yr[prio] + f"）/ built by "
+                    f"{e.priority_built_until} (" + yr[prio] + ")")
+    tier[share] = "share"
+    cap = f"{e.share_cap:.0%}" + ("" if e.share_cap_confirmed else "，待确认")
+    cap_en = f"{e.share_cap:.0%}" + ("" if e.share_cap_confirmed else ", unconfirmed")
+    reason[share] = (f"{e.share_built_from}—{e.share_built_until}年建成（" + yr[share]
+                     + f"），按年度任务比例纳入（{cap}）/ built {e.share_built_from}–"
+                     f"{e.share_built_until} (" + yr[share] + f"), within the yearly share ({cap_en})")
+    late_txt = np.where(later, f"{e.share_built_until}年后建成（" + yr + f"）/ built after "
+                        f"{e.share_built_until} (" + yr + ")", "")
+    if e.later_excluded:
+        excl.append(late_txt)
+    else:
+        tier[later] = "share"
+        reason[later] = late_txt[later] + "，按配置纳入 / eligible by profile rule"
+    excl.append(np.where(np.isnan(by), "建成年份未调查 / built year not surveyed", ""))
+    uv, _ = _flag(comp, "urban_village")
+    if x.urban_village:
+        excl.append(np.where(uv, "城中村 / urban village", ""))
+    sb, _ = _flag(comp, "self_built")
+    if "housing_type" in comp.columns:
+        sb |= comp["housing_type"].isin(list(x.self_built_housing_types)).to_numpy()
+    if x.self_built:
+        excl.append(np.where(sb, "自建房片区 / self-built housing area", ""))
+    ren = _num(comp, "renovated_year")
+    with np.errstate(invalid="ignore"):
+        recent = (year - ren) < x.renovated_within_years
+    ren_txt = np.array(["" if np.isnan(r) else str(int(r)) for r in ren], dtype=object)
+    excl.append(np.where(recent, "已于" + ren_txt + f"年改造（{x.renovated_within_years}年内）/ "
+                         "renovated in " + ren_txt, ""))
+    consent = _num(comp, "consent_rate")
+    with np.errstate(invalid="ignore"):
+        low = consent < prof.consent.threshold - 1e-9
+    if prof.consent.exclude_below_threshold:
+        excl.append(np.where(low, f"居民同意率低于{prof.consent.threshold:.0%} / consent below "
+                             f"{prof.consent.threshold:.0%}", ""))
+    exclusion = _join(excl, "；", n)
+    excluded = exclusion != ""
+    tier[excluded] = "excluded"
+    reason[excluded] = exclusion[excluded]
+    consent_ok = _nullable(~low, np.isnan(consent))
+    return pd.DataFrame({
+        "tier": tier, "eligible": ~excluded, "tier_reason": reason,
+        "exclusion_reason": exclusion, "consent_ok": consent_ok,
+    }, index=comp.index)
+
+
+# --- evidence ----------------------------------------------------------------------------
+
+
+def _pipe_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile, year: int,
+                   pipes: pd.DataFrame | None) -> tuple[pd.DataFrame, bool]:
+    ids = comp["compound_id"].astype(str)
+    if pipes is None and layers.utilities is not None:
+        pipes = compound_pipe_hazards(comp, layers.utilities, prof, as_of_year=year)
+    if pipes is None:
+        empty = pd.DataFrame(index=pd.Index(ids, name="compound_id"))
+        empty["hazard_pipes"] = 0
+        empty["pipes_undetermined"] = 0
+        for u in UTILITIES:
+            empty[f"hazard_{u}"] = False
+            empty[f"hazard_len_{u}_m"] = 0.0
+            empty[f"hazard_evidence_{u}"] = ""
+        return empty, False
+    return pipes.reindex(ids.to_numpy()), True
+
+
+def _terrain_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
+                      terrain: pd.DataFrame | None) -> tuple[pd.DataFrame, bool]:
+    ids = comp["compound_id"].astype(str).to_numpy()
+    w = prof.waterlogging
+    if terrain is None and layers.dem_path is not None:
+        from yulin_gis.terrain import compound_terrain
+
+        terrain = compound_terrain(comp, layers.dem_path, ring_m=w.ring_m, low_quantile=w.low_quantile)
+    if terrain is None:
+        out = pd.DataFrame({"rel_elev_m": np.nan, "low_share": np.nan}, index=pd.Index(ids))
+        out["waterlogging_risk"] = pd.array([None] * len(ids), dtype="boolean")
+        return out, False
+    from yulin_gis.terrain import waterlogging_risk
+
+    t = terrain.reindex(ids)
+    risk = waterlogging_risk(t, w.rel_elev_threshold_m, w.low_share_threshold)
+    no_data = t["rel_elev_m"].isna() & t["low_share"].isna()
+    out = pd.DataFrame({"rel_elev_m": t["rel_elev_m"].to_numpy(dtype=float),
+                        "low_share": t["low_share"].to_numpy(dtype=float)}, index=pd.Index(ids))
+    out["waterlogging_risk"] = _nullable(risk.to_numpy(dtype=bool), no_data.to_numpy(dtype=bool))
+    return out, True
+
+
+def _walk_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
+                   walk: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
+    """Walking distances and gaps; also the kinds that could not be measured."""
+    ids = comp["compound_id"].astype(str).to_numpy()
+    lc = prof.life_circle
+    kinds = list(lc.kinds)
+    if walk is None and layers.roads is not None and layers.facilities is not None:
+        from yulin_gis.accessibility import nearest_facility_distances
+
+        walk = nearest_facility_distances(comp, layers.roads, layers.facilities, kinds=kinds,
+                                          cutoff_m=lc.cutoff_m)
+    out = pd.DataFrame(index=pd.Index(ids))
+    if walk is None:
+        for k in kinds:
+            out[f"walk_{k}_m"] = np.nan
+            out[f"gap_{k}"] = pd.array([None] * len(ids), dtype="boolean")
+        return out, ["walk"]
+    from yulin_gis.accessibility import life_circle_gaps
+
+    w = walk.reindex(ids)
+    have = [k for k in kinds if f"walk_{k}_m" in w.columns]
+    gaps = life_circle_gaps(w, {k: lc.thresholds[k] for k in have}) if have else pd.DataFrame(index=w.index)
+    for k in kinds:
+        if k in have:
+            out[f"walk_{k}_m"] = w[f"walk_{k}_m"].to_numpy(dtype=float)
+            out[f"gap_{k}"] = pd.array(gaps[f"gap_{k}"].to_numpy(dtype=bool), dtype="boolean")
+        else:
+            out[f"walk_{k}_m"] = np.nan
+            out[f"gap_{k}"] = pd.array([None] * len(ids), dtype="boolean")
+    return out, [f"walk_{k}" for k in kinds if k not in have]
+
+
+def _signals(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Trigger key → (true mask, evidence text) for every survey field and evidence token."""
+    n = len(comp)
+    sig: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, label in _GAP_LABEL.items():
+        true, _ = _flag(comp, name)
+        sig[name] = (true, np.full(n, label, dtype=object))
+    for u in UTILITIES:
+        sig[f"hazard:{u}"] = (ev[f"hazard_{u}"].to_numpy(dtype=bool),
+                              ev[f"hazard_evidence_{u}"].fillna("").to_numpy(dtype=object))
+    risk = ev["waterlogging_risk"].fillna(False).to_numpy(dtype=bool)
+    rel, low = ev["rel_elev_m"].to_numpy(dtype=float), ev["low_share"].to_numpy(dtype=float)
+    sig["waterlogging"] = (risk, np.array(
+        [f"低洼易涝 low-lying: rel_elev {r:.1f} m, low_share {s:.2f}" for r, s in zip(rel, low, strict=True)],
+        dtype=object))
+    lc = prof.life_circle
+    for k, thr in lc.thresholds.items():
+        gap = ev[f"gap_{k}"].fillna(False).to_numpy(dtype=bool)
+        d = ev[f"walk_{k}_m"].to_numpy(dtype=float)
+        zh = _KIND_ZH.get(k, k)
+        txt = np.where(np.isnan(d), f"{lc.cutoff_m:.0f} m内无{zh} / no {k} within {lc.cutoff_m:.0f} m",
+                       np.char.add(np.char.add(f"{zh}步行 / walk to {k} ",
+                                               np.char.mod("%.0f", np.nan_to_num(d))),
+                                   f" m > {thr:.0f} m"))
+        sig[f"gap:{k}"] = (gap, txt.astype(object))
+    floors = _num(comp, "floors")
+    has_lift, lift_missing = _flag(comp, "has_lift")
+    with np.errstate(invalid="ignore"):
+        lift = (floors >= prof.survey.lift_min_floors) & ~has_lift & ~lift_missing
+    fl = np.char.mod("%d", np.nan_to_num(floors).astype(int))
+    sig["lift"] = (lift, np.char.add(np.char.add(fl, "层无电梯 / "), np.char.add(fl, " floors, no lift")).astype(object))
+    pm, pm_missing = _flag(comp, "property_management")
+    sig["no_property_management"] = (~pm & ~pm_missing, np.full(n, "无物业管理 / no property management", dtype=object))
+    return sig
+
+
+# --- quantities and cost -----------------------------------------------------------------
+
+
+def _quantity(unit: str, comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile,
+              tokens: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Quantity per compound in ``unit`` and whether it was estimated from a fallback."""
+    n = len(comp)
+    q = prof.quantities
+    hh = np.nan_to_num(_num(comp, "households"))
+    if unit == "compound":
+        return np.ones(n), np.zeros(n, dtype=bool)
+    if unit == "household":
+        return hh, np.zeros(n, dtype=bool)
+    if unit == "m2":
+        area = _num(comp, "floor_area_m2")
+        est = ~(area > 0)
+        return np.where(est, hh * q.m2_per_household, area), est
+    if unit == "lift":
+        units, bld = _num(comp, "units"), _num(comp, "buildings")
+        est = ~(units > 0)
+        lifts = np.where(est, np.ceil(np.where(bld > 0, bld, 1.0) * q.lifts_per_building), units)
+        return lifts, est
+    length = np.zeros(n)
+    for tok in tokens:
+        if tok.startswith("hazard:"):
+            u = tok.split(":", 1)[1]
+            length += np.where(ev[f"hazard_{u}"].to_numpy(dtype=bool),
+                               ev[f"hazard_len_{u}_m"].to_numpy(dtype=float), 0.0)
+    est = ~(length > 0)
+    return np.where(est, hh * q.pipe_m_per_household, length), est
+
+
+def _items(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, Any]:
+    n = len(comp)
+    sig = _signals(comp, ev, prof)
+    codes, evid, qtys = [], [], []
+    count = {c: np.zeros(n, dtype=int) for c in CLASSES}
+    cost = {c: np.zeros(n) for c in CLASSES}
+    fund = {k: np.zeros(n) for k in ("residents", "utility", "government")}
+    weighted = np.zeros(n)
+    for item in prof.items.values():
+        keys = (*item.trigger.survey, *item.trigger.evidence)
+        if not keys:
+            continue
+        needed = np.zeros(n, dtype=bool)
+        texts = []
+        for key in keys:
+            m, t = sig[key]
+            needed |= m
+            texts.append(np.where(m, t, ""))
+        if not needed.any():
+            continue
+        qty, est = _quantity(item.unit, comp, ev, prof, item.trigger.evidence)
+        c = np.where(needed, qty * item.unit_cost, 0.0)
+        cost[item.item_class] += c
+        for k in fund:
+            fund[k] += c * getattr(item.funding, k)
+        count[item.item_class] += needed
+        weighted += needed * prof.priority.class_weights[item.item_class]
+        why = _join(texts, "; ", n)
+        why = np.where(est, why + " [数量估算 / quantity estimated]", why)
+        codes.append(np.where(needed, item.code, ""))
+        evid.append(np.where(needed, f"{item.code}: " + why, ""))
+        qtys.append(np.where(needed, np.char.add(f"{item.code}=", np.char.mod("%.12g", qty)), "").astype(object))
+    return {
+        "items": _join(codes, ",", n), "evidence": _join(evid, " | ", n),
+        "quantities": _join(qtys, ",", n), "count": count, "cost": cost, "fund": fund,
+        "weighted": weighted,
+    }
+
+
+# --- priority ----------------------------------------------------------------------------
+
+
+def _priority(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile, weighted: np.ndarray,
+              eligible: np.ndarray) -> pd.DataFrame:
+    p, e = prof.priority, prof.eligibility
+    by = _num(comp, "built_year")
+    span = max(e.share_built_until + 1 - p.age_full_year, 1)
+    age = np.nan_to_num(np.clip((e.share_built_until + 1 - by) / span, 0.0, 1.0))
+    signals = sum(ev[f"hazard_{u}"].to_numpy(dtype=int) for u in UTILITIES)
+    signals = signals + ev["waterlogging_risk"].fillna(False).to_numpy(dtype=int)
+    for name in p.hazard_survey_fields:
+        if name == "seismic_not_ok":
+            ok, missing = _flag(comp, "seismic_ok")
+            signals = signals + (~ok & ~missing)
+        else:
+            signals = signals + _flag(comp, name)[0]
+    hazard = np.minimum(signals / p.hazard_full_at, 1.0)
+    gaps = np.minimum(weighted / p.gaps_full_at, 1.0)
+    consent = np.nan_to_num(np.clip(_num(comp, "consent_rate"), 0.0, 1.0))
+    w = p.weights
+    out = pd.DataFrame({
+        "prio_age": (w["age"] * age).round(2), "prio_hazard": (w["hazard"] * hazard).round(2),
+        "prio_gaps": (w["gaps"] * gaps).round(2), "prio_consent": (w["consent"] * consent).round(2),
+    }, index=comp.index)
+    total = out.sum(axis=1).to_numpy()
+    out.insert(0, "priority", np.where(eligible, np.round(total, 2), 0.0))
+    return out
+
+
+def _not_surveyed(comp: pd.DataFrame, prof: Profile, have: dict[str, bool]) -> np.ndarray:
+    n = len(comp)
+    fields = sorted({f for it in prof.items.values() for f in it.trigger.survey}
+                    | {"has_lift", "floors", "property_management", "consent_rate", "built_year"})
+    parts = []
+    for name in fields:
+        missing = comp[name].isna().to_numpy() if name in comp.columns else np.ones(n, dtype=bool)
+        parts.append(np.where(missing, name, ""))
+    for layer, ok in have.items():
+        if not ok:
+            parts.append(np.full(n, layer, dtype=object))
+    return _join(parts, ", ", n)
+
+
+def _notes(comp: pd.DataFrame) -> np.ndarray:
+    n = len(comp)
+    pm, pm_missing = _flag(comp, "property_management")
+    seis, seis_missing = _flag(comp, "seismic_ok")
+    return _join([
+        np.where(~pm & ~pm_missing, "无物业管理：改造后确定长效管理模式 / no property management: "
+                 "agree long-term management after renovation", ""),
+        np.where(~seis & ~seis_missing, "抗震不达标（目录无对应改造内容）/ below seismic standard "
+                 "(no catalogue item)", ""),
+    ], "；", n)
+
+
+def assess_compounds(
+    layers: Layers,
+    profile: Profile | None = None,
+    *,
+    walk: pd.DataFrame | None = None,
+    terrain: pd.DataFrame | None = None,
+    pipes: pd.DataFrame | None = None,
+    as_of_year: int | None = None,
+) -> gpd.GeoDataFrame:
+    """Survey every compound: tier, items with evidence, priority and cost.
+
+    Parameters
+    ----------
+    layers
+        Validated, projected input layers; utilities, roads + facilities and the DEM are
+        used when present.
+    profile
+        Policy profile; default Yulin's (:func:`~yulin_gis.profile.load_profile`).
+    walk
+        Precomputed :func:`~yulin_gis.accessibility.nearest_facility_distances` output
+        (indexed by ``compound_id``); otherwise computed from roads and facilities.
+    terrain
+        Precomputed :func:`~yulin_gis.terrain.compound_terrain` output; otherwise
+        computed from ``layers.dem_path``.
+    pipes
+        Precomputed :func:`~yulin_gis.hazards.compound_pipe_hazards` output (e.g. from
+        the dask engine); otherwise computed from ``layers.utilities``.
+    as_of_year
+        Year for pipe ages and "renovated within N years"; default
+        ``profile.survey.as_of_year``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Every input compound, in input order, with its columns plus :data:`SURVEY_COLUMNS`,
+        the ``hazard_<utility>`` / ``hazard_len_<utility>_m`` / ``hazard_evidence_<utility>``
+        columns and ``walk_<kind>_m`` / ``gap_<kind>`` for the profile's facility kinds.
+        Layers that are absent leave their columns NaN/NA and are listed in
+        ``not_surveyed`` (``pipes``, ``terrain``, ``walk``).
+    """
+    prof = profile if profile is not None else load_profile()
+    year = prof.survey.as_of_year if as_of_year is None else int(as_of_year)
+    comp = layers.compounds
+    if "compound_id" not in comp.columns:
+        raise SchemaError("layer compounds: missing field 'compound_id'")
+    ids = comp["compound_id"].astype(str)
+    dup = ids[ids.duplicated()].unique()
+    if len(dup):
+        raise SchemaError(f"layer compounds: duplicate compound_id {', '.join(map(str, dup[:10]))}")
+    pipe_ev, has_pipes = _pipe_evidence(layers, comp, prof, year, pipes)
+    terr_ev, has_terrain = _terrain_evidence(layers, comp, prof, terrain)
+    walk_ev, walk_missing = _walk_evidence(layers, comp, prof, walk)
+    ev = pd.concat([pipe_ev.reset_index(drop=True), terr_ev.reset_index(drop=True),
+                    walk_ev.reset_index(drop=True)], axis=1)
+    ev.index = comp.index
+    tiers = _tiers(comp, prof, year)
+    res = _items(comp, ev, prof)
+    prio = _priority(comp, ev, prof, res["weighted"], tiers["eligible"].to_numpy())
+    out = comp.copy()
+    for col in tiers.columns:
+        out[col] = tiers[col]
+    out["items"] = res["items"]
+    for c in CLASSES:
+        out[f"items_{c}"] = res["count"][c]
+    out["quantities"] = res["quantities"]
+    out["evidence"] = res["evidence"]
+    out["not_surveyed"] = _not_surveyed(comp, prof, {"pipes": has_pipes, "terrain": has_terrain,
+                                                     **dict.fromkeys(walk_missing, False)})
+    out["notes"] = _notes(comp)
+    for col in prio.columns:
+        out[col] = prio[col]
+    out["cost_yuan"] = np.round(sum(res["cost"].values()), 2)
+    for c in CLASSES:
+        out[f"cost_{c}"] = np.round(res["cost"][c], 2)
+    for k, v in res["fund"].items():
+        out[f"fund_{k}"] = np.round(v, 2)
+    for col in ev.columns:
+        out[col] = ev[col]
+    logger.info("survey: %d compounds, %d eligible (%d priority, %d share), %.0f yuan",
+                len(out), int(out["eligible"].sum()), int((out["tier"] == "priority").sum()),
+                int((out["tier"] == "share").sum()), float(out.loc[out["eligible"], "cost_yuan"].sum()))
+    return out
+
+
+def item_table(assessed: pd.DataFrame, profile: Profile | None = None) -> pd.DataFrame:
+    """One row per (compound, item) from the ``items`` and ``quantities`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``compound_id``, ``name``, ``county``, ``street``, ``community_id``, ``tier``,
+        ``eligible``, ``item``, ``item_name``, ``class``, ``quantity``, ``unit``,
+        ``unit_cost``, ``cost_yuan``, ``residents_yuan``, ``utility_yuan``,
+        ``government_yuan``, ``departments``, ``utility_companies`` (codes, comma-separated).
+    """
+    prof = profile if profile is not None else load_profile()
+    rows: list[dict[str, Any]] = []
+    keep = [c for c in ("compound_id", "name", "county", "street", "community_id", "tier", "eligible")
+            if c in assessed.columns]
+    records: list[dict[str, Any]] = [dict(r) for r in assessed[keep].to_dict("records")]
+    for rec, quant in zip(records, assessed["quantities"], strict=True):
+        for part in filter(None, str(quant).split(",")):
+            code, _, q = part.partition("=")
+            it = prof.item(code)
+            qty = float(q)
+            cost = qty * it.unit_cost
+            rows.append({**rec, "item": code, "item_name": it.name_zh, "class": it.item_class,
+                         "quantity": qty, "unit": it.unit, "unit_cost": it.unit_cost,
+                         "cost_yuan": cost, "residents_yuan": cost * it.funding.residents,
+                         "utility_yuan": cost * it.funding.utility,
+                         "government_yuan": cost * it.funding.government,
+                         "departments": ",".join(it.departments),
+                         "utility_companies": ",".join(it.utility_companies)})
+    cols = [*keep, "item", "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
+            "residents_yuan", "utility_yuan", "government_yuan", "departments", "utility_companies"]
+    return pd.DataFrame(rows, columns=cols)
