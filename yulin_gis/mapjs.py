@@ -1,0 +1,285 @@
+"""The page format of the offline web maps: data encoding and our own JavaScript runtime.
+
+:mod:`yulin_gis.webmap` writes the map data as one JSON document into a
+``<script type="application/json" id="yulin-data">`` element and appends the runtime
+(``yulin_gis/static/yulinmap.js`` and ``yulinmap.css``, our own code, read by
+:func:`runtime_js` / :func:`runtime_css`) after it. This module also holds the Python side
+of the format: :func:`encode_varints`, :func:`encode_geometry`, :func:`encode_field` and
+their inverses used by the tests. The runtime only uses Leaflet's public API (no plugins), and every piece of user
+text reaches the page through ``textContent`` (never ``innerHTML``).
+
+What the runtime does:
+
+* decodes the compact geometry (quantised integer coordinates, delta-encoded, written as
+  variable-length digits of an 89-character alphabet; see :func:`yulin_gis.webmap.encode_varints`) and the
+  columnar attributes (a dictionary of distinct values per field plus one code per feature);
+* draws every layer with one shared style object per legend class (canvas renderer when the
+  page holds many features), lazily building layers that start hidden;
+* adds the controls: layer panel with a "style by" switch, legend, search, scale bar,
+  fullscreen toggle, distance measurement and a title;
+* exposes ``window.yulinMap`` (``map``, ``ready``, ``stats()``, ``search(text)``,
+  ``setStyle(layer, option)``) for tests and for embedding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = [
+    "Formatter",
+    "decode_geometry",
+    "decode_varints",
+    "display_value",
+    "encode_field",
+    "encode_geometry",
+    "encode_varints",
+    "infer_kind",
+    "lonlat_transform",
+    "runtime_css",
+    "runtime_js",
+]
+
+Formatter = str | Callable[[Any], str]
+
+_ALPHABET = np.frombuffer(
+    bytes(c for c in range(0x21, 0x7F) if chr(c) not in "\"\\<>&"), dtype=np.uint8
+)
+_FINAL, _CONT = 70, 19  # 70 final digits + 19 continuation digits = 89 characters
+_DECODE = {c: i for i, c in enumerate(_ALPHABET.tobytes().decode("ascii"))}
+
+
+@cache
+def runtime_js() -> str:
+    """Return the page runtime (``static/yulinmap.js``)."""
+    return resources.files("yulin_gis").joinpath("static/yulinmap.js").read_text("utf-8")
+
+
+@cache
+def runtime_css() -> str:
+    """Return the page styles (``static/yulinmap.css``)."""
+    return resources.files("yulin_gis").joinpath("static/yulinmap.css").read_text("utf-8")
+
+
+def encode_varints(values: NDArray[np.integer[Any]] | Sequence[int]) -> str:
+    """Encode non-negative integers as variable-length digits of an 89-character alphabet.
+
+    The alphabet is printable ASCII without ``" \\ < > &`` (safe in a JSON string inside a
+    ``<script>`` element without escaping). A value is written little-endian as zero or more
+    "continuation" digits (base 19, characters 70–88 of the alphabet) and one "final" digit
+    (base 70, characters 0–69): values below 70 take one character, below 1,330 two,
+    below 25,270 three. Vectorised.
+    """
+    v = np.asarray(values, dtype=np.int64)
+    if v.size == 0:
+        return ""
+    if v.min() < 0:
+        raise ValueError("encode_varints needs non-negative integers (zigzag first)")
+    u = v.astype(np.uint64)
+    n = np.ones(u.size, dtype=np.int64)
+    cap = np.uint64(_FINAL)
+    while True:
+        more = u >= cap
+        if not more.any():
+            break
+        n += more
+        cap = cap * np.uint64(_CONT)
+    starts = np.cumsum(n) - n
+    out = np.empty(int(n.sum()), dtype=np.uint8)
+    rest = u.copy()
+    for j in range(int(n.max())):
+        sel = n > j
+        last = n[sel] - 1 == j
+        r = rest[sel]
+        digit = np.where(last, r, (r % np.uint64(_CONT)) + np.uint64(_FINAL))
+        out[starts[sel] + j] = _ALPHABET[digit.astype(np.int64)]
+        rest[sel] = r // np.uint64(_CONT)
+    return out.tobytes().decode("ascii")
+
+
+def decode_varints(text: str, zigzag: bool = False) -> NDArray[np.int64]:
+    """Decode :func:`encode_varints` output (optionally undoing zigzag signs)."""
+    out: list[int] = []
+    value, mult = 0, 1
+    for ch in text:
+        c = _DECODE[ch]
+        if c >= _FINAL:
+            value += (c - _FINAL) * mult
+            mult *= _CONT
+            continue
+        out.append(value + c * mult)
+        value, mult = 0, 1
+    arr = np.asarray(out, dtype=np.int64)
+    if zigzag:
+        arr = (arr >> 1) ^ -(arr & 1)
+    return arr
+
+
+def _zigzag(d: NDArray[np.int64]) -> NDArray[np.int64]:
+    return (d << 1) ^ (d >> 63)
+
+
+def _counts(c: NDArray[np.integer[Any]]) -> str | None:
+    """Encode per-item counts, or None when they are all 1 (the page's default)."""
+    return None if c.size == 0 or bool(np.all(c == 1)) else encode_varints(c)
+
+
+# ---------------------------------------------------------------- geometry
+
+def lonlat_transform(gdf: gpd.GeoDataFrame) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    """Return a function mapping an (n, 2) array of the layer's x/y to lon/lat (EPSG:4326)."""
+    epsg = gdf.crs.to_epsg() if gdf.crs is not None else None
+    if epsg in (4326, 4490):  # CGCS2000 equals WGS84 at map scale
+        return lambda xy: xy
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
+
+    def _apply(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return _apply
+
+
+def infer_kind(geoms: NDArray[Any]) -> str | None:
+    """Return "point", "line" or "polygon" for shapely geometries of one kind, else None."""
+    import shapely
+
+    types = set(shapely.get_type_id(geoms).tolist())
+    for kind, ids in (("point", {0, 4}), ("line", {1, 2, 5}), ("polygon", {3, 6})):
+        if types <= ids:
+            return kind
+    return None
+
+
+def encode_geometry(
+    geoms: NDArray[Any], kind: str, to_lonlat: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    decimals: int, shift: Callable[..., tuple[NDArray[np.float64], NDArray[np.float64]]] | None,
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """Encode drawable geometries; return the page record and the lon/lat bounds."""
+    import shapely
+
+    parts = rings = None
+    if kind == "point":
+        single = shapely.get_type_id(geoms) == 0
+        geoms = np.where(single, geoms, shapely.centroid(geoms))
+        xy = shapely.get_coordinates(geoms)
+        verts = None
+    else:
+        gtype, xy, offsets = shapely.to_ragged_array(geoms, include_z=False)
+        if kind == "polygon":
+            ring_off = offsets[0]
+            keep = np.ones(len(xy), dtype=bool)
+            keep[ring_off[1:] - 1] = False  # the page closes rings itself
+            xy = xy[keep]
+            verts = np.diff(ring_off) - 1
+            rings = np.diff(offsets[1])
+            parts = np.diff(offsets[2]) if gtype == shapely.GeometryType.MULTIPOLYGON else None
+        else:
+            verts = np.diff(offsets[0])
+            parts = np.diff(offsets[1]) if gtype == shapely.GeometryType.MULTILINESTRING else None
+    xy = to_lonlat(np.asarray(xy, dtype=np.float64))
+    if shift is not None:
+        sx, sy = shift(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([sx, sy])
+    scale = 10 ** decimals
+    q = np.rint(xy * scale).astype(np.int64)
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).reshape(-1)
+    record = {
+        "scale": scale,
+        "c": encode_varints(_zigzag(d)),
+        "p": None if parts is None else _counts(parts),
+        "r": None if rings is None else _counts(rings),
+        "v": None if verts is None else encode_varints(verts),
+    }
+    bounds = np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
+    return record, bounds
+
+
+def decode_geometry(record: Mapping[str, Any], kind: str, n: int) -> list[Any]:
+    """Rebuild shapely geometries (lon/lat) from a layer's encoded geometry record.
+
+    The inverse of the page encoding, used to test it; ring closing vertices are restored.
+    """
+    import shapely
+
+    sc = float(record["scale"])
+    xy = np.cumsum(decode_varints(record["c"], zigzag=True).reshape(-1, 2), axis=0) / sc
+    parts = decode_varints(record["p"]) if record.get("p") else np.ones(n, dtype=np.int64)
+    rings = decode_varints(record["r"]) if record.get("r") else None
+    verts = decode_varints(record["v"]) if record.get("v") else None
+    out: list[Any] = []
+    ci = pi = vi = 0
+    for f in range(n):
+        pieces: list[Any] = []
+        for _ in range(int(parts[f])):
+            if kind == "point":
+                pieces.append(shapely.Point(xy[ci]))
+                ci += 1
+                continue
+            nr = int(rings[pi]) if rings is not None else 1
+            pi += 1
+            coords = []
+            for _ in range(nr if kind == "polygon" else 1):
+                nv = int(verts[vi]) if verts is not None else 0
+                vi += 1
+                coords.append(xy[ci:ci + nv])
+                ci += nv
+            if kind == "polygon":
+                pieces.append(shapely.Polygon(coords[0], coords[1:]))
+            else:
+                pieces.append(shapely.LineString(coords[0]))
+        if len(pieces) == 1:
+            out.append(pieces[0])
+        elif kind == "polygon":
+            out.append(shapely.MultiPolygon(pieces))
+        else:
+            out.append(shapely.MultiLineString(pieces))
+    return out
+
+
+def display_value(value: Any) -> str:
+    """Format one attribute value for display (是/否, integers without ".0", 2 decimals)."""
+    if isinstance(value, bool | np.bool_):
+        return "是" if value else "否"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return str(int(f)) if f.is_integer() and abs(f) < 1e15 else f"{f:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value)
+
+
+def encode_field(series: pd.Series, fmt: Formatter | None) -> dict[str, Any]:
+    """Encode one attribute column: distinct display values and one code per feature.
+
+    Returns ``{"dict": [...], "codes": str | None}``; ``codes`` is None when every row has
+    its own value in row order (e.g. unique names); missing values map to a ``null`` entry.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if fmt is None:
+        values: list[str | None] = [display_value(u) for u in uniques]
+    elif isinstance(fmt, str):
+        values = [fmt.format(u) for u in uniques]
+    else:
+        values = [fmt(u) for u in uniques]
+    codes = np.asarray(codes, dtype=np.int64)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(values), codes)
+        values.append(None)
+    identity = len(values) == len(codes) and bool(np.all(codes == np.arange(len(codes))))
+    return {"dict": values, "codes": None if identity else encode_varints(codes)}
+
+

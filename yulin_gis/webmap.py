@@ -1,0 +1,548 @@
+"""Interactive offline web maps (交互式网络地图): one self-contained HTML file per map.
+
+The builder is generic and data-driven: describe each layer with a :class:`MapLayer`, then
+call :func:`build_map` (returns the HTML) or :func:`write_map` (writes it atomically).
+
+Layer configuration
+-------------------
+``MapLayer(name, gdf, ...)``
+
+``name``
+    Chinese display name (layer panel, legend, tooltips), unique within one map.
+``gdf``
+    A GeoDataFrame in any CRS (it must have one); drawn in EPSG:4326. Rows without a
+    drawable geometry are skipped, logged and listed in :attr:`MapPage.skipped`.
+``kind``
+    ``"auto"`` (from the geometries), ``"polygon"``, ``"line"`` or ``"point"``.
+``style_by``
+    ``None`` (one colour, ``color``), a column name, a :class:`StyleBy`, or a list of them:
+    the first is shown, the page offers a switch among all (e.g. tier / works class /
+    built year / plan year). ``StyleBy(column, title, labels={value: 中文}, colors=...)``
+    is categorical; ``StyleBy(column, title, bins=[1990, 2000])`` (or a numeric column
+    with many values) is numeric. Classes, legend labels, colours and counts are computed
+    here; the page holds one style object per class, never one per feature.
+``tooltip`` / ``popup``
+    ``{column: 中文标签}`` shown on hover / click.
+``search_fields``
+    Columns searched by the search box (substring, case-insensitive, offline).
+``label``
+    Column shown as a permanent text label at each feature (only for ≤ 2,000 features,
+    e.g. package names).
+``show``
+    Visible when the page opens (hidden layers are built on first display).
+``color``, ``stroke``, ``weight``, ``opacity``, ``fill_opacity``, ``radius``
+    Paint. ``formats``: ``{column: "{:,.0f} 元" or callable}`` for displayed values.
+
+Example::
+
+    tiers = StyleBy("tier", "改造类别", labels={"priority": "重点改造", "share": "统筹改造",
+                    "excluded": "不纳入"}, colors={"priority": "#d7301f", "share": "#fc8d59",
+                    "excluded": "#bdbdbd"})
+    years = StyleBy("built_year", "建成年代", bins=[1990, 2000, 2005])
+    layer = MapLayer("老旧小区", compounds, style_by=[tiers, years],
+                     tooltip={"name": "小区名称", "built_year": "建成年份"},
+                     popup={"name": "小区名称", "households": "户数", "cost_yuan": "估算投资（元）"},
+                     search_fields=["name"])
+    write_map("maps/overview.html", [layer], title="玉林市老旧小区改造", basemap="none")
+
+Encoding (why the files are small): coordinates are quantised to ``10**-decimals`` degrees
+(5 → about 1 m), delta-encoded along the whole layer and written as variable-length
+digits of an 89-character alphabet (:func:`yulin_gis.mapjs.encode_varints`); closing vertices of rings are dropped; attributes
+are columnar with one dictionary of distinct display values per field; Chinese text is
+UTF-8. :func:`yulin_gis.mapjs.decode_geometry` reverses the geometry encoding (used by the tests).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from yulin_gis.errors import OutputError, Problem, ValidationError
+from yulin_gis.mapassets import (
+    GCJ02_BASEMAPS,
+    RasterOverlay,
+    leaflet_head,
+    raster_overlay_payload,
+    resolve_basemaps,
+)
+from yulin_gis.mapjs import (
+    Formatter,
+    display_value,
+    encode_field,
+    encode_geometry,
+    encode_varints,
+    infer_kind,
+    lonlat_transform,
+    runtime_css,
+    runtime_js,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = [
+    "CATEGORICAL_PALETTE",
+    "NUMERIC_RAMPS",
+    "MapLayer",
+    "MapPage",
+    "RasterOverlay",
+    "StyleBy",
+    "build_map",
+    "render_map",
+    "write_map",
+]
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["auto", "polygon", "line", "point"]
+
+CATEGORICAL_PALETTE = [
+    "#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#17becf",
+]
+"""Distinct colours cycled over categories without explicit colours."""
+
+NUMERIC_RAMPS: dict[str, list[str]] = {
+    "YlOrRd": ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"],
+    "Blues": ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"],
+    "Greens": ["#edf8e9", "#c7e9c0", "#a1d99b", "#74c476", "#31a354", "#006d2c"],
+    "RdYlGn": ["#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850"],
+    "Viridis": ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"],
+}
+"""Colour ramps (low → high) for numeric classes, interpolated to the number of classes."""
+
+_MISSING_COLOR = "#bdbdbd"
+_OTHER_COLOR = "#969696"
+_COLOR_RE = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9., %]+\)")
+
+
+@dataclass(frozen=True)
+class StyleBy:
+    """One way of colouring a layer: by a categorical or a numeric column.
+
+    Parameters
+    ----------
+    column
+        Column of the layer.
+    title
+        Chinese title for the legend and the style switch (default: the column name).
+    labels
+        Categorical: ``{value: 中文图例}``; its order is the legend's order, values not in
+        it fall into "其他". Without labels, all distinct values are classes (sorted).
+    colors
+        Categorical: ``{value: colour}`` or a list cycled over the classes. Numeric: a key
+        of :data:`NUMERIC_RAMPS` or a list with one colour per class.
+    bins
+        Numeric class edges ``[b0, b1, ...]`` giving classes ``< b0``, ``b0–b1``, …,
+        ``≥ bn`` (a value equal to an edge goes to the upper class).
+    bin_labels
+        Labels for the numeric classes (``len(bins) + 1`` of them).
+    k
+        Number of quantile classes for a numeric column without bins.
+    """
+
+    column: str
+    title: str = ""
+    labels: Mapping[Any, str] | None = None
+    colors: Mapping[Any, str] | Sequence[str] | str | None = None
+    bins: Sequence[float] | None = None
+    bin_labels: Sequence[str] | None = None
+    k: int = 5
+
+
+@dataclass
+class MapLayer:
+    """A vector layer of the map; see the module docstring for every option."""
+
+    name: str
+    gdf: gpd.GeoDataFrame
+    kind: Kind = "auto"
+    style_by: StyleBy | str | Sequence[StyleBy | str] | None = None
+    color: str = "#3388ff"
+    tooltip: Mapping[str, str] = field(default_factory=dict)
+    popup: Mapping[str, str] = field(default_factory=dict)
+    search_fields: Sequence[str] = ()
+    label: str | None = None
+    show: bool = True
+    stroke: str | None = None
+    weight: float = 1.0
+    opacity: float = 0.9
+    fill_opacity: float = 0.55
+    radius: float = 5.0
+    formats: Mapping[str, Formatter] = field(default_factory=dict)
+
+    def style_specs(self) -> list[StyleBy]:
+        """Return ``style_by`` normalised to a list of :class:`StyleBy`."""
+        raw = self.style_by
+        if raw is None:
+            return []
+        items = [raw] if isinstance(raw, str | StyleBy) else list(raw)
+        return [StyleBy(s) if isinstance(s, str) else s for s in items]
+
+
+@dataclass(frozen=True)
+class MapPage:
+    """A rendered map.
+
+    Attributes
+    ----------
+    html
+        The page.
+    written
+        Features written per layer name.
+    skipped
+        Per layer name, the row labels of rows without a drawable geometry.
+    """
+
+    html: str
+    written: dict[str, int]
+    skipped: dict[str, list[str]]
+
+
+# ---------------------------------------------------------------- attributes and styles
+
+def _ramp(colors: Sequence[str], n: int) -> list[str]:
+    if n <= 0:
+        return []
+    stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=float)
+    t = np.linspace(0, len(stops) - 1, n)
+    lo = np.floor(t).astype(int).clip(0, len(stops) - 2)
+    rgb = stops[lo] * (1 - (t - lo))[:, None] + stops[lo + 1] * (t - lo)[:, None]
+    return ["#{:02x}{:02x}{:02x}".format(*np.rint(c).astype(int)) for c in rgb]
+
+
+def _is_numeric(spec: StyleBy, s: pd.Series) -> bool:
+    if spec.bins is not None:
+        return True
+    if spec.labels is not None or not pd.api.types.is_numeric_dtype(s):
+        return False
+    return not pd.api.types.is_bool_dtype(s) and s.nunique(dropna=True) > 12
+
+
+def _numeric_classes(spec: StyleBy, s: pd.Series) -> tuple[NDArray[np.int64], list[str], list[str]]:
+    vals = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if spec.bins is not None:
+        edges = [float(b) for b in spec.bins]
+    else:
+        good = vals[np.isfinite(vals)]
+        qs = np.quantile(good, np.linspace(0, 1, spec.k + 1)[1:-1]) if good.size else []
+        edges = sorted({float(f"{q:.3g}") for q in qs})
+    codes = np.searchsorted(np.asarray(edges), vals, side="right").astype(np.int64)
+    fmt = [f"{e:g}" for e in edges]
+    labels = list(spec.bin_labels) if spec.bin_labels is not None else (
+        [f"< {fmt[0]}"] + [f"{a} – {b}" for a, b in itertools.pairwise(fmt)]
+        + [f"≥ {fmt[-1]}"] if fmt else ["全部"]
+    )
+    raw = spec.colors if spec.colors is not None else "YlOrRd"
+    colors = _ramp(NUMERIC_RAMPS[raw], len(labels)) if isinstance(raw, str) else list(raw)  # type: ignore[arg-type]
+    codes[~np.isfinite(vals)] = -1
+    return codes, labels, colors
+
+
+def _categorical_classes(spec: StyleBy, s: pd.Series) -> tuple[NDArray[np.int64], list[str], list[str]]:
+    if spec.labels is not None:
+        cats = list(spec.labels)
+        labels = [str(spec.labels[c]) for c in cats]
+    else:
+        uniq = pd.unique(s.dropna())
+        cats = sorted(uniq.tolist(), key=lambda v: (type(v).__name__, v))
+        labels = [display_value(c) for c in cats]
+    lookup = {c: i for i, c in enumerate(cats)}
+    codes = np.fromiter((lookup.get(v, -2) for v in s.tolist()), dtype=np.int64, count=len(s))
+    codes[s.isna().to_numpy()] = -1
+    raw = spec.colors
+    if isinstance(raw, Mapping):
+        palette = [str(raw.get(c, CATEGORICAL_PALETTE[i % len(CATEGORICAL_PALETTE)]))
+                   for i, c in enumerate(cats)]
+    else:
+        seq = CATEGORICAL_PALETTE if raw is None or isinstance(raw, str) else list(raw)
+        palette = [seq[i % len(seq)] for i in range(len(cats))]
+    return codes, labels, palette
+
+
+def _style_option(spec: StyleBy | None, s: pd.Series | None, layer: MapLayer) -> dict[str, Any]:
+    if spec is None or s is None:
+        return {"title": "", "classes": [{"label": layer.name, "color": layer.color,
+                                          "count": None}], "codes": None}
+    numeric = _is_numeric(spec, s)
+    codes, labels, colors = (_numeric_classes if numeric else _categorical_classes)(spec, s)
+    classes: list[dict[str, Any]] = [{"label": lab, "color": col} for lab, col in zip(labels, colors, strict=False)]
+    for code, label, color in ((-2, "其他", _OTHER_COLOR), (-1, "无数据", _MISSING_COLOR)):
+        if (codes == code).any():
+            codes[codes == code] = len(classes)
+            classes.append({"label": label, "color": color})
+    counts = np.bincount(codes, minlength=len(classes))
+    for c, cnt in zip(classes, counts, strict=False):
+        c["count"] = int(cnt)
+    return {"title": spec.title or spec.column, "classes": classes,
+            "codes": None if not codes.any() else encode_varints(codes)}
+
+
+# ---------------------------------------------------------------- validation and layers
+
+def _validate(layers: Sequence[MapLayer]) -> None:
+    problems: list[Problem] = []
+
+    def err(code: str, msg: str, layer: str, fld: str | None = None) -> None:
+        problems.append(Problem("error", code, msg, layer=layer, field=fld))
+
+    seen: set[str] = set()
+    for lyr in layers:
+        if lyr.name in seen:
+            err("duplicate-layer", "two map layers have this name", lyr.name)
+        seen.add(lyr.name)
+        if lyr.gdf.crs is None:
+            err("missing-crs", "the layer has no CRS; set one before mapping", lyr.name)
+        cols = set(lyr.gdf.columns)
+        wanted = [*lyr.tooltip, *lyr.popup, *lyr.search_fields, *lyr.formats,
+                  *([lyr.label] if lyr.label else []), *(s.column for s in lyr.style_specs())]
+        for col in dict.fromkeys(wanted):
+            if col not in cols:
+                err("missing-field", f"column {col!r} is not in the layer", lyr.name, col)
+        colours = [lyr.color, *([lyr.stroke] if lyr.stroke else [])]
+        for spec in lyr.style_specs():
+            c = spec.colors
+            colours += list(c.values()) if isinstance(c, Mapping) else (
+                [] if c is None or isinstance(c, str) else list(c))
+            if isinstance(c, str) and c not in NUMERIC_RAMPS:
+                err("bad-colour", f"unknown ramp {c!r}; use one of {sorted(NUMERIC_RAMPS)}",
+                    lyr.name, spec.column)
+            if spec.bins is not None and spec.bin_labels is not None and (
+                    len(spec.bin_labels) != len(spec.bins) + 1):
+                err("bad-style", "bin_labels needs len(bins) + 1 labels", lyr.name, spec.column)
+        for c in colours:
+            if not _COLOR_RE.fullmatch(str(c)):
+                err("bad-colour", f"{c!r} is not a CSS colour", lyr.name)
+    if problems:
+        raise ValidationError(problems, header="Map layers are not usable")
+
+
+def _encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, Any], NDArray[np.float64] | None, list[str]]:
+    import shapely
+
+    gdf = lyr.gdf
+    geoms = np.asarray(gdf.geometry.values)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    skipped = [str(i) for i in gdf.index[~ok]]
+    if skipped:
+        logger.warning("map layer %s: %d row(s) without geometry not drawn: %s",
+                       lyr.name, len(skipped), ", ".join(skipped[:10]))
+    geoms = geoms[ok]
+    rows = gdf.loc[ok] if not ok.all() else gdf
+    kind = lyr.kind if lyr.kind != "auto" else (infer_kind(geoms) if len(geoms) else "point")
+    if kind is None:
+        raise ValidationError([Problem("error", "mixed-geometry", "the layer mixes points, lines "
+                                       "and polygons; split it or set kind", layer=lyr.name)])
+    if len(geoms):
+        geom, bounds = encode_geometry(geoms, kind, lonlat_transform(gdf), decimals, shift)
+    else:
+        geom, bounds = {"scale": 10 ** decimals, "c": "", "p": None, "r": None, "v": None}, None
+    columns = list(dict.fromkeys([*lyr.tooltip, *lyr.popup, *lyr.search_fields,
+                                  *([lyr.label] if lyr.label else [])]))
+    index = {c: i for i, c in enumerate(columns)}
+    fields = [encode_field(rows[c], lyr.formats.get(c)) for c in columns]
+    specs = lyr.style_specs()
+    styles = [_style_option(s, rows[s.column], lyr) for s in specs] or [
+        _style_option(None, rows.geometry, lyr)]
+    record = {
+        "name": lyr.name, "kind": kind, "n": len(geoms), "show": bool(lyr.show),
+        "geom": geom, "fields": fields,
+        "tooltip": [[index[c], lab] for c, lab in lyr.tooltip.items()],
+        "popup": [[index[c], lab] for c, lab in lyr.popup.items()],
+        "search": [index[c] for c in lyr.search_fields],
+        "label": index[lyr.label] if lyr.label else None,
+        "styles": styles,
+        "paint": {"weight": lyr.weight, "opacity": lyr.opacity, "fillOpacity": lyr.fill_opacity,
+                  "radius": lyr.radius, "stroke": lyr.stroke},
+    }
+    return record, bounds, skipped
+
+
+def _script_json(payload: Any) -> str:
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# ---------------------------------------------------------------- public builders
+
+def render_map(
+    layers: Sequence[MapLayer],
+    title: str = "",
+    *,
+    basemap: str | Sequence[str] = "none",
+    offline: bool = True,
+    gaode_shift: bool | None = None,
+    raster_overlays: Sequence[RasterOverlay] = (),
+    tianditu_key: str | None = None,
+    decimals: int = 5,
+    renderer: Literal["auto", "canvas", "svg"] = "auto",
+    canvas_threshold: int = 2000,
+    max_zoom: int = 20,
+) -> MapPage:
+    """Render layers to a self-contained HTML page; see :func:`build_map` for parameters.
+
+    Returns
+    -------
+    MapPage
+        The HTML, the features written per layer and the rows skipped per layer.
+    """
+    _validate(layers)
+    bases = resolve_basemaps(basemap, tianditu_key)
+    ids = [b["id"] for b in bases]
+    if gaode_shift is None:
+        gaode_shift = ids[0] in GCJ02_BASEMAPS
+        if len({i in GCJ02_BASEMAPS for i in ids}) > 1:
+            logger.warning("basemaps mix GCJ-02 and WGS84; data is drawn for the first (%s)",
+                           ids[0])
+    shift = None
+    if gaode_shift:
+        from yulin_gis.crs import wgs84_to_gcj02
+
+        shift = wgs84_to_gcj02
+    records, all_bounds, written, skipped = [], [], {}, {}
+    for lyr in layers:
+        rec, bounds, skip = _encode_layer(lyr, decimals, shift)
+        records.append(rec)
+        written[lyr.name] = rec["n"]
+        skipped[lyr.name] = skip
+        if bounds is not None:
+            all_bounds.append(bounds)
+    rasters = [raster_overlay_payload(r, shift) for r in raster_overlays]
+    for r in rasters:
+        (s, w), (n, e) = r["bounds"]
+        all_bounds.append(np.array([w, s, e, n]))
+    total = sum(written.values())
+    use_canvas = renderer == "canvas" or (renderer == "auto" and total > canvas_threshold)
+    bbox = None
+    if all_bounds:
+        b = np.vstack(all_bounds)
+        bbox = [[float(b[:, 1].min()), float(b[:, 0].min())],
+                [float(b[:, 3].max()), float(b[:, 2].max())]]
+    payload = {"title": title, "layers": records, "rasters": rasters, "basemaps": bases,
+               "bounds": bbox, "center": [22.63, 110.16], "canvas": use_canvas,
+               "maxZoom": max_zoom}
+    page = "".join([
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        f"<title>{html.escape(title or '地图')}</title>\n",
+        leaflet_head(offline),
+        f"<style>{runtime_css()}</style>\n</head>\n<body>\n<div id=\"yulin-map\"></div>\n",
+        f'<script type="application/json" id="yulin-data">{_script_json(payload)}</script>\n',
+        f"<script>{runtime_js()}</script>\n</body>\n</html>\n",
+    ])
+    logger.info("map %r: %d layer(s), %d feature(s), %.1f MB", title, len(layers), total,
+                len(page.encode("utf-8")) / 1e6)
+    return MapPage(page, written, skipped)
+
+
+def build_map(
+    layers: Sequence[MapLayer],
+    title: str = "",
+    *,
+    basemap: str | Sequence[str] = "none",
+    offline: bool = True,
+    gaode_shift: bool | None = None,
+    raster_overlays: Sequence[RasterOverlay] = (),
+    tianditu_key: str | None = None,
+    decimals: int = 5,
+    renderer: Literal["auto", "canvas", "svg"] = "auto",
+    canvas_threshold: int = 2000,
+    max_zoom: int = 20,
+) -> str:
+    """Build an interactive map page and return its HTML.
+
+    Parameters
+    ----------
+    layers
+        Vector layers, bottom first (see the module docstring).
+    title
+        Chinese title shown on the map and as the page title.
+    basemap
+        ``"none"`` (default, fully offline), ``"osm"``, ``"tianditu"``, ``"tianditu_img"``,
+        ``"gaode"``, ``"gaode_img"`` or an XYZ/WMTS URL template; a list offers several.
+    offline
+        ``True`` inlines Leaflet from the installed ``xstatic-leaflet`` (no request leaves
+        the page unless a tiled basemap is chosen); ``False`` links Leaflet's CDN.
+    gaode_shift
+        Shift vector data and rasters from WGS84 to GCJ-02. Default: when the first
+        basemap is a Gaode one. Set it for intranet tile servers that serve GCJ-02.
+    raster_overlays
+        GeoTIFFs drawn as image overlays below the vector layers (:class:`RasterOverlay`).
+    tianditu_key
+        Tianditu key (default: environment variable ``TIANDITU_KEY``).
+    decimals
+        Coordinate precision in decimal places of degrees (5 ≈ 1.1 m, 6 ≈ 0.11 m).
+    renderer
+        ``"auto"`` uses canvas above ``canvas_threshold`` features, SVG below.
+    canvas_threshold
+        Feature count above which ``"auto"`` picks canvas.
+    max_zoom
+        Highest zoom level.
+
+    Returns
+    -------
+    str
+        The HTML page (UTF-8 text).
+
+    Raises
+    ------
+    ValidationError
+        A layer lacks a configured column or CRS, mixes geometry kinds, has a bad colour.
+    SchemaError
+        Unknown basemap or missing Tianditu key.
+    """
+    return render_map(
+        layers, title, basemap=basemap, offline=offline, gaode_shift=gaode_shift,
+        raster_overlays=raster_overlays, tianditu_key=tianditu_key, decimals=decimals,
+        renderer=renderer, canvas_threshold=canvas_threshold, max_zoom=max_zoom,
+    ).html
+
+
+def write_map(path: str | os.PathLike[str], layers: Sequence[MapLayer], title: str = "",
+              **options: Any) -> MapPage:
+    """Build a map (options as :func:`build_map`) and write it atomically to ``path``.
+
+    The page is written to a temporary file in the same folder, flushed and renamed over
+    ``path``, so readers never see a half-written map.
+
+    Returns
+    -------
+    MapPage
+        The rendered page and its feature counts.
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be created or written.
+    """
+    page = render_map(layers, title, **options)
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(page.html.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write map {target}: {exc}") from exc
+    logger.info("wrote map %s", target)
+    return page
