@@ -479,7 +479,7 @@ def item_table(assessed: pd.DataFrame, profile: Profile | None = None) -> pd.Dat
     rows: list[dict[str, Any]] = []
     keep = [c for c in ("compound_id", "name", "county", "street", "community_id", "tier", "eligible")
             if c in assessed.columns]
-    records: list[dict[str, Any]] = [dict(r) for r in assessed[keep].to_dict("records")]
+    records = [{str(k): v for k, v in r.items()} for r in assessed[keep].to_dict("records")]
     for rec, quant in zip(records, assessed["quantities"], strict=True):
         for part in filter(None, str(quant).split(",")):
             code, _, q = part.partition("=")

@@ -1,0 +1,405 @@
+"""Task lists per department and utility company, and the survey workbook (摸底调查表).
+
+The seed's division of duties (§五(二)) assigns each renovation item to city departments
+and, for pipeline items, to the utility companies (管线单位). :func:`department_tasks` and
+:func:`utility_tasks` turn the assessed compounds into those lists (which compounds, which
+items, quantities, estimated cost); :func:`write_task_workbooks` and
+:func:`write_survey_workbook` write them as Excel workbooks with Chinese headers.
+
+Every workbook is written atomically (a temporary file in the same folder, then
+``os.replace``). Text cells that start with ``= + - @`` (or a tab/CR) are stored as text,
+never as formulas (CSV/Excel formula injection).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from yulin_gis.errors import OutputError
+from yulin_gis.profile import CLASS_LABELS_ZH, CLASSES, UNITS, Profile, load_profile
+from yulin_gis.schema import VOCABULARIES
+from yulin_gis.survey import item_table
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+__all__ = [
+    "TIER_LABELS_ZH",
+    "department_tasks",
+    "utility_tasks",
+    "write_survey_workbook",
+    "write_task_workbooks",
+]
+
+logger = logging.getLogger(__name__)
+
+TIER_LABELS_ZH = {"priority": "重点改造（2000年底前）", "share": "按比例纳入（2001—2005年）",
+                  "excluded": "不纳入"}
+_KIND_ZH = {k: v[0] for k, v in VOCABULARIES["facility_kind"].items()}
+_UTIL_ZH = {k: v[0] for k, v in VOCABULARIES["utility"].items()}
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+_HEADERS_ZH: dict[str, str] = {
+    "compound_id": "小区编号", "name": "小区名称", "county": "所属县区", "street": "所属街道",
+    "community_id": "所属社区", "built_year": "建成年份", "households": "户数",
+    "buildings": "楼栋数", "floors": "楼层数", "floor_area_m2": "建筑面积(m²)",
+    "tier": "纳入类别", "eligible": "是否纳入", "tier_reason": "纳入/排除理由",
+    "exclusion_reason": "排除理由", "consent_ok": "意愿达标", "consent_rate": "居民同意率",
+    "items": "改造内容编码", "item_names": "改造内容", "items_basic": "基础类项数",
+    "items_improve": "完善类项数", "items_upgrade": "提升类项数", "quantities": "工程量",
+    "evidence": "依据", "not_surveyed": "未调查字段", "notes": "备注", "priority": "优先级得分",
+    "prio_age": "年代得分", "prio_hazard": "隐患得分", "prio_gaps": "短板得分",
+    "prio_consent": "意愿得分", "cost_yuan": "估算投资(元)", "cost_basic": "基础类投资(元)",
+    "cost_improve": "完善类投资(元)", "cost_upgrade": "提升类投资(元)",
+    "fund_residents": "居民出资(元)", "fund_utility": "管线单位出资(元)",
+    "fund_government": "政府出资(元)", "hazard_pipes": "隐患管段数",
+    "pipes_undetermined": "待核实管段数", "rel_elev_m": "相对周边高程(m)",
+    "low_share": "低洼占比", "waterlogging_risk": "内涝风险",
+    # task lists
+    "item": "改造内容编码", "item_name": "改造内容", "class": "类别", "quantity": "工程量",
+    "unit": "单位", "unit_cost": "单价(元)", "residents_yuan": "居民出资(元)",
+    "utility_yuan": "管线单位出资(元)", "government_yuan": "政府出资(元)",
+    "departments": "责任部门", "utility_companies": "管线单位", "company_share_yuan": "本单位出资(元)",
+    "item_evidence": "依据", "compounds": "小区数",
+}
+
+
+def _header(col: str) -> str:
+    if col in _HEADERS_ZH:
+        return _HEADERS_ZH[col]
+    m = re.fullmatch(r"walk_(\w+)_m", col)
+    if m:
+        return f"步行至{_KIND_ZH.get(m.group(1), m.group(1))}距离(m)"
+    m = re.fullmatch(r"gap_(\w+)", col)
+    if m:
+        return f"{_KIND_ZH.get(m.group(1), m.group(1))}缺口"
+    m = re.fullmatch(r"hazard_len_(\w+)_m", col)
+    if m:
+        return f"{_UTIL_ZH.get(m.group(1), m.group(1))}隐患管长(m)"
+    m = re.fullmatch(r"hazard_evidence_(\w+)", col)
+    if m:
+        return f"{_UTIL_ZH.get(m.group(1), m.group(1))}隐患管段"
+    m = re.fullmatch(r"hazard_(\w+)", col)
+    if m:
+        return f"{_UTIL_ZH.get(m.group(1), m.group(1))}管线隐患"
+    return col
+
+
+# --- task lists --------------------------------------------------------------------------
+
+
+def _item_evidence(assessed: pd.DataFrame) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for cid, ev in zip(assessed["compound_id"].astype(str), assessed["evidence"], strict=True):
+        for part in str(ev).split(" | ") if isinstance(ev, str) and ev else ():
+            code, _, text = part.partition(": ")
+            out[(cid, code)] = text
+    return out
+
+
+def _long(assessed: pd.DataFrame, prof: Profile, eligible_only: bool) -> pd.DataFrame:
+    data = assessed[assessed["eligible"].astype(bool)] if eligible_only else assessed
+    long = item_table(data, prof)
+    ev = _item_evidence(data)
+    long["item_evidence"] = [ev.get((str(c), i), "") for c, i in zip(long["compound_id"], long["item"], strict=True)]
+    if "priority" in data.columns:
+        long["priority"] = long["compound_id"].map(dict(zip(data["compound_id"], data["priority"], strict=True)))
+    return long
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in ("county", "priority", "compound_id", "item") if c in frame.columns]
+    asc = [c != "priority" for c in keys]
+    return frame.sort_values(keys, ascending=asc, kind="stable").reset_index(drop=True)
+
+
+def department_tasks(
+    assessed: pd.DataFrame, profile: Profile | None = None, *, eligible_only: bool = True
+) -> dict[str, pd.DataFrame]:
+    """Task list of every department named in the catalogue (seed §五(二)).
+
+    Parameters
+    ----------
+    assessed
+        Output of :func:`~yulin_gis.survey.assess_compounds`.
+    profile
+        The profile used for the survey (departments, items); default Yulin's.
+    eligible_only
+        Only compounds with ``eligible`` True (default).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Department's Chinese name → one row per (compound, item) it is responsible for:
+        compound columns, ``item``, ``item_name``, ``class``, ``quantity``, ``unit``,
+        ``unit_cost``, ``cost_yuan``, the funding split, ``departments`` (all responsible
+        departments, Chinese), ``utility_companies`` and ``item_evidence``; sorted by
+        county, priority (highest first), compound. Departments without tasks get an
+        empty frame.
+    """
+    prof = profile if profile is not None else load_profile()
+    long = _long(assessed, prof, eligible_only)
+    codes = long["departments"].str.split(",")
+    out: dict[str, pd.DataFrame] = {}
+    for code, name in prof.departments.items():
+        mask = codes.map(lambda cs, c=code: c in cs).astype(bool)
+        frame = long[mask].copy()
+        frame["departments"] = frame["departments"].map(lambda s: "、".join(prof.departments[c] for c in s.split(",")))
+        frame["utility_companies"] = frame["utility_companies"].map(
+            lambda s: "、".join(prof.utility_companies[c] for c in s.split(",") if c))
+        out[name] = _sorted(frame)
+    return out
+
+
+def utility_tasks(
+    assessed: pd.DataFrame, profile: Profile | None = None, *, eligible_only: bool = True
+) -> dict[str, pd.DataFrame]:
+    """Task list of every utility company (管线单位) for the pipeline items.
+
+    The utility share of an item's cost is split equally between the companies the item
+    names (``company_share_yuan``); the evidence names the hazardous segments found.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Company's Chinese name → rows as in :func:`department_tasks` plus
+        ``company_share_yuan``.
+    """
+    prof = profile if profile is not None else load_profile()
+    long = _long(assessed, prof, eligible_only)
+    codes = long["utility_companies"].str.split(",")
+    n_comp = codes.map(lambda cs: len([c for c in cs if c]))
+    out: dict[str, pd.DataFrame] = {}
+    for code, name in prof.utility_companies.items():
+        mask = codes.map(lambda cs, c=code: c in cs).astype(bool)
+        frame = long[mask].copy()
+        frame["company_share_yuan"] = frame["utility_yuan"] / n_comp[mask].clip(lower=1)
+        frame["departments"] = frame["departments"].map(lambda s: "、".join(prof.departments[c] for c in s.split(",")))
+        frame["utility_companies"] = frame["utility_companies"].map(
+            lambda s: "、".join(prof.utility_companies[c] for c in s.split(",") if c))
+        out[name] = _sorted(frame)
+    return out
+
+
+# --- workbook writing --------------------------------------------------------------------
+
+
+def _cell_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_ | bool):
+        return "是" if value else "否"
+    return value if isinstance(value, int | str) else str(value)
+
+
+def _append(ws: Any, values: Iterable[Any]) -> None:
+    """Append a row; strings that Excel would read as formulas are stored as text."""
+    from openpyxl.cell import WriteOnlyCell
+
+    row: list[Any] = []
+    for v in values:
+        v = _cell_value(v)
+        if isinstance(v, str) and v.startswith(_DANGEROUS):
+            cell = WriteOnlyCell(ws, value=v)
+            cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(v)
+    ws.append(row)
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = _SHEET_BAD.sub("_", str(name)).strip("'") or "未命名"
+    base = base[:31]
+    cand, i = base, 2
+    while cand.lower() in used:
+        suffix = f"_{i}"
+        cand, i = base[: 31 - len(suffix)] + suffix, i + 1
+    used.add(cand.lower())
+    return cand
+
+
+def _write_frame(wb: Workbook, title: str, frame: pd.DataFrame, used: set[str]) -> None:
+    ws = wb.create_sheet(_sheet_name(title, used))
+    cols = list(frame.columns)
+    _append(ws, [_header(c) for c in cols])
+    for row in frame.itertuples(index=False, name=None):
+        _append(ws, row)
+
+
+def _save_atomic(wb: Workbook, path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc}") from exc
+    try:
+        wb.save(tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {target}: {exc}") from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    logger.info("wrote %s", target)
+    return target
+
+
+def _summary(assessed: pd.DataFrame, prof: Profile) -> pd.DataFrame:
+    long = _long(assessed, prof, eligible_only=True)
+    rows = []
+    for cls in CLASSES:
+        for it in prof.items_of_class(cls):
+            sel = long[long["item"] == it.code]
+            rows.append({"class": CLASS_LABELS_ZH[cls], "item": it.code, "item_name": it.name_zh,
+                         "unit": UNITS[it.unit], "unit_cost": it.unit_cost,
+                         "compounds": sel["compound_id"].nunique(), "quantity": sel["quantity"].sum(),
+                         "cost_yuan": sel["cost_yuan"].sum(), "residents_yuan": sel["residents_yuan"].sum(),
+                         "utility_yuan": sel["utility_yuan"].sum(),
+                         "government_yuan": sel["government_yuan"].sum()})
+        part = [r for r in rows if r["class"] == CLASS_LABELS_ZH[cls]]
+        rows.append({"class": CLASS_LABELS_ZH[cls], "item": "", "item_name": f"{CLASS_LABELS_ZH[cls]}合计",
+                     "unit": "", "unit_cost": None,
+                     "compounds": long.loc[long["class"] == cls, "compound_id"].nunique(),
+                     "quantity": None,
+                     **{k: sum(r[k] for r in part) for k in
+                        ("cost_yuan", "residents_yuan", "utility_yuan", "government_yuan")}})
+    return pd.DataFrame(rows)
+
+
+def _county_summary(assessed: pd.DataFrame) -> pd.DataFrame:
+    county = assessed["county"].fillna("未填县区") if "county" in assessed.columns else pd.Series(
+        "未填县区", index=assessed.index)
+    df = pd.DataFrame({"county": county.astype(str), "tier": assessed["tier"],
+                       "eligible": assessed["eligible"].astype(bool),
+                       "households": pd.to_numeric(assessed.get("households"), errors="coerce"),
+                       "cost_yuan": assessed["cost_yuan"]})
+    g = df.groupby("county", sort=True)
+    out = pd.DataFrame({
+        "小区数": g.size(),
+        "重点改造": g["tier"].agg(lambda t: int((t == "priority").sum())),
+        "按比例纳入": g["tier"].agg(lambda t: int((t == "share").sum())),
+        "不纳入": g["tier"].agg(lambda t: int((t == "excluded").sum())),
+        "纳入户数": df[df["eligible"]].groupby("county")["households"].sum(),
+        "纳入估算投资(元)": df[df["eligible"]].groupby("county")["cost_yuan"].sum(),
+    }).fillna(0)
+    return out.reset_index()
+
+
+_SURVEY_SHEET_COLS: Sequence[str] = (
+    "compound_id", "name", "street", "community_id", "built_year", "households", "floors",
+    "floor_area_m2", "tier", "eligible", "tier_reason", "item_names", "items", "items_basic",
+    "items_improve", "items_upgrade", "quantities", "evidence", "not_surveyed", "notes", "priority",
+    "prio_age", "prio_hazard", "prio_gaps", "prio_consent", "consent_rate", "cost_yuan",
+    "cost_basic", "cost_improve", "cost_upgrade", "fund_residents", "fund_utility",
+    "fund_government", "hazard_pipes", "pipes_undetermined", "rel_elev_m", "low_share",
+    "waterlogging_risk",
+)
+
+
+def write_survey_workbook(
+    assessed: pd.DataFrame, path: str | os.PathLike[str], profile: Profile | None = None
+) -> Path:
+    """Write the survey workbook: a summary by class and item, then one sheet per county.
+
+    Parameters
+    ----------
+    assessed
+        Output of :func:`~yulin_gis.survey.assess_compounds`.
+    path
+        The ``.xlsx`` file to write (atomically).
+    profile
+        The profile used for the survey; default Yulin's.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written. Sheets: ``汇总`` (eligible compounds by class and item: number of
+        compounds, quantity, cost, funding split), ``县区汇总`` (tiers, households and cost
+        per county), then one sheet per county with every compound (excluded ones too),
+        highest priority first, Chinese headers.
+    """
+    from openpyxl import Workbook
+
+    prof = profile if profile is not None else load_profile()
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    _write_frame(wb, "汇总", _summary(assessed, prof), used)
+    _write_frame(wb, "县区汇总", _county_summary(assessed), used)
+    df = pd.DataFrame(assessed.drop(columns="geometry", errors="ignore"))
+    df["item_names"] = df["items"].map(
+        lambda s: "、".join(prof.item(c).name_zh for c in str(s).split(",") if c))
+    df["tier"] = df["tier"].map(lambda t: TIER_LABELS_ZH.get(t, t))
+    extra = [c for c in df.columns if c.startswith(("walk_", "gap_"))]
+    cols = [c for c in (*_SURVEY_SHEET_COLS, *extra) if c in df.columns]
+    county = df["county"].fillna("未填县区").astype(str) if "county" in df.columns else pd.Series(
+        "未填县区", index=df.index)
+    for name in sorted(county.unique()):
+        part = df[county == name].sort_values(["priority", "compound_id"], ascending=[False, True], kind="stable")
+        _write_frame(wb, name, part[cols], used)
+    return _save_atomic(wb, path)
+
+
+def write_task_workbooks(
+    assessed: pd.DataFrame, out_dir: str | os.PathLike[str], profile: Profile | None = None,
+    *, eligible_only: bool = True,
+) -> dict[str, Path]:
+    """Write ``部门任务清单.xlsx`` and ``管线单位任务清单.xlsx`` into ``out_dir``.
+
+    Each workbook has a ``汇总`` sheet (per department or company: compounds, items, cost)
+    and one sheet per department / company with its tasks.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``{"departments": path, "utilities": path}``.
+    """
+    from openpyxl import Workbook
+
+    prof = profile if profile is not None else load_profile()
+    out = Path(out_dir)
+    paths: dict[str, Path] = {}
+    for key, fname, tasks in (
+        ("departments", "部门任务清单.xlsx", department_tasks(assessed, prof, eligible_only=eligible_only)),
+        ("utilities", "管线单位任务清单.xlsx", utility_tasks(assessed, prof, eligible_only=eligible_only)),
+    ):
+        wb = Workbook(write_only=True)
+        used: set[str] = set()
+        money = "company_share_yuan" if key == "utilities" else "cost_yuan"
+        summary = pd.DataFrame([
+            {"单位": name, "小区数": t["compound_id"].nunique(), "任务数": len(t),
+             "估算投资(元)": t["cost_yuan"].sum(), _header(money): t[money].sum()}
+            for name, t in tasks.items()
+        ]).loc[:, lambda d: ~d.columns.duplicated()]
+        _write_frame(wb, "汇总", summary, used)
+        cols = ["county", "street", "community_id", "compound_id", "name", "tier", "priority",
+                "item", "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
+                "residents_yuan", "utility_yuan", "government_yuan",
+                *(["company_share_yuan"] if key == "utilities" else []),
+                "departments", "utility_companies", "item_evidence"]
+        for name, t in tasks.items():
+            frame = t[[c for c in cols if c in t.columns]].copy()
+            frame["class"] = frame["class"].map(CLASS_LABELS_ZH)
+            frame["unit"] = frame["unit"].map(UNITS)
+            if "tier" in frame.columns:
+                frame["tier"] = frame["tier"].map(lambda v: TIER_LABELS_ZH.get(v, v))
+            _write_frame(wb, name, frame, used)
+        paths[key] = _save_atomic(wb, out / fname)
+    return paths
