@@ -264,7 +264,7 @@ def _save_atomic(wb: Workbook, path: str | os.PathLike[str]) -> Path:
 
 def _summary(assessed: pd.DataFrame, prof: Profile) -> pd.DataFrame:
     long = _long(assessed, prof, eligible_only=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cls in CLASSES:
         for it in prof.items_of_class(cls):
             sel = long[long["item"] == it.code]
@@ -279,7 +279,7 @@ def _summary(assessed: pd.DataFrame, prof: Profile) -> pd.DataFrame:
                      "unit": "", "unit_cost": None,
                      "compounds": long.loc[long["class"] == cls, "compound_id"].nunique(),
                      "quantity": None,
-                     **{k: sum(r[k] for r in part) for k in
+                     **{k: float(sum(float(r[k]) for r in part)) for k in
                         ("cost_yuan", "residents_yuan", "utility_yuan", "government_yuan")}})
     return pd.DataFrame(rows)
 
@@ -289,7 +289,8 @@ def _county_summary(assessed: pd.DataFrame) -> pd.DataFrame:
         "未填县区", index=assessed.index)
     df = pd.DataFrame({"county": county.astype(str), "tier": assessed["tier"],
                        "eligible": assessed["eligible"].astype(bool),
-                       "households": pd.to_numeric(assessed.get("households"), errors="coerce"),
+                       "households": pd.to_numeric(assessed["households"], errors="coerce")
+                       if "households" in assessed.columns else 0.0,
                        "cost_yuan": assessed["cost_yuan"]})
     g = df.groupby("county", sort=True)
     out = pd.DataFrame({
