@@ -1,0 +1,412 @@
+"""Plan workbooks (年度改造计划表): one per county and year, plus a city summary.
+
+Every sheet has a title in row 1 (merged), Chinese headers in row 2 (:data:`HEADER_ROW`)
+and data from row 3, ending with a 合计 (total) row where sums make sense. Read back
+with ``pandas.read_excel(path, header=1)``. Text cells beginning with ``= + - @`` (or a
+tab/CR) are stored as text, never as formulas (formula injection). Files are written under
+a temporary name and renamed into place (atomic).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from yulin_gis.errors import OutputError, SchemaError
+from yulin_gis.funding import FUNDING_COLUMNS, split_costs
+
+__all__ = [
+    "CLASS_LABELS_ZH",
+    "HEADER_ROW",
+    "PLAN_COLUMNS_ZH",
+    "plan_table",
+    "summary_tables",
+    "write_city_summary_workbook",
+    "write_county_plan_workbook",
+    "write_plan_workbooks",
+    "write_workbook",
+]
+
+logger = logging.getLogger(__name__)
+
+HEADER_ROW = 2
+"""1-based row of the headers in every sheet (``header=1`` for pandas)."""
+
+CLASS_LABELS_ZH: dict[str, str] = {"basic": "基础类", "improve": "完善类", "upgrade": "提升类"}
+
+PLAN_COLUMNS_ZH: dict[str, str] = {
+    "seq": "序号",
+    "name": "小区名称",
+    "compound_id": "小区编号",
+    "package_id": "片区编号",
+    "community_id": "所属社区",
+    "street": "所属街道",
+    "county": "所属县区",
+    "built_year": "建成年份",
+    "buildings": "楼栋数",
+    "households": "户数",
+    "floor_area_m2": "建筑面积(m²)",
+    "items_basic": "基础类(项)",
+    "items_basic_text": "基础类改造内容",
+    "items_improve": "完善类(项)",
+    "items_improve_text": "完善类改造内容",
+    "items_upgrade": "提升类(项)",
+    "items_upgrade_text": "提升类改造内容",
+    "cost_yuan": "总投资(元)",
+    "fund_residents_yuan": "居民出资(元)",
+    "fund_utility_yuan": "管线单位出资(元)",
+    "fund_government_yuan": "政府出资(元)",
+    "planned_start": "计划开工",
+    "basic_end": "基础类计划完工",
+    "planned_completion": "计划完工",
+}
+"""Canonical column → Chinese header of the county plan table, in sheet order."""
+
+_SUM_HINTS = ("户数", "楼栋数", "面积", "(元)", "(项)", "片区数", "小区数", "预算", "户")
+_NO_SUM = ("序号", "年度", "建成年份", "排名", "率", "得分", "编号")
+_UNSAFE_START = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _py(value: Any) -> Any:
+    """Convert a pandas/numpy value to what openpyxl writes."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime().date() if value == value.normalize() else value.to_pydatetime()
+    if isinstance(value, datetime | date | str | bool | int | float):
+        return value
+    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):  # numpy scalar
+        return _py(value.item())
+    return str(value)
+
+
+def _items_text(codes: str, item_classes: Mapping[str, str], item_labels: Mapping[str, str],
+                cls: str) -> str:
+    parts = [c.strip() for c in str(codes or "").replace("，", ",").split(",") if c.strip()]
+    return "、".join(item_labels.get(c, c) for c in parts if item_classes.get(c) == cls)
+
+
+def plan_table(
+    compounds: pd.DataFrame,
+    packages: pd.DataFrame | None = None,
+    *,
+    item_classes: Mapping[str, str] | None = None,
+    item_labels: Mapping[str, str] | None = None,
+    funding_shares: Mapping[str, Any] | None = None,
+    item_weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Build the county plan table (canonical column names, one row per compound).
+
+    Parameters
+    ----------
+    compounds
+        Planned compounds: ``compound_id``, ``name``, ``package_id``, ``county``,
+        ``plan_year`` and the fields of :data:`PLAN_COLUMNS_ZH` that exist; missing ones
+        are left blank.
+    packages
+        Scheduled packages; their ``plan_year`` and dates are copied onto the compounds
+        when the compounds lack them.
+    item_classes, item_labels
+        Item code → class / Chinese name, to list the items of each class; without
+        ``item_classes`` the text columns stay blank and the counts come from
+        ``items_basic``/``items_improve``/``items_upgrade``.
+    funding_shares, item_weights
+        Passed to :func:`yulin_gis.funding.split_costs` when the funding columns are absent.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :data:`PLAN_COLUMNS_ZH` (canonical names) plus ``plan_year``; sorted
+        by county, plan year, package and compound.
+    """
+    if "compound_id" not in compounds.columns:
+        raise SchemaError("compounds lack field 'compound_id'")
+    df = pd.DataFrame(compounds).copy()
+    if packages is not None and "package_id" in df.columns:
+        from yulin_gis.plan import apply_plan_to_compounds
+
+        missing = [c for c in ("plan_year", "planned_start", "basic_end", "planned_completion")
+                   if c not in df.columns and c in packages.columns]
+        if missing:
+            pk = packages[["package_id", *missing]]
+            merged = apply_plan_to_compounds(df.drop(columns=["unscheduled_reason"],
+                                                     errors="ignore"), pk)
+            for col in missing:
+                df[col] = merged[col].to_numpy()
+    if "cost_yuan" in df.columns and not set(FUNDING_COLUMNS) <= set(df.columns):
+        df = split_costs(df.assign(cost_yuan=pd.to_numeric(df["cost_yuan"]).fillna(0.0)),
+                         funding_shares, item_classes=item_classes, item_weights=item_weights)
+    classes = dict(item_classes or {})
+    labels = dict(item_labels or {})
+    for cls in CLASS_LABELS_ZH:
+        text = f"items_{cls}_text"
+        if classes and "items" in df.columns:
+            df[text] = [_items_text(v, classes, labels, cls) for v in df["items"]]
+            counted = [len([x for x in t.split("、") if x]) for t in df[text]]
+            if f"items_{cls}" not in df.columns:
+                df[f"items_{cls}"] = counted
+        else:
+            df[text] = ""
+    for col in PLAN_COLUMNS_ZH:
+        if col not in df.columns and col != "seq":
+            df[col] = None
+    if "plan_year" not in df.columns:
+        df["plan_year"] = ""
+    df["plan_year"] = df["plan_year"].astype(str).replace({"nan": "", "None": "", "<NA>": ""})
+    df = df.sort_values(["county", "plan_year", "package_id", "compound_id"], kind="mergesort",
+                        key=lambda s: s.astype(str))
+    df["seq"] = range(1, len(df) + 1)
+    return df[[*PLAN_COLUMNS_ZH, "plan_year"]].reset_index(drop=True)
+
+
+def _summable(header: str) -> bool:
+    return any(h in header for h in _SUM_HINTS) and not any(h in header for h in _NO_SUM)
+
+
+def _write_sheet(ws: Any, frame: pd.DataFrame, title: str, total_row: bool) -> None:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    ncol = max(1, frame.shape[1])
+    _put(ws.cell(row=1, column=1), title)
+    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+    if ncol > 1:
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncol)
+    for j, header in enumerate(frame.columns, start=1):
+        cell = ws.cell(row=HEADER_ROW, column=j)
+        _put(cell, str(header))
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for i, row in enumerate(frame.itertuples(index=False), start=HEADER_ROW + 1):
+        for j, value in enumerate(row, start=1):
+            _put(ws.cell(row=i, column=j), _py(value))
+    if total_row and len(frame):
+        last = HEADER_ROW + len(frame) + 1
+        ws.cell(row=last, column=1, value="合计").font = Font(bold=True)
+        for j, header in enumerate(frame.columns, start=1):
+            if j > 1 and _summable(str(header)):
+                values = pd.to_numeric(frame.iloc[:, j - 1], errors="coerce")
+                if values.notna().any():
+                    ws.cell(row=last, column=j, value=_py(round(float(values.sum()), 2)))
+    for j, header in enumerate(frame.columns, start=1):
+        letter = get_column_letter(j)
+        width = max([len(str(header)) * 2, *(len(str(v)) for v in frame.iloc[:30, j - 1])], default=8)
+        ws.column_dimensions[letter].width = min(40, max(8, width + 2))
+        fmt = ("#,##0.00" if "(元)" in str(header) else "#,##0.0" if "面积" in str(header)
+               else "yyyy-mm-dd" if pd.api.types.is_datetime64_any_dtype(frame.iloc[:, j - 1])
+               else None)
+        if fmt:
+            for r in range(HEADER_ROW + 1, HEADER_ROW + len(frame) + 2):
+                ws.cell(row=r, column=j).number_format = fmt
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+
+
+def _put(cell: Any, value: Any) -> None:
+    """Write a value; strings that look like formulas are stored as text."""
+    cell.value = value
+    if isinstance(value, str) and value.startswith(_UNSAFE_START):
+        cell.data_type = "s"
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = _SHEET_BAD.sub("_", name).strip("'")[:31] or "Sheet"
+    out, k = base, 2
+    while out in used:
+        out = f"{base[:28]}_{k}"
+        k += 1
+    used.add(out)
+    return out
+
+
+def write_workbook(
+    path: str | Path,
+    sheets: Mapping[str, pd.DataFrame],
+    titles: Mapping[str, str] | None = None,
+    *,
+    total_rows: bool | Sequence[str] = True,
+) -> Path:
+    """Write DataFrames as sheets (title row, header row, data, 合计 row), atomically.
+
+    Parameters
+    ----------
+    path
+        Target ``.xlsx`` file.
+    sheets
+        Sheet name → table (headers as written).
+    titles
+        Sheet name → title for row 1 (default: the sheet name).
+    total_rows
+        Add a 合计 row to every sheet (True), to none (False) or to the named sheets.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written; an existing file is left untouched.
+    """
+    from openpyxl import Workbook
+
+    from yulin_gis.io import atomic_path
+
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    used: set[str] = set()
+    for name, frame in sheets.items():
+        ws = wb.create_sheet(_sheet_name(str(name), used))
+        totals = total_rows if isinstance(total_rows, bool) else name in total_rows
+        _write_sheet(ws, frame, (titles or {}).get(name, str(name)), totals)
+    if not sheets:
+        wb.create_sheet("空")
+    target = Path(path)
+    try:
+        with atomic_path(target) as tmp:
+            wb.save(tmp)
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"{target}: cannot write the workbook ({exc})") from exc
+    logger.info("wrote %s", target)
+    return target
+
+
+def _to_zh(table: pd.DataFrame) -> pd.DataFrame:
+    out = table[list(PLAN_COLUMNS_ZH)].rename(columns=PLAN_COLUMNS_ZH)
+    for col in ("计划开工", "基础类计划完工", "计划完工"):
+        out[col] = pd.to_datetime(out[col], errors="coerce")
+    return out
+
+
+def write_county_plan_workbook(path: str | Path, table: pd.DataFrame, county: str,
+                               year: int | str) -> Path:
+    """Write one county's plan table for one year (年度改造计划表).
+
+    Parameters
+    ----------
+    path
+        Target ``.xlsx``.
+    table
+        From :func:`plan_table`; the rows of ``county`` and ``year`` are written.
+    county, year
+        Which county and plan year.
+    """
+    sub = table[(table["county"].astype(str) == str(county))
+                & (table["plan_year"].astype(str) == str(year))].copy()
+    sub["seq"] = range(1, len(sub) + 1)
+    title = f"{county}{year}年城镇老旧小区改造计划表"
+    return write_workbook(path, {f"{year}年改造计划": _to_zh(sub)},
+                          {f"{year}年改造计划": title})
+
+
+def write_plan_workbooks(out_dir: str | Path, table: pd.DataFrame) -> list[Path]:
+    """Write one workbook per county and plan year: ``<county>_<year>_年度改造计划表.xlsx``.
+
+    Rows without a plan year are not written here (see the city summary's 未纳入计划).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, sorted.
+    """
+    out = Path(out_dir)
+    planned = table[table["plan_year"].astype(str) != ""]
+    pairs = sorted({(str(c), str(y)) for c, y in zip(planned["county"], planned["plan_year"],
+                                                      strict=True)})
+    paths = []
+    for county, year in pairs:
+        safe = _SHEET_BAD.sub("_", county)
+        paths.append(write_county_plan_workbook(out / f"{safe}_{year}_年度改造计划表.xlsx", table,
+                                                county, year))
+    return paths
+
+
+def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
+                   assessment: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The city summary's sheets (Chinese headers) from a ``PlanResult``.
+
+    Parameters
+    ----------
+    plan
+        A :class:`yulin_gis.plan.PlanResult`.
+    funding
+        Per county and year funding (:func:`yulin_gis.funding.funding_by_county_year`).
+    assessment
+        From :func:`yulin_gis.progress.assess_counties`.
+    """
+    t = plan.totals.copy()
+    if funding is not None and len(funding):
+        f = funding.assign(plan_year=funding["plan_year"].astype(int))
+        t = t.merge(f.drop(columns=["cost_yuan"]), on=["county", "plan_year"], how="left")
+    else:
+        for col in FUNDING_COLUMNS:
+            t[col] = float("nan")
+    summary = pd.DataFrame({
+        "县（市、区）": t["county"], "年度": t["plan_year"], "片区数": t["packages"],
+        "户数": t["households"], "其中2000年前户数": t["pre2000_households"],
+        "其中2001-2005年户数": t["share_households"], "总投资(元)": t["cost_yuan"],
+        "年度预算(元)": t["budget_yuan"], "居民出资(元)": t[FUNDING_COLUMNS[0]],
+        "管线单位出资(元)": t[FUNDING_COLUMNS[1]], "政府出资(元)": t[FUNDING_COLUMNS[2]],
+    })
+    cov = plan.coverage
+    need = plan.budget_needed
+    extra = need.extra_yuan_by_county if need is not None else {}
+    coverage = pd.DataFrame({
+        "县（市、区）": cov["county"], "2000年前户数": cov["pre2000_households"],
+        "已纳入计划户数": cov["pre2000_covered"], "未纳入户数": cov["pre2000_uncovered"],
+        "是否全覆盖": cov["covered"].map({True: "是", False: "否"}),
+        "全覆盖尚需追加预算(元)": [extra.get(c, 0.0 if ok else float("nan"))
+                           for c, ok in zip(cov["county"], cov["covered"], strict=True)],
+    })
+    by_year = plan.coverage_by_year
+    yearly = pd.DataFrame({
+        "县（市、区）": by_year["county"], "年度": by_year["plan_year"],
+        "累计纳入2000年前户数": by_year["pre2000_covered"],
+        "2000年前总户数": by_year["pre2000_households"],
+        "覆盖率": by_year["coverage_rate"].round(4),
+    })
+    un = plan.unscheduled
+    left = pd.DataFrame({
+        "片区编号": un["package_id"], "县（市、区）": un["county"], "户数": un["households"],
+        "其中2000年前户数": un["pre2000_households"], "总投资(元)": un["cost_yuan"],
+        "未纳入原因": un["unscheduled_reason"],
+    })
+    sheets = {"分年度汇总": summary, "覆盖情况": coverage, "逐年覆盖": yearly, "未纳入计划": left}
+    if assessment is not None:
+        a = assessment
+        sheets["考核排名"] = pd.DataFrame({
+            "排名": a["rank"], "县（市、区）": a["county"], "任务片区数": a["tasks"],
+            "完成率": a["completion_rate"].round(4), "延期开工数": a["late_starts"],
+            "基础类逾期数": a["overdue_basic"], "得分": a["score"].round(2),
+            "评价": a["grade_zh"],
+        })
+    return sheets
+
+
+def write_city_summary_workbook(path: str | Path, plan: Any, funding: pd.DataFrame | None = None,
+                                assessment: pd.DataFrame | None = None,
+                                city: str = "玉林市") -> Path:
+    """Write the city summary workbook (全市汇总): sheets of :func:`summary_tables`."""
+    sheets = summary_tables(plan, funding, assessment)
+    years = f"{plan.years[0]}—{plan.years[-1]}" if plan.years else ""
+    titles = {
+        "分年度汇总": f"{city}{years}年城镇老旧小区改造计划汇总表",
+        "覆盖情况": f"{city}2000年底前建成老旧小区改造覆盖情况",
+        "逐年覆盖": f"{city}2000年前老旧小区逐年累计覆盖",
+        "未纳入计划": f"{city}未纳入改造计划的片区及原因",
+        "考核排名": f"{city}各县（市、区）老旧小区改造考核排名",
+    }
+    return write_workbook(path, sheets, titles,
+                          total_rows=["分年度汇总", "覆盖情况", "未纳入计划"])
