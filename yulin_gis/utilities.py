@@ -158,6 +158,8 @@ _ITEM_UTILITIES: dict[str, tuple[str, ...]] = {
     "water_supply": ("water_supply",), "drainage": ("storm", "sewer", "combined_sewer"),
     "gas_pipe": ("gas",), "power_supply": ("power",), "low_voltage": ("telecom", "cable_tv"),
 }
+_ROAD_ZH = {"arterial": "主干路", "secondary": "次干路", "branch": "支路", "internal": "小区内部道路"}
+_CONDITION_ZH = {"good": "良好", "fair": "一般", "poor": "较差", "bad": "严重破损"}
 _ROAD_ITEM = re.compile(r"road|道路", re.IGNORECASE)
 
 
@@ -421,11 +423,11 @@ def renewal_risk(utilities: pd.DataFrame, as_of_year: int,
         else:
             parts.append(f"管龄{age[i]:.0f}年/设计年限{life[i]:.0f}年")
         if l_cond[i] >= 0.6:
-            parts.append(f"管况{cond.iloc[i]}")
+            parts.append(f"管况{_CONDITION_ZH.get(str(cond.iloc[i]), cond.iloc[i])}")
         if c_hh[i] > 0:
             parts.append(f"服务约{hh.iloc[i]:.0f}户")
         if isinstance(road.iloc[i], str):
-            parts.append(f"道路等级{road.iloc[i]}")
+            parts.append(f"位于{_ROAD_ZH.get(road.iloc[i], road.iloc[i])}")
         texts.append("；".join(parts))
     return pd.DataFrame({
         "segment_id": sid, "utility": util, "age_years": age, "design_life_years": life,
@@ -634,7 +636,7 @@ def _segment_roads(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, buf
 
 
 def _road_works(roads: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None,
-                compounds: gpd.GeoDataFrame | None, buffer_m: float) -> set[tuple[str, int]]:
+                compounds: gpd.GeoDataFrame | None, near_m: float) -> set[tuple[str, int]]:
     """(package_id, road row) where the compounds' own road works (items mention road) dig."""
     out: set[tuple[str, int]] = set()
     tree = shapely.STRtree(roads.geometry.to_numpy())
@@ -644,7 +646,7 @@ def _road_works(roads: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None,
         has = layer[layer["items"].fillna("").astype(str).str.contains(_ROAD_ITEM)]
         if not len(has):
             continue
-        qi, ri = tree.query(has.geometry.to_numpy(), predicate="dwithin", distance=buffer_m)
+        qi, ri = tree.query(has.geometry.to_numpy(), predicate="dwithin", distance=near_m)
         pk = has["package_id"].astype(str).to_numpy()
         out |= set(zip(pk[qi].tolist(), ri.tolist(), strict=True))
     return out
@@ -698,13 +700,14 @@ def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
                    own_plans: pd.DataFrame | None = None, compounds: gpd.GeoDataFrame | None = None,
                    start: str = "03-01", end: str = "12-31",
                    durations_days: Mapping[str, int] | None = None,
-                   along_share: float = 0.5) -> gpd.GeoDataFrame:
+                   along_share: float = 0.5, road_works_m: float = 30.0) -> gpd.GeoDataFrame:
     """Roads dug by two or more parties in one package (统筹施工, layer ``joint_trenches``).
 
     A segment of ``pipe_upgrades`` lies on a road when at least ``along_share`` of it (or
     20 m) is within ``buffer_m`` of the road's centre line. The compounds' own road works
-    join as a party (``road``) on roads within ``buffer_m`` of a package polygon or a
-    compound whose ``items`` mention road (``roads``/道路).
+    join as a party (``road``) on roads within ``road_works_m`` of a package polygon or a
+    compound whose ``items`` mention road (``roads``/道路); a road section with works of
+    two or more parties is a joint trench.
 
     Parameters
     ----------
@@ -751,7 +754,7 @@ def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
         g["parties"].add(str(pu.at[s, "utility"]))
         g["segs"].append(str(pu.at[s, "segment_id"]))
         g["years"].append(years.iloc[s])
-    for key in _road_works(roads, packages, compounds, buffer_m):
+    for key in _road_works(roads, packages, compounds, road_works_m):
         if key in groups:
             groups[key]["parties"].add("road")
     rid = roads["road_id"].astype(str).to_numpy()
