@@ -93,10 +93,10 @@ def test_compounds_qml_is_categorized_by_tier_with_chinese_labels(gpkg: Path) ->
     assert renderer.get("type") == "categorizedSymbol"
     assert renderer.get("attr") == "tier"
     cats = renderer.findall("categories/category")
-    assert [c.get("value") for c in cats] == ["priority", "share", "excluded"]
-    assert [c.get("label") for c in cats] == ["优先改造", "比例纳入", "不纳入"]
+    assert [c.get("value") for c in cats] == ["priority", "share", "excluded", ""]
+    assert [c.get("label") for c in cats] == ["优先改造", "比例纳入", "不纳入", "其他"]
     symbols = renderer.findall("symbols/symbol")
-    assert [s.get("name") for s in symbols] == ["0", "1", "2"]
+    assert [s.get("name") for s in symbols] == ["0", "1", "2", "3"]
     assert {s.get("type") for s in symbols} == {"fill"}
     colour = symbols[0].find("layer/Option/Option[@name='color']")
     assert colour is not None
@@ -109,7 +109,7 @@ def test_auto_categories_and_ranges_come_from_the_data(gpkg: Path) -> None:
     packages = _qml(gpkg, "packages").find("renderer-v2")
     assert packages is not None
     assert packages.get("type") == "categorizedSymbol"
-    assert [c.get("value") for c in packages.findall("categories/category")] == ["PK-01", "PK-02"]
+    assert [c.get("value") for c in packages.findall("categories/category")] == ["PK-01", "PK-02", ""]
     upgrades = _qml(gpkg, "pipe_upgrades").find("renderer-v2")
     assert upgrades is not None
     assert upgrades.get("type") == "graduatedSymbol"
@@ -128,7 +128,8 @@ def test_utilities_by_type_and_communities_as_outline(gpkg: Path) -> None:
     labels = {c.get("value"): c.get("label") for c in util.findall("categories/category")}
     assert labels["gas"] == "燃气"
     assert labels["water_supply"] == "给水"
-    assert len(labels) == 8
+    assert len(labels) == 9  # eight utility types and the catch-all
+    assert labels[""] == "其他"
     comm = _qml(gpkg, "communities").find("renderer-v2")
     assert comm is not None
     assert comm.get("type") == "singleSymbol"
@@ -191,13 +192,14 @@ def test_sld_is_xml_with_one_rule_per_class() -> None:
     root = ET.fromstring(style.to_sld("compounds", "polygon"))
     ns = {"se": "http://www.opengis.net/se"}
     rules = root.findall(".//se:Rule", ns)
-    assert [r.findtext("se:Name", namespaces=ns) for r in rules] == ["优先改造", "比例纳入", "不纳入"]
+    assert [r.findtext("se:Name", namespaces=ns) for r in rules] == ["优先改造", "比例纳入", "不纳入", "其他"]
+    assert rules[-1].find("se:ElseFilter", ns) is not None
     points = ET.fromstring(LayerStyle(symbol=Symbol("#ff0000")).to_sld("x", "point"))
     assert points.find(".//se:PointSymbolizer", ns) is not None
 
 
 def test_labels_are_escaped_in_qml() -> None:
-    style = categorized_style("name", ['a"<b>&'], {'a"<b>&': "<脚本>&\"引号\""})
+    style = categorized_style("name", ['a"<b>&'], {'a"<b>&': "<脚本>&\"引号\""}, other=None)
     root = ET.fromstring(style.to_qml("point"))
     (cat,) = root.findall("renderer-v2/categories/category")
     assert cat.get("value") == 'a"<b>&'
@@ -224,3 +226,27 @@ def test_bad_files_raise_input_file_error(tmp_path: Path) -> None:
     sqlite3.connect(plain).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(InputFileError):
         write_layer_styles(plain)
+
+
+def test_missing_field_gives_single_symbol_and_many_values_an_expression(
+    gpkg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    many = gpd.GeoDataFrame({"package_id": [f"PK-{i:03d}" for i in range(61)]},
+                            geometry=[box(i, 0, i + 1, 1) for i in range(61)], crs="EPSG:4546")
+    many.to_file(gpkg, layer="many_packages", driver="GPKG", engine="pyogrio")  # > MAX_CATEGORIES
+    styles = default_styles()
+    with caplog.at_level("WARNING", logger="yulin_gis.qgis_styles"):
+        write_layer_styles(gpkg, {"many_packages": styles["packages"],
+                                  "communities": styles["compounds"]})  # communities lack tier
+    assert any("no field 'tier'" in r.getMessage() for r in caplog.records)
+    comm = _qml(gpkg, "communities").find("renderer-v2")
+    assert comm is not None
+    assert comm.get("type") == "singleSymbol"
+    pk = _qml(gpkg, "many_packages").find("renderer-v2")
+    assert pk is not None
+    assert pk.get("type") == "singleSymbol"
+    prop = pk.find(".//data_defined_properties//Option[@name='outlineColor']")
+    assert prop is not None
+    expr = prop.find("Option[@name='expression']")
+    assert expr is not None
+    assert "$id" in str(expr.get("value"))

@@ -62,7 +62,7 @@ QGIS_VERSION = "3.28.0-Firenze"
 TIER_LABELS_ZH: dict[str, str] = {"priority": "优先改造", "share": "比例纳入", "excluded": "不纳入"}
 """Compound tiers (built ≤2000 / 2001–2005 / otherwise) and their Chinese legend labels."""
 
-TIER_COLOURS: dict[str, str] = {"priority": "#d7301f", "share": "#fdae61", "excluded": "#bdbdbd"}
+TIER_COLOURS: dict[str, str] = {"priority": "#d7301f", "share": "#fc8d59", "excluded": "#bdbdbd"}
 """Tier colours shared by the report maps and the QGIS styles."""
 
 UTILITY_LABELS_ZH: dict[str, str] = {k: v[0] for k, v in VOCABULARIES["utility"].items()}
@@ -85,6 +85,12 @@ PALETTE: tuple[str, ...] = (
     "#a6cee3", "#b2df8a", "#fb9a99", "#fdbf6f", "#cab2d6", "#ffff99",
 )
 """Qualitative palette (ColorBrewer Paired, reordered) cycled for many categories."""
+
+OTHER_COLOUR = "#e0e0e0"
+"""Colour of the catch-all category (values not listed, NULL)."""
+
+MAX_CATEGORIES = 60
+"""Above this many distinct values an auto style colours features by an expression instead."""
 
 _RAMP = ("#ffffb2", "#bd0026")  # yellow → dark red, for numeric ranges
 
@@ -180,6 +186,8 @@ class LayerStyle:
         ``description`` in the table.
     geometry
         Force the symbol type; by default it follows the layer's geometry type.
+    colour_expression
+        A QGIS expression giving the single symbol's colour per feature (data-defined).
     """
 
     symbol: Symbol = dc_field(default_factory=lambda: Symbol("#9ecae1"))
@@ -192,6 +200,7 @@ class LayerStyle:
     name: str = "yulin_gis 默认样式"
     description: str = ""
     geometry: GeometryKind | None = None
+    colour_expression: str | None = None
 
     @property
     def renderer(self) -> str:
@@ -221,6 +230,9 @@ class LayerStyle:
         rules: list[str] = []
         if self.renderer == "categorizedSymbol":
             for cat in self.categories:
+                if cat.value == "":
+                    rules.append(_sld_rule(cat.label, "<se:ElseFilter/>", cat.symbol, geometry))
+                    continue
                 filt = (
                     "<ogc:Filter><ogc:PropertyIsEqualTo>"
                     f"<ogc:PropertyName>{escape(str(self.field))}</ogc:PropertyName>"
@@ -321,8 +333,24 @@ def _symbol_layer(sym: Symbol, geometry: GeometryKind) -> tuple[str, str]:
     return "marker", f'<layer class="SimpleMarker" enabled="1" locked="0" pass="0">{_props(pairs)}</layer>'
 
 
-def _symbol_xml(name: str, sym: Symbol, geometry: GeometryKind) -> str:
+def _data_defined(expression: str | None, geometry: GeometryKind, sym: Symbol) -> str:
+    """A data-defined colour (QGIS property collection) driven by ``expression``."""
+    if not expression:
+        return ""
+    key = "fillColor" if geometry == "point" or (geometry == "polygon" and sym.fill) else "outlineColor"
+    return (
+        '<data_defined_properties><Option type="Map"><Option type="QString" name="name" value=""/>'
+        f'<Option type="Map" name="properties"><Option type="Map" name="{key}">'
+        '<Option type="bool" name="active" value="true"/>'
+        f'<Option type="QString" name="expression" value={quoteattr(expression)}/>'
+        '<Option type="int" name="type" value="3"/></Option></Option>'
+        '<Option type="QString" name="type" value="collection"/></Option></data_defined_properties>'
+    )
+
+
+def _symbol_xml(name: str, sym: Symbol, geometry: GeometryKind, expression: str | None = None) -> str:
     kind, layer = _symbol_layer(sym, geometry)
+    layer = layer.replace("</layer>", _data_defined(expression, geometry, sym) + "</layer>")
     alpha = max(0.0, min(1.0, sym.opacity))
     return (
         f'<symbol type="{kind}" name={quoteattr(name)} alpha="{alpha:g}" '
@@ -359,7 +387,7 @@ def _renderer_xml(style: LayerStyle, geometry: GeometryKind) -> str:
             '<mode name="manual"/><classificationMethod id="Manual"/>'
             "<rotation/><sizescale/></renderer-v2>"
         )
-    sym = _symbol_xml("0", style.symbol, geometry)
+    sym = _symbol_xml("0", style.symbol, geometry, style.colour_expression)
     return f'  <renderer-v2 type="singleSymbol" {head}><symbols>{sym}</symbols><rotation/><sizescale/></renderer-v2>'
 
 
@@ -411,6 +439,7 @@ def categorized_style(
     *,
     name: str = "yulin_gis 默认样式",
     description: str = "",
+    other: str | None = "其他",
 ) -> LayerStyle:
     """Return a categorized style: one class per value, in the order given.
 
@@ -426,6 +455,9 @@ def categorized_style(
         Value → colour, or a sequence cycled over the values (:data:`PALETTE` by default).
     base
         Symbol whose other properties (outline, width, size) each class keeps.
+    other
+        Label of a last, light grey catch-all class (QGIS draws every value not listed,
+        NULL included, with a category whose value is empty); None leaves those undrawn.
     """
     base = base or Symbol("#9ecae1")
     labels = labels or {}
@@ -437,6 +469,8 @@ def categorized_style(
             seq = colours or PALETTE
             colour = seq[i % len(seq)]
         cats.append(Category(value, labels.get(value, str(value)), replace(base, color=colour)))
+    if other is not None:
+        cats.append(Category("", other, replace(base, color=OTHER_COLOUR)))
     return LayerStyle(
         symbol=base, field=field_name, categories=tuple(cats), labels=dict(labels),
         name=name, description=description,
@@ -524,13 +558,16 @@ def default_styles() -> dict[str, LayerStyle]:
 # --- auto classes from the data ------------------------------------------------------------
 
 
-def _resolve_auto(con: sqlite3.Connection, table: str, style: LayerStyle) -> LayerStyle:
-    if not style.auto or not style.field:
+def _fit_to_table(con: sqlite3.Connection, table: str, style: LayerStyle) -> LayerStyle:
+    """Check the style's field against the table and build auto classes from the data."""
+    if not style.field:
         return style
     columns = {row[1] for row in con.execute(f'PRAGMA table_info("{_ident(table)}")')}
     if style.field not in columns:
-        logger.info("layer %s has no field %s: single symbol style", table, style.field)
-        return replace(style, auto=False, field=None)
+        logger.warning("layer %s has no field %r: stored with a single symbol", table, style.field)
+        return replace(style, auto=False, field=None, categories=(), ranges=())
+    if not style.auto:
+        return style
     col = _ident(style.field)
     rows = con.execute(
         f'SELECT DISTINCT "{col}" FROM "{_ident(table)}" WHERE "{col}" IS NOT NULL ORDER BY "{col}"'
@@ -549,6 +586,10 @@ def _resolve_auto(con: sqlite3.Connection, table: str, style: LayerStyle) -> Lay
             breaks = [lo + (hi - lo) * i / 5 for i in range(6)]
             labels = None
         made = graduated_style(style.field, breaks, labels, base=style.symbol)
+    elif len(values) > MAX_CATEGORIES:
+        # thousands of packages: one symbol, a distinct hue per feature id
+        expression = "color_hsv(($id * 47) % 360, 65, 80)"
+        return replace(style, auto=False, field=None, colour_expression=expression)
     else:
         made = categorized_style(style.field, values, style.labels, None, style.symbol)
     return replace(style, categories=made.categories, ranges=made.ranges, auto=False)
@@ -654,7 +695,7 @@ def _write_one(
     con: sqlite3.Connection, table: str, column: str, kind: GeometryKind, style: LayerStyle,
     owner: str,
 ) -> None:
-    style = _resolve_auto(con, table, style)
+    style = _fit_to_table(con, table, style)
     con.execute(
         "DELETE FROM layer_styles WHERE f_table_name = ? AND f_geometry_column = ? AND styleName = ?",
         (table, column, style.name),
