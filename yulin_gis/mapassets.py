@@ -344,7 +344,8 @@ def _apply_ramp(values: NDArray[np.float64], valid: NDArray[np.bool_], colors: S
                 vmin: float, vmax: float) -> NDArray[np.uint8]:
     stops = _hex_rgb(colors)
     span = vmax - vmin if vmax > vmin else 1.0
-    t = np.clip((values - vmin) / span, 0.0, 1.0) * (len(stops) - 1)
+    filled = np.where(valid & np.isfinite(values), values, vmin)
+    t = np.clip((filled - vmin) / span, 0.0, 1.0) * (len(stops) - 1)
     lo = np.floor(t).astype(int).clip(0, len(stops) - 2)
     frac = (t - lo)[..., None]
     rgb = stops[lo] * (1 - frac) + stops[lo + 1] * frac

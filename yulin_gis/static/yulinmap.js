@@ -29,6 +29,9 @@
     if (parent) { parent.appendChild(e); }
     return e;
   }
+  function toggleClass(e, cls) {
+    if (L.DomUtil.hasClass(e, cls)) { L.DomUtil.removeClass(e, cls); } else { L.DomUtil.addClass(e, cls); }
+  }
   function stop(div) {
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
@@ -344,8 +347,8 @@
     if (document.fullscreenElement) { document.exitFullscreen(); }
     else if (c.requestFullscreen && !L.DomUtil.hasClass(c, 'yl-full')) {
       c.requestFullscreen().catch(function () { L.DomUtil.addClass(c, 'yl-full'); });
-    } else { L.DomUtil.toggleClass(c, 'yl-full'); }
-    L.DomUtil.toggleClass(a, 'yl-on');
+    } else { toggleClass(c, 'yl-full'); }
+    toggleClass(a, 'yl-on');
     setTimeout(function () { map.invalidateSize(); }, 200);
   });
   var measure = {on: false, pts: [], line: null, box: null};
@@ -356,7 +359,7 @@
   }
   button('测距', '测量距离：在地图上依次单击，再次点此按钮结束', function (a) {
     measure.on = !measure.on;
-    L.DomUtil.toggleClass(a, 'yl-on');
+    toggleClass(a, 'yl-on');
     if (measure.line) { map.removeLayer(measure.line); measure.line = null; }
     if (measure.box) { map.removeControl(measure.box); measure.box = null; }
     measure.pts = [];
@@ -365,9 +368,9 @@
   var MeasureBox = L.Control.extend({options: {position: 'bottomleft'}, onAdd: function () {
     this._div = el('div', 'yl-box'); return this._div;
   }});
-  map.on('click', function (e) {
+  map.on('popupopen', function () { if (measure.on) { map.closePopup(); } });
+  map.on('preclick', function (e) {  /* preclick also fires over features */
     if (!measure.on) { return; }
-    map.closePopup();
     measure.pts.push(e.latlng);
     if (!measure.line) {
       measure.line = L.polyline([], {color: '#d00', weight: 3, dashArray: '6 4',
