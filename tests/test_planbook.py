@@ -145,3 +145,46 @@ def test_write_workbook_atomic_and_injection(tmp_path: Path, monkeypatch) -> Non
         write_workbook(path, {"x": pd.DataFrame({"a": [1]})})
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]
+
+
+def test_chart_without_cjk_font_still_renders(tmp_path: Path, plan, monkeypatch) -> None:
+    import yulin_gis.charts as charts
+
+    monkeypatch.setattr(charts, "cjk_font_family", lambda: None)
+    png = charts.chart_coverage(plan.coverage_by_year, tmp_path / "c.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_charts_and_html_summary(tmp_path: Path, compounds: pd.DataFrame, plan) -> None:
+    from yulin_gis.charts import cjk_font_family, plan_charts, write_plan_summary_html
+
+    funding = funding_by_county_year(package_funding(plan.packages, compounds))
+    progress = pd.DataFrame({"package_id": ["P1"], "status": ["in_progress"],
+                             "actual_start": [pd.Timestamp("2022-07-10")],
+                             "actual_completion": [pd.NaT], "actual_basic_completion": [pd.NaT]})
+    assessment = assess_counties(plan, progress, date(2023, 1, 10), years={2022})
+    charts = plan_charts(plan, tmp_path / "a", funding, assessment)
+    assert sorted(charts) == ["coverage", "funding", "households_cost", "progress"]
+    for png in charts.values():
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = plan_charts(plan, tmp_path / "b", funding, assessment)
+    assert charts["coverage"].read_bytes() == again["coverage"].read_bytes()
+    font = cjk_font_family()
+    assert font is None or isinstance(font, str)
+
+    evil = "<script>alert(1)</script>"
+    page = write_plan_summary_html(
+        tmp_path / "summary.html", title=f"玉林市 {evil}",
+        images={"户数与投资": charts["households_cost"], evil: charts["coverage"]},
+        tables={"考核": assessment.assign(county=evil)},
+        facts={"全覆盖": plan.covered, "尚需追加预算(元)": plan.budget_needed.extra_yuan},
+        notes=[f"note {evil}"],
+    )
+    text = page.read_text(encoding="utf-8")
+    assert "<script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert text.count("data:image/png;base64,") == 2
+    assert "http://" not in text
+    assert "https://" not in text
+    assert "户数与投资" in text
+    assert "<td>否</td>" in text
