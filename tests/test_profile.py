@@ -57,11 +57,13 @@ def test_division_of_duties_and_utility_companies(yulin):
     util = {code: {yulin.utility_companies[u] for u in it.utility_companies}
             for code, it in yulin.items.items()}
     assert "市消防救援支队" in dept["fire_safety"]
-    assert "市公安局" in dept["security"] and "市公安局" in dept["parking"]
+    assert "市公安局" in dept["security"]
+    assert "市公安局" in dept["parking"]
     assert "市教育局" in dept["education"]
     assert "市卫生健康委" in dept["health_station"]
     assert "市园林服务中心" in dept["greening"]
-    assert "市城市管理监督局" in dept["illegal_demolition"] and "市城市管理监督局" in dept["drainage"]
+    assert "市城市管理监督局" in dept["illegal_demolition"]
+    assert "市城市管理监督局" in dept["drainage"]
     assert "市文化广电体育和旅游局" in dept["sports_fitness"]
     assert "市商务局" in dept["market"]
     assert "市通管办" in dept["fibre_home"]
@@ -79,9 +81,12 @@ def test_division_of_duties_and_utility_companies(yulin):
 def test_yulin_rules(yulin):
     e = yulin.eligibility
     assert (e.priority_built_until, e.share_built_from, e.share_built_until) == (2000, 2001, 2005)
-    assert e.share_cap == 0.15 and e.share_cap_confirmed is False and e.later_excluded
+    assert e.share_cap == 0.15
+    assert e.share_cap_confirmed is False
+    assert e.later_excluded
     assert yulin.consent.threshold == pytest.approx(2 / 3)
-    assert yulin.exclusions.urban_village and yulin.exclusions.self_built
+    assert yulin.exclusions.urban_village
+    assert yulin.exclusions.self_built
     assert (yulin.schedule.start_by, yulin.schedule.basic_complete_by) == ("06-30", "12-31")
     assert yulin.plan.years == (2022, 2023, 2024, 2025)
     assert yulin.life_circle.circles == {"5min": 300.0, "10min": 500.0, "15min": 1000.0}
@@ -141,7 +146,8 @@ def test_contradictions_are_all_collected_once(tmp_path):
     for path in ("eligibility.share_cap", "eligibility.priority_built_until",
                  "items.water_supply.funding", "items.fire_safety.departments", "schedule.start_by"):
         assert f"  - {path}" in msg, path
-    assert info.value.problems and len(info.value.problems) >= 5
+    assert info.value.problems
+    assert len(info.value.problems) >= 5
 
 
 def test_utility_share_without_company_is_contradictory(tmp_path):
@@ -173,7 +179,8 @@ def test_bad_file_errors(tmp_path):
 def test_other_city_profile_loads_without_code_changes():
     other = load_profile(EXAMPLE)
     assert other.city == "示例市"
-    assert other.consent.threshold == 0.75 and other.consent.exclude_below_threshold
+    assert other.consent.threshold == 0.75
+    assert other.consent.exclude_below_threshold
     assert set(other.items) == {"gas_pipe", "water_supply", "drainage", "roof_repair", "lift",
                                 "kindergarten", "clinic"}
     assert other.utility_companies["gas"] == "示例燃气有限公司"

@@ -345,6 +345,9 @@ def write_survey_workbook(
     _write_frame(wb, "汇总", _summary(assessed, prof), used)
     _write_frame(wb, "县区汇总", _county_summary(assessed), used)
     df = pd.DataFrame(assessed.drop(columns="geometry", errors="ignore"))
+    for col in ("street", "community_id"):
+        if col not in df.columns:
+            df[col] = None
     df["item_names"] = df["items"].map(
         lambda s: "、".join(prof.item(c).name_zh for c in str(s).split(",") if c))
     df["tier"] = df["tier"].map(lambda t: TIER_LABELS_ZH.get(t, t))

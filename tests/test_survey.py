@@ -1,0 +1,345 @@
+"""Tests of the survey stage: hazards, assess_compounds, task lists and workbooks."""
+
+from __future__ import annotations
+
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from yulin_gis.errors import SchemaError
+from yulin_gis.hazards import compound_pipe_hazards, hazardous_segments
+from yulin_gis.layers import Layers
+from yulin_gis.profile import DEFAULT_PROFILE_PATH, load_profile
+from yulin_gis.survey import assess_compounds, item_table
+from yulin_gis.tasks import (
+    department_tasks,
+    utility_tasks,
+    write_survey_workbook,
+    write_task_workbooks,
+)
+
+CRS = "EPSG:4546"
+X0, Y0 = 400000.0, 2500000.0
+
+
+def _box(i: int) -> object:
+    return box(X0 + 300 * i, Y0, X0 + 300 * i + 100, Y0 + 100)
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return load_profile()
+
+
+@pytest.fixture
+def compounds():
+    return gpd.GeoDataFrame(
+        {
+            "compound_id": ["A", "B", "C", "D", "E"],
+            "name": ["甲小区", "乙小区", "丙小区", "=HYPERLINK(\"http://x\")", "戊小区"],
+            "built_year": [1998, 2003, 2010, 1990, 1995],
+            "households": [100, 200, 50, 80, 60],
+            "floors": [6, 3, 7, 6, 6],
+            "floor_area_m2": [7000.0, np.nan, 3000.0, 5000.0, 4000.0],
+            "units": [4, 2, 2, 2, np.nan],
+            "buildings": [2, 3, 1, 1, 3],
+            "has_lift": [False, False, True, False, None],
+            "urban_village": [False, False, False, True, False],
+            "roof_leak": [True, None, False, False, False],
+            "property_management": [False, True, True, True, None],
+            "consent_rate": [0.9, 0.5, np.nan, 0.8, 0.7],
+            "county": ["玉州区", "玉州区", "福绵区", "玉州区", "-福绵区"],
+        },
+        geometry=[_box(i) for i in range(5)],
+        crs=CRS,
+    )
+
+
+def _pipes(offset: float) -> gpd.GeoDataFrame:
+    """G-123: grey cast-iron gas pipe ``offset`` m west of A; G-PE85 / G-PE15 beside B."""
+    return gpd.GeoDataFrame(
+        {
+            "segment_id": ["G-123", "G-PE85", "G-PE15", "W-9"],
+            "utility": ["gas", "gas", "gas", "water_supply"],
+            "material": ["grey_cast_iron", "pe", "pe", None],
+            "install_year": [1985, 1985, 2015, None],
+            "condition": [None, "fair", "good", None],
+        },
+        geometry=[
+            LineString([(X0 - offset, Y0), (X0 - offset, Y0 + 100)]),
+            LineString([(X0 + 302, Y0 - 500), (X0 + 302, Y0 - 410)]),  # 410 m from B: not near
+            LineString([(X0 + 398, Y0 + 10), (X0 + 398, Y0 + 90)]),  # inside B, but 2015
+            LineString([(X0 + 1250, Y0 + 50), (X0 + 1250, Y0 + 60)]),  # inside E, unknown
+        ],
+        crs=CRS,
+    )
+
+
+# --- hazards -----------------------------------------------------------------------------
+
+
+def test_hazard_criteria_by_material_and_age(profile):
+    pipes = _pipes(3.0)
+    hz = hazardous_segments(pipes, profile, as_of_year=2022)
+    assert list(hz["segment_id"]) == ["G-123", "G-PE85"]
+    reasons = dict(zip(hz["segment_id"], hz["rules"], strict=True))
+    assert reasons == {"G-123": "gas_grey_iron", "G-PE85": "gas_old_steel_pe"}
+    assert hz.set_index("segment_id").loc["G-PE85", "age_years"] == 37
+    both = hazardous_segments(pipes, profile, 2022, include_undetermined=True)
+    assert both.set_index("segment_id").loc["W-9", "status"] == "undetermined"
+    # the 2015 PE pipe becomes hazardous only when it is over 20 years old
+    assert "G-PE15" in set(hazardous_segments(pipes, profile, as_of_year=2036)["segment_id"])
+
+
+def test_pipe_3m_away_is_evidence_50m_is_not(profile, compounds):
+    near = compound_pipe_hazards(compounds, _pipes(3.0), profile)
+    assert near.loc["A", "hazard_gas"]
+    assert near.loc["A", "hazard_evidence_gas"] == "G-123 灰口铸铁 1985, 3.0 m"
+    assert near.loc["A", "hazard_len_gas_m"] == pytest.approx(100.0)
+    assert near.loc["A", "hazard_pipes"] == 1
+    assert not near.loc["B", "hazard_gas"]  # the 2015 pipe inside B is not hazardous
+    assert near.loc["E", "pipes_undetermined"] == 1
+    far = compound_pipe_hazards(compounds, _pipes(50.0), profile)
+    assert not far.loc["A", "hazard_gas"]
+    assert far.loc["A", "hazard_pipes"] == 0
+
+
+# --- assessment --------------------------------------------------------------------------
+
+
+def _walk(ids, kg):
+    return pd.DataFrame({"walk_kindergarten_m": kg}, index=pd.Index(ids, name="compound_id"))
+
+
+@pytest.fixture
+def assessed(profile, compounds):
+    walk = _walk(list(compounds["compound_id"]), [250.0, 800.0, np.nan, 100.0, 120.0])
+    terrain = pd.DataFrame({"rel_elev_m": [-0.1, -2.5, 0.0, 0.3, np.nan],
+                            "low_share": [0.0, 0.8, 0.1, 0.0, np.nan]},
+                           index=pd.Index(list(compounds["compound_id"]), name="compound_id"))
+    return assess_compounds(Layers(compounds, utilities=_pipes(3.0)), profile,
+                            walk=walk, terrain=terrain)
+
+
+def test_every_compound_kept_in_order(assessed, compounds):
+    assert list(assessed["compound_id"]) == list(compounds["compound_id"])
+    assert isinstance(assessed, gpd.GeoDataFrame)
+    assert assessed.crs == compounds.crs
+
+
+def test_tiers_and_reasons(assessed):
+    a = assessed.set_index("compound_id")
+    assert a.loc["A", "tier"] == "priority"
+    assert a.loc["A", "eligible"]
+    assert "1998" in a.loc["A", "tier_reason"]
+    assert "built by 2000" in a.loc["A", "tier_reason"]
+    assert a.loc["B", "tier"] == "share"
+    assert a.loc["B", "eligible"]
+    assert "15%" in a.loc["B", "tier_reason"]
+    assert "unconfirmed" in a.loc["B", "tier_reason"]
+    assert a.loc["C", "tier"] == "excluded"
+    assert not a.loc["C", "eligible"]
+    assert a.loc["C", "exclusion_reason"] == "2005年后建成（2010）/ built after 2005 (2010)"
+    assert a.loc["D", "tier"] == "excluded"
+    assert "城中村 / urban village" in a.loc["D", "exclusion_reason"]
+    assert a.loc["A", "exclusion_reason"] == ""
+    assert a.loc["D", "priority"] == 0.0
+    assert a.loc["C", "priority"] == 0.0
+
+
+def test_items_and_evidence(assessed):
+    a = assessed.set_index("compound_id")
+    items_a = a.loc["A", "items"].split(",")
+    assert "gas_pipe" in items_a
+    assert "gas_pipe: G-123 灰口铸铁 1985, 3.0 m" in a.loc["A", "evidence"]
+    assert "lift" in items_a
+    assert "6层无电梯" in a.loc["A", "evidence"]
+    assert "roof_repair" in items_a
+    assert "property_room" in items_a
+    assert "no property management" in a.loc["A", "notes"]
+    assert "education" not in items_a  # kindergarten at 250 m ≤ 300 m
+    # B: walk 800 m > 300 m → education; low-lying → drainage; 3 floors → no lift
+    items_b = a.loc["B", "items"].split(",")
+    assert "education" in items_b
+    assert "800 m > 300 m" in a.loc["B", "evidence"]
+    assert "drainage" in items_b
+    assert bool(a.loc["B", "waterlogging_risk"])
+    assert "lift" not in items_b
+    assert "gas_pipe" not in items_b
+    # C: no kindergarten within the cutoff
+    assert "no kindergarten within 2000 m" in a.loc["C", "evidence"]
+    # E: 6 floors but has_lift not surveyed → no lift item, said so
+    assert "lift" not in a.loc["E", "items"].split(",")
+    assert "has_lift" in a.loc["E", "not_surveyed"].split(", ")
+    assert pd.isna(a.loc["E", "waterlogging_risk"])
+    counts = a.loc["A", ["items_basic", "items_improve", "items_upgrade"]].tolist()
+    assert counts == [2, 2, 0]
+
+
+def test_cost_is_unit_cost_times_quantity(assessed, profile):
+    a = assessed.set_index("compound_id")
+    it = profile.items
+    # A: gas 100 m of pipe, roof 7,000 m², property room 1, lift: 4 stairwell units
+    expected = (100 * it["gas_pipe"].unit_cost + 7000 * it["roof_repair"].unit_cost
+                + it["property_room"].unit_cost + 4 * it["lift"].unit_cost)
+    assert a.loc["A", "cost_yuan"] == pytest.approx(expected)
+    assert a.loc["A", "cost_basic"] == pytest.approx(100 * 350.0 + 7000 * 60.0)
+    assert a.loc["A", "quantities"] == "gas_pipe=100,roof_repair=7000,property_room=1,lift=4"
+    f = a.loc["A", ["fund_residents", "fund_utility", "fund_government"]].sum()
+    assert f == pytest.approx(a.loc["A", "cost_yuan"])
+    # B: floor area missing → drainage by households × 3 m, marked as estimated
+    assert "quantity estimated" in a.loc["B", "evidence"]
+    long = item_table(assessed, profile)
+    assert long.groupby("compound_id")["cost_yuan"].sum().reindex(a.index, fill_value=0).to_numpy() == \
+        pytest.approx(a["cost_yuan"].to_numpy())
+
+
+def test_priority_components(assessed, profile):
+    a = assessed.set_index("compound_id")
+    comps = a.loc["A", ["prio_age", "prio_hazard", "prio_gaps", "prio_consent"]].sum()
+    assert a.loc["A", "priority"] == pytest.approx(comps, abs=0.02)
+    assert a.loc["A", "prio_consent"] == pytest.approx(0.9 * profile.priority.weights["consent"])
+    assert a.loc["A", "prio_hazard"] > 0  # gas hazard + roof leak
+    assert a["priority"].min() >= 0
+    assert a["priority"].max() <= 100
+    assert a.loc["A", "priority"] > a.loc["B", "priority"]
+
+
+def test_minimal_survey_never_crashes_and_says_not_surveyed(profile):
+    comp = gpd.GeoDataFrame({"compound_id": ["X"], "name": ["只有必填"], "built_year": [1995],
+                             "households": [40]}, geometry=[Point(X0, Y0)], crs=CRS)
+    out = assess_compounds(Layers(comp), profile)
+    row = out.iloc[0]
+    assert row["tier"] == "priority"
+    assert row["items"] == ""
+    assert row["cost_yuan"] == 0
+    missing = row["not_surveyed"].split(", ")
+    for name in ("has_lift", "floors", "roof_leak", "pipes", "terrain", "walk"):
+        assert name in missing
+    assert pd.isna(row["gap_kindergarten"])
+    assert np.isnan(row["walk_kindergarten_m"])
+
+
+def test_duplicate_ids_rejected(profile, compounds):
+    dup = compounds.copy()
+    dup.loc[1, "compound_id"] = "A"
+    with pytest.raises(SchemaError, match="duplicate compound_id A"):
+        assess_compounds(Layers(dup), profile)
+
+
+def test_other_city_profile_changes_decisions(compounds):
+    other = load_profile(DEFAULT_PROFILE_PATH.with_name("example_other_city.toml"))
+    out = assess_compounds(Layers(compounds, utilities=_pipes(8.0)), other,
+                           walk=_walk(list(compounds["compound_id"]), [250.0] * 5)).set_index("compound_id")
+    # built 2003 is still "share" but consent 0.5 < 0.75 excludes B in this city
+    assert out.loc["B", "tier"] == "excluded"
+    assert "consent" in out.loc["B", "exclusion_reason"]
+    # the 8 m pipe is within this city's 10 m distance
+    assert "gas_pipe" in out.loc["A", "items"].split(",")
+
+
+def test_layers_terrain_and_walk_modules_are_used(tmp_path, profile, compounds):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    # DEM at 5 m: 10 m everywhere, compound B sunk to 7 m
+    res, x_min, y_max = 5.0, X0 - 300, Y0 + 400
+    w, h = 2000 // 5, 800 // 5
+    z = np.full((h, w), 10.0, dtype="float32")
+    col0, row0 = int((X0 + 300 - x_min) / res), int((y_max - (Y0 + 100)) / res)
+    z[row0:row0 + 20, col0:col0 + 20] = 7.0
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(dem, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32",
+                       crs=CRS, transform=from_origin(x_min, y_max, res, res)) as dst:
+        dst.write(z, 1)
+    roads = gpd.GeoDataFrame({"road_id": ["R1"], "road_class": ["branch"]},
+                             geometry=[LineString([(X0 - 50, Y0 - 20), (X0 + 1500, Y0 - 20)])], crs=CRS)
+    facilities = gpd.GeoDataFrame({"facility_id": ["K1"], "kind": ["kindergarten"]},
+                                  geometry=[Point(X0 + 50, Y0 - 30)], crs=CRS)
+    layers = Layers(compounds, roads=roads, facilities=facilities, dem_path=dem)
+    out = assess_compounds(layers, profile).set_index("compound_id")
+    assert out.loc["B", "rel_elev_m"] == pytest.approx(-3.0, abs=0.2)
+    assert bool(out.loc["B", "waterlogging_risk"])
+    assert not bool(out.loc["A", "waterlogging_risk"])
+    assert "drainage" in out.loc["B", "items"].split(",")
+    # A is 20 m from the road, K1 beside it: walk ≥ straight line, ≤ 300 m
+    assert out.loc["A", "walk_kindergarten_m"] <= 300
+    assert not out.loc["A", "gap_kindergarten"]
+    assert out.loc["E", "walk_kindergarten_m"] > 1000
+    assert out.loc["E", "gap_kindergarten"]
+    # the facilities layer has no market: every compound lacks one within the cutoff
+    assert "market" in out.loc["A", "items"].split(",")
+    assert "no market within 2000 m" in out.loc["A", "evidence"]
+
+
+# --- outputs -----------------------------------------------------------------------------
+
+
+def test_task_lists_follow_division_of_duties(assessed, profile):
+    dept = department_tasks(assessed, profile)
+    housing = dept["市住房城乡建设局"]
+    assert {("A", "lift"), ("A", "roof_repair"), ("A", "gas_pipe")} <= set(
+        zip(housing["compound_id"], housing["item"], strict=True))
+    assert "C" not in set(housing["compound_id"])  # excluded compounds get no tasks
+    edu = dept["市教育局"]
+    assert list(edu["compound_id"]) == ["B"]
+    assert edu.iloc[0]["cost_yuan"] == 1_500_000
+    assert dept["市消防救援支队"].empty
+    util = utility_tasks(assessed, profile)
+    gas = util["玉林中燃公司"]
+    row = gas[(gas["compound_id"] == "A") & (gas["item"] == "gas_pipe")].iloc[0]
+    assert row["quantity"] == pytest.approx(100.0)
+    assert row["unit"] == "m"
+    assert row["company_share_yuan"] == pytest.approx(100 * 350.0 * 0.6)
+    assert "G-123" in row["item_evidence"]
+    assert util["玉林水务集团"].empty
+
+
+def test_survey_workbook_chinese_headers_and_no_formulas(tmp_path, assessed, profile):
+    from openpyxl import load_workbook
+
+    path = write_survey_workbook(assessed, tmp_path / "survey.xlsx", profile)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["survey.xlsx"]  # no temp file left
+    wb = load_workbook(path)
+    assert wb.sheetnames[:2] == ["汇总", "县区汇总"]
+    assert {"玉州区", "福绵区", "-福绵区"} <= set(wb.sheetnames)
+    yz = wb["玉州区"]
+    header = [c.value for c in yz[1]]
+    assert header[:3] == ["小区编号", "小区名称", "所属街道"]
+    assert "纳入/排除理由" in header
+    assert "步行至幼儿园距离(m)" in header
+    names = {r[1].value: r[1] for r in yz.iter_rows(min_row=2)}
+    evil = names['=HYPERLINK("http://x")']
+    assert evil.data_type == "s"
+    county_cell = wb["-福绵区"]
+    assert county_cell.title == "-福绵区"
+    summary = {r[1]: r for r in wb["汇总"].iter_rows(min_row=2, values_only=True)}
+    gas = summary["gas_pipe"]
+    assert gas[2] == "供气设施改造（燃气管道）"
+    assert gas[5] == 1
+    assert gas[6] == pytest.approx(100.0)
+    assert len([k for k in summary if k]) == len(profile.items)
+    with zipfile.ZipFile(path) as zf:
+        xml = "".join(zf.read(n).decode("utf-8") for n in zf.namelist() if n.startswith("xl/worksheets/"))
+    assert "<f>" not in xml
+    assert "<f " not in xml
+
+
+def test_task_workbooks(tmp_path, assessed, profile):
+    from openpyxl import load_workbook
+
+    paths = write_task_workbooks(assessed, tmp_path, profile)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["管线单位任务清单.xlsx", "部门任务清单.xlsx"]
+    wb = load_workbook(paths["utilities"])
+    assert "玉林中燃公司" in wb.sheetnames
+    rows = list(wb["玉林中燃公司"].iter_rows(values_only=True))
+    assert rows[0][0] == "所属县区"
+    assert "本单位出资(元)" in rows[0]
+    assert any("G-123" in str(v) for v in rows[1])
+    dwb = load_workbook(paths["departments"])
+    summary = {r[0]: r for r in dwb["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert summary["市教育局"][1] == 1
