@@ -197,6 +197,9 @@ def test_never_shorter_than_straight_line_random_city():
     comp = compounds.set_index("compound_id").geometry
     checked = 0
     for kind in ("market", "kindergarten"):
+        kind_geoms = facilities.geometry[facilities["kind"] == kind]
+        brute = [min(g.distance(f) for f in kind_geoms) for g in compounds.geometry]
+        np.testing.assert_allclose(d[f"straight_{kind}_m"].to_numpy(), brute, rtol=0, atol=1e-9)
         walk = d[f"walk_{kind}_m"]
         assert (walk.dropna() >= d.loc[walk.notna(), f"straight_{kind}_m"] - 1e-9).all()
         for cid, fid in d[f"facility_{kind}_id"].dropna().items():

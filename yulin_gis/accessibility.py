@@ -478,6 +478,7 @@ def nearest_facility_distances(
             ", ".join(map(str, compounds["compound_id"].to_numpy()[no_geom][:20])),
         )
     columns: dict[str, Any] = {}
+    discs = _Discs.of(origins)
     for kind in use_kinds:
         walk, found = _distances_for_kind(
             matrix, f_source, (fac_kind == kind), c_node, snap_c.leg, cutoff_m
@@ -488,7 +489,9 @@ def nearest_facility_distances(
         _assert_not_shorter(walk, straight_found, kind)
         walk = np.fmax(walk, straight_found) if has.any() else walk
         columns[f"walk_{kind}_m"] = walk
-        columns[f"straight_{kind}_m"] = _straight_nearest(origins, fac_geoms[fac_kind == kind])
+        columns[f"straight_{kind}_m"] = _straight_nearest(
+            origins, fac_geoms[fac_kind == kind], discs
+        )
         ids = np.full(nc, None, dtype=object)
         ids[has] = fac_ids[found[has]]
         columns[f"facility_{kind}_id"] = ids
@@ -556,18 +559,65 @@ def _assert_not_shorter(walk: np.ndarray, straight: np.ndarray, kind: str) -> No
         )
 
 
-def _straight_nearest(origins: np.ndarray, targets: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class _Discs:
+    """Each origin's centroid and the radius of the disc around it that holds it."""
+
+    rows: np.ndarray
+    centre: np.ndarray
+    radius: np.ndarray
+
+    @classmethod
+    def of(cls, origins: np.ndarray) -> _Discs:
+        rows = np.flatnonzero(~(shapely.is_missing(origins) | shapely.is_empty(origins)))
+        geoms = origins[rows]
+        centre = shapely.get_coordinates(shapely.centroid(geoms))
+        coords, owner = shapely.get_coordinates(geoms, return_index=True)
+        radius = np.zeros(len(rows))
+        np.maximum.at(radius, owner, np.hypot(*(coords - centre[owner]).T))
+        return cls(rows, centre, radius)
+
+
+def _straight_nearest(origins: np.ndarray, targets: np.ndarray, discs: _Discs) -> np.ndarray:
     """Straight-line distance from each origin to the nearest target (NaN if none)."""
     out = np.full(len(origins), np.nan)
     targets = targets[~(shapely.is_missing(targets) | shapely.is_empty(targets))]
-    usable = ~(shapely.is_missing(origins) | shapely.is_empty(origins))
-    if len(targets) == 0 or not usable.any():
+    if len(targets) == 0 or len(discs.rows) == 0:
         return out
-    (src, _), dist = shapely.STRtree(targets).query_nearest(
-        origins[usable], all_matches=False, return_distance=True
-    )
-    out[np.flatnonzero(usable)[src]] = dist
+    rest = discs.rows
+    if (shapely.get_type_id(targets) == 0).all():
+        rest = _straight_nearest_kdtree(origins, discs, targets, out)
+    if len(rest):
+        (src, _), dist = shapely.STRtree(targets).query_nearest(
+            origins[rest], all_matches=False, return_distance=True
+        )
+        out[rest[src]] = dist
     return out
+
+
+def _straight_nearest_kdtree(
+    origins: np.ndarray, discs: _Discs, points: np.ndarray, out: np.ndarray, k: int = 8
+) -> np.ndarray:
+    """Exact nearest-point distances via a KD-tree pre-filter; returns rows left over.
+
+    Each origin lies in a disc of radius ``r`` around its centroid ``c``, so for every
+    point ``f``: ``|c-f| - r <= d(origin, f) <= |c-f| + r``; only the ``k`` nearest points
+    to ``c`` with ``|c-f| <= d1 + 2r`` can be the nearest. Rows whose candidates may lie
+    beyond the ``k`` found are returned for the exact STRtree search.
+    """
+    from scipy.spatial import cKDTree
+
+    rows = discs.rows
+    k = min(k, len(points))
+    dk, ik = cKDTree(shapely.get_coordinates(points)).query(discs.centre, k=k)
+    dk, ik = dk.reshape(len(rows), k), ik.reshape(len(rows), k)
+    bound = dk[:, 0] + 2 * discs.radius
+    complete = (dk[:, -1] > bound) if k < len(points) else np.ones(len(rows), dtype=bool)
+    i, j = np.nonzero((dk <= bound[:, None]) & complete[:, None])
+    best = np.full(len(rows), np.inf)
+    np.minimum.at(best, i, shapely.distance(origins[rows[i]], points[ik[i, j]]))
+    out[rows[complete]] = best[complete]
+    return rows[~complete]
 
 
 def life_circle_gaps(
