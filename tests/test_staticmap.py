@@ -231,3 +231,25 @@ def test_cjk_font_found_and_fallback_warns(monkeypatch: pytest.MonkeyPatch) -> N
         assert find_cjk_font() is None
     assert any("CJK" in str(w.message) for w in caught)
     find_cjk_font.cache_clear()
+
+
+def test_nullable_columns_and_long_legends(compounds: gpd.GeoDataFrame) -> None:
+    import matplotlib
+    import pandas as pd
+
+    frame = compounds.copy()
+    frame["plan_year"] = pd.array([2024, pd.NA, 2025, 2025, pd.NA, 2026, 2024, 2024], dtype="Int64")
+    frame["package_id"] = pd.array([f"P{i:02d}" for i in range(7)] + [pd.NA], dtype="string")
+    years = legend_entries(compound_layer(frame, "plan_year"))
+    assert [e.label for e in years] == ["2024年（3）", "2025年（2）", "2026年（1）", "未填（2）"]
+    many = frame.loc[frame.index.repeat(4)].reset_index(drop=True)
+    many["package_id"] = [f"P{i:02d}" for i in range(len(many))]
+    layer = compound_layer(many, "package_id")
+    assert len(legend_entries(layer)) == 32
+    with matplotlib.rc_context(staticmap._rc()):
+        fig = staticmap._figure([layer], None, [tuple(many.total_bounds)], "t",
+                                staticmap._projected(CRS), (6, 4), 40, None)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert len(texts) == 1 + staticmap.MAX_LEGEND_ROWS  # heading + rows, the last summarising
+    assert texts[0] == "小区（所属片区）"
+    assert texts[-1] == "…共 32 类"

@@ -66,7 +66,7 @@ CJK_FONT_CANDIDATES: tuple[str, ...] = (
 
 MISSING_LABEL = "未填"
 MISSING_COLOUR = "#e0e0e0"
-MAX_LEGEND_ROWS = 18  # per layer; the rest is summarised as "等 N 类"
+MAX_LEGEND_ROWS = 18  # per layer; longer legends end with "…共 N 类"
 
 
 @dataclass(frozen=True)
@@ -212,11 +212,14 @@ def _hex(colour: Any) -> str:
 
 
 def _is_missing(value: Any) -> bool:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return True
+    """None, NaN, NaT, pd.NA or blank text."""
+    import pandas as pd
+
+    if isinstance(value, str):
+        return not value.strip()
     try:
-        return bool(value != value)  # NaN, NaT, pd.NA
-    except (TypeError, ValueError):
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-like values are not missing
         return False
 
 
@@ -250,11 +253,12 @@ def classify(layer: StaticLayer) -> tuple[list[str], list[LegendEntry]]:
         return [layer.color] * len(data), [LegendEntry(label, layer.color, kind, layer.fill)]
     if layer.style_by not in data.columns:
         raise SchemaError(f"layer {layer.name}: no column {layer.style_by!r} to style by")
-    values = list(data[layer.style_by])
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    column = data[layer.style_by]
+    values = column.tolist()
     present = [v for v in values if not _is_missing(v)]
-    numeric = bool(present) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in present
-    )
+    numeric = bool(present) and is_numeric_dtype(column) and not is_bool_dtype(column)
     if numeric and (len(set(present)) > 12 or not all(float(v).is_integer() for v in present)):
         return _classify_numeric(layer, values, kind)
     return _classify_categories(layer, values, kind, numeric)
@@ -450,7 +454,7 @@ def _legend(ax: Axes, groups: list[tuple[StaticLayer, list[LegendEntry]]], bound
             labels.append(entry.label)
         if len(shown) < len(entries):
             handles.append(Patch(facecolor="none", edgecolor="none"))
-            labels.append(f"…等 {len(entries)} 类")
+            labels.append(f"…共 {len(entries)} 类")
     if not handles:
         return
     legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
