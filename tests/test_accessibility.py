@@ -315,3 +315,30 @@ def test_life_circle_gaps():
         life_circle_gaps(d, {"park": 500.0})
     assert default_thresholds()["kindergarten"] == 300.0
     assert default_thresholds()["health_station"] == 500.0
+
+
+def test_straight_nearest_with_many_facilities_and_large_compounds():
+    """The KD-tree pre-filter and its STRtree fallback give the brute-force nearest."""
+    rng = np.random.default_rng(11)
+    roads = gpd.GeoDataFrame(
+        geometry=[LineString([_at(0, 0), _at(1000, 0)]), LineString([_at(0, 0), _at(0, 1000)])],
+        crs="EPSG:4546",
+    )
+    small = shapely.buffer(shapely.points(rng.uniform(0, 1000, (30, 2)) + ORIGIN), 10)
+    long_thin = [
+        shapely.box(X0 + 10, Y0 + 500, X0 + 990, Y0 + 505),
+        shapely.box(*_at(400, 20), *_at(405, 980)),
+    ]
+    geoms = [*small, *long_thin]
+    compounds = gpd.GeoDataFrame(
+        {"compound_id": [f"c{i}" for i in range(len(geoms))]}, geometry=geoms, crs="EPSG:4546"
+    )
+    facilities = gpd.GeoDataFrame(
+        {"kind": ["market"] * 40},
+        geometry=shapely.points(rng.uniform(0, 1000, (40, 2)) + ORIGIN),
+        crs="EPSG:4546",
+    )
+    d = nearest_facility_distances(compounds, roads, facilities, cutoff_m=5000)
+    brute = [min(g.distance(f) for f in facilities.geometry) for g in geoms]
+    np.testing.assert_allclose(d["straight_market_m"].to_numpy(), brute, rtol=0, atol=1e-9)
+    assert (d["walk_market_m"] >= d["straight_market_m"]).all()
