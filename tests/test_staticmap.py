@@ -253,3 +253,18 @@ def test_nullable_columns_and_long_legends(compounds: gpd.GeoDataFrame) -> None:
     assert len(texts) == 1 + staticmap.MAX_LEGEND_ROWS  # heading + rows, the last summarising
     assert texts[0] == "小区（所属片区）"
     assert texts[-1] == "…共 32 类"
+
+
+def test_legend_headings_only_for_styled_layers(compounds: gpd.GeoDataFrame,
+                                                packages: gpd.GeoDataFrame) -> None:
+    import matplotlib
+
+    layers = [compound_layer(compounds, "tier"),
+              StaticLayer(packages, "连片改造片区", fill=False, counts=False)]
+    with matplotlib.rc_context(staticmap._rc()):
+        fig = staticmap._figure(layers, gpd.GeoSeries([box(X0, Y0, X0 + 10, Y0 + 10)], crs=CRS),
+                                [tuple(compounds.total_bounds)], "t", staticmap._projected(CRS),
+                                (6, 4), 40, None)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert texts == ["边界", "小区（改造类别）", "优先改造（3）", "比例纳入（2）", "不纳入（2）",
+                     "未填（1）", "连片改造片区"]

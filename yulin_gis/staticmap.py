@@ -445,9 +445,10 @@ def _legend(ax: Axes, groups: list[tuple[StaticLayer, list[LegendEntry]]], bound
     for layer, entries in groups:
         if not entries:
             continue
-        headers.add(len(handles))
-        handles.append(Patch(facecolor="none", edgecolor="none"))
-        labels.append(layer.name)
+        if layer.style_by is not None:  # a single-colour layer needs no heading
+            headers.add(len(handles))
+            handles.append(Patch(facecolor="none", edgecolor="none"))
+            labels.append(layer.name)
         shown = entries if len(entries) <= MAX_LEGEND_ROWS else entries[: MAX_LEGEND_ROWS - 1]
         for entry in shown:
             handles.append(_handle(entry, layer))
