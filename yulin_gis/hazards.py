@@ -106,12 +106,18 @@ def hazardous_segments(
     codes = pd.Series(bits[pos])
     text = {}
     for code in codes.unique():
+        if not code:
+            continue
         matched = [r for j, r in enumerate(rules) if code >> j & 1]
         text[code] = (
             ",".join(r.code for r in matched),
             "；".join(dict.fromkeys(r.reason_zh for r in matched)),
             "; ".join(dict.fromkeys(r.reason_en for r in matched)),
         )
+    rule_codes = {c: t[0] for c, t in text.items()}
+    zh = {**{c: t[1] for c, t in text.items()}, 0: "材质或敷设年份未调查"}
+    en = {**{c: t[2] for c, t in text.items()}, 0: "material or install year not surveyed"}
+    rule_codes[0] = ""
     out = pd.DataFrame({
         "pos": pos,
         "segment_id": utilities["segment_id"].astype(str).to_numpy()[pos],
@@ -120,22 +126,21 @@ def hazardous_segments(
         "install_year": inst[pos],
         "age_years": age[pos],
         "status": np.where(hazard[pos], "hazard", "undetermined"),
-        "rules": codes.map(lambda c: text[c][0] if c else "").to_numpy(),
-        "reason_zh": codes.map(lambda c: text[c][1] if c else "材质或敷设年份未调查").to_numpy(),
-        "reason_en": codes.map(
-            lambda c: text[c][2] if c else "material or install year not surveyed"
-        ).to_numpy(),
+        "rules": codes.map(rule_codes).to_numpy(),
+        "reason_zh": codes.map(zh).to_numpy(),
+        "reason_en": codes.map(en).to_numpy(),
     })
     logger.info("hazardous pipe segments: %d of %d (as of %d)", int(hazard.sum()), n, year)
     return out
 
 
-def _describe(seg: pd.DataFrame) -> pd.Series:
+def _describe(seg: pd.DataFrame) -> np.ndarray:
     """``"G-123 灰口铸铁 1985, 3.2 m"`` for each pair row."""
-    mat = seg["material"].map(lambda m: "材质未知" if pd.isna(m) else _MATERIAL_ZH.get(m, str(m)))
-    year = seg["install_year"].map(lambda y: "年份未知" if pd.isna(y) else str(int(y)))
-    dist = seg["dist_m"].map(lambda d: f"{d:.1f} m")
-    return seg["segment_id"] + " " + mat + " " + year + ", " + dist
+    mat = seg["material"].map(_MATERIAL_ZH).fillna(seg["material"]).fillna("材质未知")
+    year = seg["install_year"].astype("Int64").astype(str).replace("<NA>", "年份未知")
+    dist = np.char.mod("%.1f m", seg["dist_m"].to_numpy(dtype=float)).astype(object)
+    return (seg["segment_id"].astype(str).to_numpy(dtype=object) + " " + mat.astype(str).to_numpy(dtype=object)
+            + " " + year.to_numpy(dtype=object) + ", " + dist)
 
 
 def compound_pipe_hazards(
@@ -202,24 +207,36 @@ def compound_pipe_hazards(
         return out
     out["hazard_pipes"] = hz.groupby("ci")["segment_id"].nunique().reindex(range(nc), fill_value=0).to_numpy()
     k = profile.survey.evidence_max_segments
-    hz["rank"] = hz.groupby(["ci", "utility"]).cumcount()
-    shown = hz[hz["rank"] < k].copy()
-    shown["text"] = _describe(shown)
-    text = shown.groupby(["ci", "utility"])["text"].agg("; ".join)
-    count = hz.groupby(["ci", "utility"]).size()
-    length = hz.groupby(["ci", "utility"])["length_m"].sum()
-    more = (count - k).clip(lower=0)
-    text = text + more.map(lambda m: f"; +{m} more" if m else "")
-    for u in UTILITIES:
-        sel = text.index.get_level_values("utility") == u
+    ci_s = hz["ci"].to_numpy()
+    u_code = pd.Categorical(hz["utility"], categories=list(UTILITIES)).codes
+    key = ci_s.astype(np.int64) * len(UTILITIES) + u_code
+    first = np.r_[True, key[1:] != key[:-1]]
+    group = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    rank = np.arange(len(key)) - starts[group]
+    n_groups = len(starts)
+    count = np.bincount(group, minlength=n_groups)
+    length = np.bincount(group, weights=hz["length_m"].to_numpy(dtype=float), minlength=n_groups)
+    shown = rank < k
+    desc = _describe(hz[shown])
+    text = np.full(n_groups, "", dtype=object)
+    for r in range(k):
+        sel = rank[shown] == r
+        g_r = group[shown][sel]
+        text[g_r] = desc[sel] if r == 0 else text[g_r] + "; " + desc[sel]
+    more = count - k
+    text[more > 0] = text[more > 0] + np.char.mod("; +%d more", more[more > 0]).astype(object)
+    g_ci, g_u = ci_s[starts], u_code[starts]
+    for j, u in enumerate(UTILITIES):
+        sel = g_u == j
         if not sel.any():
             continue
-        rows = text.index.get_level_values("ci")[sel].to_numpy()
+        rows = g_ci[sel]
         col_text = np.array(out[f"hazard_evidence_{u}"], dtype=object)
-        col_text[rows] = text[sel].to_numpy()
+        col_text[rows] = text[sel]
         out[f"hazard_evidence_{u}"] = col_text
         col_len = np.array(out[f"hazard_len_{u}_m"], dtype=float)
-        col_len[rows] = length[sel].to_numpy()
+        col_len[rows] = length[sel]
         out[f"hazard_len_{u}_m"] = col_len
         col_flag = np.array(out[f"hazard_{u}"], dtype=bool)
         col_flag[rows] = True

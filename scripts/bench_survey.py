@@ -1,0 +1,234 @@
+"""Benchmark the survey stage on a synthetic city (time and peak memory).
+
+A grid city: ``--compounds`` square compounds (80 m, on a 120 m grid, 40 m streets), five
+utilities laid along every street edge at different offsets from the centre line, split
+at every junction (``--segments`` segments in total, ~1 M by default), a road network on
+the street centre lines, facilities of every life-circle kind, and a smooth DEM with
+sunken patches. Then, one stage at a time:
+
+1. pipe hazards (:func:`yulin_gis.hazards.compound_pipe_hazards`) beside the ANCHORS §2
+   anchors on the same data: a raw shapely ``STRtree.query(predicate="dwithin")`` of all
+   segments and geopandas ``sjoin(predicate="dwithin")``;
+2. DEM zonal statistics (:func:`yulin_gis.terrain.compound_terrain`);
+3. walking distances (:func:`yulin_gis.accessibility.nearest_facility_distances`);
+4. :func:`yulin_gis.survey.assess_compounds` with the three frames passed in (tiers, items,
+   evidence, priority, cost), and optionally the survey workbook.
+
+Run: ``python scripts/bench_survey.py [--compounds 100000] [--segments 1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from yulin_gis.hazards import compound_pipe_hazards  # noqa: E402
+from yulin_gis.layers import Layers  # noqa: E402
+from yulin_gis.profile import load_profile  # noqa: E402
+from yulin_gis.survey import assess_compounds  # noqa: E402
+
+CRS = "EPSG:4546"
+X0, Y0 = 380000.0, 2480000.0
+CELL, SIDE = 120.0, 80.0
+UTIL_OFFSETS = {"gas": -16.0, "water_supply": -9.0, "sewer": 0.0, "power": 9.0, "telecom": 16.0}
+MATERIALS = {
+    "gas": (["grey_cast_iron", "steel", "pe", "ductile_iron"], [0.08, 0.3, 0.5, 0.12]),
+    "water_supply": (["unlined_cast_iron", "ductile_iron", "pe", "asbestos_cement", "steel"],
+                     [0.1, 0.4, 0.35, 0.05, 0.1]),
+    "sewer": (["concrete", "reinforced_concrete", "pvc", "clay"], [0.2, 0.5, 0.25, 0.05]),
+    "power": (["copper", "aluminium"], [0.8, 0.2]),
+    "telecom": (["fibre", "copper"], [0.7, 0.3]),
+}
+KINDS = ("kindergarten", "nursery", "elderly_care", "community_service", "convenience_store",
+         "express_station", "health_station", "market")
+
+
+def peak_rss_gb() -> float:
+    """Peak resident set size of this process so far, GB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def make_city(n_compounds: int, n_segments: int, seed: int = 42) -> tuple[Layers, int]:
+    """Synthetic grid city; returns the layers and the grid side."""
+    rng = np.random.default_rng(seed)
+    g = int(np.ceil(np.sqrt(n_compounds)))
+    ij = np.indices((g, g)).reshape(2, -1).T[:n_compounds]
+    x = X0 + ij[:, 0] * CELL + (CELL - SIDE) / 2
+    y = Y0 + ij[:, 1] * CELL + (CELL - SIDE) / 2
+    geoms = shapely.box(x, y, x + SIDE, y + SIDE)
+    n = n_compounds
+    built = np.clip(np.round(1990 + 0.25 * (ij[:, 0] - g / 2) + rng.normal(0, 8, n)), 1960, 2020)
+    comp = gpd.GeoDataFrame({
+        "compound_id": np.char.add("C", np.arange(n).astype(str)),
+        "name": np.char.add("小区", np.arange(n).astype(str)),
+        "built_year": built.astype(int),
+        "households": rng.integers(50, 800, n),
+        "buildings": rng.integers(1, 12, n),
+        "floors": rng.integers(2, 9, n),
+        "floor_area_m2": rng.uniform(3000, 60000, n).round(1),
+        "county": np.array(["玉州区", "福绵区", "容县", "陆川县", "博白县", "兴业县", "北流市"])[
+            (ij[:, 0] * 7) // g],
+        "has_lift": rng.random(n) < 0.2,
+        "property_management": rng.random(n) < 0.5,
+        "consent_rate": rng.uniform(0.4, 1.0, n).round(2),
+        "urban_village": rng.random(n) < 0.03,
+        "roof_leak": rng.random(n) < 0.3,
+        "facade_damaged": rng.random(n) < 0.25,
+        "road_damaged": rng.random(n) < 0.3,
+        "security_missing": rng.random(n) < 0.4,
+        "no_charging": rng.random(n) < 0.5,
+        "parking_shortage": rng.random(n) < 0.5,
+    }, geometry=geoms, crs=CRS)
+    # street edges: horizontal (between rows) and vertical; one segment per block edge
+    lines = np.arange(g + 1) * CELL
+    hx0 = np.repeat(np.arange(g) * CELL, g + 1)
+    hy = np.tile(lines, g)
+    vy0 = np.repeat(np.arange(g) * CELL, g + 1)
+    vx = np.tile(lines, g)
+    n_edges = 2 * len(hx0)
+    per_util = n_segments // len(UTIL_OFFSETS)
+    segs, utils = [], []
+    for u, off in UTIL_OFFSETS.items():
+        take = rng.permutation(n_edges)[: min(per_util, n_edges)]
+        horiz = take < len(hx0)
+        hi, vi = take[horiz], take[~horiz] - len(hx0)
+        coords_h = np.stack([np.stack([X0 + hx0[hi], Y0 + hy[hi] + off], 1),
+                             np.stack([X0 + hx0[hi] + CELL, Y0 + hy[hi] + off], 1)], 1)
+        coords_v = np.stack([np.stack([X0 + vx[vi] + off, Y0 + vy0[vi]], 1),
+                             np.stack([X0 + vx[vi] + off, Y0 + vy0[vi] + CELL], 1)], 1)
+        segs.append(shapely.linestrings(np.concatenate([coords_h, coords_v])))
+        utils += [u] * len(take)
+    seg_geom = np.concatenate(segs)
+    m = len(seg_geom)
+    util_arr = np.array(utils, dtype=object)
+    material = np.empty(m, dtype=object)
+    for u, (mats, p) in MATERIALS.items():
+        sel = util_arr == u
+        material[sel] = rng.choice(mats, size=int(sel.sum()), p=p)
+    pipes = gpd.GeoDataFrame({
+        "segment_id": np.char.add("P", np.arange(m).astype(str)),
+        "utility": util_arr,
+        "material": material,
+        "install_year": rng.integers(1965, 2023, m),
+        "condition": rng.choice(["good", "fair", "poor", "bad"], size=m, p=[0.5, 0.3, 0.15, 0.05]),
+    }, geometry=seg_geom, crs=CRS)
+    # road network on street centre lines: one line per street, a vertex at every junction
+    pts = X0 + lines
+    rows = [shapely.linestrings(np.stack([pts, np.full(g + 1, Y0 + yy)], 1)) for yy in lines]
+    cols = [shapely.linestrings(np.stack([np.full(g + 1, X0 + xx), Y0 + lines], 1)) for xx in lines]
+    roads = gpd.GeoDataFrame({"road_id": [f"R{i}" for i in range(2 * (g + 1))],
+                              "road_class": "branch"}, geometry=rows + cols, crs=CRS)
+    n_fac = max(n // 60, 4)
+    fk = np.repeat(np.array(KINDS), n_fac)
+    fx = X0 + rng.integers(0, g, len(fk)) * CELL + rng.uniform(0, CELL, len(fk))
+    fy = Y0 + rng.integers(0, g + 1, len(fk)) * CELL + 3.0  # on the street edge
+    facilities = gpd.GeoDataFrame({"facility_id": [f"F{i}" for i in range(len(fk))], "kind": fk},
+                                  geometry=shapely.points(fx, fy), crs=CRS)
+    return Layers(comp, roads=roads, utilities=pipes, facilities=facilities, crs=CRS), g
+
+
+def write_dem(path: Path, g: int, res: float = 10.0, seed: int = 7) -> None:
+    """A smooth DEM covering the city plus a 300 m margin, with sunken patches."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rng = np.random.default_rng(seed)
+    size = g * CELL + 600
+    n = int(size / res)
+    xs = np.linspace(0, 1, n, dtype="float32")
+    z = (60 + 15 * np.sin(6 * xs)[None, :] + 10 * np.cos(5 * xs)[:, None]).astype("float32")
+    for _ in range(max(g // 3, 5)):  # sunken patches 3 m deep
+        r, c = rng.integers(0, n - 20, 2)
+        z[r:r + 15, c:c + 15] -= 3.0
+    with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32",
+                       crs=CRS, transform=from_origin(X0 - 300, Y0 + g * CELL + 300, res, res),
+                       tiled=True, compress="deflate") as dst:
+        dst.write(z, 1)
+
+
+def timed(label: str, fn, results: dict):
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    results[label] = (wall, cpu, peak_rss_gb())
+    print(f"{label:<48} wall {wall:7.2f} s  cpu {cpu:7.2f} s  peak RSS {peak_rss_gb():5.2f} GB", flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--compounds", type=int, default=100_000)
+    ap.add_argument("--segments", type=int, default=1_000_000)
+    ap.add_argument("--no-anchors", action="store_true", help="skip the anchor overlays")
+    ap.add_argument("--workbook", action="store_true", help="also write the survey workbook")
+    args = ap.parse_args()
+    prof = load_profile()
+    res: dict[str, tuple[float, float, float]] = {}
+    layers, g = timed("generate synthetic city", lambda: make_city(args.compounds, args.segments), res)
+    comp, pipes = layers.compounds, layers.utilities
+    assert pipes is not None
+    print(f"compounds {len(comp):,}, pipe segments {len(pipes):,}, road lines {len(layers.roads):,}, "
+          f"facilities {len(layers.facilities):,}")
+    d = prof.survey.pipe_distance_m
+    hz = timed("ours: compound_pipe_hazards (dwithin %.0f m)" % d,
+               lambda: compound_pipe_hazards(comp, pipes, prof), res)
+    if not args.no_anchors:
+        cg = np.asarray(comp.geometry.values)
+        sg = np.asarray(pipes.geometry.values)
+        pairs = timed("anchor: shapely STRtree dwithin (all segments)",
+                      lambda: shapely.STRtree(sg).query(cg, predicate="dwithin", distance=d), res)
+        sj = timed("anchor: geopandas sjoin dwithin (all segments)",
+                   lambda: gpd.sjoin(comp[["compound_id", "geometry"]], pipes[["segment_id", "geometry"]],
+                                     predicate="dwithin", distance=d), res)
+        print(f"  pairs: STRtree {pairs.shape[1]:,}, sjoin {len(sj):,}; "
+              f"ours flagged {int((hz['hazard_pipes'] > 0).sum()):,} compounds")
+        del sj, pairs
+    with tempfile.TemporaryDirectory() as tmp:
+        dem = Path(tmp) / "dem.tif"
+        timed("write synthetic DEM (10 m)", lambda: write_dem(dem, g), res)
+        from yulin_gis.terrain import compound_terrain
+
+        w = prof.waterlogging
+        terrain = timed("ours: compound_terrain", lambda: compound_terrain(
+            comp, dem, ring_m=w.ring_m, low_quantile=w.low_quantile), res)
+    from yulin_gis.accessibility import nearest_facility_distances
+
+    walk = timed("ours: nearest_facility_distances (8 kinds)", lambda: nearest_facility_distances(
+        comp, layers.roads, layers.facilities, kinds=list(prof.life_circle.kinds),
+        cutoff_m=prof.life_circle.cutoff_m), res)
+    out = timed("ours: assess_compounds (frames passed in)", lambda: assess_compounds(
+        layers, prof, walk=walk, terrain=terrain, pipes=hz), res)
+    total = sum(res[k][0] for k in res if k.startswith("ours"))
+    print(f"survey total (ours): {total:.1f} s wall; peak RSS {peak_rss_gb():.2f} GB")
+    print(f"eligible {int(out['eligible'].sum()):,}; with gas hazard {int(out['hazard_gas'].sum()):,}; "
+          f"waterlogging {int(out['waterlogging_risk'].fillna(False).sum()):,}; "
+          f"kindergarten gap {int(out['gap_kindergarten'].fillna(False).sum()):,}; "
+          f"cost {out.loc[out['eligible'], 'cost_yuan'].sum() / 1e8:.1f} 亿元")
+    if not args.no_anchors:
+        ours = res["ours: compound_pipe_hazards (dwithin %.0f m)" % d][0]
+        for k in ("anchor: shapely STRtree dwithin (all segments)", "anchor: geopandas sjoin dwithin (all segments)"):
+            print(f"ratio ours hazards / {k.split(': ')[1]}: {ours / res[k][0]:.2f}")
+    if args.workbook:
+        from yulin_gis.tasks import write_survey_workbook
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = timed("write_survey_workbook", lambda: write_survey_workbook(
+                out, Path(tmp) / "survey.xlsx", prof), res)
+            print(f"  workbook {os.path.getsize(path) / 1e6:.1f} MB")
+    pd.set_option("display.width", 200)
+
+
+if __name__ == "__main__":
+    main()
