@@ -131,8 +131,14 @@ def test_budget_needed_what_if(simple: pd.DataFrame) -> None:
         part = {k: (v if k[0] == county else need.budget_by_county_year[k])
                 for k, v in less.items()}
         assert not allocate_plan(simple, YEARS, part, compute_budget_needed=False).covered
-    assert need.extra_yuan == pytest.approx(sum(need.budget_by_county_year.values()) - 4 * 350,
-                                            abs=1)
+    # trimmed: the extra money goes where it is needed, never below the given budgets
+    assert [need.budget_by_county_year[("玉州区", y)] for y in YEARS] == [200, 100, 100, 100]
+    assert [need.budget_by_county_year[("福绵区", y)] for y in YEARS] == [300, 250, 250, 250]
+    assert need.extra_yuan_by_county == {"玉州区": 100, "福绵区": 50}
+    assert need.extra_yuan == 150
+    uniform = budget_needed_for_full_coverage(simple, YEARS, budget, trim=False)
+    assert uniform.scale_by_county["玉州区"] == pytest.approx(2.0, abs=0.011)  # ceil to yuan
+    assert allocate_plan(simple, YEARS, uniform.budget_by_county_year).covered
     assert set(need.to_frame().columns) == {"county", "plan_year", "budget_needed_yuan"}
 
 
@@ -174,7 +180,7 @@ package_rows = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=package_rows, budget=st.integers(0, 2000), cap=st.integers(0, 800),
        share_cap=st.sampled_from([None, 0.0, 0.15, 0.5]))
 def test_property_limits_never_exceeded(rows, budget, cap, share_cap) -> None:

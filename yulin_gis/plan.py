@@ -520,14 +520,17 @@ def budget_needed_for_full_coverage(
     share_cap: float | None = 0.15,
     *,
     rel_tol: float = 1e-7,
+    trim: bool = True,
 ) -> BudgetWhatIf:
     """Find the yearly budgets under which every pre-2000 household gets a plan year.
 
-    For each county the given yearly budgets are multiplied by one factor (the shape
-    across years is kept; a county with no or zero budgets gets an equal amount per year)
-    and the allocation is re-run; bisection finds the smallest factor that covers all the
-    county's pre-2000 households to ``rel_tol``. The budgets returned are rounded up to
-    whole yuan and verified by a final re-run.
+    Counties are solved independently. First the county's given yearly budgets are
+    multiplied by one factor (the shape across years is kept; a county with no or zero
+    budgets gets an equal amount per year) and the allocation re-run: bisection finds the
+    smallest factor that covers all its pre-2000 households (to ``rel_tol``). Then, with
+    ``trim``, each year's budget from the last year back is lowered as far as coverage
+    allows, but never below the given budget, so the extra money lands in the years that
+    need it. Budgets are whole yuan and the final set is verified by a re-run.
 
     Parameters
     ----------
@@ -535,69 +538,99 @@ def budget_needed_for_full_coverage(
         As for :func:`allocate_plan`.
     rel_tol
         Relative precision of the scale factor.
+    trim
+        Lower each year's scaled budget back towards the given one where possible.
 
     Returns
     -------
     BudgetWhatIf
-        ``feasible`` is False for counties that no budget can cover (e.g. household
-        capacity or the share cap block some pre-2000 package); those counties keep their
-        given budgets and are listed in ``reasons``.
+        ``feasible`` is False for counties that no budget can cover (household capacity
+        or the share cap block some pre-2000 package); those are listed in ``reasons``,
+        with no budgets and NaN extra. Counties already covered keep their budgets
+        (scale 1, extra 0; no budget entries when they had no budget limit).
     """
     years_t = tuple(int(y) for y in years)
     df, _ = _check_packages(packages)
     counties = sorted(df["county"].unique().tolist())
     base = normalise_limits(budget_by_county_year, counties, years_t, "budget")
     caps = normalise_limits(households_capacity, counties, years_t, "household capacity")
-    scale: dict[str, float] = {}
-    needed: dict[tuple[str, int], float] = {}
-    extra: dict[str, float] = {}
-    reasons: dict[str, str] = {}
+    out = BudgetWhatIf(True, {}, {}, {}, {})
     for c in counties:
-        sub = df[df["county"] == c]
         given = {y: base[(c, y)] for y in years_t}
-
-        def run(b: Mapping[int, float | None], sub: pd.DataFrame = sub, c: str = c) -> bool:
-            placed, _ = _run_allocation(sub, years_t, {(c, y): b[y] for y in years_t}, caps,
-                                        share_cap)
-            return _county_covered(sub, placed)
-
-        def scaled(shape: Mapping[int, float], f: float) -> dict[int, float | None]:
-            return {y: float(math.ceil(shape[y] * f)) for y in years_t}
-
-        if not run(dict.fromkeys(years_t)):
-            reasons[c] = ("no budget covers all pre-2000 households: household capacity or the "
-                          "2001–2005 share cap leaves some out")
-            scale[c], extra[c] = float("nan"), float("nan")
+        factor, budgets, reason = _county_budget_needed(
+            df[df["county"] == c], c, years_t, given, caps, share_cap, rel_tol, trim)
+        out.scale_by_county[c] = factor
+        if reason:
+            out.reasons[c] = reason
+            out.extra_yuan_by_county[c] = float("nan")
             continue
-        if None in given.values() and all(v is None for v in given.values()):
-            scale[c], extra[c] = 1.0, 0.0  # no budget limit and already covered
+        if budgets is not None:
+            out.budget_by_county_year.update({(c, y): budgets[y] for y in years_t})
+            out.extra_yuan_by_county[c] = sum(budgets.values()) - sum(
+                v or 0.0 for v in given.values())
+        else:
+            out.extra_yuan_by_county[c] = 0.0
+    out.feasible = not out.reasons
+    return out
+
+
+def _county_budget_needed(
+    sub: pd.DataFrame, c: str, years: tuple[int, ...], given: Mapping[int, float | None],
+    caps: Mapping[tuple[str, int], float | None], share_cap: float | None, rel_tol: float,
+    trim: bool,
+) -> tuple[float, dict[int, float] | None, str]:
+    """Solve one county: (scale factor, verified budgets or None, reason if infeasible)."""
+
+    def run(b: Mapping[int, float | None]) -> bool:
+        placed, _ = _run_allocation(sub, years, {(c, y): b[y] for y in years}, caps, share_cap)
+        return _county_covered(sub, placed)
+
+    def scaled(shape: Mapping[int, float], f: float) -> dict[int, float]:
+        return {y: float(math.ceil(shape[y] * f)) for y in years}
+
+    if not run(dict.fromkeys(years)):
+        return float("nan"), None, ("no budget covers all pre-2000 households: household "
+                                    "capacity or the 2001–2005 share cap leaves some out")
+    if all(v is None for v in given.values()):
+        return 1.0, None, ""  # no budget limit and covered
+    if None not in given.values() and run(given):
+        return 1.0, {y: float(v or 0.0) for y, v in given.items()}, ""
+    shape = {y: float(v or 0.0) for y, v in given.items()}
+    total = float(sub["cost_yuan"].sum()) + 1.0
+    if sum(shape.values()) <= 0:
+        shape = dict.fromkeys(years, 1.0)
+    hi = max(1.0, total / min(v for v in shape.values() if v > 0))
+    if not run(scaled(shape, hi)):  # zero-budget years matter: spread evenly instead
+        shape, hi = dict.fromkeys(years, 1.0), total
+    lo = 0.0
+    while hi - lo > rel_tol * hi:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if run(scaled(shape, mid)) else (mid, hi)
+    while not run(scaled(shape, hi)):  # guard against a non-monotone step
+        hi *= 1 + 10 * rel_tol
+    budgets = scaled(shape, hi)
+    if trim:
+        budgets = _trim_years(budgets, given, years, run)
+    return hi, budgets, ""
+
+
+def _trim_years(budgets: dict[int, float], given: Mapping[int, float | None],
+                years: tuple[int, ...], run: Any) -> dict[int, float]:
+    """Lower each year's budget (last year first) while coverage holds, not below given."""
+    b = dict(budgets)
+    for y in reversed(years):
+        floor = float(math.ceil(given[y] or 0.0))
+        if b[y] <= floor:
             continue
-        if None not in given.values() and run(given):
-            scale[c], extra[c] = 1.0, 0.0
-            needed.update({(c, y): float(v or 0.0) for y, v in given.items()})
+        if run({**b, y: floor}):
+            b[y] = floor
             continue
-        shape = {y: float(v or 0.0) for y, v in given.items()}
-        total = float(sub["cost_yuan"].sum()) + 1.0
-        if sum(shape.values()) <= 0:
-            shape = dict.fromkeys(years_t, 1.0)
-        hi = max(1.0, total / min(v for v in shape.values() if v > 0))
-        if not run(scaled(shape, hi)):  # zero-budget years matter: spread evenly instead
-            shape = dict.fromkeys(years_t, 1.0)
-            hi = total
-        lo = 0.0
-        while hi - lo > rel_tol * hi:
-            mid = (lo + hi) / 2
-            if run(scaled(shape, mid)):
-                hi = mid
-            else:
-                lo = mid
-        while not run(scaled(shape, hi)):  # guard against a non-monotone step
-            hi *= 1 + 10 * rel_tol
-        b = scaled(shape, hi)
-        scale[c] = hi
-        needed.update({(c, y): float(b[y] or 0.0) for y in years_t})
-        extra[c] = sum(float(v or 0.0) for v in b.values()) - sum(v or 0.0 for v in given.values())
-    return BudgetWhatIf(not reasons, scale, needed, extra, reasons)
+        lo, hi = floor, b[y]  # run fails at lo, holds at hi
+        while hi - lo > 1:
+            mid = float(math.floor((lo + hi) / 2))
+            lo, hi = (lo, mid) if run({**b, y: mid}) else (mid, hi)
+        b[y] = hi
+    return b if run(b) else budgets
 
 
 # --- schedule ------------------------------------------------------------------------------
