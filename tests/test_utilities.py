@@ -62,6 +62,8 @@ def test_dwithin_pairs_equal_brute_force() -> None:
                                   "utility": ["gas"] * 300}, geometry=lines, crs=CRS)
     compounds = gpd.GeoDataFrame({"compound_id": [f"c{i}" for i in range(60)]}, geometry=polys, crs=CRS)
     pairs = pipes_near_compounds(compounds, utilities, distance_m=30.0)
+    by_dwithin = pipes_near_compounds(compounds, utilities, distance_m=30.0, method="dwithin")
+    pd.testing.assert_frame_equal(pairs, by_dwithin)
     d = shapely.distance(polys[:, None], lines[None, :])
     ci, si = np.nonzero(d <= 30.0)
     expected = {(f"c{c}", f"s{s}") for c, s in zip(ci, si, strict=True)}
