@@ -180,7 +180,7 @@ package_rows = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=package_rows, budget=st.integers(0, 2000), cap=st.integers(0, 800),
        share_cap=st.sampled_from([None, 0.0, 0.15, 0.5]))
 def test_property_limits_never_exceeded(rows, budget, cap, share_cap) -> None:

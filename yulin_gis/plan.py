@@ -387,11 +387,6 @@ def _run_allocation(
     return placed, reasons
 
 
-def _county_covered(df: pd.DataFrame, placed: Mapping[str, int]) -> bool:
-    need = df[df["pre2000_households"] > 0]
-    return bool(need["package_id"].isin(list(placed)).all())
-
-
 def allocate_plan(
     packages: pd.DataFrame,
     years: Sequence[int] = DEFAULT_YEARS,
@@ -491,22 +486,22 @@ def _totals(df: pd.DataFrame, years: tuple[int, ...], counties: Sequence[str],
 
 def _coverage(df: pd.DataFrame, years: tuple[int, ...],
               counties: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows, by_year = [], []
-    for c in counties:
-        sub = df[df["county"] == c]
-        total = float(sub["pre2000_households"].sum())
-        done = 0.0
-        for y in years:
-            done += float(sub.loc[sub["plan_year"] == str(y), "pre2000_households"].sum())
-            by_year.append({"county": c, "plan_year": y, "pre2000_households": total,
-                            "pre2000_covered": done,
-                            "coverage_rate": done / total if total else 1.0})
-        uncovered = float(sub.loc[sub["plan_year"] == "", "pre2000_households"].sum())
-        rows.append({"county": c, "pre2000_households": total, "pre2000_covered": done,
-                     "pre2000_uncovered": uncovered, "covered": uncovered <= 0})
-    cov_cols = ["county", "pre2000_households", "pre2000_covered", "pre2000_uncovered", "covered"]
-    year_cols = ["county", "plan_year", "pre2000_households", "pre2000_covered", "coverage_rate"]
-    return pd.DataFrame(rows, columns=cov_cols), pd.DataFrame(by_year, columns=year_cols)
+    pre: dict[Any, float] = df.groupby(["county", "plan_year"])["pre2000_households"].sum().to_dict()
+    total = df.groupby("county")["pre2000_households"].sum().reindex(list(counties), fill_value=0.0)
+    per_year = pd.DataFrame(
+        [(c, y, float(pre.get((c, str(y)), 0.0))) for c in counties for y in years],
+        columns=["county", "plan_year", "added"])
+    per_year["pre2000_households"] = per_year["county"].map(total).astype(float)
+    per_year["pre2000_covered"] = per_year.groupby("county")["added"].cumsum()
+    per_year["coverage_rate"] = (per_year["pre2000_covered"] / per_year["pre2000_households"]
+                                 .where(per_year["pre2000_households"] > 0)).fillna(1.0)
+    by_year = per_year.drop(columns="added")
+    uncovered = [float(pre.get((c, ""), 0.0)) for c in counties]
+    coverage = pd.DataFrame({"county": list(counties), "pre2000_households": total.to_numpy(float),
+                             "pre2000_uncovered": uncovered})
+    coverage.insert(2, "pre2000_covered", coverage["pre2000_households"] - coverage["pre2000_uncovered"])
+    coverage["covered"] = coverage["pre2000_uncovered"] <= 0
+    return coverage, by_year
 
 
 # --- what-if -------------------------------------------------------------------------------
@@ -581,9 +576,15 @@ def _county_budget_needed(
 ) -> tuple[float, dict[int, float] | None, str]:
     """Solve one county: (scale factor, verified budgets or None, reason if infeasible)."""
 
+    ordered = _order(sub)
+    rows = list(zip(ordered["package_id"], ordered["cost_yuan"], ordered["households"],
+                    ordered["share_households"], strict=True))
+    must = set(ordered.loc[ordered["pre2000_households"] > 0, "package_id"])
+    cap = {y: caps[(c, y)] for y in years}
+
     def run(b: Mapping[int, float | None]) -> bool:
-        placed, _ = _run_allocation(sub, years, {(c, y): b[y] for y in years}, caps, share_cap)
-        return _county_covered(sub, placed)
+        placed, _ = _allocate_county(rows, years, b, cap, share_cap)
+        return must <= placed.keys()
 
     def scaled(shape: Mapping[int, float], f: float) -> dict[int, float]:
         return {y: float(math.ceil(shape[y] * f)) for y in years}
