@@ -19,6 +19,7 @@ Chinese characters may show as boxes. Files are written atomically.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import os
@@ -387,35 +388,84 @@ def _extent(bounds: list[tuple[float, float, float, float]], aspect: float) -> t
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
-def _draw_layer(ax: Axes, layer: StaticLayer, zorder: int) -> list[LegendEntry]:
-    colours, entries = classify(layer)
-    data = layer.data
-    keep = ~(data.geometry.isna() | data.geometry.is_empty).to_numpy()
-    geoms = data.geometry[keep]
-    cols = [c for c, k in zip(colours, keep, strict=True) if k]
-    types = geoms.geom_type.to_numpy()
+def _rgba_array(colours: Sequence[str], alpha: float) -> Any:
+    """Hex colours → an (n, 4) RGBA array, converting each distinct colour once."""
+    import numpy as np
+    from matplotlib.colors import to_rgba
+
+    lut = {c: to_rgba(c, alpha) for c in set(colours)}
+    return np.array([lut[c] for c in colours], dtype=float).reshape(-1, 4)
+
+
+def _split(coords: Any, owner: Any, n: int) -> list[Any]:
+    """Split rows of ``coords`` by the sorted ``owner`` index into ``n`` arrays."""
     import numpy as np
 
-    for kind_types, kind in (
-        ({"Polygon", "MultiPolygon"}, "polygon"),
-        ({"LineString", "MultiLineString", "LinearRing"}, "line"),
-        ({"Point", "MultiPoint"}, "point"),
-    ):
-        mask = np.isin(types, list(kind_types))
-        if not mask.any():
-            continue
-        part, part_cols = geoms[mask], [c for c, m in zip(cols, mask, strict=True) if m]
-        if kind == "polygon":
-            face: Any = part_cols if layer.fill else "none"
-            edge: Any = layer.edgecolor if layer.fill else part_cols
-            part.plot(ax=ax, facecolor=face, edgecolor=edge, linewidth=layer.linewidth,
-                      alpha=layer.alpha, zorder=zorder)
-        elif kind == "line":
-            part.plot(ax=ax, color=part_cols, linewidth=max(layer.linewidth, 0.6),
-                      alpha=layer.alpha, zorder=zorder)
-        else:
-            part.plot(ax=ax, color=part_cols, markersize=layer.markersize, edgecolor=layer.edgecolor,
-                      linewidth=0.3, alpha=layer.alpha, zorder=zorder)
+    bounds = np.searchsorted(owner, np.arange(n + 1))
+    return [coords[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _polygon_paths(geoms: Any) -> list[Any]:
+    """One compound matplotlib Path per (multi)polygon, holes wound the other way."""
+    import numpy as np
+    import shapely
+    from matplotlib.path import Path as MplPath
+
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(shapely.orient_polygons(parts), return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(coords), MplPath.LINETO, dtype=np.uint8)
+    if len(coords):
+        starts = np.r_[0, np.flatnonzero(np.diff(coord_of)) + 1]
+        codes[starts] = MplPath.MOVETO
+        codes[np.r_[starts[1:] - 1, len(coords) - 1]] = MplPath.CLOSEPOLY
+    owner = part_of[ring_of][coord_of]
+    return [MplPath(c, k) for c, k in zip(_split(coords, owner, len(geoms)),
+                                          _split(codes, owner, len(geoms)), strict=True)]
+
+
+def _draw_kind(ax: Axes, layer: StaticLayer, kind: Kind, geoms: Any, cols: list[str], zorder: int) -> None:
+    import numpy as np
+    import shapely
+    from matplotlib.collections import LineCollection, PathCollection
+
+    rgba = _rgba_array(cols, layer.alpha)
+    if kind == "polygon":
+        edge = _rgba_array([layer.edgecolor], 1.0) if layer.fill else rgba
+        coll: Any = PathCollection(_polygon_paths(geoms), facecolors=rgba if layer.fill else "none",
+                                   edgecolors=edge, linewidths=layer.linewidth, zorder=zorder)
+        ax.add_collection(coll, autolim=False)
+        return
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    if kind == "line":
+        coords, coord_of = shapely.get_coordinates(parts, return_index=True)
+        segs = _split(coords, coord_of, len(parts))
+        ax.add_collection(LineCollection(segs, colors=rgba[part_of], linewidths=max(layer.linewidth, 0.6),
+                                         zorder=zorder, capstyle="round"), autolim=False)
+        return
+    xy = shapely.get_coordinates(parts).reshape(-1, 2)
+    ax.scatter(xy[:, 0], xy[:, 1], s=layer.markersize, c=rgba[part_of] if len(xy) else np.empty((0, 4)),
+               edgecolors=layer.edgecolor, linewidths=0.3, zorder=zorder)
+
+
+def _draw_layer(ax: Axes, layer: StaticLayer, zorder: int) -> list[LegendEntry]:
+    """Draw ``layer`` with one matplotlib collection per geometry kind; return its legend."""
+    import numpy as np
+
+    colours, entries = classify(layer)
+    geoms = layer.data.geometry.to_numpy()
+    keep = ~(layer.data.geometry.isna() | layer.data.geometry.is_empty).to_numpy()
+    types = layer.data.geometry.geom_type.to_numpy()
+    kinds: tuple[tuple[Kind, tuple[str, ...]], ...] = (
+        ("polygon", ("Polygon", "MultiPolygon")),
+        ("line", ("LineString", "MultiLineString", "LinearRing")),
+        ("point", ("Point", "MultiPoint")),
+    )
+    for kind, names in kinds:
+        mask = keep & np.isin(types, names)
+        if mask.any():
+            _draw_kind(ax, layer, kind, geoms[mask], [c for c, m in zip(colours, mask, strict=True) if m],
+                       zorder)
     return entries if layer.legend else []
 
 
@@ -588,7 +638,8 @@ def _figure(
     extent = _extent(bounds, aspect)
     groups = [(layer, _draw_layer(ax, layer, zorder=10 + i)) for i, layer in enumerate(layers)]
     if outline is not None and len(outline):
-        outline.boundary.plot(ax=ax, color="#222222", linewidth=1.6, zorder=900)
+        _draw_kind(ax, StaticLayer(outline, "边界", linewidth=1.6, alpha=1.0), "line",
+                   outline.boundary.to_numpy(), ["#222222"] * len(outline), 900)
     ax.set_xlim(extent[0], extent[2])
     ax.set_ylim(extent[1], extent[3])
     ax.set_aspect("equal", adjustable="box")
