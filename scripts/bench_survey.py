@@ -34,10 +34,10 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from yulin_gis.hazards import compound_pipe_hazards  # noqa: E402
-from yulin_gis.layers import Layers  # noqa: E402
-from yulin_gis.profile import load_profile  # noqa: E402
-from yulin_gis.survey import assess_compounds  # noqa: E402
+from yulin_gis.hazards import compound_pipe_hazards
+from yulin_gis.layers import Layers
+from yulin_gis.profile import load_profile
+from yulin_gis.survey import assess_compounds
 
 CRS = "EPSG:4546"
 X0, Y0 = 380000.0, 2480000.0
@@ -182,7 +182,8 @@ def main() -> None:
     print(f"compounds {len(comp):,}, pipe segments {len(pipes):,}, road lines {len(layers.roads):,}, "
           f"facilities {len(layers.facilities):,}")
     d = prof.survey.pipe_distance_m
-    hz = timed("ours: compound_pipe_hazards (dwithin %.0f m)" % d,
+    hz_label = f"ours: compound_pipe_hazards (dwithin {d:.0f} m)"
+    hz = timed(hz_label,
                lambda: compound_pipe_hazards(comp, pipes, prof), res)
     if not args.no_anchors:
         cg = np.asarray(comp.geometry.values)
@@ -217,7 +218,7 @@ def main() -> None:
           f"kindergarten gap {int(out['gap_kindergarten'].fillna(False).sum()):,}; "
           f"cost {out.loc[out['eligible'], 'cost_yuan'].sum() / 1e8:.1f} 亿元")
     if not args.no_anchors:
-        ours = res["ours: compound_pipe_hazards (dwithin %.0f m)" % d][0]
+        ours = res[hz_label][0]
         for k in ("anchor: shapely STRtree dwithin (all segments)", "anchor: geopandas sjoin dwithin (all segments)"):
             print(f"ratio ours hazards / {k.split(': ')[1]}: {ours / res[k][0]:.2f}")
     if args.workbook:

@@ -343,3 +343,30 @@ def test_task_workbooks(tmp_path, assessed, profile):
     dwb = load_workbook(paths["departments"])
     summary = {r[0]: r for r in dwb["汇总"].iter_rows(min_row=2, values_only=True)}
     assert summary["市教育局"][1] == 1
+
+
+def test_evidence_lists_nearest_segments_then_count(profile, compounds):
+    k = profile.survey.evidence_max_segments
+    n = k + 2
+    pipes = gpd.GeoDataFrame(
+        {"segment_id": [f"G-{i}" for i in range(n)], "utility": "gas",
+         "material": "grey_cast_iron", "install_year": 1980},
+        geometry=[LineString([(X0 - 1 - i * 0.5, Y0), (X0 - 1 - i * 0.5, Y0 + 50)]) for i in range(n)],
+        crs=CRS)
+    ev = compound_pipe_hazards(compounds, pipes, profile).loc["A", "hazard_evidence_gas"]
+    parts = ev.split("; ")
+    assert parts[:k] == [f"G-{i} 灰口铸铁 1980, {1 + i * 0.5:.1f} m" for i in range(k)]
+    assert parts[-1] == "+2 more"
+
+
+def test_rows_missing_from_precomputed_frames_are_not_surveyed(profile, compounds):
+    walk = _walk(["A", "B", "C", "D"], [250.0, 800.0, 900.0, 100.0])  # no row for E
+    pipes = compound_pipe_hazards(compounds, _pipes(3.0), profile).drop(index="A")
+    out = assess_compounds(Layers(compounds), profile, walk=walk, pipes=pipes).set_index("compound_id")
+    assert pd.isna(out.loc["E", "gap_kindergarten"])
+    assert "education" not in out.loc["E", "items"].split(",")
+    assert "walk" in out.loc["E", "not_surveyed"].split(", ")
+    assert "walk" not in out.loc["C", "not_surveyed"].split(", ")
+    assert not out.loc["A", "hazard_gas"]
+    assert "pipes" in out.loc["A", "not_surveyed"].split(", ")
+    assert "pipes" not in out.loc["B", "not_surveyed"].split(", ")

@@ -145,25 +145,48 @@ def _tiers(comp: pd.DataFrame, prof: Profile, year: int) -> pd.DataFrame:
 # --- evidence ----------------------------------------------------------------------------
 
 
+Missing = dict[str, np.ndarray]
+"""Evidence source name → per-row mask of compounds it could not assess."""
+
+
+def _no_geometry(comp: gpd.GeoDataFrame) -> np.ndarray:
+    geom = comp.geometry
+    return np.asarray(geom.isna() | geom.is_empty, dtype=bool)
+
+
 def _pipe_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile, year: int,
-                   pipes: pd.DataFrame | None) -> tuple[pd.DataFrame, bool]:
-    ids = comp["compound_id"].astype(str)
+                   pipes: pd.DataFrame | None) -> tuple[pd.DataFrame, Missing]:
+    ids = comp["compound_id"].astype(str).to_numpy()
     if pipes is None and layers.utilities is not None:
         pipes = compound_pipe_hazards(comp, layers.utilities, prof, as_of_year=year)
+    out = pd.DataFrame(index=pd.Index(ids, name="compound_id"))
+    out["hazard_pipes"] = 0
+    out["pipes_undetermined"] = 0
+    for u in UTILITIES:
+        out[f"hazard_{u}"] = False
+        out[f"hazard_len_{u}_m"] = 0.0
+        out[f"hazard_evidence_{u}"] = ""
     if pipes is None:
-        empty = pd.DataFrame(index=pd.Index(ids, name="compound_id"))
-        empty["hazard_pipes"] = 0
-        empty["pipes_undetermined"] = 0
-        for u in UTILITIES:
-            empty[f"hazard_{u}"] = False
-            empty[f"hazard_len_{u}_m"] = 0.0
-            empty[f"hazard_evidence_{u}"] = ""
-        return empty, False
-    return pipes.reindex(ids.to_numpy()), True
+        return out, {"pipes": np.ones(len(ids), dtype=bool)}
+    absent = ~np.isin(ids, pipes.index.astype(str))
+    got = pipes.reindex(ids)
+    for col in out.columns:
+        if col not in got.columns:
+            continue
+        vals = got[col].to_numpy(dtype=object)
+        if col.startswith("hazard_evidence_"):
+            out[col] = np.where(absent | pd.isna(vals), "", vals).astype(object)
+        elif col in ("hazard_pipes", "pipes_undetermined"):
+            out[col] = np.where(absent, 0, vals).astype(int)
+        elif col.startswith("hazard_len_"):
+            out[col] = np.where(absent, 0.0, vals).astype(float)
+        else:
+            out[col] = np.where(absent, False, vals).astype(bool)
+    return out, {"pipes": absent | _no_geometry(comp)}
 
 
 def _terrain_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
-                      terrain: pd.DataFrame | None) -> tuple[pd.DataFrame, bool]:
+                      terrain: pd.DataFrame | None) -> tuple[pd.DataFrame, Missing]:
     ids = comp["compound_id"].astype(str).to_numpy()
     w = prof.waterlogging
     if terrain is None and layers.dem_path is not None:
@@ -172,23 +195,25 @@ def _terrain_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
         terrain = compound_terrain(comp, layers.dem_path, ring_m=w.ring_m, low_quantile=w.low_quantile)
     if terrain is None:
         out = pd.DataFrame({"rel_elev_m": np.nan, "low_share": np.nan}, index=pd.Index(ids))
-        out["waterlogging_risk"] = pd.array([None] * len(ids), dtype="boolean")
-        return out, False
+        out["waterlogging_risk"] = _nullable(np.zeros(len(ids), dtype=bool), np.ones(len(ids), dtype=bool))
+        return out, {"terrain": np.ones(len(ids), dtype=bool)}
     from yulin_gis.terrain import waterlogging_risk
 
     t = terrain.reindex(ids)
     risk = waterlogging_risk(t, w.rel_elev_threshold_m, w.low_share_threshold)
-    no_data = t["rel_elev_m"].isna() & t["low_share"].isna()
+    no_data = (t["rel_elev_m"].isna() & t["low_share"].isna()).to_numpy(dtype=bool)
     out = pd.DataFrame({"rel_elev_m": t["rel_elev_m"].to_numpy(dtype=float),
                         "low_share": t["low_share"].to_numpy(dtype=float)}, index=pd.Index(ids))
-    out["waterlogging_risk"] = _nullable(risk.to_numpy(dtype=bool), no_data.to_numpy(dtype=bool))
-    return out, True
+    out["waterlogging_risk"] = _nullable(risk.to_numpy(dtype=bool), no_data)
+    return out, {"terrain": no_data}
 
 
 def _walk_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
-                   walk: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
-    """Walking distances and gaps; also the kinds that could not be measured."""
+                   walk: pd.DataFrame | None) -> tuple[pd.DataFrame, Missing]:
+    """Walking distances and gaps; compounds absent from ``walk`` or without geometry
+    and kinds without a distance column are NA (not surveyed), never a gap."""
     ids = comp["compound_id"].astype(str).to_numpy()
+    n = len(ids)
     lc = prof.life_circle
     kinds = list(lc.kinds)
     if walk is None and layers.roads is not None and layers.facilities is not None:
@@ -200,21 +225,24 @@ def _walk_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
     if walk is None:
         for k in kinds:
             out[f"walk_{k}_m"] = np.nan
-            out[f"gap_{k}"] = pd.array([None] * len(ids), dtype="boolean")
-        return out, ["walk"]
+            out[f"gap_{k}"] = _nullable(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+        return out, {"walk": np.ones(n, dtype=bool)}
     from yulin_gis.accessibility import life_circle_gaps
 
     w = walk.reindex(ids)
+    absent = ~np.isin(ids, walk.index.astype(str)) | _no_geometry(comp)
     have = [k for k in kinds if f"walk_{k}_m" in w.columns]
     gaps = life_circle_gaps(w, {k: lc.thresholds[k] for k in have}) if have else pd.DataFrame(index=w.index)
+    missing: Missing = {"walk": absent}
     for k in kinds:
         if k in have:
             out[f"walk_{k}_m"] = w[f"walk_{k}_m"].to_numpy(dtype=float)
-            out[f"gap_{k}"] = pd.array(gaps[f"gap_{k}"].to_numpy(dtype=bool), dtype="boolean")
+            out[f"gap_{k}"] = _nullable(gaps[f"gap_{k}"].to_numpy(dtype=bool), absent)
         else:
             out[f"walk_{k}_m"] = np.nan
-            out[f"gap_{k}"] = pd.array([None] * len(ids), dtype="boolean")
-    return out, [f"walk_{k}" for k in kinds if k not in have]
+            out[f"gap_{k}"] = _nullable(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+            missing[f"walk_{k}"] = ~absent
+    return out, missing
 
 
 def _signals(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -354,17 +382,16 @@ def _priority(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile, weighted: np.
     return out
 
 
-def _not_surveyed(comp: pd.DataFrame, prof: Profile, have: dict[str, bool]) -> np.ndarray:
+def _not_surveyed(comp: pd.DataFrame, prof: Profile, missing: Missing) -> np.ndarray:
     n = len(comp)
     fields = sorted({f for it in prof.items.values() for f in it.trigger.survey}
                     | {"has_lift", "floors", "property_management", "consent_rate", "built_year"})
     parts = []
     for name in fields:
-        missing = comp[name].isna().to_numpy() if name in comp.columns else np.ones(n, dtype=bool)
-        parts.append(np.where(missing, name, ""))
-    for layer, ok in have.items():
-        if not ok:
-            parts.append(np.full(n, layer, dtype=object))
+        unknown = comp[name].isna().to_numpy() if name in comp.columns else np.ones(n, dtype=bool)
+        parts.append(np.where(unknown, name, ""))
+    for source, mask in missing.items():
+        parts.append(np.where(mask, source, ""))
     return _join(parts, ", ", n)
 
 
@@ -429,8 +456,8 @@ def assess_compounds(
     dup = ids[ids.duplicated()].unique()
     if len(dup):
         raise SchemaError(f"layer compounds: duplicate compound_id {', '.join(map(str, dup[:10]))}")
-    pipe_ev, has_pipes = _pipe_evidence(layers, comp, prof, year, pipes)
-    terr_ev, has_terrain = _terrain_evidence(layers, comp, prof, terrain)
+    pipe_ev, pipe_missing = _pipe_evidence(layers, comp, prof, year, pipes)
+    terr_ev, terr_missing = _terrain_evidence(layers, comp, prof, terrain)
     walk_ev, walk_missing = _walk_evidence(layers, comp, prof, walk)
     ev = pd.concat([pipe_ev.reset_index(drop=True), terr_ev.reset_index(drop=True),
                     walk_ev.reset_index(drop=True)], axis=1)
@@ -446,8 +473,7 @@ def assess_compounds(
         out[f"items_{c}"] = res["count"][c]
     out["quantities"] = res["quantities"]
     out["evidence"] = res["evidence"]
-    out["not_surveyed"] = _not_surveyed(comp, prof, {"pipes": has_pipes, "terrain": has_terrain,
-                                                     **dict.fromkeys(walk_missing, False)})
+    out["not_surveyed"] = _not_surveyed(comp, prof, {**pipe_missing, **terr_missing, **walk_missing})
     out["notes"] = _notes(comp)
     for col in prio.columns:
         out[col] = prio[col]
