@@ -130,8 +130,13 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
 
 
 def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) -> None:
-    write_map(tmp_path / "m.html", _layers(), title="控件")
+    write_map(tmp_path / "m.html", _layers(), title="控件", renderer="canvas")
     page, log = _open(browser, tmp_path / "m.html")
+    assert page.evaluate("window.yulinMap.stats().canvas") is True
+    # Hover on the batched canvas renderer: Leaflet's hit-testing still finds the compound.
+    page.mouse.move(*_feature_xy(page, 0, 7))
+    page.wait_for_function("document.querySelector('.leaflet-tooltip') && "
+                           "document.querySelector('.leaflet-tooltip').textContent.includes('测试小区7号')")
     # Search over the data, then zoom to and open the match.
     page.fill(".yl-search input", "测试小区42")
     page.wait_for_selector(".yl-results div")

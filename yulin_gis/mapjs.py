@@ -176,6 +176,8 @@ def encode_geometry(
         xy = shapely.get_coordinates(geoms)
         verts = None
     else:
+        if kind == "polygon":  # exteriors counter-clockwise, holes clockwise: "nonzero" fill
+            geoms = shapely.orient_polygons(geoms)
         gtype, xy, offsets = shapely.to_ragged_array(geoms, include_z=False)
         if kind == "polygon":
             ring_off = offsets[0]
