@@ -80,7 +80,7 @@ def _run_method(name: str, n_pipes: int, n_comp: int, out: str, queue: Any) -> N
     elif name.startswith("ours"):
         from yulin_gis.utilities import pipes_near_compounds
 
-        mode = "within" if "within" in name else "full"
+        mode = "within" if "lengths=within" in name else "full"
         method = "dwithin" if "method=dwithin" in name else "envelope"
         pairs = pipes_near_compounds(compounds, utilities, DIST, lengths=mode, method=method)
     elif name == "geopandas sjoin dwithin":
@@ -177,7 +177,7 @@ def main() -> None:
     methods = ["shapely STRtree dwithin (anchor)", "ours pipes_near_compounds (lengths=full)",
                "ours pipes_near_compounds (lengths=full, method=dwithin)",
                "geopandas sjoin dwithin", "geopandas sjoin on buffered compounds",
-               "ours pipes_near_compounds (default: lengths=within)"]
+               "ours pipes_near_compounds (default, lengths=within)"]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, name in enumerate(methods):

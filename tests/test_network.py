@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, box
 
@@ -149,3 +150,24 @@ def test_isolating_bridge_cuts_off_households_beyond(water_tree: gpd.GeoDataFram
     assert res.at["t1", "households_cut_off"] == 0
     assert res.at["b1", "households_cut_off"] == 50  # b1 itself serves near_b1
     assert res.at["nope", "no_source"]
+
+
+def test_bridge_flags_match_networkx() -> None:
+    rng = np.random.default_rng(3)
+    k = 6  # a 6×6 grid with random edges removed: a mix of loops and bridges
+    edges = [((i, j), (i + 1, j)) for i in range(k - 1) for j in range(k)]
+    edges += [((i, j), (i, j + 1)) for i in range(k) for j in range(k - 1)]
+    keep = [e for e, r in zip(edges, rng.random(len(edges)), strict=True) if r < 0.6]
+    layer = _layer([(f"e{n}", "gas", [(a[0] * 50, a[1] * 50), (b[0] * 50, b[1] * 50)])
+                    for n, (a, b) in enumerate(keep)])
+    nets = build_networks(layer)
+    compounds = gpd.GeoDataFrame({"compound_id": ["c"], "households": [1]},
+                                 geometry=[box(1000, 1000, 1001, 1001)], crs=CRS)
+    res = isolation_impact(nets, layer["segment_id"], compounds).set_index("segment_id")
+    g = nets["gas"].graph
+    expected = {k for u, v, k in g.edges(keys=True) if (u, v) in set(nx.bridges(nx.Graph(g)))
+                or (v, u) in set(nx.bridges(nx.Graph(g)))}
+    reached = ~res["no_source"]
+    assert set(res.index[res["bridge"] & reached]) == expected & set(res.index[reached])
+    assert res["bridge"].any()
+    assert (~res["bridge"]).any()

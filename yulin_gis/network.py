@@ -642,20 +642,39 @@ def _walk(net: UtilityNetwork, start_nodes: np.ndarray, dist: np.ndarray, pred: 
     return np.unique(_edge_rows(net, np.array(xs, np.int64), np.array(ys, np.int64)))
 
 
-def _bridge_pairs(net: UtilityNetwork, nodes: np.ndarray) -> set[tuple[int, int]]:
-    """Bridges (as ``(a, b)`` with ``a < b``) of the pieces containing ``nodes``."""
+def _bridges(net: UtilityNetwork, rows: np.ndarray, pred: np.ndarray, tin: np.ndarray,
+             tout: np.ndarray) -> np.ndarray:
+    """Whether each segment row is a bridge: a tree edge (parent, child) of the shortest-path
+    tree with no other edge from the child's subtree (a contiguous ``tin`` range) to outside."""
     a, b, _, _ = net.pairs()
-    lab = net.components()
-    pieces = np.unique(lab[nodes])
-    keep = np.isin(lab[a], pieces)
-    g = nx.Graph()
-    g.add_edges_from(zip(a[keep].tolist(), b[keep].tolist(), strict=True))
-    # a pair joined by two segments is never a bridge
     u, v = net.segments["node_u"].to_numpy(), net.segments["node_v"].to_numpy()
-    key = pd.Series(np.minimum(u, v) * net.n_nodes + np.maximum(u, v))
-    multi = set(key[key.duplicated()].tolist())
-    return {(min(x, y), max(x, y)) for x, y in nx.bridges(g)
-            if min(x, y) * net.n_nodes + max(x, y) not in multi}
+    tree_edge = (pred[a] == b) | (pred[b] == a)
+    other = ~tree_edge & (tin[a] >= 0) & (tin[b] >= 0)
+    x, y = a[other], b[other]
+    n = net.n_nodes
+    lo = np.where(tin >= 0, tin, n).astype(np.int64)
+    hi = tin.astype(np.int64).copy()
+    np.minimum.at(lo, x, tin[y])
+    np.minimum.at(lo, y, tin[x])
+    np.maximum.at(hi, x, tin[y])
+    np.maximum.at(hi, y, tin[x])
+    reached = np.flatnonzero(tin >= 0)
+    lo_pre = np.empty(len(reached), np.int64)
+    hi_pre = np.empty(len(reached), np.int64)
+    lo_pre[tin[reached]] = lo[reached]
+    hi_pre[tin[reached]] = hi[reached]
+    key = pd.Series(np.minimum(u, v) * n + np.maximum(u, v))
+    counts = key.map(key.value_counts()).to_numpy()
+    out = np.zeros(len(rows), bool)
+    for k, r in enumerate(rows.tolist()):
+        p, c = int(u[r]), int(v[r])
+        if pred[c] != p:
+            p, c = c, p
+        if pred[c] != p or counts[r] > 1 or tin[c] < 0:
+            continue
+        lo_c, hi_c = tin[c], tout[c]
+        out[k] = lo_pre[lo_c:hi_c + 1].min() >= lo_c and hi_pre[lo_c:hi_c + 1].max() <= hi_c
+    return out
 
 
 def isolation_impact(networks: Mapping[str, UtilityNetwork], segment_ids: Iterable[str],
@@ -729,11 +748,11 @@ def _isolate(net: UtilityNetwork, rows: np.ndarray, compounds: gpd.GeoDataFrame,
     deeper = np.where(dist[u[si]] >= dist[v[si]], u[si], v[si])
     reach = np.isfinite(dist)
     tin, tout = _euler(pred, reach)
-    bridges = _bridge_pairs(net, np.r_[u[rows], v[rows]])
+    bridge = _bridges(net, rows, pred, tin, tout)
     result = []
-    for r in rows.tolist():
+    for k, r in enumerate(rows.tolist()):
         a, b = int(u[r]), int(v[r])
-        is_bridge = (min(a, b), max(a, b)) in bridges
+        is_bridge = bool(bridge[k])
         cut = ci[si == r]
         no_source = not (reach[a] or reach[b])
         child = a if pred[a] == b else b if pred[b] == a else -1
