@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LAYER_NAMES", "Layers"]
 
-LAYER_NAMES = ("compounds", "communities", "roads", "utilities", "facilities", "utility_nodes",
-               "rivers")
+LAYER_NAMES = ("compounds", "communities", "streets", "counties", "roads", "utilities",
+               "facilities", "utility_nodes", "rivers")
 """Names of the vector input layers, in the order they are read and reported."""
 
 
@@ -24,9 +24,9 @@ class Layers:
     ----------
     compounds
         Residential compounds (小区), polygons or points; ``compound_id`` unique.
-    communities, roads, utilities, facilities, utility_nodes, rivers
-        Optional layers (社区, 道路, 管线, 公共服务设施, 管网节点 with role source/outfall,
-        河流); None when absent.
+    communities, streets, counties, roads, utilities, facilities, utility_nodes, rivers
+        Optional layers (社区, 街道, 县区, 道路, 管线, 公共服务设施, 管网节点 with role
+        source/outfall, 河流); None when absent.
     dem_path
         Optional DEM GeoTIFF for the waterlogging evidence.
     crs
@@ -37,6 +37,8 @@ class Layers:
 
     compounds: gpd.GeoDataFrame
     communities: gpd.GeoDataFrame | None = None
+    streets: gpd.GeoDataFrame | None = None
+    counties: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
     utilities: gpd.GeoDataFrame | None = None
     facilities: gpd.GeoDataFrame | None = None

@@ -253,6 +253,24 @@ LAYERS: dict[str, LayerSpec] = {
         ),
         aliases=("社区", "community"),
     ),
+    "streets": LayerSpec(
+        "streets", "街道（乡镇）", "polygon", "street_code",
+        (
+            _f("street_code", "str", "街道代码", "乡镇代码", "代码", "编号", required=True),
+            _f("name", "str", "街道名称", "乡镇名称", "名称", required=True),
+            _f("county", "str", "所属县区", "县区"),
+            _f("county_code", "str", "县区代码"),
+        ),
+        aliases=("街道", "乡镇", "街道乡镇", "subdistricts", "towns"),
+    ),
+    "counties": LayerSpec(
+        "counties", "县（市、区）", "polygon", "county_code",
+        (
+            _f("county_code", "str", "县区代码", "行政区划代码", "代码", "adcode", required=True),
+            _f("name", "str", "县区名称", "名称", required=True),
+        ),
+        aliases=("县区", "区县", "county", "districts"),
+    ),
     "roads": LayerSpec(
         "roads", "道路", "line", "road_id",
         (
