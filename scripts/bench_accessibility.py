@@ -151,8 +151,12 @@ def main() -> None:
 
     t0 = time.perf_counter()
     ours = acc.nearest_facility_distances(
-        city["compounds"], city["roads"], city["facilities"], kinds=KINDS,
-        cutoff_m=args.cutoff, network=net,
+        city["compounds"],
+        city["roads"],
+        city["facilities"],
+        kinds=KINDS,
+        cutoff_m=args.cutoff,
+        network=net,
     )
     t_ours = time.perf_counter() - t0
     rss_ours = rss_mb()
