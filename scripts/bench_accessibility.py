@@ -45,6 +45,7 @@ KINDS = [
 PER_KIND_B = [20, 50, 100, 150, 220, 296]
 SPACING = 90.0
 X0, Y0 = 400_000.0, 2_480_000.0
+ORIGIN = np.array([X0, Y0])
 
 
 def rss_mb() -> float:
@@ -57,7 +58,7 @@ def make_city(size: str, facility_scale: int, seed: int = 0) -> dict[str, Any]:
     n, n_comp = SIZES[size]
     rng = np.random.default_rng(seed)
     xy = np.stack(np.meshgrid(np.arange(n), np.arange(n), indexing="ij"), -1) * SPACING
-    xy = xy + rng.normal(0, 10, xy.shape) + [X0, Y0]
+    xy = xy + rng.normal(0, 10, xy.shape) + ORIGIN
     ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     segs = []
     for di, dj in ((1, 0), (0, 1)):
@@ -74,7 +75,7 @@ def make_city(size: str, facility_scale: int, seed: int = 0) -> dict[str, Any]:
         crs="EPSG:4546",
     )
     extent = (n - 1) * SPACING
-    centre = rng.uniform(0, extent, (n_comp, 2)) + [X0, Y0]
+    centre = rng.uniform(0, extent, (n_comp, 2)) + ORIGIN
     half = rng.uniform(20, 60, (n_comp, 2))
     compounds = gpd.GeoDataFrame(
         {"compound_id": [f"C{i:06d}" for i in range(n_comp)]},
@@ -83,7 +84,7 @@ def make_city(size: str, facility_scale: int, seed: int = 0) -> dict[str, Any]:
     )
     per_kind = [max(2, c // (1 if size == "b" else 10)) * facility_scale for c in PER_KIND_B]
     kinds = np.repeat(KINDS, per_kind)
-    fxy = rng.uniform(0, extent, (len(kinds), 2)) + [X0, Y0]
+    fxy = rng.uniform(0, extent, (len(kinds), 2)) + ORIGIN
     facilities = gpd.GeoDataFrame(
         {"facility_id": [f"F{i:05d}" for i in range(len(kinds))], "kind": kinds},
         geometry=shapely.points(fxy),
@@ -100,7 +101,7 @@ def run_networkx(
     fac_geoms = np.asarray(facilities.geometry.values, dtype=object)
     snap_c, snap_f = acc._snap(net, origins), acc._snap(net, fac_geoms)
     nc = len(origins)
-    nodes, u, v, w, n_nodes = acc._split_at(
+    nodes, u, v, w, _ = acc._split_at(
         net, np.concatenate([snap_c.edge, snap_f.edge]), np.concatenate([snap_c.pos, snap_f.pos])
     )
     c_node, f_node = nodes[:nc], nodes[nc:]
