@@ -243,17 +243,19 @@
   }
 
   /* ---------- legend ---------- */
-  var legendDiv;
+  var legendDiv, LEGEND_MAX = 30;
   function refreshLegend() {
     if (!legendDiv) { return; }
     legendDiv.textContent = '';
     var any = false;
     D.layers.forEach(function (LD) {
-      if (!LD.group || !map.hasLayer(LD.group)) { return; }
+      if (!LD.n || !LD.group || !map.hasLayer(LD.group)) { return; }
       var opt = LD.styles[LD.styleIdx];
       any = true;
       el('h4', null, opt.title ? LD.name + ' · ' + opt.title : LD.name, legendDiv);
-      opt.classes.forEach(function (c) {
+      opt.classes.forEach(function (c, i) {
+        if (i === LEGEND_MAX) { el('div', 'yl-row', '… 共 ' + opt.classes.length + ' 类', legendDiv); }
+        if (i >= LEGEND_MAX) { return; }
         var row = el('div', 'yl-row', null, legendDiv), sw = el('span', 'yl-sw', null, row);
         sw.style.background = c.color;
         el('span', null, c.count === null ? c.label : c.label + '（' + c.count + '）', row);
