@@ -19,7 +19,7 @@ from yulin_gis.accessibility import (
     nearest_facility_distances,
     walking_network,
 )
-from yulin_gis.errors import CRSError, SchemaError
+from yulin_gis.errors import CRSError, ProfileError, SchemaError
 
 X0, Y0 = 500_000.0, 2_500_000.0  # somewhere inside EPSG:4546
 ORIGIN = np.array([X0, Y0])
@@ -313,6 +313,13 @@ def test_life_circle_gaps():
     assert not custom["gap_market"].any()
     with pytest.raises(SchemaError, match="walk_park_m"):
         life_circle_gaps(d, {"park": 500.0})
+    by_name = life_circle_gaps(d, {"kindergarten": "10min", "market": np.int64(400)})
+    assert by_name["gap_kindergarten"].tolist() == [False, False, True]
+    assert by_name["gap_market"].tolist() == [True, True, False]
+    with pytest.raises(ProfileError, match="kindergarten"):
+        life_circle_gaps(d, {"kindergarten": -1})
+    with pytest.raises(ProfileError, match="20min"):
+        life_circle_gaps(d, {"kindergarten": "20min"})
     assert default_thresholds()["kindergarten"] == 300.0
     assert default_thresholds()["health_station"] == 500.0
 

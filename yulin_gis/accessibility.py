@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -620,8 +621,26 @@ def _straight_nearest_kdtree(
     return rows[~complete]
 
 
+def _threshold_m(kind: str, value: object) -> float:
+    """A threshold in metres from a number or a life-circle name."""
+    if isinstance(value, str):
+        if value not in LIFE_CIRCLE_DISTANCES_M:
+            raise ProfileError(
+                f"life-circle threshold for {kind!r}: unknown circle {value!r} "
+                f"(expected one of {', '.join(LIFE_CIRCLE_DISTANCES_M)} or metres)"
+            )
+        return LIFE_CIRCLE_DISTANCES_M[value]
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        limit = float(value)
+        if math.isfinite(limit) and limit > 0:
+            return limit
+    raise ProfileError(
+        f"life-circle threshold for {kind!r} must be a positive number, got {value!r}"
+    )
+
+
 def life_circle_gaps(
-    distances: pd.DataFrame, thresholds: Mapping[str, float] | None = None
+    distances: pd.DataFrame, thresholds: Mapping[str, float | str] | None = None
 ) -> pd.DataFrame:
     """Flag compounds without the facility of a kind within its life-circle distance.
 
@@ -630,7 +649,9 @@ def life_circle_gaps(
     distances
         Output of :func:`nearest_facility_distances` (columns ``walk_<kind>_m``).
     thresholds
-        ``{kind: metres}`` (the policy profile passes these). Default:
+        ``{kind: metres}`` or ``{kind: circle}`` with a circle name of
+        :data:`LIFE_CIRCLE_DISTANCES_M` (``"5min"``, ``"10min"``, ``"15min"``); the policy
+        profile passes these. Default:
         :func:`default_thresholds` (5-min 300 m for kindergarten, nursery, elderly care,
         community service, convenience store, express station; 10-min 500 m for health
         station, market, school, park), applied to the kinds present in ``distances``.
@@ -647,6 +668,7 @@ def life_circle_gaps(
         for c in distances.columns
         if isinstance(c, str) and c.startswith("walk_") and c.endswith("_m")
     }
+    use: dict[str, float | str]
     if thresholds is None:
         use = {k: t for k, t in default_thresholds().items() if k in present}
     else:
@@ -659,12 +681,8 @@ def life_circle_gaps(
         use = dict(thresholds)
     gaps = {}
     for kind in sorted(use):
-        limit = use[kind]
-        if not (isinstance(limit, int | float) and math.isfinite(limit) and limit > 0):
-            raise ProfileError(
-                f"life-circle threshold for {kind!r} must be a positive number, got {limit!r}"
-            )
+        limit = _threshold_m(kind, use[kind])
         d = distances[f"walk_{kind}_m"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
-            gaps[f"gap_{kind}"] = ~(d <= float(limit))
+            gaps[f"gap_{kind}"] = ~(d <= limit)
     return pd.DataFrame(gaps, index=distances.index)
