@@ -317,3 +317,23 @@ def test_funding_shares_validated() -> None:
         "x": (0.2, 0.3, 0.5)}
     with pytest.raises(SchemaError):
         split_costs(pd.DataFrame({"cost_yuan": [-1.0]}))
+
+
+def test_pre2000_packages_go_before_share_only_packages() -> None:
+    pk = make_packages([
+        ("NEW", "X", 15, 10.0, 99, 0, 15),  # 2001–2005 only, top priority
+        ("MIX", "X", 100, 10.0, 50, 80, 20),
+        ("OLD", "X", 100, 10.0, 10, 100, 0),
+    ])
+    res = allocate_plan(pk, (2022,), None, share_cap=0.17)
+    assert years_of(res) == {"NEW": "2022", "MIX": "2022", "OLD": "2022"}  # 35/215
+    assert list(res.packages.sort_values("plan_order")["package_id"]) == ["MIX", "OLD", "NEW"]
+    tight = allocate_plan(pk, (2022,), None, share_cap=0.15)
+    assert years_of(tight) == {"NEW": "", "MIX": "2022", "OLD": "2022"}  # 20/200 fits
+    plain = allocate_plan(pk, (2022,), None, share_cap=0.15, pre2000_first=False)
+    assert years_of(plain)["MIX"] == ""  # NEW took the share room first
+    assert not plain.covered
+    need = budget_needed_for_full_coverage(pk, (2022,), 100, None, 0.15, pre2000_first=False)
+    assert not need.feasible
+    assert "MIX" in need.reasons["X"]
+    assert "share cap" in need.reasons["X"]

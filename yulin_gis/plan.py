@@ -9,8 +9,10 @@ start by 30 June and finish in-compound water, power, road and gas works by 31 D
 Allocation rule (:func:`allocate_plan`)
 ---------------------------------------
 Counties are planned independently. Inside a county, packages are taken in a fixed order
-(``priority`` descending, then ``package_id`` ascending) and each goes, whole, into the
-*earliest* plan year that still has room for it:
+— packages holding pre-2000 households first (seed §四(一): 重点改造2000年底前建成的小区;
+``pre2000_first=False`` turns this off), then by ``priority`` descending, then
+``package_id`` ascending — and each goes, whole, into the *earliest* plan year that still
+has room for it:
 
 * its ``cost_yuan`` fits the year's remaining budget (when budgets are given);
 * its ``households`` fit the year's remaining household capacity (when given);
@@ -194,7 +196,7 @@ def _check_packages(packages: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]
                                 layer="packages", field=col))
     if missing:
         raise ValidationError(problems, "Cannot plan packages")
-    df = pd.DataFrame(packages).copy()
+    df = packages.copy()
     if "share_households" not in df.columns:
         df["share_households"] = 0
         problems.append(Problem("warning", "missing-field",
@@ -285,8 +287,11 @@ def normalise_limits(
 # --- allocation ----------------------------------------------------------------------------
 
 
+Row = tuple[str, float, float, float, int]
+
+
 def _allocate_county(
-    rows: list[tuple[str, float, float, float]],
+    rows: list[Row],
     years: Sequence[int],
     budget: Mapping[int, float | None],
     capacity: Mapping[int, float | None],
@@ -294,8 +299,9 @@ def _allocate_county(
 ) -> tuple[dict[str, int], dict[str, str]]:
     """First-fit one county's packages, in the given order, into the years.
 
-    ``rows`` are ``(package_id, cost, households, share_households)`` in priority order.
-    Returns package → year and package → reason for those left out.
+    ``rows`` are ``(package_id, cost, households, share_households, phase)`` in
+    allocation order; phases are allocated one after the other (share-cap retries happen
+    within a phase). Returns package → year and package → reason for those left out.
     """
     rem_b = {y: budget[y] for y in years}
     rem_c = {y: capacity[y] for y in years}
@@ -314,32 +320,15 @@ def _allocate_county(
             return "share"
         return ""
 
-    while True:  # later passes only retry packages the share cap blocked
-        placed_now = 0
-        for pid, cost, h, s in rows:
-            if pid in placed:
-                continue
-            why = [fits(y, cost, h, s) for y in years]
-            last_why[pid] = why
-            if "" not in why:
-                continue
-            y = years[why.index("")]
-            placed[pid] = y
-            placed_now += 1
-            rb, rc = rem_b[y], rem_c[y]
-            rem_b[y] = None if rb is None else rb - cost
-            rem_c[y] = None if rc is None else rc - h
-            hh[y] += h
-            share[y] += s
-        blocked = [p for p, w in last_why.items() if p not in placed and "share" in w]
-        if placed_now == 0 or not blocked:
-            break
+    for phase in sorted({r[4] for r in rows}):
+        _passes([r for r in rows if r[4] == phase], years, fits, placed, last_why,
+                (rem_b, rem_c, hh, share))
     reasons: dict[str, str] = {}
     b_all = [budget[y] for y in years]
     c_all = [capacity[y] for y in years]
     max_b = max(b for b in b_all if b is not None) if None not in b_all else None
     max_c = max(c for c in c_all if c is not None) if None not in c_all else None
-    for pid, cost, h, _s in rows:
+    for pid, cost, h, _s, _ in rows:
         if pid in placed:
             continue
         if max_b is not None and cost > max_b + _EPS:
@@ -357,9 +346,48 @@ def _allocate_county(
     return placed, reasons
 
 
-def _order(df: pd.DataFrame) -> pd.DataFrame:
-    return df.sort_values(["county", "priority", "package_id"], ascending=[True, False, True],
-                          kind="mergesort")
+def _passes(rows: list[Row], years: Sequence[int], fits: Any, placed: dict[str, int],
+            last_why: dict[str, list[str]], state: tuple[dict[int, Any], ...]) -> None:
+    """First-fit passes over ``rows``; later passes retry packages the share cap blocked."""
+    rem_b, rem_c, hh, share = state
+    while True:
+        placed_now = 0
+        for pid, cost, h, s, _ in rows:
+            if pid in placed:
+                continue
+            why = [fits(y, cost, h, s) for y in years]
+            last_why[pid] = why
+            if "" not in why:
+                continue
+            y = years[why.index("")]
+            placed[pid] = y
+            placed_now += 1
+            rb, rc = rem_b[y], rem_c[y]
+            rem_b[y] = None if rb is None else rb - cost
+            rem_c[y] = None if rc is None else rc - h
+            hh[y] += h
+            share[y] += s
+        blocked = [p for p, w in last_why.items() if p not in placed and "share" in w]
+        if placed_now == 0 or not blocked:
+            return
+
+
+def _order(df: pd.DataFrame, pre2000_first: bool = True) -> pd.DataFrame:
+    """Allocation order: county, [packages with pre-2000 households first], priority
+    descending, package_id."""
+    if not pre2000_first:
+        return df.sort_values(["county", "priority", "package_id"],
+                              ascending=[True, False, True], kind="mergesort")
+    key = df.assign(_pre=df["pre2000_households"] > 0)
+    return df.loc[key.sort_values(["county", "_pre", "priority", "package_id"],
+                                  ascending=[True, False, False, True], kind="mergesort").index]
+
+
+def _rows(ordered: pd.DataFrame, pre2000_first: bool) -> list[Row]:
+    phase = ((ordered["pre2000_households"] <= 0).astype(int) if pre2000_first
+             else pd.Series(0, index=ordered.index))
+    return list(zip(ordered["package_id"], ordered["cost_yuan"], ordered["households"],
+                    ordered["share_households"], phase, strict=True))
 
 
 def _run_allocation(
@@ -368,16 +396,13 @@ def _run_allocation(
     budgets: Mapping[tuple[str, int], float | None],
     caps: Mapping[tuple[str, int], float | None],
     share_cap: float | None,
-    counties: Sequence[str] | None = None,
+    pre2000_first: bool = True,
 ) -> tuple[dict[str, int], dict[str, str]]:
     placed: dict[str, int] = {}
     reasons: dict[str, str] = {}
-    ordered = _order(df)
+    ordered = _order(df, pre2000_first)
     for county, group in ordered.groupby("county", sort=True):
-        if counties is not None and county not in counties:
-            continue
-        rows = list(zip(group["package_id"], group["cost_yuan"], group["households"],
-                        group["share_households"], strict=True))
+        rows = _rows(group, pre2000_first)
         p, r = _allocate_county(
             rows, years, {y: budgets[(str(county), y)] for y in years},
             {y: caps[(str(county), y)] for y in years}, share_cap,
@@ -395,6 +420,7 @@ def allocate_plan(
     share_cap: float | None = 0.15,
     *,
     compute_budget_needed: bool = True,
+    pre2000_first: bool = True,
 ) -> PlanResult:
     """Schedule whole packages into plan years per county (see the module docstring).
 
@@ -416,6 +442,10 @@ def allocate_plan(
     compute_budget_needed
         When budgets are given and coverage is incomplete, also run the what-if
         (:func:`budget_needed_for_full_coverage`).
+    pre2000_first
+        Allocate packages holding pre-2000 households before packages of 2001–2005
+        compounds only (seed §四(一): 重点改造2000年底前建成的小区), each group by priority;
+        False uses priority alone.
 
     Returns
     -------
@@ -446,8 +476,8 @@ def allocate_plan(
                 problems.append(Problem("warning", "no-limit",
                                         f"no {name} given for county {c}: treated as unlimited",
                                         layer="packages", field="county", row=c))
-    placed, reasons = _run_allocation(df, years_t, budgets, caps, share_cap)
-    ordered = _order(df)
+    placed, reasons = _run_allocation(df, years_t, budgets, caps, share_cap, pre2000_first)
+    ordered = _order(df, pre2000_first)
     df["plan_order"] = ordered.groupby("county").cumcount().add(1).reindex(df.index)
     df["plan_year"] = [str(placed[p]) if p in placed else "" for p in df["package_id"]]
     df["unscheduled_reason"] = [reasons.get(p, "") for p in df["package_id"]]
@@ -458,7 +488,8 @@ def allocate_plan(
                         budgets, caps, None, problems)
     if not covered and compute_budget_needed and budget_by_county_year is not None:
         result.budget_needed = budget_needed_for_full_coverage(
-            df, years_t, budget_by_county_year, households_capacity, share_cap)
+            df, years_t, budget_by_county_year, households_capacity, share_cap,
+            pre2000_first=pre2000_first)
     logger.info("plan: %d of %d packages scheduled; pre-2000 covered: %s",
                 len(placed), len(df), covered)
     return result
@@ -516,6 +547,7 @@ def budget_needed_for_full_coverage(
     *,
     rel_tol: float = 1e-7,
     trim: bool = True,
+    pre2000_first: bool = True,
 ) -> BudgetWhatIf:
     """Find the yearly budgets under which every pre-2000 household gets a plan year.
 
@@ -535,6 +567,8 @@ def budget_needed_for_full_coverage(
         Relative precision of the scale factor.
     trim
         Lower each year's scaled budget back towards the given one where possible.
+    pre2000_first
+        As for :func:`allocate_plan`.
 
     Returns
     -------
@@ -553,7 +587,8 @@ def budget_needed_for_full_coverage(
     for c in counties:
         given = {y: base[(c, y)] for y in years_t}
         factor, budgets, reason = _county_budget_needed(
-            df[df["county"] == c], c, years_t, given, caps, share_cap, rel_tol, trim)
+            df[df["county"] == c], c, years_t, given, caps, share_cap, rel_tol, trim,
+            pre2000_first)
         out.scale_by_county[c] = factor
         if reason:
             out.reasons[c] = reason
@@ -572,13 +607,12 @@ def budget_needed_for_full_coverage(
 def _county_budget_needed(
     sub: pd.DataFrame, c: str, years: tuple[int, ...], given: Mapping[int, float | None],
     caps: Mapping[tuple[str, int], float | None], share_cap: float | None, rel_tol: float,
-    trim: bool,
+    trim: bool, pre2000_first: bool,
 ) -> tuple[float, dict[int, float] | None, str]:
     """Solve one county: (scale factor, verified budgets or None, reason if infeasible)."""
 
-    ordered = _order(sub)
-    rows = list(zip(ordered["package_id"], ordered["cost_yuan"], ordered["households"],
-                    ordered["share_households"], strict=True))
+    ordered = _order(sub, pre2000_first)
+    rows = _rows(ordered, pre2000_first)
     must = set(ordered.loc[ordered["pre2000_households"] > 0, "package_id"])
     cap = {y: caps[(c, y)] for y in years}
 
@@ -589,9 +623,13 @@ def _county_budget_needed(
     def scaled(shape: Mapping[int, float], f: float) -> dict[int, float]:
         return {y: float(math.ceil(shape[y] * f)) for y in years}
 
-    if not run(dict.fromkeys(years)):
-        return float("nan"), None, ("no budget covers all pre-2000 households: household "
-                                    "capacity or the 2001–2005 share cap leaves some out")
+    free, why = _allocate_county(rows, years, dict.fromkeys(years), cap, share_cap)
+    if not must <= free.keys():
+        left = sorted(must - free.keys())
+        shown = ", ".join(f"{p} ({why[p]})" for p in left[:5])
+        more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+        return float("nan"), None, (f"no budget covers all pre-2000 households; left out even "
+                                    f"without budget limits: {shown}{more}")
     if all(v is None for v in given.values()):
         return 1.0, None, ""  # no budget limit and covered
     if None not in given.values() and run(given):
@@ -684,7 +722,7 @@ def schedule_packages(
             raise ProfileError(f"duration {key!r} must be ≥ 0 days, got {value!r}")
     if reference_households <= 0:
         raise ProfileError("reference_households must be > 0")
-    out = pd.DataFrame(packages).copy()
+    out = packages.copy()
     improve = _improvement_flags(out, has_improvement)
     cols = ["design_start", "planned_start", "utility_start", "utility_end", "surface_start",
             "basic_end", "improve_start", "improve_end", "planned_completion",
