@@ -136,6 +136,14 @@ def test_utilities_by_type_and_communities_as_outline(gpkg: Path) -> None:
     style = comm.find("symbols/symbol/layer/Option/Option[@name='style']")
     assert style is not None
     assert style.get("value") == "no"  # outline only
+    dash = comm.find("symbols/symbol/layer/Option/Option[@name='outline_style']")
+    assert dash is not None
+    assert dash.get("value") == "dash"
+    packages = _qml(gpkg, "packages").find("renderer-v2")
+    assert packages is not None
+    outlines = [o.get("value") for o in
+                packages.findall("symbols/symbol/layer/Option/Option[@name='outline_color']")]
+    assert outlines == ["31,120,180,255", "51,160,44,255", "224,224,224,255"]  # class colours
 
 
 def test_layer_styles_is_a_registered_attributes_table(gpkg: Path) -> None:

@@ -92,7 +92,7 @@ OTHER_COLOUR = "#e0e0e0"
 MAX_CATEGORIES = 60
 """Above this many distinct values an auto style colours features by an expression instead."""
 
-_RAMP = ("#ffffb2", "#bd0026")  # yellow → dark red, for numeric ranges
+_RAMP = ("#fecc5c", "#bd0026")  # yellow-orange → dark red, for numeric ranges
 
 # Columns of layer_styles exactly as QGIS (through GDAL) creates them.
 _CREATE_TABLE = (
@@ -311,7 +311,7 @@ def _symbol_layer(sym: Symbol, geometry: GeometryKind) -> tuple[str, str]:
     if geometry == "polygon":
         pairs = [
             ("color", _qcolor(sym.color)), ("style", "solid" if sym.fill else "no"),
-            ("outline_color", _qcolor(sym.outline_color)), ("outline_style", "solid"),
+            ("outline_color", _qcolor(sym.outline_color)), ("outline_style", sym.dash),
             ("outline_width", f"{sym.width:g}"), ("outline_width_unit", "MM"),
             ("joinstyle", "bevel"), ("offset", "0,0"), ("offset_unit", "MM"),
         ]
@@ -430,6 +430,11 @@ def _sld_rule(title: str, filt: str, sym: Symbol, geometry: GeometryKind) -> str
 # --- style builders ------------------------------------------------------------------------
 
 
+def _recolour(base: Symbol, colour: str) -> Symbol:
+    """The class symbol: ``base`` in ``colour`` (outline-only polygons colour the outline)."""
+    return replace(base, color=colour, outline_color=base.outline_color if base.fill else colour)
+
+
 def categorized_style(
     field_name: str,
     values: Sequence[Value],
@@ -468,9 +473,9 @@ def categorized_style(
         else:
             seq = colours or PALETTE
             colour = seq[i % len(seq)]
-        cats.append(Category(value, labels.get(value, str(value)), replace(base, color=colour)))
+        cats.append(Category(value, labels.get(value, str(value)), _recolour(base, colour)))
     if other is not None:
-        cats.append(Category("", other, replace(base, color=OTHER_COLOUR)))
+        cats.append(Category("", other, _recolour(base, OTHER_COLOUR)))
     return LayerStyle(
         symbol=base, field=field_name, categories=tuple(cats), labels=dict(labels),
         name=name, description=description,
@@ -510,7 +515,7 @@ def graduated_style(
         raise SchemaError(f"graduated style for {field_name!r}: need {n} colours and labels")
     base = base or Symbol("#9ecae1")
     ranges = tuple(
-        Range(bounds[i], bounds[i + 1], labels[i], replace(base, color=colours[i])) for i in range(n)
+        Range(bounds[i], bounds[i + 1], labels[i], _recolour(base, colours[i])) for i in range(n)
     )
     return LayerStyle(symbol=base, field=field_name, ranges=ranges, name=name, description=description)
 
