@@ -62,8 +62,8 @@ def _flag(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
     if name not in frame.columns:
         return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
     col = frame[name]
-    missing = col.isna().to_numpy()
-    true = col.astype(object).where(~missing, False).astype(bool).to_numpy()
+    missing = col.isna().to_numpy(copy=True)
+    true = col.astype(object).where(~missing, False).astype(bool).to_numpy(copy=True)
     return true, missing
 
 
@@ -73,11 +73,19 @@ def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.BooleanArray
 
 
 def _join(parts: list[np.ndarray], sep: str, n: int) -> np.ndarray:
-    """Row-wise join of object arrays, skipping empty strings."""
-    if not parts:
-        return np.full(n, "", dtype=object)
-    stacked = np.stack(parts, axis=1)
-    return np.array([sep.join(p for p in row if p) for row in stacked], dtype=object)
+    """Row-wise join of string arrays, skipping empty strings."""
+    out = np.full(n, "", dtype=object)
+    for part in parts:
+        p = np.asarray(part, dtype=object)
+        has = p != ""
+        if not has.any():
+            continue
+        prev = out
+        both = has & (prev != "")
+        out = np.where(has, p, prev).astype(object)
+        if both.any():
+            out[both] = (prev[both] + sep) + p[both]
+    return out
 
 
 # --- eligibility -------------------------------------------------------------------------
@@ -168,7 +176,7 @@ def _pipe_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile, year: 
         out[f"hazard_evidence_{u}"] = ""
     if pipes is None:
         return out, {"pipes": np.ones(len(ids), dtype=bool)}
-    absent = ~np.isin(ids, pipes.index.astype(str))
+    absent = ~pd.Index(ids).isin(pipes.index.astype(str))
     got = pipes.reindex(ids)
     for col in out.columns:
         if col not in got.columns:
@@ -230,7 +238,7 @@ def _walk_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
     from yulin_gis.accessibility import life_circle_gaps
 
     w = walk.reindex(ids)
-    absent = ~np.isin(ids, walk.index.astype(str)) | _no_geometry(comp)
+    absent = ~pd.Index(ids).isin(walk.index.astype(str)) | _no_geometry(comp)
     have = [k for k in kinds if f"walk_{k}_m" in w.columns]
     gaps = life_circle_gaps(w, {k: lc.thresholds[k] for k in have}) if have else pd.DataFrame(index=w.index)
     missing: Missing = {"walk": absent}
@@ -507,7 +515,7 @@ def item_table(assessed: pd.DataFrame, profile: Profile | None = None) -> pd.Dat
             if c in assessed.columns]
     records = [{str(k): v for k, v in r.items()} for r in assessed[keep].to_dict("records")]
     for rec, quant in zip(records, assessed["quantities"], strict=True):
-        for part in filter(None, str(quant).split(",")):
+        for part in filter(None, quant.split(",") if isinstance(quant, str) else ()):
             code, _, q = part.partition("=")
             it = prof.item(code)
             qty = float(q)

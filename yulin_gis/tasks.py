@@ -349,7 +349,7 @@ def write_survey_workbook(
         if col not in df.columns:
             df[col] = None
     df["item_names"] = df["items"].map(
-        lambda s: "、".join(prof.item(c).name_zh for c in str(s).split(",") if c))
+        lambda s: "、".join(prof.item(c).name_zh for c in s.split(",") if c) if isinstance(s, str) else "")
     df["tier"] = df["tier"].map(lambda t: TIER_LABELS_ZH.get(t, t))
     extra = [c for c in df.columns if c.startswith(("walk_", "gap_"))]
     cols = [c for c in (*_SURVEY_SHEET_COLS, *extra) if c in df.columns]
