@@ -214,7 +214,8 @@ def _check_packages(packages: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]
         for pid in df.loc[bad, "package_id"]:
             problems.append(Problem("error", "bad-value", f"{col} must be a number ≥ 0",
                                     layer="packages", row=pid, field=col))
-        df[col] = values.astype(float)
+        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            df[col] = values.astype(float)
     if any(p.severity == "error" for p in problems):
         raise ValidationError(problems, "Cannot plan packages")
     return df, problems
