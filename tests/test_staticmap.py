@@ -268,3 +268,13 @@ def test_legend_headings_only_for_styled_layers(compounds: gpd.GeoDataFrame,
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert texts == ["边界", "小区（改造类别）", "优先改造（3）", "比例纳入（2）", "不纳入（2）",
                      "未填（1）", "连片改造片区"]
+
+
+def test_import_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, yulin_gis.staticmap, yulin_gis.qgis_styles; "
+            "print(sorted(m for m in ('matplotlib', 'geopandas', 'pandas', 'shapely') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

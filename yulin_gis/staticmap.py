@@ -645,8 +645,6 @@ def _figure(
     ax.set_aspect("equal", adjustable="box")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
     for spine in ax.spines.values():
         spine.set_linewidth(1.2)
     _legend(ax, groups, outline is not None and len(outline) > 0)
