@@ -337,3 +337,12 @@ def test_pre2000_packages_go_before_share_only_packages() -> None:
     assert not need.feasible
     assert "MIX" in need.reasons["X"]
     assert "share cap" in need.reasons["X"]
+
+
+def test_empty_packages_give_empty_plan() -> None:
+    empty = make_packages([]).astype({"households": float, "cost_yuan": float})
+    res = allocate_plan(empty, YEARS, 10)
+    assert res.covered
+    assert len(res.totals) == 0
+    assert len(res.coverage_by_year) == 0
+    assert len(schedule_packages(res.packages)) == 0

@@ -192,7 +192,8 @@ def chart_coverage(coverage_by_year: pd.DataFrame, path: str | Path) -> Path:
         ax.set_ylim(0, 105)
         ax.set_ylabel("2000年前建成小区户数覆盖率（%）")
         ax.set_title("2000年底前建成老旧小区累计纳入改造计划比例")
-        ax.legend(fontsize=8, ncol=2)
+        if len(cy):
+            ax.legend(fontsize=8, ncol=2)
         ax.grid(alpha=0.3)
 
     return _draw(path, draw)

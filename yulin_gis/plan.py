@@ -522,7 +522,7 @@ def _coverage(df: pd.DataFrame, years: tuple[int, ...],
     total = df.groupby("county")["pre2000_households"].sum().reindex(list(counties), fill_value=0.0)
     per_year = pd.DataFrame(
         [(c, y, float(pre.get((c, str(y)), 0.0))) for c in counties for y in years],
-        columns=["county", "plan_year", "added"])
+        columns=["county", "plan_year", "added"]).astype({"added": float})
     per_year["pre2000_households"] = per_year["county"].map(total).astype(float)
     per_year["pre2000_covered"] = per_year.groupby("county")["added"].cumsum()
     per_year["coverage_rate"] = (per_year["pre2000_covered"] / per_year["pre2000_households"]
