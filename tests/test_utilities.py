@@ -181,3 +181,17 @@ def test_company_workbooks_read_back(street: dict[str, gpd.GeoDataFrame], tmp_pa
     assert cell.value == '=HYPERLINK("http://x")'
     assert cell.data_type == "s"
     assert not [p for p in (tmp_path / "wb").iterdir() if p.suffix != ".xlsx"]
+
+
+def test_risk_takes_profile_hazard_rules() -> None:
+    from yulin_gis.profile import load_profile
+
+    rules = load_profile().hazard_rules
+    segs = pd.DataFrame({"segment_id": ["g", "c", "p"], "utility": ["gas", "combined_sewer", "gas"],
+                         "material": ["grey_cast_iron", "concrete", "pe"],
+                         "install_year": [2010, 2015, 2015]})
+    risk = renewal_risk(segs, 2024, params={"hazard_rules": rules}).set_index("segment_id")
+    assert risk.at["g", "hazard"]
+    assert risk.at["c", "hazard"]  # rule "always"
+    assert not risk.at["p", "hazard"]
+    assert "雨污合流" in risk.at["c", "reason"]

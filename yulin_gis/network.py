@@ -430,13 +430,13 @@ def _pieces(net: UtilityNetwork) -> pd.DataFrame:
     if len(total) <= 1:
         return _concat([])
     main = int(np.argmax(total))
-    ids = seg["segment_id"].to_numpy()
+    ids = seg["segment_id"].to_numpy().astype(str)
+    order = np.lexsort((ids, seg_lab))
+    bounds = np.searchsorted(seg_lab[order], np.arange(len(total) + 1))
     rows, details = [], []
     for piece in range(len(total)):
-        if piece == main:
-            continue
-        members = sorted(ids[seg_lab == piece])
-        if not members:
+        members = ids[order[bounds[piece]:bounds[piece + 1]]].tolist()
+        if piece == main or not members:
             continue
         rows.append(members[0])
         details.append(f"piece of {len(members)} segment(s), {total[piece]:.1f} m, not joined to "
