@@ -49,15 +49,20 @@ def sample_dir() -> Path:
     InputFileError
         When neither exists.
     """
-    here = Path(__file__).resolve().parent
-    for cand in (here / "_sample", here.parent / "layers"):
+    candidates = _candidates()
+    for cand in candidates:
         if (cand / "README.md").is_file() or (cand / "source").is_dir():
             return cand
+    looked = " and ".join(str(c) for c in candidates)
     raise InputFileError(
-        f"the embedded Yulin sample was not found (looked in {here / '_sample'} and "
-        f"{here.parent / 'layers'}); reinstall yulin_gis or, in a source checkout, run "
-        "`python scripts/make_sample.py`"
+        f"the embedded Yulin sample was not found (looked in {looked}); reinstall yulin_gis "
+        "or, in a source checkout, run `python scripts/make_sample.py`"
     )
+
+
+def _candidates() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    return [here / "_sample", here.parent / "layers"]
 
 
 def get_path(name: str) -> Path:
@@ -151,7 +156,7 @@ def _write_dem(city: SyntheticCity, path: Path) -> None:
     profile = {
         "driver": "GTiff", "dtype": "float32", "count": 1, "height": city.dem.shape[0],
         "width": city.dem.shape[1], "crs": city.crs, "transform": Affine(*city.dem_transform),
-        "compress": "lzw", "predictor": 3, "tiled": True, "blockxsize": 256, "blockysize": 256,
+        "compress": "lzw", "predictor": 2, "tiled": True, "blockxsize": 256, "blockysize": 256,
         "nodata": -9999.0,
     }
     with rasterio.open(path, "w", **profile) as dst:

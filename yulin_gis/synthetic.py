@@ -310,16 +310,17 @@ def _sample_grid(rng: np.random.Generator, frame: _Frame, counties_local: np.nda
 
 
 def _grid_grid(rng: np.random.Generator, n: int) -> tuple[_Grid, Any]:
-    side = int(np.ceil(np.sqrt(n / (3.3 * 0.55) * 1.08)))
+    side = int(np.ceil(np.sqrt(n / 2.4)))
     x0 = y0 = -side * CELL / 2
     g = _Grid(side, side, x0, y0, np.full((side, side), 0.9), np.ones((side, side), bool),
               np.zeros((side, side), bool), np.zeros((side, side), int), np.zeros((side, side)))
     cx, cy = g.centres()
-    n_holes = max(2, side * side // 2500)
-    hx = rng.uniform(x0 + 1500, -x0 - 1500, n_holes)
-    hy = rng.uniform(y0 + 1500, -y0 - 1500, n_holes)
+    n_holes = max(1, side * side // 2500)
+    radius = min(1400.0, 0.12 * side * CELL)
+    hx = rng.uniform(x0 + radius, -x0 - radius, n_holes)
+    hy = rng.uniform(y0 + radius, -y0 - radius, n_holes)
     for hxk, hyk in zip(hx, hy, strict=True):
-        g.dens[np.hypot(cx - hxk, cy - hyk) < 1400] = 0.15
+        g.dens[np.hypot(cx - hxk, cy - hyk) < radius] = 0.15
     g.developed = g.dens > 0.3
     g.year, year_at = _year_field(rng, cx, cy, side * CELL / 2 * 0.8, None)
     return g, year_at
@@ -432,7 +433,7 @@ def _divisions_sample(rng: np.random.Generator, g: _Grid, frame: _Frame, countie
         cell_comm[m] = len(rows) + lab
         cells = boxes[m]
         kc = g.county[m]
-        clipped = np.array([shapely.intersection(b, counties_local[c]) for b, c in zip(cells, kc, strict=True)])
+        clipped = shapely.intersection(cells, counties_local[kc])
         cname = counties.name.iloc[int(kc[0])]
         for n, (_, rec) in enumerate(comms.iterrows()):
             geom = shapely.union_all(clipped[lab == n])
@@ -635,7 +636,7 @@ def _scatter_old_buildings(rng: np.random.Generator, P: pd.DataFrame, A: pd.Data
     chosen: list[int] = []
     for r in cand:
         nb = [k for k in tree.query_ball_point((mx[r], my[r]), 300.0) if k != r]
-        if len(nb) >= 4 and newer[nb].mean() >= 0.75 and all(np.hypot(mx[c] - mx[r], my[c] - my[r]) > 400
+        if len(nb) >= 3 and newer[nb].mean() >= 0.75 and all(np.hypot(mx[c] - mx[r], my[c] - my[r]) > 400
                                                               for c in chosen):
             chosen.append(int(r))
         if len(chosen) == n_ch:
@@ -836,7 +837,7 @@ def _split_to(T: pd.DataFrame, target: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------- facilities
 def _facilities(rng: np.random.Generator, sites: np.ndarray, weight: np.ndarray, root: np.ndarray,
                 n_dev: int, gap_centres: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Facilities on free parcels; none of a gap kind within 1.9 km of that kind's gap centres."""
+    """Facilities on free parcels; none of a gap kind within 1.75 km of that kind's gap centres."""
     from yulin_gis.schema import VOCABULARIES
 
     free = np.ones(len(sites), bool)
@@ -844,9 +845,11 @@ def _facilities(rng: np.random.Generator, sites: np.ndarray, weight: np.ndarray,
     for kind, rate in FACILITY_RATES.items():
         ok = free.copy()
         for c in gap_centres.get(kind, np.empty((0, 2))):
-            ok &= np.hypot(sites[:, 0] - c[0], sites[:, 1] - c[1]) > GAP_RADIUS + 400
+            ok &= np.hypot(sites[:, 0] - c[0], sites[:, 1] - c[1]) > GAP_RADIUS + 250
         cand = np.nonzero(ok)[0]
         count = min(len(cand), max(1, int(round(rate * n_dev))))
+        if count == 0:
+            continue
         w = weight[cand] / weight[cand].sum()
         pick = np.sort(rng.choice(cand, size=count, replace=False, p=w))
         free[pick] = False
@@ -879,7 +882,7 @@ def _dem(rng: np.random.Generator, frame: _Frame, g: _Grid, river_world: np.ndar
          depressions: pd.DataFrame, res: float) -> tuple[np.ndarray, tuple[float, ...]]:
     """Float32 DEM (EPSG:4546, north-up): gentle slope, hills, Nanliu valley, planted sinks."""
     from rasterio.features import rasterize
-    from rasterio.transform import from_origin
+    from rasterio.transform import Affine
     from scipy.ndimage import distance_transform_edt
     from shapely import LineString
 
@@ -890,23 +893,45 @@ def _dem(rng: np.random.Generator, frame: _Frame, g: _Grid, river_world: np.ndar
     xmin, ymin = np.floor(w.min(0) / res) * res - 2 * res
     xmax, ymax = np.ceil(w.max(0) / res) * res + 2 * res
     ncol, nrow = int((xmax - xmin) / res), int((ymax - ymin) / res)
-    transform = from_origin(xmin, ymax, res, res)
+    transform = Affine(res, 0.0, xmin, 0.0, -res, ymax)
     line = rasterize([(LineString(river_world), 1)], out_shape=(nrow, ncol), transform=transform,
                      all_touched=True, dtype="uint8")
     dist = distance_transform_edt(line == 0) * res
-    X = xmin + (np.arange(ncol) + 0.5) * res
-    Y = ymax - (np.arange(nrow) + 0.5) * res
-    XX, YY = np.meshgrid(X - frame.origin[0], Y - frame.origin[1])
-    z = 78.0 + 0.0015 * (XX + YY) * 0.7071
-    z += 5.0 * np.exp(-(((XX + YY) * 0.7071) ** 2 + (XX - YY) ** 2 * 0.3) / (2 * (4 * g.nx * CELL) ** 2))
-    for _ in range(3):
+    X = (xmin + (np.arange(ncol) + 0.5) * res - frame.origin[0]).astype(np.float32)
+    Y = (ymax - (np.arange(nrow) + 0.5) * res - frame.origin[1]).astype(np.float32)
+    z = np.full((nrow, ncol), 78.0, np.float32) + (0.00106 * X)[None, :] + (0.00106 * Y)[:, None]
+    for hx, hy, amp, sig in _hills(rng, frame, g, depressions):
+        z += amp * np.outer(np.exp(-((Y - hy) ** 2) / (2 * sig**2)), np.exp(-((X - hx) ** 2) / (2 * sig**2)))
+    for _ in range(3):  # sin(ax + by + p) = sin(ax) cos(by + p) + cos(ax) sin(by + p)
         ang, wl, ph = rng.uniform(0, np.pi), rng.uniform(1500, 4000), rng.uniform(0, 2 * np.pi)
-        z += 0.6 * np.sin((XX * np.cos(ang) + YY * np.sin(ang)) / wl * 2 * np.pi + ph)
-    z -= 5.0 * np.exp(-((dist / 150.0) ** 2)) + 3.0 * np.exp(-((dist / 600.0) ** 2))
+        ax, by = X * np.cos(ang) / wl * 2 * np.pi, Y * np.sin(ang) / wl * 2 * np.pi + ph
+        z += 0.6 * (np.outer(np.cos(by), np.sin(ax)) + np.outer(np.sin(by), np.cos(ax))).astype(np.float32)
+    z -= (5.0 * np.exp(-((dist / 150.0) ** 2)) + 3.0 * np.exp(-((dist / 600.0) ** 2))).astype(np.float32)
     for d in depressions.itertuples():
-        r = np.hypot(XX - (d.x - frame.origin[0]), YY - (d.y - frame.origin[1]))
-        z -= np.where(r < d.radius_m, d.depth_m * (1 - (r / d.radius_m) ** 2) ** 2, 0.0)
-    return np.round(z, 2).astype(np.float32), tuple(transform)[:6]
+        c0, c1 = np.searchsorted(X, [d.x - frame.origin[0] - d.radius_m, d.x - frame.origin[0] + d.radius_m])
+        r0, r1 = np.searchsorted(-Y, [-(d.y - frame.origin[1] + d.radius_m), -(d.y - frame.origin[1] - d.radius_m)])
+        r = np.hypot(X[None, c0:c1] - (d.x - frame.origin[0]), Y[r0:r1, None] - (d.y - frame.origin[1]))
+        z[r0:r1, c0:c1] -= np.where(r < d.radius_m, d.depth_m * (1 - (r / d.radius_m) ** 2) ** 2, 0.0)
+    return (np.round(z * 20.0) / 20.0).astype(np.float32), tuple(transform)[:6]
+
+
+def _hills(rng: np.random.Generator, frame: _Frame, g: _Grid,
+           depressions: pd.DataFrame) -> list[tuple[float, float, float, float]]:
+    """A few hills (centre relative to the frame origin, height, sigma) on open land, away from sinks."""
+    cx, cy = g.centres()
+    m = g.dens < 0.2
+    pts = frame.to_world(np.column_stack([cx[m], cy[m]])) - np.asarray(frame.origin)
+    pts = pts[rng.permutation(len(pts))]
+    sinks = depressions[["x", "y"]].to_numpy(float) - np.asarray(frame.origin)
+    out: list[tuple[float, float, float, float]] = []
+    for p in pts:
+        if len(sinks) and np.min(np.hypot(*(sinks - p).T)) < 2000:
+            continue
+        if all(np.hypot(p[0] - h[0], p[1] - h[1]) > 2500 for h in out):
+            out.append((float(p[0]), float(p[1]), float(rng.uniform(8, 20)), float(rng.uniform(500, 900))))
+        if len(out) == 4:
+            break
+    return out
 
 
 def _plant_depressions(rng: np.random.Generator, frame: _Frame, cent: np.ndarray, A: pd.DataFrame,
@@ -941,18 +966,24 @@ def _gap_fields(rng: np.random.Generator, A: pd.DataFrame) -> None:
 
 
 def _select(rng: np.random.Generator, P: pd.DataFrame, g: _Grid, n: int) -> np.ndarray:
-    """Weighted sample without replacement (Efraimidis–Spirakis) of ``n`` parcels."""
+    """Fill whole blocks, drawn by a density-weighted random order, until ``n`` parcels are taken."""
     if n > len(P):
         logger.warning("only %d parcels for %d compounds", len(P), n)
         n = len(P)
-    w = g.dens[P.ci, P.cj]
-    keys = np.log(rng.random(len(P))) / w
-    return np.sort(np.argsort(-keys, kind="stable")[:n])
+    cell = P.ci.to_numpy() * g.ny + P.cj.to_numpy()
+    cells = np.unique(cell)
+    keys = np.log(rng.random(len(cells))) / g.dens.ravel()[cells]
+    rank = np.empty(len(cells), int)
+    rank[np.argsort(-keys, kind="stable")] = np.arange(len(cells))
+    order = np.lexsort((np.arange(len(P)), rank[np.searchsorted(cells, cell)]))
+    return np.sort(order[:n])
 
 
 def _gap_centres(rng: np.random.Generator, cent: np.ndarray, A: pd.DataFrame, per_kind: int,
-                 spacing: float) -> dict[str, np.ndarray]:
-    cand = np.nonzero((A.built_year.to_numpy() <= 2000) & ~A.isolated.to_numpy())[0]
+                 spacing: float, max_r: float) -> dict[str, np.ndarray]:
+    """Centres of the planted service gaps: old compounds, at most ``max_r`` from the core."""
+    near = np.hypot(cent[:, 0], cent[:, 1]) < max_r
+    cand = np.nonzero((A.built_year.to_numpy() <= 2000) & ~A.isolated.to_numpy() & near)[0]
     cand = cand[rng.permutation(len(cand))]
     chosen: list[np.ndarray] = []
     for c in cand:
@@ -1226,7 +1257,8 @@ def _assemble(ctx: _Ctx, C: pd.DataFrame, A: pd.DataFrame, R: pd.DataFrame, U: p
                  shapely.points(frame.to_world(N[["x", "y"]].to_numpy(float))))
     cent = np.column_stack([(C.x0 + C.x1) / 2, (C.y0 + C.y1) / 2])
     gaps = _gap_centres(rng, cent, A, 1 if ctx.mode == "sample" else max(1, len(A) // 25000),
-                        4000.0 if ctx.mode == "sample" else 6000.0)
+                        3000.0 if ctx.mode == "sample" else 6000.0,
+                        3500.0 if ctx.mode == "sample" else np.inf)
     sites = np.column_stack([(free.x0 + free.x1) / 2, (free.y0 + free.y1) / 2])
     root = ctx.comms.name.iloc[ctx.cell_comm[free.ci, free.cj]].str.replace("社区", "").to_numpy()
     F = _facilities(rng, sites, g.dens[free.ci, free.cj], root, int(g.developed.sum()), gaps)
