@@ -370,3 +370,14 @@ def test_rows_missing_from_precomputed_frames_are_not_surveyed(profile, compound
     assert not out.loc["A", "hazard_gas"]
     assert "pipes" in out.loc["A", "not_surveyed"].split(", ")
     assert "pipes" not in out.loc["B", "not_surveyed"].split(", ")
+
+
+def test_unparsed_chinese_booleans_are_read_not_truthy(profile):
+    comp = gpd.GeoDataFrame({"compound_id": ["P", "Q"], "name": ["p", "q"], "built_year": [1995, 1995],
+                             "households": [40, 40], "roof_leak": ["是", "否"],
+                             "facade_damaged": ["无法判断", None]},
+                            geometry=[_box(0), _box(1)], crs=CRS)
+    out = assess_compounds(Layers(comp), profile).set_index("compound_id")
+    assert out.loc["P", "items"].split(",") == ["roof_repair"]
+    assert out.loc["Q", "items"] == ""
+    assert "facade_damaged" in out.loc["P", "not_surveyed"].split(", ")

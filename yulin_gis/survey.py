@@ -57,14 +57,24 @@ def _num(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _flag(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(is_true, is_missing)`` of a boolean survey field (absent column: all missing)."""
+    """``(is_true, is_missing)`` of a boolean survey field (absent column: all missing).
+
+    Boolean columns are used as they are; other values (是/否, 有/无 ... in unvalidated
+    input) go through :func:`yulin_gis.parse.parse_bool`, unparseable ones count as missing.
+    """
     n = len(frame)
     if name not in frame.columns:
         return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
     col = frame[name]
-    missing = col.isna().to_numpy(copy=True)
-    true = col.astype(object).where(~missing, False).astype(bool).to_numpy(copy=True)
-    return true, missing
+    missing = col.isna().to_numpy(dtype=bool)
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return col.fillna(False).to_numpy(dtype=bool), missing
+    from yulin_gis.parse import parse_bool
+
+    parsed = [None if m else (v if isinstance(v, bool | np.bool_) else parse_bool(v)[0])
+              for v, m in zip(col.to_numpy(dtype=object), missing, strict=True)]
+    unknown = np.fromiter((p is None for p in parsed), dtype=bool, count=n)
+    return np.fromiter((bool(p) for p in parsed), dtype=bool, count=n), unknown
 
 
 def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.BooleanArray:
@@ -396,7 +406,10 @@ def _not_surveyed(comp: pd.DataFrame, prof: Profile, missing: Missing) -> np.nda
                     | {"has_lift", "floors", "property_management", "consent_rate", "built_year"})
     parts = []
     for name in fields:
-        unknown = comp[name].isna().to_numpy() if name in comp.columns else np.ones(n, dtype=bool)
+        if name in _GAP_LABEL or name == "property_management":
+            unknown = _flag(comp, name)[1]
+        else:
+            unknown = comp[name].isna().to_numpy() if name in comp.columns else np.ones(n, dtype=bool)
         parts.append(np.where(unknown, name, ""))
     for source, mask in missing.items():
         parts.append(np.where(mask, source, ""))
