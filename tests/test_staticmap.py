@@ -278,3 +278,13 @@ def test_import_is_light() -> None:
             "print(sorted(m for m in ('matplotlib', 'geopandas', 'pandas', 'shapely') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_fit_frames_layers_or_boundary(compounds: gpd.GeoDataFrame) -> None:
+    layer = staticmap._prepare(compound_layer(compounds, "tier"), staticmap._projected(CRS))
+    big = gpd.GeoSeries([box(X0 - 50_000, Y0 - 50_000, X0 + 50_000, Y0 + 50_000)], crs=CRS)
+    (only,) = staticmap._map_bounds([layer], big, "layers")
+    assert only == pytest.approx(tuple(compounds.total_bounds))
+    assert staticmap._map_bounds([layer], big, "all")[-1] == pytest.approx(tuple(big.total_bounds))
+    empty = StaticLayer(compounds.iloc[:0], "空")
+    assert staticmap._map_bounds([empty], big, "layers") == [pytest.approx(tuple(big.total_bounds))]

@@ -483,7 +483,7 @@ def _handle(entry: LegendEntry, layer: StaticLayer) -> Any:
     return Patch(facecolor="none", edgecolor=entry.colour, linewidth=1.2)
 
 
-def _legend(ax: Axes, groups: list[tuple[StaticLayer, list[LegendEntry]]], boundary: bool) -> None:
+def _legend(ax: Axes, groups: list[tuple[StaticLayer, list[LegendEntry]]], boundary: str | None) -> None:
     from matplotlib.patches import Patch
 
     handles: list[Any] = []
@@ -491,7 +491,7 @@ def _legend(ax: Axes, groups: list[tuple[StaticLayer, list[LegendEntry]]], bound
     headers: set[int] = set()
     if boundary:
         handles.append(Patch(facecolor="none", edgecolor="#222222", linewidth=1.6))
-        labels.append("边界")
+        labels.append(boundary)
     for layer, entries in groups:
         if not entries:
             continue
@@ -565,6 +565,8 @@ def render_static_map(
     *,
     figsize: tuple[float, float] = (11.69, 8.27),
     note: str | None = None,
+    fit: Literal["all", "layers"] = "all",
+    boundary_label: str = "边界",
 ) -> Path:
     """Draw a report map and write it as PNG or PDF (chosen by the suffix of ``path``).
 
@@ -587,6 +589,11 @@ def render_static_map(
         Page size in inches (A4 landscape by default).
     note
         Extra line under the map (data source, date ...), after the CRS note.
+    fit
+        ``"all"`` frames the layers and the boundary; ``"layers"`` frames the layers only
+        (a large rural county boundary then shows where it crosses the frame).
+    boundary_label
+        Legend label of the boundary.
 
     Returns
     -------
@@ -609,23 +616,36 @@ def render_static_map(
     target = _projected(crs)
     prepared = [_prepare(layer, target) for layer in layers]
     outline = _boundary_series(boundary, target)
-    bounds = [tuple(p.data.total_bounds) for p in prepared if p.data.geometry.notna().any() and not p.data.geometry.is_empty.all()]
-    if outline is not None and len(outline):
-        bounds.append(tuple(outline.total_bounds))
+    bounds = _map_bounds(prepared, outline, fit)
     if not bounds:
         raise SchemaError(f"{out}: nothing to draw (all layers are empty)")
     import matplotlib
 
     with matplotlib.rc_context(_rc()):
-        fig = _figure(prepared, outline, bounds, title, target, figsize, dpi, note)  # type: ignore[arg-type]
+        fig = _figure(prepared, outline, bounds, title, target, figsize, dpi, note, boundary_label)
         _save(fig, out, fmt, dpi)
     logger.info("static map written: %s", out)
     return out
 
 
+def _map_bounds(layers: list[StaticLayer], outline: Any, fit: str) -> list[tuple[float, float, float, float]]:
+    """Bounds of the non-empty layers, and of the boundary when ``fit == "all"`` (or alone)."""
+    bounds = []
+    for layer in layers:
+        geoms = layer.data.geometry
+        if len(geoms) and not (geoms.isna() | geoms.is_empty).all():
+            xmin, ymin, xmax, ymax = (float(v) for v in geoms.total_bounds)
+            bounds.append((xmin, ymin, xmax, ymax))
+    if outline is not None and len(outline) and (fit == "all" or not bounds):
+        xmin, ymin, xmax, ymax = (float(v) for v in outline.total_bounds)
+        bounds.append((xmin, ymin, xmax, ymax))
+    return bounds
+
+
 def _figure(
     layers: list[StaticLayer], outline: Any, bounds: list[tuple[float, float, float, float]],
     title: str, target: Any, figsize: tuple[float, float], dpi: int, note: str | None,
+    boundary_label: str = "边界",
 ) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -647,7 +667,7 @@ def _figure(
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_linewidth(1.2)
-    _legend(ax, groups, outline is not None and len(outline) > 0)
+    _legend(ax, groups, boundary_label if outline is not None and len(outline) else None)
     _scale_bar(ax, extent)
     _north_arrow(ax)
     fig.text(0.5, 0.95, title, ha="center", va="center", fontsize=16, fontweight="bold")
@@ -792,13 +812,16 @@ def county_maps(
     crs: str = "EPSG:4546",
     dpi: int = 150,
     figsize: tuple[float, float] = (11.69, 8.27),
+    fit: Literal["all", "layers"] = "layers",
 ) -> list[Path]:
     """Draw one map per county (县/市/区) of the compounds, named ``<county>.<fmt>``.
 
     Compounds without a county go to a map named ``未填.<fmt>`` so no compound is left out.
     Packages and communities are filtered by their own ``county_field`` when they have one,
     otherwise by the county's bounding box. The county whose ``county_name_field`` equals
-    the name (when ``counties`` is given) is drawn as the map boundary.
+    the name (when ``counties`` is given) is drawn as the map boundary; by default the map
+    is framed on the county's compounds (``fit="layers"``), ``fit="all"`` shows the whole
+    county.
 
     Returns
     -------
@@ -825,7 +848,7 @@ def county_maps(
         written.append(render_static_map(
             [*below, compound_layer(part, style_by), *above],
             folder / f"{stem}.{fmt}", title_template.format(county=county), crs=crs, dpi=dpi,
-            boundary=boundary, figsize=figsize,
+            boundary=boundary, figsize=figsize, fit=fit, boundary_label="县（市、区）界",
         ))
     return written
 
