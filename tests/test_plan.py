@@ -180,7 +180,7 @@ package_rows = st.lists(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=package_rows, budget=st.integers(0, 2000), cap=st.integers(0, 800),
        share_cap=st.sampled_from([None, 0.0, 0.15, 0.5]))
 def test_property_limits_never_exceeded(rows, budget, cap, share_cap) -> None:
@@ -203,7 +203,7 @@ def test_property_limits_never_exceeded(rows, budget, cap, share_cap) -> None:
     assert years_of(res) == years_of(again)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(rows=package_rows, budget=st.integers(1, 1500))
 def test_property_what_if_budget_covers(rows, budget) -> None:
     pk = make_packages([(f"p{i:02d}", c, hh, float(cost), pr, hh * pre // 100, 0)
@@ -213,7 +213,7 @@ def test_property_what_if_budget_covers(rows, budget) -> None:
     assert allocate_plan(pk, YEARS, need.budget_by_county_year or budget).covered
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(n=st.integers(1, 12), per_year=st.integers(1, 4))
 def test_property_equal_packages_follow_priority(n, per_year) -> None:
     pk = make_packages([(f"p{i:02d}", "X", 10, 10.0, (i * 37) % 101, 10, 0) for i in range(n)])
