@@ -16,7 +16,13 @@ from yulin_gis import datasets
 from yulin_gis.crs import STORAGE_CRS, gcj02_to_wgs84
 from yulin_gis.errors import InputFileError
 from yulin_gis.schema import GAP_FIELDS, VOCABULARIES
-from yulin_gis.synthetic import ANALYSIS_CRS, SyntheticCity, hazard_of, load_real_divisions, make_city
+from yulin_gis.synthetic import (
+    ANALYSIS_CRS,
+    SyntheticCity,
+    hazard_of,
+    load_real_divisions,
+    make_city,
+)
 
 SOURCE = Path(__file__).resolve().parent.parent / "layers" / "source"
 
@@ -36,10 +42,13 @@ def test_same_seed_gives_identical_layers(city: SyntheticCity) -> None:
 
 def test_counts_and_values_in_range(city: SyntheticCity) -> None:
     c = city.compounds
-    assert len(c) == 300 and c.compound_id.is_unique
+    assert len(c) == 300
+    assert c.compound_id.is_unique
     assert 40 <= len(city.communities) <= 60
-    assert c.built_year.between(1975, 2015).all() and (c.built_year <= 2000).mean() > 0.5
-    assert c.households.between(20, 1500).all() and c.floors.between(2, 18).all()
+    assert c.built_year.between(1975, 2015).all()
+    assert (c.built_year <= 2000).mean() > 0.5
+    assert c.households.between(20, 1500).all()
+    assert c.floors.between(2, 18).all()
     assert set(c.housing_type) <= set(VOCABULARIES["housing_type"])
     assert set(city.utilities.utility) == set(VOCABULARIES["utility"])
     assert set(city.utilities.material) <= set(VOCABULARIES["material"])
@@ -48,7 +57,8 @@ def test_counts_and_values_in_range(city: SyntheticCity) -> None:
     assert set(city.facilities.kind) == set(VOCABULARIES["facility_kind"])
     assert set(city.utility_nodes.role) == {"source", "outfall"}
     assert {f.name for f in GAP_FIELDS} <= set(c.columns)
-    assert c.urban_village.any() and c.renovated_year.notna().any()
+    assert c.urban_village.any()
+    assert c.renovated_year.notna().any()
     assert all(layer.crs == ANALYSIS_CRS for layer in city.vector_layers().values())
 
 
@@ -64,8 +74,9 @@ def test_communities_use_real_codes(city: SyntheticCity) -> None:
     div = pd.read_csv(SOURCE / "yulin_divisions_2023.csv", dtype=str)
     real = div[(div.level == "village") & div.name.str.contains("社区")].set_index("code")
     comm = city.communities
-    assert comm.community_id.is_unique and set(comm.community_id) <= set(real.index)
-    assert all(real.loc[cid, "name"].startswith(name) for cid, name in zip(comm.community_id, comm.name))
+    assert comm.community_id.is_unique
+    assert set(comm.community_id) <= set(real.index)
+    assert all(real.loc[cid, "name"].startswith(name) for cid, name in zip(comm.community_id, comm.name, strict=False))
     assert set(comm.street) == {"玉城街道", "南江街道", "城西街道", "城北街道", "名山街道", "福绵镇"}
     assert comm.community_id.str.len().eq(12).all()
 
@@ -113,7 +124,8 @@ def _dem_at(city: SyntheticCity, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def test_planted_depressions_are_closed_sinks(city: SyntheticCity) -> None:
     deps = city.truth["depressions"]
-    assert deps and any(v == "depression" for v in city.truth["low_lying"].values())
+    assert deps
+    assert any(v == "depression" for v in city.truth["low_lying"].values())
     for d in deps:
         ang = np.linspace(0, 2 * np.pi, 16, endpoint=False)
         rim = _dem_at(city, d["x"] + 1.1 * d["radius_m"] * np.cos(ang), d["y"] + 1.1 * d["radius_m"] * np.sin(ang))
@@ -121,7 +133,8 @@ def test_planted_depressions_are_closed_sinks(city: SyntheticCity) -> None:
     river = city.rivers.geometry.iloc[0]
     by_river = [k for k, v in city.truth["low_lying"].items() if v == "river"]
     comp = city.compounds.set_index("compound_id").geometry
-    assert by_river and all(comp[k].distance(river) <= 110 for k in by_river)
+    assert by_river
+    assert all(comp[k].distance(river) <= 110 for k in by_river)
 
 
 def test_planted_service_gaps(city: SyntheticCity) -> None:
@@ -144,10 +157,13 @@ def test_isolated_and_scattered_buildings(city: SyntheticCity) -> None:
     assert scattered
     for k in scattered:
         row = comp.loc[k]
-        assert row.housing_type == "single_building" and row.buildings == 1 and row.built_year <= 2000
+        assert row.housing_type == "single_building"
+        assert row.buildings == 1
+        assert row.built_year <= 2000
         others = comp.drop(k)
         near = others[others.geometry.centroid.distance(row.geometry.centroid) < 299]
-        assert len(near) >= 3 and (near.built_year > 2000).mean() >= 0.7
+        assert len(near) >= 3
+        assert (near.built_year > 2000).mean() >= 0.7
 
 
 def test_survey_table_round_trips_gcj02(city: SyntheticCity) -> None:
@@ -163,7 +179,8 @@ def test_survey_table_round_trips_gcj02(city: SyntheticCity) -> None:
 
 def test_grid_mode_reaches_pipe_count() -> None:
     big = make_city(400, seed=1, mode="grid", n_pipes=12_000)
-    assert len(big.compounds) == 400 and len(big.utilities) == 12_000
+    assert len(big.compounds) == 400
+    assert len(big.utilities) == 12_000
     assert big.utilities.segment_id.is_unique
     assert big.communities.community_id.str.startswith("99").all()
     assert big.truth["hazard_compounds"]
@@ -176,13 +193,16 @@ def test_write_and_read_back(city: SyntheticCity, tmp_path: Path) -> None:
     layers = {name for name, _ in pyogrio.list_layers(paths["gpkg"])}
     assert {"compounds", "communities", "roads", "utilities", "utility_nodes", "facilities", "rivers"} <= layers
     back = gpd.read_file(paths["gpkg"], layer="compounds")
-    assert back.crs.to_epsg() == 4490 and list(back.compound_id) == list(city.compounds.compound_id)
+    assert back.crs.to_epsg() == 4490
+    assert list(back.compound_id) == list(city.compounds.compound_id)
     import rasterio
 
     with rasterio.open(paths["dem"]) as src:
-        assert src.crs.to_epsg() == 4546 and src.dtypes[0] == "float32"
+        assert src.crs.to_epsg() == 4546
+        assert src.dtypes[0] == "float32"
         assert src.block_shapes[0] == (256, 256)
-        assert src.compression.name.lower() == "lzw" and abs(src.res[0] - 10) < 1e-9
+        assert src.compression.name.lower() == "lzw"
+        assert abs(src.res[0] - 10) < 1e-9
     assert json.loads(paths["truth"].read_text(encoding="utf-8"))["n_compounds"] == 300
 
 
@@ -195,7 +215,8 @@ def test_committed_sample_matches_generator(tmp_path: Path) -> None:
     import rasterio
 
     with rasterio.open(datasets.get_path("dem")) as a, rasterio.open(fresh["dem"]) as b:
-        assert a.transform == b.transform and np.array_equal(a.read(1), b.read(1))
+        assert a.transform == b.transform
+        assert np.array_equal(a.read(1), b.read(1))
     pd.testing.assert_frame_equal(pd.read_excel(datasets.get_path("survey")), pd.read_excel(fresh["survey"]))
     assert datasets.get_path("truth").read_text(encoding="utf-8") == fresh["truth"].read_text(encoding="utf-8")
 

@@ -292,7 +292,7 @@ def _sample_grid(rng: np.random.Generator, frame: _Frame, counties_local: np.nda
     import shapely
 
     nx, ny, x0, y0 = 72, 62, -10500.0, -8500.0
-    g = _Grid(nx, ny, x0, y0, *(np.zeros((nx, ny)) for _ in range(2)), np.zeros((nx, ny), bool),
+    g = _Grid(nx, ny, x0, y0, np.zeros((nx, ny)), np.zeros((nx, ny), bool), np.zeros((nx, ny), bool),
               np.full((nx, ny), -1), np.zeros((nx, ny)))
     cx, cy = g.centres()
     fum = frame.to_local(np.array([FUMIAN]))[0]
@@ -847,7 +847,7 @@ def _facilities(rng: np.random.Generator, sites: np.ndarray, weight: np.ndarray,
         for c in gap_centres.get(kind, np.empty((0, 2))):
             ok &= np.hypot(sites[:, 0] - c[0], sites[:, 1] - c[1]) > GAP_RADIUS + 250
         cand = np.nonzero(ok)[0]
-        count = min(len(cand), max(1, int(round(rate * n_dev))))
+        count = min(len(cand), max(1, round(rate * n_dev)))
         if count == 0:
             continue
         w = weight[cand] / weight[cand].sum()
@@ -907,11 +907,12 @@ def _dem(rng: np.random.Generator, frame: _Frame, g: _Grid, river_world: np.ndar
         ax, by = X * np.cos(ang) / wl * 2 * np.pi, Y * np.sin(ang) / wl * 2 * np.pi + ph
         z += 0.6 * (np.outer(np.cos(by), np.sin(ax)) + np.outer(np.sin(by), np.cos(ax))).astype(np.float32)
     z -= (5.0 * np.exp(-((dist / 150.0) ** 2)) + 3.0 * np.exp(-((dist / 600.0) ** 2))).astype(np.float32)
-    for d in depressions.itertuples():
-        c0, c1 = np.searchsorted(X, [d.x - frame.origin[0] - d.radius_m, d.x - frame.origin[0] + d.radius_m])
-        r0, r1 = np.searchsorted(-Y, [-(d.y - frame.origin[1] + d.radius_m), -(d.y - frame.origin[1] - d.radius_m)])
-        r = np.hypot(X[None, c0:c1] - (d.x - frame.origin[0]), Y[r0:r1, None] - (d.y - frame.origin[1]))
-        z[r0:r1, c0:c1] -= np.where(r < d.radius_m, d.depth_m * (1 - (r / d.radius_m) ** 2) ** 2, 0.0)
+    for dx, dy, rad, depth in depressions[["x", "y", "radius_m", "depth_m"]].to_numpy(float):
+        px, py = dx - frame.origin[0], dy - frame.origin[1]
+        c0, c1 = np.searchsorted(X, [px - rad, px + rad])
+        r0, r1 = np.searchsorted(-Y, [-(py + rad), -(py - rad)])
+        r = np.hypot(X[None, c0:c1] - px, Y[r0:r1, None] - py)
+        z[r0:r1, c0:c1] -= np.where(r < rad, depth * (1 - (r / rad) ** 2) ** 2, 0.0).astype(np.float32)
     return (np.round(z * 20.0) / 20.0).astype(np.float32), tuple(transform)[:6]
 
 
@@ -1013,7 +1014,7 @@ def _lines(frame: _Frame, df: pd.DataFrame) -> np.ndarray:
     import shapely
 
     coords = np.stack([df[["x0", "y0"]].to_numpy(float), df[["x1", "y1"]].to_numpy(float)], axis=1)
-    return shapely.linestrings(frame.to_world(coords.reshape(-1, 2)).reshape(-1, 2, 2))
+    return np.asarray(shapely.linestrings(frame.to_world(coords.reshape(-1, 2)).reshape(-1, 2, 2)))
 
 
 def _gdf(data: dict[str, Any] | pd.DataFrame, geometry: Any) -> gpd.GeoDataFrame:
@@ -1236,7 +1237,8 @@ def _assemble(ctx: _Ctx, C: pd.DataFrame, A: pd.DataFrame, R: pd.DataFrame, U: p
     from yulin_gis.schema import GAP_FIELDS
 
     rng, frame, g = ctx.rng, ctx.frame, ctx.g
-    A["renovated_year"] = pd.array(np.where(A.renovated_year > 0, A.renovated_year, pd.NA), dtype="Int64")
+    ren = A.renovated_year.to_numpy()
+    A["renovated_year"] = pd.array([int(v) if v > 0 else None for v in ren], dtype="Int64")
     local = shapely.box(C.x0, C.y0, C.x1, C.y1)
     cols = list(_COMPOUND_COLUMNS) + [f.name for f in GAP_FIELDS]
     compounds = _gdf(A[cols].iloc[order], frame.geoms_to_world(local)[order])
@@ -1289,8 +1291,8 @@ def _truth(A: pd.DataFrame, U: pd.DataFrame, seg_ids: np.ndarray, compounds: gpd
         hazard_compounds.setdefault(comp, {})[h] = sid
     low: dict[str, str] = {}
     tree = cKDTree(cent)
-    for d in dep.itertuples():
-        for k in tree.query_ball_point((d.lx, d.ly), 0.5 * d.radius_m):
+    for lx, ly, rad in dep[["lx", "ly", "radius_m"]].to_numpy(float):
+        for k in tree.query_ball_point((lx, ly), 0.5 * rad):
             low[cid[k]] = "depression"
     for k in np.nonzero(river_d <= 110.0)[0]:
         low.setdefault(cid[k], "river")
@@ -1311,8 +1313,8 @@ def _truth(A: pd.DataFrame, U: pd.DataFrame, seg_ids: np.ndarray, compounds: gpd
         "hazard_compounds": hazard_compounds,
         "hazard_segments": dict(sorted(zip(seg_ids[U.hazard != ""], U.hazard[U.hazard != ""], strict=True))),
         "low_lying": dict(sorted(low.items())),
-        "depressions": [{"x": round(float(d.x), 2), "y": round(float(d.y), 2), "radius_m": float(d.radius_m),
-                         "depth_m": float(d.depth_m)} for d in dep.itertuples()],
+        "depressions": [{"x": round(float(x), 2), "y": round(float(y), 2), "radius_m": float(r), "depth_m": float(d)}
+                        for x, y, r, d in dep[["x", "y", "radius_m", "depth_m"]].to_numpy(float)],
         "service_gaps": gaps_out, "service_gap_radius_m": GAP_RADIUS,
         "gap_centres": {k: [[round(float(a), 2), round(float(b), 2)] for a, b in frame.to_world(v)]
                         for k, v in gaps.items() if len(v)},
