@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -277,8 +277,20 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise
 
 
-def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
-    """Write several layers into one GeoPackage atomically (all or nothing)."""
+def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path,
+               finish: Callable[[Path], object] | None = None) -> Path:
+    """Write several layers into one GeoPackage atomically (all or nothing).
+
+    Parameters
+    ----------
+    layers
+        Layer name → frame, written in this order.
+    path
+        Target ``.gpkg``.
+    finish
+        Called with the temporary file after the layers are written and before it is
+        renamed into place (e.g. to add QGIS default styles).
+    """
     import pyogrio
 
     path = Path(path)
@@ -286,7 +298,9 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path
         for name, frame in layers.items():
             try:
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
-            except OSError as exc:
+            except Exception as exc:
                 raise OutputError(f"{path}: writing layer {name} failed ({exc})") from exc
+        if finish is not None:
+            finish(tmp)
     logger.info("wrote %s (%s)", path, ", ".join(layers))
     return path

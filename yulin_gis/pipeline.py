@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from yulin_gis.conservation import check_conservation, write_manifest
 from yulin_gis.crs import STORAGE_CRS
-from yulin_gis.io import write_gpkg
+from yulin_gis.stages import PlanOptions, PlanState
 from yulin_gis.validate import ValidationReport, validate_input
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from yulin_gis.layers import Layers
 
-__all__ = ["RunResult", "run"]
+__all__ = ["STAGES", "RunResult", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ class RunResult:
         The output folder.
     compounds
         Every input compound with its status (storage CRS).
-    layers
-        Every layer written to ``plan.gpkg``, by name.
+    state
+        Everything the stages produced (analysis CRS).
     files
         Every file written, the manifest last.
     report
@@ -57,21 +57,42 @@ class RunResult:
 
     out_dir: Path
     compounds: gpd.GeoDataFrame
-    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    state: PlanState
     files: list[Path] = field(default_factory=list)
     report: ValidationReport | None = None
 
 
-def _initial_status(layers: Layers) -> gpd.GeoDataFrame:
+STAGES = ("validate", "survey", "packages", "plan", "utilities")
+"""The stages in order; ``run(..., until=...)`` stops after one of them."""
+
+
+def _run_stages(layers: Layers, options: PlanOptions, until: str) -> PlanState:
+    from yulin_gis.stages import package_stage, plan_stage, survey_stage, utility_stage
+
+    state = survey_stage(layers, options)
+    if STAGES.index(until) >= STAGES.index("packages"):
+        state = package_stage(state)
+    if STAGES.index(until) >= STAGES.index("plan"):
+        state = plan_stage(state)
+    if until == "utilities":
+        state = utility_stage(state)
+    return state
+
+
+def _validated_state(layers: Layers, options: PlanOptions) -> PlanState:
+    """A state holding only validated compounds (``until="validate"``)."""
+    from yulin_gis.profile import load_profile
+
     compounds = layers.compounds.copy()
     compounds["status"] = "validated"
     compounds["exclusion_reason"] = ""
-    return compounds
+    return PlanState(layers, load_profile(options.profile_path), options, compounds)
 
 
 def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = None,
         dem: str | Path | None = None, polygons: str | Path | None = None,
-        maps_dir: str | Path | None = None, **options: Any) -> RunResult:
+        maps_dir: str | Path | None = None, options: PlanOptions | None = None,
+        until: str = "utilities", maps: bool = True) -> RunResult:
     """Run the pipeline on an input and write every output.
 
     Parameters
@@ -84,6 +105,12 @@ def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = 
         As for :func:`yulin_gis.validate.validate_input`.
     maps_dir
         Where maps go (default ``out_dir / "maps"``).
+    options
+        Planning options (profile, package limits, budgets, basemap ...).
+    until
+        Last stage to run: one of :data:`STAGES`.
+    maps
+        Write the web maps, static maps and summary.
 
     Raises
     ------
@@ -93,25 +120,30 @@ def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = 
         When an input compound would be lost or duplicated.
     """
     from yulin_gis.errors import ValidationError
+    from yulin_gis.outputs import write_maps, write_plan_gpkg, write_summary, write_tables
 
+    if until not in STAGES:
+        raise ValueError(f"until must be one of {', '.join(STAGES)}, not {until!r}")
+    options = options or PlanOptions()
     out = Path(out_dir)
     layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons)
     for problem in report.warnings:
-        logger.debug("%s", problem)
+        logger.warning("%s", problem)
     if layers is None:
         raise ValidationError(report.problems, header=f"Input {input_path} failed validation")
-    logger.info("validated %s: %s; %d warning(s)", input_path,
-                ", ".join(f"{k} {v}" for k, v in report.rows.items()), len(report.warnings))
-    compounds = _initial_status(layers)
-    written = {"compounds": compounds.to_crs(STORAGE_CRS)}
-    for name in ("communities", "roads", "utilities", "facilities"):
-        layer = getattr(layers, name)
-        if layer is not None:
-            written[name] = layer.to_crs(STORAGE_CRS)
-    check_conservation(layers.compounds["compound_id"], written["compounds"])
-    files = [write_gpkg(written, out / "plan.gpkg")]
+    state = (_validated_state(layers, options) if until == "validate"
+             else _run_stages(layers, options, until))
+    check_conservation(layers.compounds["compound_id"], state.compounds)
+    files = [write_plan_gpkg(state, out / "plan.gpkg")]
+    if until != "validate":
+        files += write_tables(state, out)
+    if maps:
+        mdir = Path(maps_dir) if maps_dir is not None else out / "maps"
+        files += write_maps(state, mdir, basemap=options.basemap, offline=not options.online)
+        files += write_summary(state, mdir)
     inputs = [Path(input_path)] + ([Path(dem)] if dem else [])
-    opts = {"input_crs": input_crs, "dem": dem, "polygons": polygons, "maps_dir": maps_dir,
-            **options}
+    opts = {"input_crs": input_crs, "dem": dem, "polygons": polygons, "until": until,
+            **{k: str(v) for k, v in vars(options).items()}}
     files.append(write_manifest(out, inputs, opts, files))
-    return RunResult(out, written["compounds"], written, files, report)
+    compounds = state.compounds.to_crs(STORAGE_CRS)
+    return RunResult(out, compounds, state, files, report)

@@ -1,0 +1,198 @@
+"""Which layers the planning maps show, and how (styles, legends, Chinese labels).
+
+:func:`plan_map_layers` turns a :class:`~yulin_gis.stages.PlanState` into the
+:class:`~yulin_gis.webmap.MapLayer` list of the city overview; the same function, given a
+county or a utility company, gives the per-county and per-utility maps.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from yulin_gis.schema import VOCABULARIES
+from yulin_gis.stages import STATUS_ZH
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from yulin_gis.stages import PlanState
+    from yulin_gis.webmap import MapLayer
+
+__all__ = ["UTILITY_ZH", "plan_map_layers"]
+
+TIER_ZH = {"priority": "重点改造（2000年底前建成）", "share": "按比例纳入（2001—2005年）",
+           "excluded": "不纳入"}
+TIER_COLORS = {"priority": "#d7301f", "share": "#fc8d59", "excluded": "#bdbdbd"}
+STATUS_COLORS = {"planned": "#1a9850", "packaged": "#fee08b", "eligible": "#fc8d59",
+                 "excluded": "#bdbdbd"}
+UTILITY_ZH = {"water_supply": "供水", "storm": "雨水", "sewer": "污水", "combined_sewer": "雨污合流",
+              "gas": "燃气", "power": "电力", "telecom": "通信", "cable_tv": "有线电视"}
+UTILITY_COLORS = {"water_supply": "#1f78b4", "storm": "#33a02c", "sewer": "#8c510a",
+                  "combined_sewer": "#bf812d", "gas": "#e31a1c", "power": "#ff7f00",
+                  "telecom": "#6a3d9a", "cable_tv": "#b15928"}
+FACILITY_ZH = {k: v[0] for k, v in VOCABULARIES["facility_kind"].items()}
+_COMPOUND_POPUP = {
+    "compound_id": "小区编号", "name": "小区名称", "community_id": "所属社区", "street": "所属街道",
+    "built_year": "建成年份", "households": "户数", "buildings": "楼栋数", "tier_reason": "纳入理由",
+    "exclusion_reason": "未纳入原因", "package_id": "片区编号", "plan_year": "计划年度",
+    "priority": "优先级得分", "items": "改造内容", "cost_yuan": "估算投资（元）",
+}
+
+
+def _present(gdf: gpd.GeoDataFrame, fields: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in fields.items() if k in gdf.columns}
+
+
+def _compound_layer(comp: gpd.GeoDataFrame, years: list[str]) -> MapLayer:
+    from yulin_gis.webmap import MapLayer, StyleBy
+
+    comp = comp.copy()
+    comp["status_zh"] = comp["status"].map(STATUS_ZH)
+    styles = [
+        StyleBy("tier", "改造类别", labels=TIER_ZH, colors=TIER_COLORS),
+        StyleBy("status", "规划状态", labels=STATUS_ZH, colors=STATUS_COLORS),
+        StyleBy("built_year", "建成年代", bins=[1980, 1990, 2000, 2005],
+                bin_labels=["1980年前", "1980—1989", "1990—1999", "2000—2004", "2005年及以后"],
+                colors="YlOrRd"),
+    ]
+    if years:
+        styles.append(StyleBy("plan_year", "计划年度", labels={y: f"{y}年" for y in years}))
+    if "items_basic" in comp.columns:
+        comp["works_class"] = [
+            "提升类" if u > 0 else "完善类" if i > 0 else "基础类" if b > 0 else "无"
+            for b, i, u in zip(comp["items_basic"].fillna(0), comp["items_improve"].fillna(0),
+                               comp["items_upgrade"].fillna(0), strict=True)]
+        styles.append(StyleBy("works_class", "最高改造类别",
+                              colors={"基础类": "#fdae61", "完善类": "#abd9e9", "提升类": "#2c7bb6",
+                                      "无": "#bdbdbd"}))
+    return MapLayer("小区", comp, style_by=styles,
+                    tooltip=_present(comp, {"name": "小区名称", "status_zh": "规划状态"}),
+                    popup=_present(comp, _COMPOUND_POPUP), search_fields=["name", "compound_id"],
+                    formats={"cost_yuan": "{:,.0f}", "priority": "{:.1f}"})
+
+
+def _boundary_layers(state: PlanState) -> list[MapLayer]:
+    from yulin_gis.webmap import MapLayer
+
+    out = []
+    specs = (("counties", "县（市、区）", "#000000", 2.5, {"name": "县区"}),
+             ("streets", "街道（乡镇）", "#525252", 1.5, {"name": "街道"}),
+             ("communities", "社区", "#969696", 1.0, {"name": "社区", "community_id": "社区代码"}))
+    for attr, name, colour, weight, tip in specs:
+        gdf = getattr(state.layers, attr)
+        if gdf is not None:
+            out.append(MapLayer(name, gdf, kind="polygon", color=colour, weight=weight,
+                                fill_opacity=0.0, tooltip=_present(gdf, tip),
+                                search_fields=["name"] if attr == "communities" else (),
+                                show=attr != "streets"))
+    return out
+
+
+def _package_layer(packages: gpd.GeoDataFrame) -> MapLayer:
+    from yulin_gis.webmap import MapLayer, StyleBy
+
+    years = sorted({str(y) for y in packages.get("plan_year", pd.Series(dtype=str)) if str(y)})
+    styles: list[StyleBy | str] = []
+    if years:
+        styles.append(StyleBy("plan_year", "计划年度", labels={y: f"{y}年" for y in years}))
+    styles.append(StyleBy("package_id", "片区"))
+    popup = {"package_id": "片区编号", "community_id": "社区", "n_compounds": "小区数",
+             "households": "户数", "cost_yuan": "估算投资（元）", "plan_year": "计划年度",
+             "planned_start": "计划开工", "planned_completion": "计划完工",
+             "flag_reason": "提示"}
+    return MapLayer("改造片区", packages, kind="polygon", style_by=styles, fill_opacity=0.25,
+                    weight=2.0, tooltip={"package_id": "片区编号"},
+                    popup=_present(packages, popup), search_fields=["package_id"],
+                    label="package_id" if len(packages) <= 400 else None,
+                    formats={"cost_yuan": "{:,.0f}"})
+
+
+def _utility_layers(state: PlanState, owner: str | None) -> list[MapLayer]:
+    from yulin_gis.webmap import MapLayer, StyleBy
+
+    out = []
+    by_type = StyleBy("utility", "管线类型", labels=UTILITY_ZH, colors=UTILITY_COLORS)
+    nets = state.layers.utilities
+    if nets is not None:
+        if owner is not None:
+            nets = nets[nets["owner"] == owner]
+        out.append(MapLayer("现状管线", nets, kind="line", style_by=by_type, show=False,
+                            tooltip=_present(nets, {"segment_id": "管段", "material": "材质",
+                                                    "install_year": "敷设年份"})))
+    up = state.pipe_upgrades
+    if up is not None and len(up):
+        if owner is not None:
+            up = up[up["owner"] == owner]
+        risk = StyleBy("risk_score", "更新风险评分", bins=[40, 60, 80], colors="YlOrRd",
+                       bin_labels=["<40", "40—60", "60—80", "≥80"])
+        out.append(MapLayer("管线改造", up, kind="line", style_by=[by_type, risk], weight=3.0,
+                            tooltip=_present(up, {"segment_id": "管段", "utility_zh": "类型"}),
+                            popup=_present(up, {"segment_id": "管段", "owner": "权属单位",
+                                                "package_id": "片区", "plan_year": "计划年度",
+                                                "length_m": "长度（米）", "risk_score": "风险评分",
+                                                "reason": "改造原因",
+                                                "est_cost_yuan": "估算投资（元）"}),
+                            formats={"length_m": "{:,.0f}", "est_cost_yuan": "{:,.0f}"}))
+    jt = state.joint_trenches
+    if jt is not None and len(jt):
+        out.append(MapLayer("统筹施工路段", jt, kind="line", color="#000000", weight=5.0,
+                            opacity=0.6, tooltip=_present(jt, {"road_name": "道路",
+                                                               "order_zh": "施工顺序"}),
+                            popup=_present(jt, {"trench_id": "编号", "road_name": "道路",
+                                                "package_id": "片区", "plan_year": "计划年度",
+                                                "order_zh": "施工顺序", "schedule_zh": "施工窗口",
+                                                "length_m": "长度（米）",
+                                                "conflicts": "计划冲突"})))
+    return out
+
+
+def _facility_layers(state: PlanState) -> list[MapLayer]:
+    from yulin_gis.webmap import MapLayer, StyleBy
+
+    out = []
+    fac = state.layers.facilities
+    if fac is not None:
+        out.append(MapLayer("公共服务设施", fac, kind="point", show=False, radius=4.0,
+                            style_by=StyleBy("kind", "设施类型", labels=FACILITY_ZH),
+                            tooltip=_present(fac, {"name": "名称", "kind": "类型"})))
+    comp = state.compounds
+    gaps = [c for c in comp.columns if c.startswith("gap_") and comp[c].dtype != object]
+    if gaps:
+        flags = comp[gaps].fillna(False).astype(bool)
+        has_gap = flags.any(axis=1)
+        sub = comp[has_gap].copy()
+        sub["gap_kinds"] = [", ".join(FACILITY_ZH.get(g[4:], g[4:]) for g in gaps if row[g])
+                            for _, row in flags[has_gap].iterrows()]
+        out.append(MapLayer("生活圈服务缺口", sub, kind="polygon", color="#7b3294", show=False,
+                            fill_opacity=0.6, tooltip={"name": "小区名称", "gap_kinds": "缺少"}))
+    return out
+
+
+def plan_map_layers(state: PlanState, county: str | None = None,
+                    owner: str | None = None) -> list[MapLayer]:
+    """The layers of a planning map, bottom first.
+
+    Parameters
+    ----------
+    state
+        The pipeline's results (in any CRS; maps are drawn in WGS84).
+    county
+        Only this county's compounds and packages (per-county map).
+    owner
+        Only this utility company's networks and upgrades (per-utility map).
+    """
+    comp, packages = state.compounds, state.packages
+    if county is not None:
+        comp = comp[comp["county"] == county]
+        if packages is not None:
+            packages = packages[packages["county"] == county]
+    years = sorted({str(y) for y in comp.get("plan_year", pd.Series(dtype=str)) if str(y)})
+    layers = [*_boundary_layers(state), _compound_layer(comp, years)]
+    if packages is not None and len(packages):
+        layers.append(_package_layer(packages))
+    if owner is None:
+        layers += _facility_layers(state)
+    layers += _utility_layers(state, owner)
+    return layers

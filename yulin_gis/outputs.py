@@ -1,0 +1,181 @@
+"""Writing a run's outputs: ``plan.gpkg``, workbooks, maps, charts.
+
+Every file is written to a temporary name and renamed into place when complete
+(:func:`yulin_gis.io.atomic_path`); ``run_manifest.json`` is written last by the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from yulin_gis.crs import STORAGE_CRS
+from yulin_gis.io import write_gpkg
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from yulin_gis.stages import PlanState
+
+__all__ = ["gpkg_layers", "write_maps", "write_plan_gpkg", "write_summary", "write_tables"]
+
+logger = logging.getLogger(__name__)
+
+_BASE_LAYERS = ("counties", "streets", "communities", "roads", "rivers", "utilities",
+                "utility_nodes", "facilities")
+
+
+def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make a layer writable to GeoPackage: storage CRS, plain types for odd columns."""
+    out = gdf.to_crs(STORAGE_CRS)
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        series = out[col]
+        if series.dtype == object:
+            out[col] = series.map(lambda v: v if v is None or isinstance(v, str | int | float)
+                                  else str(v))
+    return out
+
+
+def gpkg_layers(state: PlanState) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``plan.gpkg``: results first, then the input layers used."""
+    layers: dict[str, gpd.GeoDataFrame] = {"compounds": _storable(state.compounds)}
+    for name in ("packages", "pipe_upgrades", "joint_trenches"):
+        layer = getattr(state, name)
+        if layer is not None and len(layer):
+            layers[name] = _storable(layer)
+    for name in _BASE_LAYERS:
+        layer = getattr(state.layers, name)
+        if layer is not None:
+            layers[name] = _storable(layer)
+    return layers
+
+
+def write_plan_gpkg(state: PlanState, path: Path) -> Path:
+    """Write ``plan.gpkg`` with QGIS default styles (GeoPackage ``layer_styles``)."""
+    from yulin_gis.qgis_styles import write_layer_styles
+
+    return write_gpkg(gpkg_layers(state), path, finish=write_layer_styles)
+
+
+def write_tables(state: PlanState, out_dir: Path) -> list[Path]:
+    """Write every workbook: survey, task lists, packages, plans, utility companies."""
+    from yulin_gis.planbook import (
+        plan_table,
+        write_city_summary_workbook,
+        write_plan_workbooks,
+        write_workbook,
+    )
+    from yulin_gis.stages import profile_funding
+    from yulin_gis.tasks import write_survey_workbook, write_task_workbooks
+
+    files = [write_survey_workbook(state.compounds, out_dir / "摸底调查评估表.xlsx",
+                                   state.profile)]
+    files += list(write_task_workbooks(state.compounds, out_dir, state.profile).values())
+    if state.packages is not None:
+        files.append(write_workbook(out_dir / "改造片区清单.xlsx",
+                                    {"改造片区": _package_sheet(state.packages)},
+                                    {"改造片区": "连片改造片区清单（以社区为基本单元）"}))
+    if state.plan is not None:
+        funding = profile_funding(state.profile)
+        table = plan_table(state.compounds, state.packages, **funding,
+                           item_labels={c: i.name_zh for c, i in state.profile.items.items()})
+        files += write_plan_workbooks(out_dir / "年度计划", table)
+        files.append(write_city_summary_workbook(out_dir / "全市汇总.xlsx", state.plan,
+                                                 city=state.profile.city))
+    if state.pipe_upgrades is not None:
+        from yulin_gis.utilities import write_company_workbooks
+
+        files += list(write_company_workbooks(state.pipe_upgrades, state.joint_trenches,
+                                              out_dir / "管线单位").values())
+    return files
+
+
+_PACKAGE_COLUMNS = {
+    "package_id": "片区编号", "county": "县（市、区）", "street": "街道", "community_id": "社区代码",
+    "n_compounds": "小区数", "buildings": "楼栋数", "households": "户数",
+    "floor_area_m2": "建筑面积（平方米）", "pre2000_households": "2000年前建成户数",
+    "share_households": "2001—2005年建成户数", "cost_yuan": "估算投资（元）",
+    "priority": "优先级得分", "compactness": "紧凑度", "plan_year": "计划年度",
+    "planned_start": "计划开工", "planned_completion": "计划完工",
+    "flag_reason": "提示", "unscheduled_reason": "未排期原因",
+}
+
+
+def _package_sheet(packages: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in _PACKAGE_COLUMNS if c in packages.columns]
+    table = pd.DataFrame(packages[cols]).rename(columns=_PACKAGE_COLUMNS)
+    return table.sort_values("片区编号").reset_index(drop=True)
+
+
+def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
+    """Write the overview, per-county and per-utility web maps and the static maps."""
+    from yulin_gis.maplayers import plan_map_layers
+    from yulin_gis.staticmap import county_maps, overview_map
+    from yulin_gis.webmap import RasterOverlay, write_map
+
+    city = state.profile.city
+    rasters = []
+    if state.layers.dem_path is not None:
+        rasters.append(RasterOverlay(state.layers.dem_path, "数字高程模型（米）", show=False))
+    files = []
+    write_map(maps_dir / "overview.html", plan_map_layers(state),
+              f"{city}城镇老旧小区改造规划总览", raster_overlays=rasters, **options)
+    files.append(maps_dir / "overview.html")
+    for county in sorted(state.compounds["county"].dropna().astype(str).unique()):
+        path = maps_dir / f"county_{county}.html"
+        write_map(path, plan_map_layers(state, county=county), f"{county}老旧小区改造规划",
+                  **options)
+        files.append(path)
+    if state.pipe_upgrades is not None and len(state.pipe_upgrades):
+        for owner in sorted(state.pipe_upgrades["owner"].dropna().astype(str).unique()):
+            path = maps_dir / f"utility_{owner}.html"
+            write_map(path, plan_map_layers(state, owner=owner), f"{owner}管线改造计划",
+                      **options)
+            files.append(path)
+    static_args: dict[str, Any] = {"packages": state.packages, "communities": state.layers.communities,
+                   "counties": state.layers.counties, "crs": state.layers.crs}
+    files.append(overview_map(state.compounds, path=maps_dir / "overview.png",
+                              title=f"{city}城镇老旧小区改造总览图", **static_args))
+    files += county_maps(state.compounds, out_dir=maps_dir / "static", **static_args)
+    return files
+
+
+_CHART_CAPTIONS = {"households_cost": "各县（市、区）分年度改造户数与投资",
+                   "coverage": "2000年底前建成小区累计覆盖率", "funding": "投资分担（居民/管线单位/政府）",
+                   "progress": "实施进度"}
+
+
+def write_summary(state: PlanState, maps_dir: Path) -> list[Path]:
+    """Write the plan charts (PNG) and the one-page HTML summary beside the maps."""
+    from yulin_gis.charts import plan_charts, write_plan_summary_html
+    from yulin_gis.funding import funding_by_county_year
+
+    plan = state.plan
+    if plan is None or state.packages is None:
+        return []
+    funding = None
+    if "fund_government_yuan" in state.packages.columns:
+        funding = funding_by_county_year(pd.DataFrame(state.packages.drop(columns="geometry")))
+    charts = plan_charts(plan, maps_dir / "charts", funding=funding)
+    comp = state.compounds
+    facts = {
+        "小区总数": len(comp),
+        "纳入年度计划的小区": int((comp["status"] == "planned").sum()),
+        "不纳入改造的小区": int((comp["status"] == "excluded").sum()),
+        "改造片区": len(state.packages),
+        "计划年度": f"{plan.years[0]}—{plan.years[-1]}",
+        "2000年底前建成小区全部覆盖": "是" if plan.covered else "否",
+    }
+    if plan.budget_needed is not None:
+        facts["全覆盖尚需追加预算（元）"] = f"{plan.budget_needed.extra_yuan:,.0f}"
+    summary = write_plan_summary_html(
+        maps_dir / "summary.html", title=f"{state.profile.city}城镇老旧小区改造计划概要",
+        images={_CHART_CAPTIONS.get(k, k): p for k, p in charts.items()}, facts=facts,
+        tables={"分县分年度汇总": plan.totals},
+        notes=["数据为示例或用户输入；投资为按政策配置单价估算。"])
+    return [*charts.values(), summary]

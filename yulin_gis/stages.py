@@ -1,0 +1,256 @@
+"""The pipeline's stages over one :class:`PlanState`: survey, packages, plan, utilities.
+
+Each stage reads the state, adds its results and keeps every compound: the ``status``
+column says how far each compound got (``excluded`` → ``eligible`` → ``packaged`` →
+``planned``) and ``exclusion_reason`` says why it stopped where it did.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from yulin_gis.layers import Layers
+    from yulin_gis.plan import PlanResult
+    from yulin_gis.profile import Profile
+
+__all__ = [
+    "PlanOptions",
+    "PlanState",
+    "package_stage",
+    "plan_stage",
+    "survey_stage",
+    "utility_stage",
+]
+
+logger = logging.getLogger(__name__)
+
+STATUS_ZH = {"excluded": "不纳入改造", "eligible": "符合条件未成片", "packaged": "已成片未排期",
+             "planned": "已纳入年度计划"}
+"""Chinese labels of the ``status`` values."""
+
+
+@dataclass
+class PlanOptions:
+    """Options of a run beyond the input files (CLI flags map onto these).
+
+    Attributes
+    ----------
+    profile_path
+        Policy profile TOML; None uses Yulin's 2022 rules.
+    unit
+        Planning unit packages never cross: ``community_id`` (社区) or ``street`` (街道).
+    min_households, max_households
+        Floor and ceiling of households per package.
+    gap_m
+        Compounds within this distance are neighbours (a branch road between them).
+    barrier_classes
+        Road classes that packages never cross (rivers are always barriers).
+    budget
+        Yearly budget per county in yuan (one number for all), a CSV with ``county``,
+        ``plan_year``, ``budget_yuan``, or None: the even-spread budget (each county's
+        eligible cost divided by the number of plan years).
+    capacity
+        Yearly household capacity per county, or None for no limit.
+    pipe_distance_m
+        Pipes within this distance of a compound are its pipes (overlay).
+    basemap
+        Basemap of the web maps: ``none`` (offline), ``osm``, ``tianditu``, ``gaode`` or
+        an XYZ template.
+    online
+        Link Leaflet from a CDN instead of inlining it.
+    """
+
+    profile_path: Path | None = None
+    unit: str = "community_id"
+    min_households: float = 1000.0
+    max_households: float = 3000.0
+    gap_m: float = 25.0
+    barrier_classes: tuple[str, ...] = ("arterial",)
+    budget: float | Path | None = None
+    capacity: float | None = None
+    pipe_distance_m: float = 30.0
+    basemap: str = "none"
+    online: bool = False
+
+
+@dataclass
+class PlanState:
+    """Everything the stages produced so far."""
+
+    layers: Layers
+    profile: Profile
+    options: PlanOptions
+    compounds: gpd.GeoDataFrame
+    packages: gpd.GeoDataFrame | None = None
+    plan: PlanResult | None = None
+    pipe_upgrades: gpd.GeoDataFrame | None = None
+    joint_trenches: gpd.GeoDataFrame | None = None
+    topology: pd.DataFrame | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def survey_stage(layers: Layers, options: PlanOptions) -> PlanState:
+    """Assess every compound (摸清底数): tier, items with evidence, priority, cost."""
+    from yulin_gis.profile import load_profile
+    from yulin_gis.survey import assess_compounds
+
+    profile = load_profile(options.profile_path)
+    assessed = assess_compounds(layers, profile)
+    eligible = assessed["eligible"].fillna(False).astype(bool).to_numpy()
+    assessed["status"] = np.where(eligible, "eligible", "excluded")
+    reason = assessed["exclusion_reason"].fillna("").astype(str)
+    assessed["exclusion_reason"] = reason.where(~eligible | (reason != ""), "")
+    return PlanState(layers, profile, options, assessed)
+
+
+def _barriers(layers: Layers, classes: tuple[str, ...]) -> gpd.GeoDataFrame | None:
+    import geopandas as gpd
+
+    parts = []
+    if layers.roads is not None and classes:
+        parts.append(layers.roads[layers.roads["road_class"].isin(list(classes))][["geometry"]])
+    if layers.rivers is not None:
+        parts.append(layers.rivers[["geometry"]])
+    if not parts:
+        return None
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=layers.crs)
+
+
+def package_stage(state: PlanState) -> PlanState:
+    """Group eligible compounds into contiguous packages per community (连片规划)."""
+    from yulin_gis.packages import make_packages
+
+    opts = state.options
+    comp = state.compounds
+    result = make_packages(comp, unit=opts.unit, min_households=opts.min_households,
+                           max_households=opts.max_households, gap_m=opts.gap_m,
+                           barriers=_barriers(state.layers, opts.barrier_classes))
+    assign = result.assignments.set_index("compound_id")
+    ids = comp["compound_id"].astype(str)
+    comp["package_id"] = ids.map(assign["package_id"]).fillna("").to_numpy()
+    comp["package_reason"] = ids.map(assign["package_reason"]).fillna("").to_numpy()
+    packaged = (comp["package_id"] != "").to_numpy()
+    comp.loc[packaged, "status"] = "packaged"
+    lost = (comp["status"] == "eligible").to_numpy()
+    comp.loc[lost, "exclusion_reason"] = ("未成片 / not packaged: "
+                                          + comp.loc[lost, "package_reason"].astype(str))
+    packages = result.packages.copy()
+    sums = _household_groups(comp[packaged], state.profile)
+    for col in sums.columns:
+        packages[col] = packages["package_id"].map(sums[col]).fillna(0).to_numpy()
+    state.packages = packages
+    state.extras["package_summary"] = result.summary
+    logger.info("packages: %d from %d eligible compounds (%d flagged)", len(packages),
+                int(packaged.sum()) + int(lost.sum()), int(packages["flag"].sum()))
+    return state
+
+
+def _household_groups(comp: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """Per package: households built ≤ the priority year, and in the share years."""
+    e = profile.eligibility
+    year = pd.to_numeric(comp["built_year"], errors="coerce")
+    hh = pd.to_numeric(comp["households"], errors="coerce").fillna(0)
+    frame = pd.DataFrame({
+        "package_id": comp["package_id"].to_numpy(),
+        "pre2000_households": np.where(year <= e.priority_built_until, hh, 0),
+        "share_households": np.where((year > e.priority_built_until)
+                                     & (year <= e.share_built_until), hh, 0),
+    })
+    return frame.groupby("package_id").sum()
+
+
+def profile_funding(profile: Profile) -> dict[str, Any]:
+    """Keyword arguments for :mod:`yulin_gis.funding` from the profile's item catalogue."""
+    items = profile.items.values()
+    return {
+        "funding_shares": {i.code: (i.funding.residents, i.funding.utility, i.funding.government)
+                           for i in items},
+        "item_classes": {i.code: i.item_class for i in items},
+        "item_weights": {i.code: float(i.unit_cost) for i in items},
+    }
+
+
+def _budget_spec(state: PlanState, years: tuple[int, ...]) -> Any:
+    """The yearly budget per county: the option, or the even-spread default."""
+    budget = state.options.budget
+    if isinstance(budget, Path):
+        from yulin_gis.io import read_table
+
+        table = read_table(budget)
+        table.columns = [str(c).strip() for c in table.columns]
+        return table
+    if budget is not None:
+        return float(budget)
+    pk = state.packages
+    assert pk is not None
+    per_county = pk.groupby("county")["cost_yuan"].sum() / max(len(years), 1)
+    return {str(county): float(np.ceil(v)) for county, v in per_county.items()}
+
+
+def plan_stage(state: PlanState) -> PlanState:
+    """Schedule whole packages into plan years per county (年度计划) and date them."""
+    from yulin_gis.funding import package_funding
+    from yulin_gis.plan import allocate_plan, apply_plan_to_compounds, schedule_packages
+
+    prof, pk = state.profile, state.packages
+    assert pk is not None, "run package_stage first"
+    years = prof.plan.years
+    result = allocate_plan(pd.DataFrame(pk.drop(columns="geometry")), years=years,
+                           budget_by_county_year=_budget_spec(state, years),
+                           households_capacity=state.options.capacity,
+                           share_cap=prof.eligibility.share_cap)
+    scheduled = schedule_packages(
+        result.packages, deadlines={"start_by": prof.schedule.start_by,
+                                    "basic_complete_by": prof.schedule.basic_complete_by},
+        durations_days=dict(prof.schedule.durations_days))
+    comp = apply_plan_to_compounds(state.compounds, scheduled)
+    planned = (comp["plan_year"] != "").to_numpy()
+    comp.loc[planned, "status"] = "planned"
+    waiting = ((comp["status"] == "packaged") & ~planned).to_numpy()
+    comp.loc[waiting, "exclusion_reason"] = ("未排入计划 / not scheduled: "
+                                             + comp.loc[waiting, "unscheduled_reason"].astype(str))
+    funded = package_funding(scheduled, pd.DataFrame(comp.drop(columns="geometry")),
+                             **profile_funding(prof))
+    extra = [c for c in funded.columns if c not in pk.columns]
+    state.packages = pk.merge(funded[["package_id", *extra]], on="package_id", how="left")
+    state.compounds, state.plan = comp, result
+    logger.info("plan %d–%d: %d of %d packages scheduled; pre-2000 covered: %s",
+                years[0], years[-1], len(result.scheduled), len(pk), result.covered)
+    return state
+
+
+def utility_stage(state: PlanState) -> PlanState:
+    """Pipeline upgrades per company, joint trenches and network topology (管线改造)."""
+    from yulin_gis.network import build_networks, topology_report
+    from yulin_gis.utilities import joint_trenches, utility_upgrade_plan
+
+    layers = state.layers
+    if layers.utilities is None:
+        logger.info("no utilities layer: pipeline upgrades skipped")
+        return state
+    nets = build_networks(layers.utilities)
+    state.topology = topology_report(nets)
+    years = {}
+    if state.packages is not None and "plan_year" in state.packages.columns:
+        years = {str(p): int(y) for p, y in zip(state.packages["package_id"],
+                                                 state.packages["plan_year"], strict=True)
+                 if str(y).strip() not in {"", "nan", "<NA>"}}
+    upgrades = utility_upgrade_plan(state.compounds, layers.utilities, packages=state.packages,
+                                    plan_years=years, distance_m=state.options.pipe_distance_m,
+                                    as_of_year=state.profile.survey.as_of_year)
+    state.pipe_upgrades = upgrades
+    if layers.roads is not None and len(upgrades):
+        state.joint_trenches = joint_trenches(upgrades, layers.roads, packages=state.packages,
+                                              compounds=state.compounds)
+    logger.info("utilities: %d segments to renew, %d joint trenches", len(upgrades),
+                0 if state.joint_trenches is None else len(state.joint_trenches))
+    return state
