@@ -188,6 +188,13 @@ def run_pymetis(g: gpd.GeoDataFrame, u: np.ndarray, v: np.ndarray, groups: np.nd
     return label
 
 
+def _pieces(n: int, u: np.ndarray, v: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Connected pieces within each group: max-p tools hang or fail on isolates."""
+    grp = np.zeros(n, dtype=int) if groups is None else groups
+    same = grp[u] == grp[v]
+    return _components(n, u[same], v[same])
+
+
 def _write_gal(path: str, n: int, u: np.ndarray, v: np.ndarray) -> None:
     nb: list[list[int]] = [[] for _ in range(n)]
     for a, b in zip(u.tolist(), v.tolist(), strict=True):
@@ -203,7 +210,7 @@ def run_pygeoda(g: gpd.GeoDataFrame, u: np.ndarray, v: np.ndarray, groups: np.nd
                 xy: np.ndarray) -> np.ndarray:
     import pygeoda
 
-    grp = np.zeros(len(g), dtype=int) if groups is None else groups
+    grp = _pieces(len(g), u, v, groups)
     label = np.full(len(g), -1, dtype=np.int64)
     offset = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -234,7 +241,7 @@ def run_spopt(g: gpd.GeoDataFrame, u: np.ndarray, v: np.ndarray, groups: np.ndar
     from libpysal.weights import W
     from spopt.region import MaxPHeuristic
 
-    grp = np.zeros(len(g), dtype=int) if groups is None else groups
+    grp = _pieces(len(g), u, v, groups)
     label = np.full(len(g), -1, dtype=np.int64)
     offset = 0
     for c in np.unique(grp):

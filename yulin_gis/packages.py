@@ -71,6 +71,9 @@ class _Instance:
     prio: np.ndarray
     region: np.ndarray  # connected piece of the within-unit graph
     oversize: np.ndarray
+    dscale: float = 1.0
+    pscale: float = 1.0
+    alpha: float = 1.0
     indptr: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     indices: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
@@ -102,10 +105,8 @@ def _edge_weights(inst: _Instance, u: np.ndarray, v: np.ndarray, alpha: float,
                   rng: np.random.Generator) -> np.ndarray:
     """Centroid distance (scaled) + ``alpha`` × priority difference (scaled) + jitter."""
     d = np.hypot(*(inst.xy[u] - inst.xy[v]).T)
-    dscale = float(np.median(d)) if len(d) and np.median(d) > 0 else 1.0
     p = np.abs(inst.prio[u] - inst.prio[v])
-    pscale = float(np.std(inst.prio)) or 1.0
-    return d / dscale + alpha * p / pscale + 1e-3 * rng.random(len(u))
+    return d / inst.dscale + alpha * p / inst.pscale + 1e-3 * rng.random(len(u))
 
 
 def _roots(inst: _Instance, comp: np.ndarray, variant: int,
@@ -127,76 +128,76 @@ def _roots(inst: _Instance, comp: np.ndarray, variant: int,
     return roots
 
 
-def _bfs(n: int, indptr: np.ndarray, indices: np.ndarray, roots: Sequence[int],
-         active: np.ndarray) -> tuple[list[int], list[int]]:
-    """Breadth-first order and parent (-1 at roots) over the tree forest."""
-    parent = [-1] * n
-    seen = [False] * n
-    order: list[int] = []
-    ip = indptr.tolist()
-    ind = indices.tolist()
-    for r in roots:
-        if seen[r] or not active[r]:
-            continue
-        seen[r] = True
-        order.append(r)
-        k = len(order) - 1
-        while k < len(order):
-            x = order[k]
-            k += 1
-            for y in ind[ip[x]:ip[x + 1]]:
-                if not seen[y]:
-                    seen[y] = True
-                    parent[y] = x
-                    order.append(y)
-    return order, parent
+def _bfs(n: int, tu: np.ndarray, tv: np.ndarray,
+         roots: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Breadth-first order and parent (-1 at roots) over a spanning forest.
+
+    A virtual super-root joined to every root turns the forest into one tree, so a
+    single C-level traversal (``scipy.sparse.csgraph.breadth_first_order``) suffices.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import breadth_first_order
+
+    r = np.asarray(roots, dtype=np.int64)
+    su = np.concatenate([tu, np.full(len(r), n, dtype=np.int64)])
+    sv = np.concatenate([tv, r])
+    mat = coo_matrix((np.ones(len(su)), (su, sv)), shape=(n + 1, n + 1)).tocsr()
+    order, pred = breadth_first_order(mat, n, directed=False, return_predecessors=True)
+    parent = pred[:n].astype(np.int64)
+    parent[parent == n] = -1
+    return order[1:].astype(np.int64), parent
 
 
-def _cut_tree(inst: _Instance, order: list[int], parent: list[int]) -> np.ndarray:
+def _cut_tree(inst: _Instance, order: np.ndarray, parent: np.ndarray) -> np.ndarray:
     """Cut the forest bottom-up at the floor, never letting a package pass a ceiling.
 
-    Children's residual groups join their parent smallest first while the ceiling
-    allows; a child that does not fit stays as its own (undersized) package.
+    Children's residual groups (each below the floor) join their parent smallest first
+    while the ceilings allow; a child that does not fit stays as its own undersized
+    package for the merge phase.
     """
     d = inst.load.shape[1]
     caps = inst.caps.tolist()
     floor = inst.floor
-    acc = inst.load.tolist()
+    acc = inst.load[:, 0].tolist()
+    extra = inst.load[:, 1:].tolist() if d > 1 else None
     link = list(range(inst.n))
-    pending: list[list[int]] = [[] for _ in range(inst.n)]
-    for x in reversed(order):
+    par = parent.tolist()
+    pending: list[list[int] | None] = [None] * inst.n
+    cap0 = caps[0]
+    for x in reversed(order.tolist()):
         kids = pending[x]
-        if kids:
-            kids.sort(key=lambda c: (acc[c][0], c))
-            ax = acc[x]
+        if kids is not None:
+            if len(kids) > 1:
+                kids.sort(key=acc.__getitem__)
+            a = acc[x]
             for c in kids:
-                ac = acc[c]
-                if all(ax[k] + ac[k] <= caps[k] for k in range(d)):
-                    for k in range(d):
-                        ax[k] += ac[k]
-                    link[c] = x
-        p = parent[x]
-        if acc[x][0] < floor and p >= 0:
-            pending[p].append(x)
+                if a + acc[c] > cap0:
+                    continue
+                if extra is not None:
+                    ex, ec = extra[x], extra[c]
+                    if any(ex[k] + ec[k] > caps[k + 1] for k in range(d - 1)):
+                        continue
+                    extra[x] = [ex[k] + ec[k] for k in range(d - 1)]
+                a += acc[c]
+                link[c] = x
+            acc[x] = a
+        if acc[x] < floor:
+            p = par[x]
+            if p >= 0:
+                pk = pending[p]
+                if pk is None:
+                    pending[p] = [x]
+                else:
+                    pk.append(x)
     label = np.arange(inst.n)
-    for x in order:
+    lab = label.tolist()
+    for x in order.tolist():
         if link[x] != x:
-            label[x] = label[link[x]]
-    return label
+            lab[x] = lab[link[x]]
+    return np.asarray(lab, dtype=np.int64)
 
 
-def _package_edges(label: np.ndarray, inst: _Instance) -> dict[int, set[int]]:
-    """Package adjacency induced by the within-unit graph."""
-    lu, lv = label[inst.u], label[inst.v]
-    diff = lu != lv
-    adj: dict[int, set[int]] = {}
-    for a, b in zip(lu[diff].tolist(), lv[diff].tolist(), strict=True):
-        adj.setdefault(a, set()).add(b)
-        adj.setdefault(b, set()).add(a)
-    return adj
-
-
-def _split_two(nodes: np.ndarray, inst: _Instance, weights_alpha: float) -> np.ndarray | None:
+def _split_two(nodes: np.ndarray, inst: _Instance) -> np.ndarray | None:
     """Split a connected node set in two packages both within the limits, or ``None``.
 
     A spanning tree of the set is built and the edge whose removal leaves both sides
@@ -215,16 +216,16 @@ def _split_two(nodes: np.ndarray, inst: _Instance, weights_alpha: float) -> np.n
         return None
     u, v = np.asarray(us), np.asarray(vs)
     d = np.hypot(*(inst.xy[nodes[u]] - inst.xy[nodes[v]]).T)
-    w = d + weights_alpha * np.abs(inst.prio[nodes[u]] - inst.prio[nodes[v]])
+    w = d / inst.dscale + inst.alpha * np.abs(inst.prio[nodes[u]] - inst.prio[nodes[v]]) / inst.pscale
     tu, tv = _mst(len(nodes), u, v, w)
-    ip, ind = _csr(len(nodes), tu, tv)
-    order, parent = _bfs(len(nodes), ip, ind, [0], np.ones(len(nodes), dtype=bool))
-    if len(order) != len(nodes):
+    if len(tu) != len(nodes) - 1:
         return None
+    order, parent = _bfs(len(nodes), tu, tv, [0])
+    order_l, parent_l = order.tolist(), parent.tolist()
     load = inst.load[nodes]
     sub = load.copy()
-    for x in reversed(order[1:]):
-        sub[parent[x]] += sub[x]
+    for x in reversed(order_l[1:]):
+        sub[parent_l[x]] += sub[x]
     total = load.sum(axis=0)
     rest = total - sub
     ok = ((sub[:, 0] >= inst.floor) & (rest[:, 0] >= inst.floor)
@@ -236,91 +237,86 @@ def _split_two(nodes: np.ndarray, inst: _Instance, weights_alpha: float) -> np.n
     best = int(cand[np.argmin(np.abs(sub[cand, 0] - rest[cand, 0]))])
     mask = np.zeros(len(nodes), dtype=bool)
     mask[best] = True
-    for x in order:
-        if parent[x] >= 0 and mask[parent[x]]:
+    for x in order_l:
+        if parent_l[x] >= 0 and mask[parent_l[x]]:
             mask[x] = True
     return mask
 
 
 class _Packing:
-    """Mutable package bookkeeping for the merge phase."""
+    """Package bookkeeping for the merge phase, built lazily (only touched packages)."""
 
     def __init__(self, label: np.ndarray, inst: _Instance) -> None:
         self.inst = inst
-        self.label = label
-        self.load = self._grouped(label, np.unique(label))
-        self.next_label = max(inst.n, int(label.max()) + 1)
-        self.adj = _package_edges(label, inst)
-        self.members: dict[int, list[int]] = {}
-        for x, k in enumerate(label.tolist()):
-            self.members.setdefault(k, []).append(x)
+        self.label = label.copy()
+        n_lab = int(label.max()) + 1
+        self.n_lab = n_lab
+        self._order = np.argsort(label, kind="stable")
+        self._bounds = np.searchsorted(label[self._order], np.arange(n_lab + 1))
+        self._members: dict[int, list[int]] = {}
+        self.load = np.zeros((n_lab + inst.n + 1, inst.load.shape[1]))
+        for k in range(inst.load.shape[1]):
+            self.load[:n_lab, k] = np.bincount(label, inst.load[:, k], n_lab)
+        self.next_label = n_lab
 
-    def _grouped(self, label: np.ndarray, labs: np.ndarray) -> dict[int, np.ndarray]:
-        sums = np.zeros((int(label.max()) + 1, self.inst.load.shape[1]))
-        np.add.at(sums, label, self.inst.load)
-        return {int(k): sums[k] for k in labs}
+    def members(self, k: int) -> list[int]:
+        if k not in self._members:
+            self._members[k] = (self._order[self._bounds[k]:self._bounds[k + 1]].tolist()
+                                if k < self.n_lab else [])
+        return self._members[k]
+
+    def neighbours(self, k: int) -> list[int]:
+        ip, ind, lab = self.inst.indptr, self.inst.indices, self.label
+        out = {int(c) for x in self.members(k) for c in lab[ind[ip[x]:ip[x + 1]]].tolist()}
+        out.discard(k)
+        return sorted(out)
 
     def centroid(self, k: int) -> np.ndarray:
-        return np.asarray(self.inst.xy[self.members[k]].mean(axis=0))
+        return np.asarray(self.inst.xy[self.members(k)].mean(axis=0))
 
     def fits(self, vec: np.ndarray) -> bool:
         return bool((vec <= self.inst.caps).all())
 
     def merge(self, a: int, b: int) -> None:
         """Merge package ``a`` into ``b``."""
-        for x in self.members.pop(a):
-            self.label[x] = b
-            self.members[b].append(x)
-        self.load[b] = self.load[b] + self.load.pop(a)
-        for c in self.adj.pop(a, set()):
-            self.adj[c].discard(a)
-            if c != b:
-                self.adj[c].add(b)
-                self.adj.setdefault(b, set()).add(c)
-        self.adj.get(b, set()).discard(b)
+        ma = self.members(a)
+        self.label[ma] = b
+        self.members(b).extend(ma)
+        self._members[a] = []
+        self.load[b] += self.load[a]
+        self.load[a] = 0.0
 
-    def resplit(self, a: int, b: int, alpha: float) -> bool:
+    def resplit(self, a: int, b: int) -> bool:
         """Merge ``a`` into ``b`` and split the union in two valid packages if possible."""
-        nodes = np.asarray(sorted(self.members[a] + self.members[b]))
-        mask = _split_two(nodes, self.inst, alpha)
+        nodes = np.asarray(sorted(self.members(a) + self.members(b)), dtype=np.int64)
+        mask = _split_two(nodes, self.inst)
         if mask is None:
             return False
-        self.merge(a, b)
-        side = nodes[mask].tolist()
         new = self.next_label
         self.next_label += 1
-        self.members[b] = [x for x in self.members[b] if not mask[np.searchsorted(nodes, x)]]
-        self.members[new] = side
-        self.label[side] = new
-        self.load[new] = self.inst.load[side].sum(axis=0)
-        self.load[b] = self.load[b] - self.load[new]
-        touched = {new, b} | self.adj.get(b, set())
-        self._refresh_adjacency(touched)
+        self._members[a] = []
+        self.load[a] = 0.0
+        self._members[b] = nodes[~mask].tolist()
+        self._members[new] = nodes[mask].tolist()
+        self.label[nodes] = b
+        self.label[nodes[mask]] = new
+        self.load[new] = self.inst.load[nodes[mask]].sum(axis=0)
+        self.load[b] = self.inst.load[nodes[~mask]].sum(axis=0)
         return True
 
-    def _refresh_adjacency(self, packs: set[int]) -> None:
-        for k in packs:
-            for c in self.adj.pop(k, set()):
-                self.adj.get(c, set()).discard(k)
-        for k in packs:
-            for x in self.members.get(k, []):
-                for y in self.inst.indices[self.inst.indptr[x]:self.inst.indptr[x + 1]].tolist():
-                    c = int(self.label[y])
-                    if c != k:
-                        self.adj.setdefault(k, set()).add(c)
-                        self.adj.setdefault(c, set()).add(k)
 
-
-def _merge_undersized(label: np.ndarray, inst: _Instance, alpha: float) -> np.ndarray:
+def _merge_undersized(label: np.ndarray, inst: _Instance) -> np.ndarray:
     """Merge packages below the floor into adjacent ones (or merge and re-split)."""
-    pk = _Packing(label.copy(), inst)
-    heap = [(float(pk.load[k][0]), k) for k in pk.load if pk.load[k][0] < inst.floor]
+    pk = _Packing(label, inst)
+    used = np.bincount(label, minlength=pk.n_lab) > 0
+    under = np.flatnonzero(used & (pk.load[:pk.n_lab, 0] < inst.floor))
+    heap = [(float(pk.load[k, 0]), int(k)) for k in under]
     heapq.heapify(heap)
     while heap:
         size, a = heapq.heappop(heap)
-        if a not in pk.load or float(pk.load[a][0]) != size or size >= inst.floor:
+        if float(pk.load[a, 0]) != size or not pk.members(a):
             continue
-        neigh = sorted(pk.adj.get(a, set()))
+        neigh = pk.neighbours(a)
         if not neigh:
             continue
         ca = pk.centroid(a)
@@ -329,10 +325,10 @@ def _merge_undersized(label: np.ndarray, inst: _Instance, alpha: float) -> np.nd
         if feasible:
             b = feasible[0]
             pk.merge(a, b)
-            if pk.load[b][0] < inst.floor:
-                heapq.heappush(heap, (float(pk.load[b][0]), b))
+            if pk.load[b, 0] < inst.floor:
+                heapq.heappush(heap, (float(pk.load[b, 0]), b))
             continue
-        if any(pk.load[c][0] >= inst.floor and pk.resplit(a, c, alpha) for c in neigh):
+        if any(pk.load[c, 0] >= inst.floor and pk.resplit(a, c) for c in neigh):
             continue
         over = [c for c in neigh if not pk.fits(pk.load[c])]
         if over:  # glue to a package already above the ceiling: one violation, not two
@@ -343,11 +339,11 @@ def _merge_undersized(label: np.ndarray, inst: _Instance, alpha: float) -> np.nd
 def _score(label: np.ndarray, inst: _Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per region: violations, package count and inertia (sum of squared spreads)."""
     n_lab = int(label.max()) + 1
-    sums = np.zeros((n_lab, inst.load.shape[1]))
-    np.add.at(sums, label, inst.load)
-    used = np.bincount(label, minlength=n_lab) > 0
-    bad = (sums[:, 0] < inst.floor) | (sums > inst.caps).any(axis=1)
     cnt = np.bincount(label, minlength=n_lab).astype(float)
+    sums = np.column_stack([np.bincount(label, inst.load[:, k], n_lab)
+                            for k in range(inst.load.shape[1])])
+    used = cnt > 0
+    bad = (sums[:, 0] < inst.floor) | (sums > inst.caps).any(axis=1)
     cx = np.bincount(label, inst.xy[:, 0], n_lab) / np.maximum(cnt, 1)
     cy = np.bincount(label, inst.xy[:, 1], n_lab) / np.maximum(cnt, 1)
     spread = (inst.xy[:, 0] - cx[label]) ** 2 + (inst.xy[:, 1] - cy[label]) ** 2
@@ -360,24 +356,21 @@ def _score(label: np.ndarray, inst: _Instance) -> tuple[np.ndarray, np.ndarray, 
     return viol, npk, inertia
 
 
-def _one_restart(inst: _Instance, variant: int, seed: int) -> np.ndarray:
+def _one_restart(inst: _Instance, variant: int, seed: int, priority_weight: float) -> np.ndarray:
     """One construction: spanning forest, bottom-up cut, merge of leftovers."""
-    rng = np.random.default_rng(seed + 7919 * variant)
-    alpha = (0.5, 0.5, 0.2, 1.0)[variant % 4]
-    keep = ~(inst.oversize[inst.u] | inst.oversize[inst.v])
-    u, v = inst.u[keep], inst.v[keep]
-    tu, tv = _mst(inst.n, u, v, _edge_weights(inst, u, v, alpha, rng))
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    _ncomp, comp = connected_components(
+    rng = np.random.default_rng(seed + 7919 * variant)
+    inst.alpha = priority_weight * (1.0, 1.0, 0.5, 2.0)[variant % 4]
+    keep = ~(inst.oversize[inst.u] | inst.oversize[inst.v])
+    u, v = inst.u[keep], inst.v[keep]
+    tu, tv = _mst(inst.n, u, v, _edge_weights(inst, u, v, inst.alpha, rng))
+    _, comp = connected_components(
         coo_matrix((np.ones(len(tu)), (tu, tv)), shape=(inst.n, inst.n)), directed=False)
     roots = _roots(inst, comp, variant, rng)
-    ip, ind = _csr(inst.n, tu, tv)
-    order, parent = _bfs(inst.n, ip, ind, [roots[k] for k in sorted(roots)],
-                         np.ones(inst.n, dtype=bool))
-    label = _cut_tree(inst, order, parent)
-    return _merge_undersized(label, inst, alpha)
+    order, parent = _bfs(inst.n, tu, tv, [roots[k] for k in sorted(roots)])
+    return _merge_undersized(_cut_tree(inst, order, parent), inst)
 
 
 def partition_arrays(
@@ -394,6 +387,7 @@ def partition_arrays(
     extra_caps: Sequence[float] = (),
     restarts: int = 3,
     seed: int = 0,
+    priority_weight: float = 1.0,
 ) -> np.ndarray:
     """Partition a graph into contiguous packages within size limits (the solver core).
 
@@ -417,6 +411,9 @@ def partition_arrays(
         Deterministic constructions tried; the best per connected piece is kept.
     seed
         Seed of the tie-breaking jitter.
+    priority_weight
+        Weight of the (standardised) priority difference against the (median-scaled)
+        centroid distance in the spanning-tree edge weights.
 
     Returns
     -------
@@ -446,10 +443,13 @@ def partition_arrays(
                      region=region.astype(np.int64),
                      oversize=np.asarray((load > np.asarray(caps)).any(axis=1), dtype=bool))
     inst.indptr, inst.indices = _csr(n, u, v)
+    dist = np.hypot(*(inst.xy[u] - inst.xy[v]).T)
+    inst.dscale = float(np.median(dist)) if len(dist) and np.median(dist) > 0 else 1.0
+    inst.pscale = float(np.std(inst.prio)) or 1.0
     best_label = np.arange(n)
     best_key: np.ndarray | None = None
     for r in range(max(1, restarts)):
-        label = _one_restart(inst, r, seed)
+        label = _one_restart(inst, r, seed, priority_weight)
         viol, npk, inertia = _score(label, inst)
         key = np.column_stack([viol, -npk, inertia])
         if best_key is None:
