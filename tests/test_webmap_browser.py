@@ -89,8 +89,8 @@ def _open(browser: Browser, path: Path) -> tuple[Page, dict[str, Any]]:
 
 def _feature_xy(page: Page, layer: int, feature: int) -> tuple[float, float]:
     xy = page.evaluate(
-        """([li, f]) => { const m = window.yulinMap.map, l = window.yulinMap.data.layers[li].feats[f];
-        const p = m.latLngToContainerPoint(l.getBounds().getCenter());
+        """([li, f]) => { const m = window.yulinMap.map;
+        const p = m.latLngToContainerPoint(window.yulinMap.bounds(li, f).getCenter());
         const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }""",
         [layer, feature])
     return float(xy[0]), float(xy[1])
@@ -132,11 +132,19 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
 def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) -> None:
     write_map(tmp_path / "m.html", _layers(), title="控件", renderer="canvas")
     page, log = _open(browser, tmp_path / "m.html")
-    assert page.evaluate("window.yulinMap.stats().canvas") is True
-    # Hover on the batched canvas renderer: Leaflet's hit-testing still finds the compound.
-    page.mouse.move(*_feature_xy(page, 0, 7))
+    stats = page.evaluate("window.yulinMap.stats()")
+    assert stats["canvas"] is True
+    assert stats["layers"]["老旧小区"]["painted"] == stats["layers"]["老旧小区"]["written"] == 60
+    # Hover and click on the packed canvas layer: grid hit-testing finds the compound.
+    xy = _feature_xy(page, 0, 7)
+    page.mouse.move(*xy)
     page.wait_for_function("document.querySelector('.leaflet-tooltip') && "
                            "document.querySelector('.leaflet-tooltip').textContent.includes('测试小区7号')")
+    assert page.evaluate("document.querySelectorAll('svg path.leaflet-interactive, svg path').length") >= 1
+    page.screenshot(path=str(tmp_path / "canvas.png"))
+    page.mouse.click(*xy)
+    assert "测试小区7号" in page.inner_text(".leaflet-popup-content")
+    page.keyboard.press("Escape")
     # Search over the data, then zoom to and open the match.
     page.fill(".yl-search input", "测试小区42")
     page.wait_for_selector(".yl-results div")

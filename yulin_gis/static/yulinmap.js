@@ -174,6 +174,290 @@
     return out;
   }
 
+  /* ---------- packed layers: many features without one Leaflet object each ----------
+     Coordinates stay in typed arrays (Web Mercator metres), are projected to pixels on each
+     view change and drawn class by class on one canvas; hit-testing uses a uniform grid.
+     Creating tens of thousands of L.Polygon objects is what makes big Leaflet maps slow
+     (mostly garbage collection), so layers of canvas maps take this path. */
+  var RE = 6378137, D2R = Math.PI / 180;
+  function mercY(lat) {
+    lat = Math.max(Math.min(85.0511287798, lat), -85.0511287798);
+    var s = Math.sin(lat * D2R);
+    return RE * Math.log((1 + s) / (1 - s)) / 2;
+  }
+  function unmerc(x, y) {
+    return L.latLng((2 * Math.atan(Math.exp(y / RE)) - Math.PI / 2) / D2R, x / RE / D2R);
+  }
+  function packGeometry(LD) {
+    var g = LD.geom, sc = g.scale, C = dec(g.c, true), n = LD.n, kind = LD.kind;
+    var P = g.p ? dec(g.p, false) : null, R = g.r ? dec(g.r, false) : null;
+    var V = g.v ? dec(g.v, false) : null, nv = C.length / 2;
+    var MX = new Float64Array(nv), MY = new Float64Array(nv), x = 0, y = 0, i;
+    for (i = 0; i < nv; i++) {
+      x += C[2 * i]; y += C[2 * i + 1];
+      MX[i] = RE * (x / sc) * D2R; MY[i] = mercY(y / sc);
+    }
+    var nRings = kind === 'point' ? 0 : V.length, ringOff = new Int32Array(nRings + 1);
+    var featRing = new Int32Array(n + 1), pi = 0, ri = 0, v = 0;
+    for (i = 0; i < nRings; i++) { ringOff[i] = v; v += V[i]; }
+    ringOff[nRings] = v;
+    for (var f = 0; f < n; f++) {
+      featRing[f] = ri;
+      if (kind === 'point') { continue; }
+      var np = P ? P[f] : 1;
+      for (var p = 0; p < np; p++) { ri += (kind === 'polygon' && R) ? R[pi++] : 1; }
+    }
+    featRing[n] = ri;
+    var B = new Float64Array(4 * n);
+    for (f = 0; f < n; f++) {
+      var v0 = kind === 'point' ? f : ringOff[featRing[f]];
+      var v1 = kind === 'point' ? f + 1 : ringOff[featRing[f + 1]];
+      var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (i = v0; i < v1; i++) {
+        if (MX[i] < x0) { x0 = MX[i]; } if (MX[i] > x1) { x1 = MX[i]; }
+        if (MY[i] < y0) { y0 = MY[i]; } if (MY[i] > y1) { y1 = MY[i]; }
+      }
+      B[4 * f] = x0; B[4 * f + 1] = y0; B[4 * f + 2] = x1; B[4 * f + 3] = y1;
+    }
+    return {MX: MX, MY: MY, ringOff: ringOff, featRing: featRing, B: B};
+  }
+
+  var PackedLayer = L.Layer.extend({
+    initialize: function (LD) {
+      this.LD = LD; this.G = packGeometry(LD); this.painted = 0;
+      this.PX = new Float32Array(this.G.MX.length); this.PY = new Float32Array(this.G.MX.length);
+      this.setOption(LD.styleIdx, true);
+    },
+    setOption: function (si, quiet) {
+      var LD = this.LD, opt = LD.styles[si], codes = optCodes(opt, LD.n), nc = opt.classes.length;
+      var count = new Int32Array(nc + 1), f;
+      for (f = 0; f < LD.n; f++) { count[codes[f] + 1]++; }
+      for (f = 0; f < nc; f++) { count[f + 1] += count[f]; }
+      var order = new Int32Array(LD.n), pos = count.slice(0, nc);
+      for (f = 0; f < LD.n; f++) { order[pos[codes[f]]++] = f; }
+      this.order = order; this.classStart = count; this.styles = classStyles(LD, opt);
+      if (!quiet && this._map) { packedRenderer.refresh(); }
+    },
+    onAdd: function () { packedRenderer.add(this); },
+    onRemove: function () { packedRenderer.remove(this); },
+    project: function (k, cx, cy) {
+      var MX = this.G.MX, MY = this.G.MY, PX = this.PX, PY = this.PY;
+      for (var i = 0; i < MX.length; i++) { PX[i] = k * MX[i] + cx; PY[i] = cy - k * MY[i]; }
+    },
+    draw: function (ctx, view, k) {
+      var G = this.G, B = G.B, PX = this.PX, PY = this.PY, kind = this.LD.kind;
+      var painted = 0, rOff = G.ringOff, fR = G.featRing;
+      /* last class first: the first legend class (usually the most important) ends on top */
+      for (var c = this.styles.length - 1; c >= 0; c--) {
+        var s = this.styles[c], a = this.classStart[c], b = this.classStart[c + 1], inPath = 0;
+        ctx.beginPath();
+        for (var j = a; j < b; j++) {
+          var f = this.order[j];
+          if (B[4 * f + 2] < view[0] || B[4 * f] > view[2] || B[4 * f + 3] < view[1] ||
+              B[4 * f + 1] > view[3]) { continue; }
+          painted++; inPath++;
+          if (kind === 'point') {
+            ctx.moveTo(PX[f] + s.radius, PY[f]);
+            ctx.arc(PX[f], PY[f], s.radius, 0, Math.PI * 2, false);
+          } else {
+            for (var r = fR[f]; r < fR[f + 1]; r++) {
+              /* skip vertices closer than 1 px to the last one drawn (radial simplification) */
+              var v0 = rOff[r], v1 = rOff[r + 1], lx = PX[v0], ly = PY[v0], x, y, dx, dy;
+              ctx.moveTo(lx, ly);
+              for (var v = v0 + 1; v < v1; v++) {
+                x = PX[v]; y = PY[v]; dx = x - lx; dy = y - ly;
+                if (dx * dx + dy * dy < 1) { continue; }
+                ctx.lineTo(x, y); lx = x; ly = y;
+              }
+              if (kind === 'polygon') { ctx.closePath(); }
+              else if (lx !== PX[v1 - 1] || ly !== PY[v1 - 1]) { ctx.lineTo(PX[v1 - 1], PY[v1 - 1]); }
+            }
+          }
+          if (inPath === CHUNK) { fillStroke(ctx, s, kind); ctx.beginPath(); inPath = 0; }
+        }
+        if (inPath) { fillStroke(ctx, s, kind); }
+      }
+      this.painted = painted;
+    },
+    /* index of the top feature under mercator point (x, y) within tol metres, or -1 */
+    hit: function (x, y, tol) {
+      if (!this.grid) { this.grid = buildGrid(this.G.B, this.LD.n); }
+      var gr = this.grid, cx = Math.floor((x - gr.x0) / gr.cw), cy = Math.floor((y - gr.y0) / gr.ch);
+      if (cx < 0 || cy < 0 || cx >= gr.nx || cy >= gr.ny) { return -1; }
+      var cell = cy * gr.nx + cx, B = this.G.B, best = -1;
+      for (var i = gr.start[cell]; i < gr.start[cell + 1]; i++) {
+        var f = gr.items[i];
+        if (x < B[4 * f] - tol || x > B[4 * f + 2] + tol || y < B[4 * f + 1] - tol ||
+            y > B[4 * f + 3] + tol) { continue; }
+        if (f > best && this.contains(f, x, y, tol)) { best = f; }
+      }
+      return best;
+    },
+    contains: function (f, x, y, tol) {
+      var G = this.G, MX = G.MX, MY = G.MY, kind = this.LD.kind, inside = false;
+      if (kind === 'point') {
+        var dx = MX[f] - x, dy = MY[f] - y;
+        return dx * dx + dy * dy <= tol * tol;
+      }
+      for (var r = G.featRing[f]; r < G.featRing[f + 1]; r++) {
+        var v0 = G.ringOff[r], v1 = G.ringOff[r + 1];
+        for (var i = v0, j = v1 - 1; i < v1; j = i++) {
+          if (kind === 'line' && i === v0) { continue; }
+          var xi = MX[i], yi = MY[i], xj = MX[j], yj = MY[j];
+          if (kind === 'polygon') {
+            if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { inside = !inside; }
+          } else if (segDist2(x, y, xj, yj, xi, yi) <= tol * tol) { return true; }
+        }
+      }
+      return inside;
+    },
+    latlngs: function (f) {
+      var G = this.G, out = [];
+      if (this.LD.kind === 'point') { return unmerc(G.MX[f], G.MY[f]); }
+      for (var r = G.featRing[f]; r < G.featRing[f + 1]; r++) {
+        var ring = [];
+        for (var v = G.ringOff[r]; v < G.ringOff[r + 1]; v++) { ring.push(unmerc(G.MX[v], G.MY[v])); }
+        out.push(ring);
+      }
+      return out;
+    },
+    bounds: function (f) {
+      var B = this.G.B;
+      return L.latLngBounds(unmerc(B[4 * f], B[4 * f + 1]), unmerc(B[4 * f + 2], B[4 * f + 3]));
+    }
+  });
+  function segDist2(px, py, ax, ay, bx, by) {
+    var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+    var t = l2 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / l2)) : 0;
+    var ex = ax + t * dx - px, ey = ay + t * dy - py;
+    return ex * ex + ey * ey;
+  }
+  function fillStroke(ctx, s, kind) {
+    if (kind !== 'line') {
+      ctx.globalAlpha = s.fillOpacity; ctx.fillStyle = s.fillColor; ctx.fill('nonzero');
+    }
+    if (s.weight > 0) {
+      ctx.globalAlpha = s.opacity; ctx.lineWidth = s.weight; ctx.strokeStyle = s.color;
+      ctx.lineCap = 'round'; ctx.lineJoin = 'round'; ctx.stroke();
+    }
+  }
+  function buildGrid(B, n) {
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, f, i, j;
+    for (f = 0; f < n; f++) {
+      x0 = Math.min(x0, B[4 * f]); y0 = Math.min(y0, B[4 * f + 1]);
+      x1 = Math.max(x1, B[4 * f + 2]); y1 = Math.max(y1, B[4 * f + 3]);
+    }
+    var side = Math.max(1, Math.min(512, Math.ceil(Math.sqrt(n / 2))));
+    var gr = {x0: x0, y0: y0, nx: side, ny: side, cw: (x1 - x0) / side || 1,
+              ch: (y1 - y0) / side || 1};
+    var cnt = new Int32Array(side * side + 1);
+    function span(f, cb) {
+      var a = Math.max(0, Math.floor((B[4 * f] - x0) / gr.cw)), b = Math.min(side - 1, Math.floor((B[4 * f + 2] - x0) / gr.cw));
+      var c = Math.max(0, Math.floor((B[4 * f + 1] - y0) / gr.ch)), d = Math.min(side - 1, Math.floor((B[4 * f + 3] - y0) / gr.ch));
+      for (j = c; j <= d; j++) { for (i = a; i <= b; i++) { cb(j * side + i); } }
+    }
+    for (f = 0; f < n; f++) { span(f, function (cell) { cnt[cell + 1]++; }); }
+    for (i = 0; i < side * side; i++) { cnt[i + 1] += cnt[i]; }
+    var items = new Int32Array(cnt[side * side]), pos = cnt.slice(0, side * side);
+    for (f = 0; f < n; f++) { span(f, function (cell) { items[pos[cell]++] = f; }); }
+    gr.start = cnt; gr.items = items;
+    return gr;
+  }
+
+  /* The renderer: Leaflet's canvas handles panning, zoom animation and sizing; we draw. */
+  var PackedCanvas = L.Canvas.extend({
+    initialize: function (options) {
+      L.Canvas.prototype.initialize.call(this, options);
+      this._packed = [];
+      this.on('update', this.refresh, this);
+    },
+    onAdd: function () { L.Renderer.prototype.onAdd.call(this); },
+    add: function (PL) {
+      this._packed.push(PL);
+      if (!this._map) { map.addLayer(this); } else { this.refresh(); }
+    },
+    remove: function (PL) {
+      this._packed = this._packed.filter(function (q) { return q !== PL; });
+      this.refresh();
+    },
+    refresh: function () {
+      if (!this._map || !this._bounds) { return; }
+      var m = this._map, S = m.options.crs.scale(m.getZoom()), k = S * 0.5 / (Math.PI * RE);
+      var o = m.getPixelOrigin(), b = this._bounds, cx = S * 0.5 - o.x, cy = S * 0.5 - o.y;
+      var view = [(b.min.x - cx) / k, (cy - b.max.y) / k, (b.max.x - cx) / k, (cy - b.min.y) / k];
+      this._redrawBounds = null;
+      this._clear();
+      var ctx = this._ctx;
+      ctx.save();
+      this._packed.forEach(function (PL) { PL.project(k, cx, cy); PL.draw(ctx, view, k); });
+      ctx.restore();
+      this._k = k;
+    },
+    _draw: function () { /* nothing Leaflet-managed is drawn here */ }
+  });
+  var packedRenderer = new PackedCanvas({padding: 0.5});
+
+  /* hover tooltip, highlight and popup for packed layers */
+  var hover = {tip: L.tooltip({className: 'yl-tipbox', direction: 'top', offset: [0, -6]}),
+               LD: null, f: -1, hl: null};
+  function packedHit(latlng) {
+    var x = RE * latlng.lng * D2R, y = mercY(latlng.lat), tolPx = 3;
+    var k = packedRenderer._k || 1;
+    for (var i = D.layers.length - 1; i >= 0; i--) {
+      var LD = D.layers[i];
+      if (!LD.packed || !map.hasLayer(LD.group)) { continue; }
+      var tol = (LD.kind === 'point' ? LD.paint.radius + tolPx : tolPx) / k;
+      var f = LD.group.hit(x, y, LD.kind === 'polygon' ? 0 : tol);
+      if (f >= 0) { return {LD: LD, f: f}; }
+    }
+    return null;
+  }
+  function clearHover() {
+    if (hover.hl) { map.removeLayer(hover.hl); hover.hl = null; }
+    if (map.hasLayer(hover.tip)) { map.removeLayer(hover.tip); }
+    hover.LD = null; hover.f = -1;
+    map.getContainer().style.cursor = measure.on ? 'crosshair' : '';
+  }
+  function highlight(LD, f) {
+    var s = LD.group.styles[optCodes(LD.styles[LD.styleIdx], LD.n)[f]];
+    var opts = {color: s.color, weight: LD.paint.weight + 2, fill: false, interactive: false,
+                renderer: hlRenderer};
+    var ll = LD.group.latlngs(f);
+    if (LD.kind === 'point') { return L.circleMarker(ll, L.extend(opts, {radius: s.radius + 2})); }
+    return LD.kind === 'polygon' ? L.polygon(ll, opts) : L.polyline(ll, opts);
+  }
+  var hlRenderer = L.svg({padding: 0.1});
+  var pending = null;
+  map.on('mousemove', function (e) {
+    if (pending) { return; }
+    pending = L.Util.requestAnimFrame(function () {
+      pending = null;
+      if (measure.on) { return; }
+      var h = packedHit(e.latlng);
+      if (!h) { if (hover.LD) { clearHover(); } return; }
+      if (h.LD !== hover.LD || h.f !== hover.f) {
+        clearHover();
+        hover.LD = h.LD; hover.f = h.f;
+        hover.hl = highlight(h.LD, h.f).addTo(map);
+        if (h.LD.tooltip.length) { hover.tip.setContent(infoNode(h.LD, h.f, 'tooltip', false)); }
+        map.getContainer().style.cursor = 'pointer';
+      }
+      if (h.LD.tooltip.length) {
+        hover.tip.setLatLng(e.latlng);
+        if (!map.hasLayer(hover.tip)) { hover.tip.addTo(map); }
+      }
+    });
+  });
+  map.on('mouseout', function () { clearHover(); });
+  map.on('click', function (e) {
+    if (measure.on) { return; }
+    var h = packedHit(e.latlng);
+    if (h && h.LD.popup.length) {
+      L.popup({maxWidth: 360}).setLatLng(e.latlng)
+        .setContent(infoNode(h.LD, h.f, 'popup', true)).openOn(map);
+    }
+  });
+
   function buildLayer(LD) {
     var geoms = decodeFeatures(LD), opt = LD.styles[LD.styleIdx];
     var styles = classStyles(LD, opt), codes = optCodes(opt, LD.n);
@@ -214,15 +498,25 @@
     LD.group = group;
     return group;
   }
-  function ensureGroup(LD) { return LD.group || buildLayer(LD); }
+  function ensureGroup(LD) {
+    if (!LD.group && D.canvas && LD.label === null) {
+      LD.packed = true;
+      LD.group = new PackedLayer(LD);
+    }
+    return LD.group || buildLayer(LD);
+  }
   function setStyleOption(LD, si) {
     LD.styleIdx = si;
     if (!LD.group) { return; }
+    if (LD.packed) { LD.group.setOption(si); clearHover(); return; }
     var opt = LD.styles[si], styles = classStyles(LD, opt), codes = optCodes(opt, LD.n);
     for (var f = 0; f < LD.n; f++) { LD.feats[f].setStyle(styles[codes[f]]); }
   }
 
-  /* ---------- raster overlays ---------- */
+  /* ---------- initial view, rasters, layers ---------- */
+  if (D.bounds) { map.fitBounds(D.bounds, {padding: [10, 10]}); }
+  else { map.setView(D.center, 12); }
+
   D.rasters.forEach(function (R) {
     R.layer = L.imageOverlay(R.url, R.bounds, {opacity: R.opacity, pane: 'yulinRaster',
                                                interactive: false});
@@ -359,10 +653,18 @@
     if (!map.hasLayer(LD.group)) {
       LD.group.addTo(map); if (LD.checkbox) { LD.checkbox.checked = true; } refreshLegend();
     }
-    var l = LD.feats[f];
-    if (LD.kind === 'point') { map.setView(l.getLatLng(), Math.max(map.getZoom(), 17)); }
-    else { map.fitBounds(l.getBounds(), {maxZoom: 18}); }
-    var at = l.getBounds ? l.getBounds().getCenter() : l.getLatLng();
+    var at;
+    if (LD.packed) {
+      var bb = LD.group.bounds(f);
+      at = bb.getCenter();
+      if (LD.kind === 'point') { map.setView(at, Math.max(map.getZoom(), 17)); }
+      else { map.fitBounds(bb, {maxZoom: 18}); }
+    } else {
+      var l = LD.feats[f];
+      if (LD.kind === 'point') { map.setView(l.getLatLng(), Math.max(map.getZoom(), 17)); }
+      else { map.fitBounds(l.getBounds(), {maxZoom: 18}); }
+      at = l.getBounds ? l.getBounds().getCenter() : l.getLatLng();
+    }
     L.popup({maxWidth: 360}).setLatLng(at)
       .setContent(infoNode(LD, f, LD.popup.length ? 'popup' : 'tooltip', true)).openOn(map);
   }
@@ -441,9 +743,6 @@
                                                         : d.toFixed(1) + ' 米');
   });
 
-  /* ---------- initial view ---------- */
-  if (D.bounds) { map.fitBounds(D.bounds, {padding: [10, 10]}); }
-  else { map.setView(D.center, 12); }
   refreshLegend();
   TT.built = performance.now();
 
@@ -452,7 +751,9 @@
                canvas: useCanvas, rasters: 0};
     D.layers.forEach(function (LD) {
       var drawn = 0, painted = 0;
-      if (LD.group && map.hasLayer(LD.group)) {
+      if (LD.packed && map.hasLayer(LD.group)) {
+        drawn = LD.n; painted = LD.group.painted;
+      } else if (LD.group && map.hasLayer(LD.group)) {
         LD.feats.forEach(function (l) {
           if (l._map) { drawn++; }
           if (l._map && (LD.kind === 'point' || (l._rings && l._rings.length))) { painted++; }
@@ -469,6 +770,13 @@
     map: map, data: D, ready: false, stats: stats,
     search: function (text) { return searchData(text, 1000).length; },
     show: function (li, f) { showFeature(D.layers[li], f); },
+    bounds: function (li, f) {
+      var LD = D.layers[li];
+      ensureGroup(LD);
+      if (LD.packed) { return LD.group.bounds(f); }
+      var l = LD.feats[f];
+      return l.getBounds ? l.getBounds() : L.latLngBounds(l.getLatLng(), l.getLatLng());
+    },
     setStyle: function (li, si) { setStyleOption(D.layers[li], si); refreshLegend(); },
     measure: measure, t: TT
   };
