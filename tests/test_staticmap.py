@@ -288,3 +288,13 @@ def test_fit_frames_layers_or_boundary(compounds: gpd.GeoDataFrame) -> None:
     assert staticmap._map_bounds([layer], big, "all")[-1] == pytest.approx(tuple(big.total_bounds))
     empty = StaticLayer(compounds.iloc[:0], "空")
     assert staticmap._map_bounds([empty], big, "layers") == [pytest.approx(tuple(big.total_bounds))]
+
+
+def test_large_layers_are_rasterised_in_pdf(tmp_path: Path, compounds: gpd.GeoDataFrame,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = compound_layer(compounds, "tier")
+    vector = render_static_map([layer], tmp_path / "v.pdf", "图", dpi=30, figsize=(4, 3)).read_bytes()
+    monkeypatch.setattr(staticmap, "RASTERIZE_ABOVE", 3)
+    raster = render_static_map([layer], tmp_path / "r.pdf", "图", dpi=30, figsize=(4, 3)).read_bytes()
+    assert b"/Subtype /Image" not in vector
+    assert b"/Subtype /Image" in raster

@@ -67,6 +67,8 @@ CJK_FONT_CANDIDATES: tuple[str, ...] = (
 
 MISSING_LABEL = "未填"
 MISSING_COLOUR = "#e0e0e0"
+RASTERIZE_ABOVE = 20_000
+"""Collections with more features are embedded as images in PDF output (at ``dpi``)."""
 MAX_LEGEND_ROWS = 18  # per layer; longer legends end with "…共 N 类"
 
 
@@ -425,27 +427,32 @@ def _polygon_paths(geoms: Any) -> list[Any]:
 
 
 def _draw_kind(ax: Axes, layer: StaticLayer, kind: Kind, geoms: Any, cols: list[str], zorder: int) -> None:
+    """Add one collection for ``geoms`` of one kind (rasterised in PDFs above a size)."""
     import numpy as np
     import shapely
     from matplotlib.collections import LineCollection, PathCollection
 
     rgba = _rgba_array(cols, layer.alpha)
+    coll: Any
     if kind == "polygon":
         edge = _rgba_array([layer.edgecolor], 1.0) if layer.fill else rgba
-        coll: Any = PathCollection(_polygon_paths(geoms), facecolors=rgba if layer.fill else "none",
-                                   edgecolors=edge, linewidths=layer.linewidth, zorder=zorder)
+        coll = PathCollection(_polygon_paths(geoms), facecolors=rgba if layer.fill else "none",
+                              edgecolors=edge, linewidths=layer.linewidth, zorder=zorder)
+    else:
+        parts, part_of = shapely.get_parts(geoms, return_index=True)
+        if kind == "line":
+            coords, coord_of = shapely.get_coordinates(parts, return_index=True)
+            coll = LineCollection(_split(coords, coord_of, len(parts)), colors=rgba[part_of],
+                                  linewidths=max(layer.linewidth, 0.6), zorder=zorder, capstyle="round")
+        else:
+            xy = shapely.get_coordinates(parts).reshape(-1, 2)
+            coll = ax.scatter(xy[:, 0], xy[:, 1], s=layer.markersize, zorder=zorder,
+                              c=rgba[part_of] if len(xy) else np.empty((0, 4)),
+                              edgecolors=layer.edgecolor, linewidths=0.3)
+    if len(geoms) > RASTERIZE_ABOVE:
+        coll.set_rasterized(True)  # a PDF stays small and fast; text and legend stay vector
+    if kind != "point":
         ax.add_collection(coll, autolim=False)
-        return
-    parts, part_of = shapely.get_parts(geoms, return_index=True)
-    if kind == "line":
-        coords, coord_of = shapely.get_coordinates(parts, return_index=True)
-        segs = _split(coords, coord_of, len(parts))
-        ax.add_collection(LineCollection(segs, colors=rgba[part_of], linewidths=max(layer.linewidth, 0.6),
-                                         zorder=zorder, capstyle="round"), autolim=False)
-        return
-    xy = shapely.get_coordinates(parts).reshape(-1, 2)
-    ax.scatter(xy[:, 0], xy[:, 1], s=layer.markersize, c=rgba[part_of] if len(xy) else np.empty((0, 4)),
-               edgecolors=layer.edgecolor, linewidths=0.3, zorder=zorder)
 
 
 def _draw_layer(ax: Axes, layer: StaticLayer, zorder: int) -> list[LegendEntry]:
