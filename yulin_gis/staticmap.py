@@ -13,7 +13,16 @@ the 3-degree zone, so the scale bar is measured directly in map metres.
 
 Matplotlib is imported inside the functions (Agg canvas, no pyplot state), and a CJK font
 (Noto Sans CJK SC when installed) is looked up once; without one a warning is issued and
-Chinese characters may show as boxes. Files are written atomically.
+Chinese characters may show as boxes. Each layer is drawn as one matplotlib collection per
+geometry kind built from shapely's coordinate arrays (50,000 compounds in about 4 s), and
+layers above :data:`RASTERIZE_ABOVE` features are embedded as images in PDFs. Files are
+written atomically (a temporary file in the same folder, then :func:`os.replace`).
+
+Example
+-------
+>>> from yulin_gis.staticmap import overview_map, county_maps
+>>> overview_map(compounds, packages, communities, path="maps/overview.pdf")  # doctest: +SKIP
+>>> county_maps(compounds, packages, communities, counties, out_dir="maps/county")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CJK_FONT_CANDIDATES",
+    "MAX_LEGEND_ROWS",
+    "RASTERIZE_ABOVE",
     "LegendEntry",
     "StaticLayer",
     "classify",
