@@ -305,13 +305,15 @@ def test_labels_empty_layers_and_formats(compounds: gpd.GeoDataFrame) -> None:
     page = render_map([
         MapLayer("空图层", empty, style_by="built_year", tooltip={"name": "名称"}),
         MapLayer("片区", packages, label="package", popup={"households": "户数"},
-                 formats={"households": "{:,} 户"}),
+                 formats={"households": "{:,} 户"}, interactive=False),
     ])
     assert page.written == {"空图层": 0, "片区": 5}
     empty_rec, pkg = _data(page.html)["layers"]
     assert empty_rec["n"] == 0
     assert empty_rec["geom"]["c"] == ""
     assert pkg["fields"][pkg["label"]]["dict"] == ["片区A"]
+    assert empty_rec["interactive"] is True
+    assert pkg["interactive"] is False
     households = pkg["fields"][pkg["popup"][0][0]]
     assert households["dict"][3] == "800 户"
     assert households["codes"] is None  # all distinct, in row order: no code stream

@@ -5,20 +5,28 @@
 (``yulin_gis/static/yulinmap.js`` and ``yulinmap.css``, our own code, read by
 :func:`runtime_js` / :func:`runtime_css`) after it. This module also holds the Python side
 of the format: :func:`encode_varints`, :func:`encode_geometry`, :func:`encode_field` and
-their inverses used by the tests. The runtime only uses Leaflet's public API (no plugins), and every piece of user
-text reaches the page through ``textContent`` (never ``innerHTML``).
+their inverses used by the tests. The runtime only uses Leaflet's public API (no plugins),
+and every piece of user text reaches the page through ``textContent`` (never
+``innerHTML``).
 
 What the runtime does:
 
 * decodes the compact geometry (quantised integer coordinates, delta-encoded, written as
-  variable-length digits of an 89-character alphabet; see :func:`yulin_gis.webmap.encode_varints`) and the
+  variable-length digits of an 89-character alphabet; see :func:`encode_varints`) and the
   columnar attributes (a dictionary of distinct values per field plus one code per feature);
-* draws every layer with one shared style object per legend class (canvas renderer when the
-  page holds many features), lazily building layers that start hidden;
-* adds the controls: layer panel with a "style by" switch, legend, search, scale bar,
-  fullscreen toggle, distance measurement and a title;
+* draws each layer with one style per legend class, never one per feature. Small maps
+  (SVG) and labelled layers get one Leaflet object per feature. Layers of canvas maps
+  (above ``canvas_threshold`` features) are *packed*: coordinates stay in typed arrays in
+  Web Mercator metres, are projected on each view change, simplified to 1 px and drawn
+  class by class on one ``L.Canvas`` subclass; hover and click use a uniform grid index
+  and point-in-polygon tests, with a highlight outline, tooltip and popup. (Creating tens
+  of thousands of ``L.Polygon`` objects is what makes big Leaflet maps slow: mostly
+  garbage collection.) Hidden layers are built on first display;
+* adds the controls: layer panel with a "style by" switch, legend (with counts), search,
+  scale bar, fullscreen toggle, distance measurement and a title;
 * exposes ``window.yulinMap`` (``map``, ``ready``, ``stats()``, ``search(text)``,
-  ``setStyle(layer, option)``) for tests and for embedding.
+  ``show(layer, feature)``, ``bounds(layer, feature)``, ``setStyle(layer, option)``, ``t``
+  timings) for tests, benchmarks and embedding.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ Layer configuration
     e.g. package names).
 ``show``
     Visible when the page opens (hidden layers are built on first display).
+``interactive``
+    ``False`` for layers that must not catch the mouse (e.g. boundaries drawn above
+    compounds); layers are listed bottom first and the top one under the mouse answers.
 ``color``, ``stroke``, ``weight``, ``opacity``, ``fill_opacity``, ``radius``
     Paint. ``formats``: ``{column: "{:,.0f} 元" or callable}`` for displayed values.
 
@@ -46,10 +49,20 @@ Example::
     write_map("maps/overview.html", [layer], title="玉林市老旧小区改造", basemap="none")
 
 Encoding (why the files are small): coordinates are quantised to ``10**-decimals`` degrees
-(5 → about 1 m), delta-encoded along the whole layer and written as variable-length
-digits of an 89-character alphabet (:func:`yulin_gis.mapjs.encode_varints`); closing vertices of rings are dropped; attributes
-are columnar with one dictionary of distinct display values per field; Chinese text is
-UTF-8. :func:`yulin_gis.mapjs.decode_geometry` reverses the geometry encoding (used by the tests).
+(5 → about 1 m), delta-encoded along the whole layer and written as variable-length digits
+of an 89-character alphabet (:func:`yulin_gis.mapjs.encode_varints`); rings are oriented
+and their closing vertices dropped; attributes are columnar with one dictionary of
+distinct display values per field; Chinese text is UTF-8.
+:func:`yulin_gis.mapjs.decode_geometry` reverses the geometry encoding (used by the
+tests). Maps above ``canvas_threshold`` features draw on a canvas from typed arrays (see
+:mod:`yulin_gis.mapjs`).
+
+Other layers of the pipeline: county / street / community boundaries (``style_by=None``,
+``fill_opacity=0``), packages (``style_by="package_id"`` cycles distinct colours,
+``label="name"``), utilities (``StyleBy("utility", "管线类型", labels=...)``, renewal
+score with ``bins``), facilities (points, ``radius``), DEM / waterlogging rasters and local
+orthophotos (:class:`RasterOverlay`). Per-county or per-utility maps: filter the
+GeoDataFrames and call :func:`write_map` once per map.
 """
 
 from __future__ import annotations
@@ -177,6 +190,7 @@ class MapLayer:
     search_fields: Sequence[str] = ()
     label: str | None = None
     show: bool = True
+    interactive: bool = True
     stroke: str | None = None
     weight: float = 1.0
     opacity: float = 0.9
@@ -359,6 +373,7 @@ def _encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, A
         _style_option(None, rows.geometry, lyr)]
     record = {
         "name": lyr.name, "kind": kind, "n": len(geoms), "show": bool(lyr.show),
+        "interactive": bool(lyr.interactive),
         "geom": geom, "fields": fields,
         "tooltip": [[index[c], lab] for c, lab in lyr.tooltip.items()],
         "popup": [[index[c], lab] for c, lab in lyr.popup.items()],

@@ -117,7 +117,7 @@
     return opt.classes.map(function (c) {
       var s = {renderer: renderer, color: p.stroke || c.color, weight: p.weight,
                opacity: p.opacity, fillColor: c.color, fillOpacity: p.fillOpacity,
-               fillRule: 'nonzero'};  /* rings are oriented in Python: holes stay holes */
+               fillRule: 'nonzero', interactive: LD.interactive};  /* rings oriented in Python */
       if (LD.kind === 'line') { s.color = c.color; s.fill = false; }
       if (LD.kind === 'point') { s.radius = p.radius; }
       return s;
@@ -377,6 +377,7 @@
       if (!this._map) { map.addLayer(this); } else { this.refresh(); }
     },
     remove: function (PL) {
+      if (hover.LD && hover.LD.group === PL) { clearHover(); }
       this._packed = this._packed.filter(function (q) { return q !== PL; });
       this.refresh();
     },
@@ -405,7 +406,7 @@
     var k = packedRenderer._k || 1;
     for (var i = D.layers.length - 1; i >= 0; i--) {
       var LD = D.layers[i];
-      if (!LD.packed || !map.hasLayer(LD.group)) { continue; }
+      if (!LD.packed || !LD.interactive || !map.hasLayer(LD.group)) { continue; }
       var tol = (LD.kind === 'point' ? LD.paint.radius + tolPx : tolPx) / k;
       var f = LD.group.hit(x, y, LD.kind === 'polygon' ? 0 : tol);
       if (f >= 0) { return {LD: LD, f: f}; }
