@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -29,10 +30,10 @@ QGIS_COLUMNS = [
 ]
 
 
-@pytest.fixture
-def gpkg(tmp_path: Path) -> Path:
-    """A tiny plan.gpkg in EPSG:4490 with the plan layers (no joint_trenches)."""
-    path = tmp_path / "plan.gpkg"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny plan.gpkg in EPSG:4490 with the plan layers (no joint_trenches), made once."""
+    path = tmp_path_factory.mktemp("template") / "plan.gpkg"
     crs = "EPSG:4546"
     x0, y0 = 420_000.0, 2_504_000.0
     compounds = gpd.GeoDataFrame(
@@ -56,6 +57,14 @@ def gpkg(tmp_path: Path) -> Path:
     for name, layer in [("compounds", compounds), ("packages", packages), ("communities", communities),
                         ("utilities", utilities), ("pipe_upgrades", upgrades)]:
         layer.to_crs("EPSG:4490").to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    return path
+
+
+@pytest.fixture
+def gpkg(template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the template GeoPackage for one test."""
+    path = tmp_path / "plan.gpkg"
+    shutil.copyfile(template, path)
     return path
 
 
