@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def check_conservation(input_ids: Iterable[str], compounds: pd.DataFrame,
+                       used_statuses: Collection[str] = ("planned",),
                        reason_fields: tuple[str, ...] = ("exclusion_reason",)) -> None:
     """Raise :class:`ConservationError` unless every input id appears exactly once.
 
@@ -36,9 +37,12 @@ def check_conservation(input_ids: Iterable[str], compounds: pd.DataFrame,
         The ``compound_id`` of every input compound.
     compounds
         The output compounds table; must hold ``compound_id`` and ``status``.
+    used_statuses
+        Statuses of compounds that went all the way through the stages that ran; every
+        other compound must carry a reason.
     reason_fields
         Fields of which at least one must be non-blank for a compound whose status is
-        not ``"planned"`` or ``"packaged"`` (its exclusion reason).
+        not in ``used_statuses`` (its exclusion reason).
     """
     wanted = list(input_ids)
     out_ids = compounds["compound_id"].astype(str)
@@ -57,7 +61,7 @@ def check_conservation(input_ids: Iterable[str], compounds: pd.DataFrame,
     if "status" not in compounds.columns or compounds["status"].isna().any():
         problems.append("some output compounds have no status")
     else:
-        used = compounds["status"].isin(["planned", "packaged"])
+        used = compounds["status"].isin(list(used_statuses))
         present = [f for f in reason_fields if f in compounds.columns]
         if present:
             reasons = compounds[present].fillna("").astype(str).agg("".join, axis=1)

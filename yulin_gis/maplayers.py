@@ -105,7 +105,7 @@ def _package_layer(packages: gpd.GeoDataFrame) -> MapLayer:
     return MapLayer("改造片区", packages, kind="polygon", style_by=styles, fill_opacity=0.25,
                     weight=2.0, tooltip={"package_id": "片区编号"},
                     popup=_present(packages, popup), search_fields=["package_id"],
-                    label="package_id" if len(packages) <= 400 else None,
+                    label="package_id" if len(packages) <= 60 else None,
                     formats={"cost_yuan": "{:,.0f}"})
 
 
@@ -128,6 +128,7 @@ def _utility_layers(state: PlanState, owner: str | None) -> list[MapLayer]:
         risk = StyleBy("risk_score", "更新风险评分", bins=[40, 60, 80], colors="YlOrRd",
                        bin_labels=["<40", "40—60", "60—80", "≥80"])
         out.append(MapLayer("管线改造", up, kind="line", style_by=[by_type, risk], weight=3.0,
+                            show=owner is not None,
                             tooltip=_present(up, {"segment_id": "管段", "utility_zh": "类型"}),
                             popup=_present(up, {"segment_id": "管段", "owner": "权属单位",
                                                 "package_id": "片区", "plan_year": "计划年度",
@@ -138,7 +139,7 @@ def _utility_layers(state: PlanState, owner: str | None) -> list[MapLayer]:
     jt = state.joint_trenches
     if jt is not None and len(jt):
         out.append(MapLayer("统筹施工路段", jt, kind="line", color="#000000", weight=5.0,
-                            opacity=0.6, tooltip=_present(jt, {"road_name": "道路",
+                            opacity=0.6, show=owner is not None, tooltip=_present(jt, {"road_name": "道路",
                                                                "order_zh": "施工顺序"}),
                             popup=_present(jt, {"trench_id": "编号", "road_name": "道路",
                                                 "package_id": "片区", "plan_year": "计划年度",
@@ -165,7 +166,10 @@ def _facility_layers(state: PlanState) -> list[MapLayer]:
         sub = comp[has_gap].copy()
         sub["gap_kinds"] = [", ".join(FACILITY_ZH.get(g[4:], g[4:]) for g in gaps if row[g])
                             for _, row in flags[has_gap].iterrows()]
-        out.append(MapLayer("生活圈服务缺口", sub, kind="polygon", color="#7b3294", show=False,
+        sub["gap_count"] = flags[has_gap].sum(axis=1).to_numpy()
+        count = StyleBy("gap_count", "缺少的设施类数", bins=[2, 4],
+                        bin_labels=["1类", "2—3类", "4类及以上"], colors="Viridis")
+        out.append(MapLayer("生活圈服务缺口", sub, kind="polygon", style_by=count, show=False,
                             fill_opacity=0.6, tooltip={"name": "小区名称", "gap_kinds": "缺少"}))
     return out
 

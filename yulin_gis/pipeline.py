@@ -64,6 +64,8 @@ class RunResult:
 
 STAGES = ("validate", "survey", "packages", "plan", "utilities")
 """The stages in order; ``run(..., until=...)`` stops after one of them."""
+_USED = {"validate": "validated", "survey": "eligible", "packages": "packaged", "plan": "planned",
+         "utilities": "planned"}
 
 
 def _run_stages(layers: Layers, options: PlanOptions, until: str) -> PlanState:
@@ -133,7 +135,7 @@ def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = 
         raise ValidationError(report.problems, header=f"Input {input_path} failed validation")
     state = (_validated_state(layers, options) if until == "validate"
              else _run_stages(layers, options, until))
-    check_conservation(layers.compounds["compound_id"], state.compounds)
+    check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
     files = [write_plan_gpkg(state, out / "plan.gpkg")]
     if until != "validate":
         files += write_tables(state, out)

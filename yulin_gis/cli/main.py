@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from yulin_gis import __version__
-from yulin_gis.cli.run_cmd import demo, run
+from yulin_gis.cli.run_cmd import demo, packages, plan, run, survey, utilities
 from yulin_gis.cli.validate_cmd import validate
 
 __all__ = ["cli"]
@@ -25,3 +25,7 @@ def cli(verbose: int, quiet: int) -> None:
 cli.add_command(validate)
 cli.add_command(run)
 cli.add_command(demo)
+cli.add_command(survey)
+cli.add_command(packages)
+cli.add_command(plan)
+cli.add_command(utilities)

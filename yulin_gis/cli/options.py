@@ -9,11 +9,12 @@ from typing import Any, TypeVar
 import click
 
 __all__ = [
+    "build_plan_options",
     "dem_option",
     "input_argument",
     "input_crs_option",
     "out_option",
-    "profile_option",
+    "plan_options",
     "run_errors",
 ]
 
@@ -35,10 +36,7 @@ out_option = click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
     help="Output folder (created if needed).",
 )
-profile_option = click.option(
-    "--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-    help="Policy profile TOML (default: Yulin 2022 rules).",
-)
+
 
 
 def run_errors(func: F) -> F:
@@ -59,3 +57,57 @@ def run_errors(func: F) -> F:
             raise SystemExit(2) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+_PLAN_OPTIONS = [
+    click.option("--profile", "profile_path", type=click.Path(exists=True, dir_okay=False,
+                 path_type=Path), default=None,
+                 help="Policy profile TOML (default: Yulin 2022 rules / 玉林市2022年实施细则)."),
+    click.option("--unit", type=click.Choice(["community_id", "street"]), default="community_id",
+                 show_default=True, help="Planning unit packages never cross (社区 or 街道)."),
+    click.option("--min-households", type=click.FloatRange(min=0), default=1000,
+                 show_default=True, help="Floor of households per package."),
+    click.option("--max-households", type=click.FloatRange(min=1), default=3000,
+                 show_default=True, help="Ceiling of households per package."),
+    click.option("--gap-m", type=click.FloatRange(min=0), default=25.0, show_default=True,
+                 help="Compounds within this many metres are neighbours."),
+    click.option("--budget", default=None, metavar="YUAN|CSV",
+                 help="Yearly budget per county: a number of yuan, or a CSV with county, "
+                 "plan_year, budget_yuan. Default: each county's eligible cost spread evenly."),
+    click.option("--capacity", type=click.FloatRange(min=0), default=None,
+                 help="Yearly household capacity per county (default: no limit)."),
+    click.option("--basemap", default="none", show_default=True,
+                 help="Web map basemap: none (offline), osm, tianditu, gaode, or an XYZ URL "
+                 "template (intranet tiles)."),
+    click.option("--online", is_flag=True, help="Link Leaflet from a CDN instead of inlining it."),
+    click.option("--no-maps", is_flag=True, help="Skip the maps."),
+]
+
+
+def plan_options(func: F) -> F:
+    """Add the planning options (profile, package limits, budget, basemap) to a command."""
+    for option in reversed(_PLAN_OPTIONS):
+        func = option(func)
+    return func
+
+
+def build_plan_options(kwargs: dict[str, Any]) -> Any:
+    """Pop the planning options from a command's kwargs into a PlanOptions."""
+    from yulin_gis.stages import PlanOptions
+
+    budget_text = kwargs.pop("budget")
+    budget: float | Path | None = None
+    if budget_text is not None:
+        try:
+            budget = float(budget_text)
+        except ValueError:
+            budget = Path(budget_text)
+            if not budget.exists():
+                raise click.BadParameter(f"{budget_text}: neither a number nor a file",
+                                         param_hint="--budget") from None
+    return PlanOptions(
+        profile_path=kwargs.pop("profile_path"), unit=kwargs.pop("unit"),
+        min_households=kwargs.pop("min_households"),
+        max_households=kwargs.pop("max_households"), gap_m=kwargs.pop("gap_m"),
+        budget=budget, capacity=kwargs.pop("capacity"), basemap=kwargs.pop("basemap"),
+        online=kwargs.pop("online"))

@@ -1,31 +1,73 @@
-"""``yulin-gis run`` and ``yulin-gis demo``: the whole pipeline."""
+"""``yulin-gis run``, ``demo`` and the per-stage commands (survey, packages, plan, utilities).
+
+Every command runs the pipeline up to its stage and writes the same output contract
+(``plan.gpkg``, workbooks, maps, ``run_manifest.json``); later stages add to it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from yulin_gis.cli.options import (
+    build_plan_options,
     dem_option,
     input_argument,
     input_crs_option,
     out_option,
+    plan_options,
     run_errors,
 )
 
-__all__ = ["demo", "run"]
+__all__ = ["demo", "packages", "plan", "run", "survey", "utilities"]
 
 
-def _summary(result: object) -> None:
-    from yulin_gis.pipeline import RunResult
+def _summary(result: Any) -> None:
+    comp = result.compounds
+    status = comp["status"].value_counts().sort_index()
+    click.echo(f"{len(comp)} compounds: " + ", ".join(f"{k} {v}" for k, v in status.items()))
+    click.echo(f"{len(result.files)} files written to {result.out_dir} "
+               f"(plan.gpkg, workbooks, maps/; manifest: {result.files[-1].name})")
 
-    assert isinstance(result, RunResult)
-    status = result.compounds["status"].value_counts().sort_index()
-    click.echo(f"{len(result.compounds)} compounds: " +
-               ", ".join(f"{k} {v}" for k, v in status.items()))
-    for path in result.files:
-        click.echo(f"  wrote {path}")
+
+def _stage_command(name: str, until: str, doc: str) -> click.Command:
+    """Build a command that runs the pipeline on INPUT up to ``until``."""
+
+    @click.command(name=name, help=doc)
+    @input_argument
+    @out_option
+    @input_crs_option
+    @dem_option
+    @click.option("--polygons", type=click.Path(exists=True, path_type=Path), default=None,
+                  help="Compound polygons joined by compound_id to a survey table.")
+    @plan_options
+    @run_errors
+    def command(input_path: Path, out_dir: Path, input_crs: str | None, dem: Path | None,
+                polygons: Path | None, **kwargs: Any) -> None:
+        from yulin_gis.pipeline import run as run_pipeline
+
+        no_maps = kwargs.pop("no_maps")
+        options = build_plan_options(kwargs)
+        _summary(run_pipeline(input_path, out_dir, input_crs=input_crs, dem=dem,
+                              polygons=polygons, options=options, until=until,
+                              maps=not no_maps))
+
+    return command
+
+
+run = _stage_command("run", "utilities", "Run the whole pipeline on INPUT (validate, survey, "
+                     "packages, plan, utilities) and write plan.gpkg, workbooks and maps.")
+survey = _stage_command("survey", "survey", "Survey INPUT (摸清底数): eligibility tier, "
+                        "renovation items with evidence, priority and cost per compound; "
+                        "survey workbook and task lists per department and utility.")
+packages = _stage_command("packages", "packages", "Survey INPUT and group eligible compounds "
+                          "into contiguous packages per community (连片规划).")
+plan = _stage_command("plan", "plan", "Survey, package and schedule INPUT into annual plans "
+                      "per county under budgets (年度计划), with funding split and workbooks.")
+utilities = _stage_command("utilities", "utilities", "Everything up to the utility overlay: "
+                           "pipe upgrades per company, joint trenches (统筹施工) and maps.")
 
 
 def _repo_maps_dir(out_dir: Path) -> Path:
@@ -37,32 +79,19 @@ def _repo_maps_dir(out_dir: Path) -> Path:
 
 
 @click.command()
-@input_argument
-@out_option
-@input_crs_option
-@dem_option
-@click.option("--polygons", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Compound polygons joined by compound_id to a survey table.")
-@run_errors
-def run(input_path: Path, out_dir: Path, input_crs: str | None, dem: Path | None,
-        polygons: Path | None) -> None:
-    """Run the whole pipeline on INPUT and write plan.gpkg, workbooks and maps to --out."""
-    from yulin_gis.pipeline import run as run_pipeline
-
-    _summary(run_pipeline(input_path, out_dir, input_crs=input_crs, dem=dem, polygons=polygons))
-
-
-@click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("out/demo"), show_default=True, help="Output folder.")
 @click.option("--maps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the maps go (default: the repository's maps/ folder).")
+@plan_options
 @run_errors
-def demo(out_dir: Path, maps_dir: Path | None) -> None:
+def demo(out_dir: Path, maps_dir: Path | None, **kwargs: Any) -> None:
     """Run the whole pipeline on the embedded Yulin sample (玉林示例数据)."""
     from yulin_gis.datasets import get_path
     from yulin_gis.pipeline import run as run_pipeline
 
+    no_maps = kwargs.pop("no_maps")
     result = run_pipeline(get_path("gpkg"), out_dir, dem=get_path("dem"),
-                          maps_dir=maps_dir or _repo_maps_dir(out_dir))
+                          maps_dir=maps_dir or _repo_maps_dir(out_dir),
+                          options=build_plan_options(kwargs), maps=not no_maps)
     _summary(result)
