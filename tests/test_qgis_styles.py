@@ -103,7 +103,7 @@ def test_compounds_qml_is_categorized_by_tier_with_chinese_labels(gpkg: Path) ->
     assert renderer.get("attr") == "tier"
     cats = renderer.findall("categories/category")
     assert [c.get("value") for c in cats] == ["priority", "share", "excluded", ""]
-    assert [c.get("label") for c in cats] == ["优先改造", "比例纳入", "不纳入", "其他"]
+    assert [c.get("label") for c in cats] == ["重点改造", "按比例纳入", "不纳入", "其他"]
     symbols = renderer.findall("symbols/symbol")
     assert [s.get("name") for s in symbols] == ["0", "1", "2", "3"]
     assert {s.get("type") for s in symbols} == {"fill"}
@@ -209,7 +209,7 @@ def test_sld_is_xml_with_one_rule_per_class() -> None:
     root = ET.fromstring(style.to_sld("compounds", "polygon"))
     ns = {"se": "http://www.opengis.net/se"}
     rules = root.findall(".//se:Rule", ns)
-    assert [r.findtext("se:Name", namespaces=ns) for r in rules] == ["优先改造", "比例纳入", "不纳入", "其他"]
+    assert [r.findtext("se:Name", namespaces=ns) for r in rules] == ["重点改造", "按比例纳入", "不纳入", "其他"]
     assert rules[-1].find("se:ElseFilter", ns) is not None
     points = ET.fromstring(LayerStyle(symbol=Symbol("#ff0000")).to_sld("x", "point"))
     assert points.find(".//se:PointSymbolizer", ns) is not None

@@ -150,7 +150,7 @@ def test_drawn_scale_bar_matches_visible_extent(compounds: gpd.GeoDataFrame) -> 
 
 def test_legend_entry_per_category_with_chinese_labels(compounds: gpd.GeoDataFrame) -> None:
     entries = legend_entries(compound_layer(compounds, "tier"))
-    assert [e.label for e in entries] == ["优先改造（3）", "比例纳入（2）", "不纳入（2）", "未填（1）"]
+    assert [e.label for e in entries] == ["重点改造（3）", "按比例纳入（2）", "不纳入（2）", "未填（1）"]
     assert [e.colour for e in entries[:3]] == [TIER_COLOURS[t] for t in ("priority", "share", "excluded")]
     assert {e.kind for e in entries} == {"polygon"}
     years = legend_entries(compound_layer(compounds, "plan_year"))
@@ -266,7 +266,7 @@ def test_legend_headings_only_for_styled_layers(compounds: gpd.GeoDataFrame,
                                 [tuple(compounds.total_bounds)], "t", staticmap._projected(CRS),
                                 (6, 4), 40, None)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert texts == ["边界", "小区（改造类别）", "优先改造（3）", "比例纳入（2）", "不纳入（2）",
+    assert texts == ["边界", "小区（改造类别）", "重点改造（3）", "按比例纳入（2）", "不纳入（2）",
                      "未填（1）", "连片改造片区"]
 
 

@@ -2,7 +2,7 @@
 
 QGIS looks for a table named ``layer_styles`` in a GeoPackage and applies the row marked
 ``useAsDefault`` for a layer when the layer is opened, so ``plan.gpkg`` opens with the same
-symbology as the web and report maps: compounds (小区) by tier (优先改造 / 比例纳入 /
+symbology as the web and report maps: compounds (小区) by tier (重点改造 / 按比例纳入 /
 不纳入), packages (片区) by ``package_id``, community (社区) outlines, utilities (管线) by
 type in the colours of CJJ 61 (给水 sky blue, 排水 brown, 燃气 pink, 电力 red, 通信 green),
 pipe upgrades by ``plan_year`` and joint trenches (综合管沟) as a thick line.
@@ -59,8 +59,11 @@ Value = str | int | float
 QGIS_VERSION = "3.28.0-Firenze"
 """The QGIS version written into the QML header (any QGIS 3 reads the documents)."""
 
-TIER_LABELS_ZH: dict[str, str] = {"priority": "优先改造", "share": "比例纳入", "excluded": "不纳入"}
-"""Compound tiers (built ≤2000 / 2001–2005 / otherwise) and their Chinese legend labels."""
+TIER_LABELS_ZH: dict[str, str] = {"priority": "重点改造", "share": "按比例纳入", "excluded": "不纳入"}
+"""Compound tiers (built ≤2000 / 2001–2005 / otherwise) and their Chinese legend labels.
+
+The wording follows Yulin's 2022 rules (重点改造2000年底前建成的老旧小区; 2001年以后建成的
+按比例纳入) and the workbooks of :mod:`yulin_gis.tasks`."""
 
 TIER_COLOURS: dict[str, str] = {"priority": "#d7301f", "share": "#fc8d59", "excluded": "#bdbdbd"}
 """Tier colours shared by the report maps and the QGIS styles."""
@@ -523,7 +526,7 @@ def graduated_style(
 def default_styles() -> dict[str, LayerStyle]:
     """Return the default styles of the plan layers, keyed by GeoPackage layer name.
 
-    - ``compounds``: categorized by ``tier`` (优先改造 red / 比例纳入 orange / 不纳入 grey);
+    - ``compounds``: categorized by ``tier`` (重点改造 red / 按比例纳入 orange / 不纳入 grey);
     - ``packages``: categorized by ``package_id`` from the data (outline when absent);
     - ``communities``: dark dashed outline, no fill;
     - ``utilities``: categorized by ``utility`` in CJJ 61 colours;
@@ -535,7 +538,7 @@ def default_styles() -> dict[str, LayerStyle]:
     return {
         "compounds": categorized_style(
             "tier", list(TIER_LABELS_ZH), TIER_LABELS_ZH, TIER_COLOURS, compound,
-            description="小区按改造类别分类：优先改造 / 比例纳入 / 不纳入",
+            description="小区按改造类别分类：重点改造 / 按比例纳入 / 不纳入",
         ),
         "packages": LayerStyle(
             symbol=Symbol("#ffffff", outline_color="#08306b", width=0.6, fill=False, opacity=0.6),

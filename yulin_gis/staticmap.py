@@ -720,7 +720,7 @@ def _save(fig: Any, out: Path, fmt: str, dpi: int) -> None:
 def compound_layer(compounds: gpd.GeoDataFrame, style_by: str | None = "tier") -> StaticLayer:
     """Return the compounds (小区) layer styled by a known column.
 
-    ``tier`` (优先改造 / 比例纳入 / 不纳入), ``built_year`` (older = darker), ``plan_year``
+    ``tier`` (重点改造 / 按比例纳入 / 不纳入), ``built_year`` (older = darker), ``plan_year``
     (one colour per year), ``priority`` (0–100), ``eligible`` (纳入 / 不纳入),
     ``package_id`` or any other column (categories or numeric classes).
     """
