@@ -171,3 +171,9 @@ def test_bridge_flags_match_networkx() -> None:
     assert set(res.index[res["bridge"] & reached]) == expected & set(res.index[reached])
     assert res["bridge"].any()
     assert (~res["bridge"]).any()
+
+
+def test_topology_report_accepts_layer(water_tree: gpd.GeoDataFrame) -> None:
+    report = topology_report(water_tree, dangles="all")
+    assert set(report["code"]) == {"dangle"}
+    assert set(report["segment_id"]) == {"t3", "b2"}  # the two open ends of the tree

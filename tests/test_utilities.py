@@ -195,3 +195,24 @@ def test_risk_takes_profile_hazard_rules() -> None:
     assert risk.at["c", "hazard"]  # rule "always"
     assert not risk.at["p", "hazard"]
     assert "雨污合流" in risk.at["c", "reason"]
+
+
+def test_layers_write_to_gpkg_and_empty_inputs(street: dict[str, gpd.GeoDataFrame],
+                                               tmp_path: Path) -> None:
+    packages = gpd.GeoDataFrame({"package_id": ["P1"], "plan_year": [2024], "items": ["roads"]},
+                                geometry=[box(50, -20, 150, 60)], crs=CRS)
+    plan = utility_upgrade_plan(packages, street["utilities"])
+    assert list(plan.columns)[-1] == "geometry"
+    jt = joint_trenches(plan, street["roads"], packages=packages)
+    assert jt.geometry.iloc[0].equals(LineString([(50, 0), (150, 0)]))  # clipped to P1
+    assert jt["parties"].iloc[0].endswith(",road")
+    out = tmp_path / "plan.gpkg"
+    plan.to_file(out, layer="pipe_upgrades")
+    jt.to_file(out, layer="joint_trenches")
+    assert len(gpd.read_file(out, layer="joint_trenches")) == len(jt)
+    far = gpd.GeoDataFrame({"compound_id": ["X"], "households": [5]},
+                           geometry=[box(5000, 5000, 5010, 5010)], crs=CRS)
+    empty = utility_upgrade_plan(far, street["utilities"])
+    assert len(empty) == 0
+    assert len(joint_trenches(empty, street["roads"])) == 0
+    assert write_company_workbooks(empty, None, tmp_path / "none") == {}

@@ -445,14 +445,16 @@ def _pieces(net: UtilityNetwork) -> pd.DataFrame:
     return _problem_rows(net.utility, "unconnected_piece", rows, details)
 
 
-def topology_report(networks: Mapping[str, UtilityNetwork], dangles: Literal["near", "all"] = "near",
-                    dangle_search_m: float = 2.0) -> pd.DataFrame:
+def topology_report(networks: Mapping[str, UtilityNetwork] | gpd.GeoDataFrame,
+                    dangles: Literal["near", "all"] = "near", dangle_search_m: float = 2.0,
+                    snap_tolerance_m: float = 0.5) -> pd.DataFrame:
     """List topology problems of the networks; nothing here is fatal.
 
     Parameters
     ----------
     networks
-        From :func:`build_networks`.
+        From :func:`build_networks`, or the utilities layer itself (built here with
+        ``snap_tolerance_m``).
     dangles
         ``"near"`` (default): report only end nodes (degree 1) that lie within
         ``dangle_search_m`` of another segment they do not join (under/overshoots, junctions
@@ -468,6 +470,8 @@ def topology_report(networks: Mapping[str, UtilityNetwork], dangles: Literal["ne
         ``missing_geometry``, ``unknown_utility``), ``segment_id`` (for a piece: its first
         segment; all its ids are in ``detail``), ``node_id``, ``x``, ``y``, ``detail``.
     """
+    if isinstance(networks, gpd.GeoDataFrame):
+        networks = build_networks(networks, snap_tolerance_m)
     frames = [getattr(networks, "rejected", _concat([]))]
     for ut in sorted(networks, key=lambda k: UTILITY_TYPES.index(k) if k in UTILITY_TYPES else 99):
         net = networks[ut]

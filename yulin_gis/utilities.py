@@ -648,7 +648,7 @@ def _plan_frame(df: pd.DataFrame, seg: gpd.GeoDataFrame, units: pd.DataFrame,
     }, geometry=s.geometry.to_numpy(), crs=crs)
     for party in ("utility", "government", "residents"):
         share = util.map({k: v[party] for k, v in shares.items()}).fillna(0).to_numpy(float)
-        out[f"funding_{party}_yuan"] = (cost * share).round(0)
+        out.insert(len(out.columns) - 1, f"funding_{party}_yuan", (cost * share).round(0))
     out = out.sort_values(["owner", "plan_year", "package_id", "utility", "segment_id"],
                           kind="stable", na_position="last").reset_index(drop=True)
     logger.info("pipe upgrades: %d segments, %.1f km, %.0f yuan", len(out),
@@ -688,6 +688,17 @@ def _road_works(roads: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None,
         pk = has["package_id"].astype(str).to_numpy()
         out |= set(zip(pk[qi].tolist(), ri.tolist(), strict=True))
     return out
+
+
+def _clip_road(road: Any, package: Any) -> Any:
+    """The road's part inside the package polygon, as (multi)lines; the whole road if none."""
+    if package is None or road is None:
+        return road
+    parts = shapely.get_parts(shapely.intersection(road, package))
+    lines = [p for p in parts if p.geom_type == "LineString" and p.length > 0]
+    if not lines:
+        return road
+    return lines[0] if len(lines) == 1 else shapely.multilinestrings(lines)
 
 
 def _schedule(parties: list[str], year: Any, length_m: float, start: str, end: str,
@@ -805,9 +816,7 @@ def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
         parties = [p for p in TRENCH_ORDER if p in g["parties"]]
         yrs = pd.Series(g["years"]).dropna()
         year = int(yrs.min()) if len(yrs) else pd.NA
-        geom = roads.geometry.iloc[r]
-        if pkg in pgeom and geom.intersects(pgeom[pkg]):
-            geom = geom.intersection(pgeom[pkg])
+        geom = _clip_road(roads.geometry.iloc[r], pgeom.get(pkg))
         row = {"trench_id": f"JT-{pkg}-{rid[r]}", "package_id": pkg, "road_id": rid[r],
                "road_name": str(roads["name"].iloc[r]) if "name" in roads else "",
                "road_class": str(roads["road_class"].iloc[r]) if "road_class" in roads else "",
