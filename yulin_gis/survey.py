@@ -263,40 +263,63 @@ def _walk_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
     return out, missing
 
 
+def _sparse(mask: np.ndarray, make: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(mask, text)`` with ``text`` filled by ``make(row positions)`` only where ``mask``."""
+    text = np.full(len(mask), "", dtype=object)
+    idx = np.flatnonzero(mask)
+    if len(idx):
+        text[idx] = make(idx)
+    return mask, text
+
+
 def _signals(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Trigger key → (true mask, evidence text) for every survey field and evidence token."""
-    n = len(comp)
     sig: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, label in _GAP_LABEL.items():
-        true, _ = _flag(comp, name)
-        sig[name] = (true, np.full(n, label, dtype=object))
+        sig[name] = _sparse(_flag(comp, name)[0], lambda idx, lab=label: lab)
     for u in UTILITIES:
-        sig[f"hazard:{u}"] = (ev[f"hazard_{u}"].to_numpy(dtype=bool),
-                              ev[f"hazard_evidence_{u}"].fillna("").to_numpy(dtype=object))
-    risk = ev["waterlogging_risk"].fillna(False).to_numpy(dtype=bool)
+        txt = ev[f"hazard_evidence_{u}"].fillna("").to_numpy(dtype=object)
+        sig[f"hazard:{u}"] = _sparse(ev[f"hazard_{u}"].to_numpy(dtype=bool), lambda idx, t=txt: t[idx])
     rel, low = ev["rel_elev_m"].to_numpy(dtype=float), ev["low_share"].to_numpy(dtype=float)
-    sig["waterlogging"] = (risk, np.array(
-        [f"低洼易涝 low-lying: rel_elev {r:.1f} m, low_share {s:.2f}" for r, s in zip(rel, low, strict=True)],
-        dtype=object))
+    sig["waterlogging"] = _sparse(
+        ev["waterlogging_risk"].fillna(False).to_numpy(dtype=bool),
+        lambda idx: [f"低洼易涝 low-lying: rel_elev {rel[i]:.1f} m, low_share {low[i]:.2f}" for i in idx])
     lc = prof.life_circle
     for k, thr in lc.thresholds.items():
-        gap = ev[f"gap_{k}"].fillna(False).to_numpy(dtype=bool)
         d = ev[f"walk_{k}_m"].to_numpy(dtype=float)
         zh = _KIND_ZH.get(k, k)
-        txt = np.where(np.isnan(d), f"{lc.cutoff_m:.0f} m内无{zh} / no {k} within {lc.cutoff_m:.0f} m",
-                       np.char.add(np.char.add(f"{zh}步行 / walk to {k} ",
-                                               np.char.mod("%.0f", np.nan_to_num(d))),
-                                   f" m > {thr:.0f} m"))
-        sig[f"gap:{k}"] = (gap, txt.astype(object))
+        none = f"{lc.cutoff_m:.0f} m内无{zh} / no {k} within {lc.cutoff_m:.0f} m"
+        sig[f"gap:{k}"] = _sparse(
+            ev[f"gap_{k}"].fillna(False).to_numpy(dtype=bool),
+            lambda idx, d=d, zh=zh, k=k, thr=thr, none=none: [
+                none if np.isnan(d[i]) else f"{zh}步行 / walk to {k} {d[i]:.0f} m > {thr:.0f} m"
+                for i in idx])
     floors = _num(comp, "floors")
     has_lift, lift_missing = _flag(comp, "has_lift")
     with np.errstate(invalid="ignore"):
         lift = (floors >= prof.survey.lift_min_floors) & ~has_lift & ~lift_missing
-    fl = np.char.mod("%d", np.nan_to_num(floors).astype(int))
-    sig["lift"] = (lift, np.char.add(np.char.add(fl, "层无电梯 / "), np.char.add(fl, " floors, no lift")).astype(object))
+    sig["lift"] = _sparse(lift, lambda idx: [f"{int(floors[i])}层无电梯 / {int(floors[i])} floors, no lift"
+                                             for i in idx])
     pm, pm_missing = _flag(comp, "property_management")
-    sig["no_property_management"] = (~pm & ~pm_missing, np.full(n, "无物业管理 / no property management", dtype=object))
+    sig["no_property_management"] = _sparse(~pm & ~pm_missing,
+                                            lambda idx: "无物业管理 / no property management")
     return sig
+
+
+def _gather(n: int, rows: list[np.ndarray], texts: list[np.ndarray], sep: str) -> np.ndarray:
+    """Join the texts of each row (in the order added) with ``sep``; ``""`` for none."""
+    out = np.full(n, "", dtype=object)
+    if not rows:
+        return out
+    idx = np.concatenate(rows)
+    txt = np.concatenate([np.asarray(t, dtype=object) for t in texts])
+    order = np.argsort(idx, kind="stable")
+    idx, txt = idx[order], txt[order].tolist()
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    ends = np.r_[starts[1:], len(idx)]
+    for r, a, b in zip(idx[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        out[r] = sep.join(txt[a:b])
+    return out
 
 
 # --- quantities and cost -----------------------------------------------------------------
@@ -334,7 +357,10 @@ def _quantity(unit: str, comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile,
 def _items(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, Any]:
     n = len(comp)
     sig = _signals(comp, ev, prof)
-    codes, evid, qtys = [], [], []
+    rows: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    evid: list[np.ndarray] = []
+    qtys: list[np.ndarray] = []
     count = {c: np.zeros(n, dtype=int) for c in CLASSES}
     cost = {c: np.zeros(n) for c in CLASSES}
     fund = {k: np.zeros(n) for k in ("residents", "utility", "government")}
@@ -344,12 +370,10 @@ def _items(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, Any
         if not keys:
             continue
         needed = np.zeros(n, dtype=bool)
-        texts = []
         for key in keys:
-            m, t = sig[key]
-            needed |= m
-            texts.append(np.where(m, t, ""))
-        if not needed.any():
+            needed |= sig[key][0]
+        idx = np.flatnonzero(needed)
+        if not len(idx):
             continue
         qty, est = _quantity(item.unit, comp, ev, prof, item.trigger.evidence)
         c = np.where(needed, qty * item.unit_cost, 0.0)
@@ -358,14 +382,16 @@ def _items(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, Any
             fund[k] += c * getattr(item.funding, k)
         count[item.item_class] += needed
         weighted += needed * prof.priority.class_weights[item.item_class]
-        why = _join(texts, "; ", n)
-        why = np.where(est, why + " [数量估算 / quantity estimated]", why)
-        codes.append(np.where(needed, item.code, ""))
-        evid.append(np.where(needed, f"{item.code}: " + why, ""))
-        qtys.append(np.where(needed, np.char.add(f"{item.code}=", np.char.mod("%.12g", qty)), "").astype(object))
+        why = _join([sig[key][1][idx] for key in keys], "; ", len(idx))
+        mark = est[idx]
+        why[mark] = why[mark] + " [数量估算 / quantity estimated]"
+        rows.append(idx)
+        codes.append(np.full(len(idx), item.code, dtype=object))
+        evid.append(f"{item.code}: " + why)
+        qtys.append(np.array([f"{item.code}={q:.12g}" for q in qty[idx].tolist()], dtype=object))
     return {
-        "items": _join(codes, ",", n), "evidence": _join(evid, " | ", n),
-        "quantities": _join(qtys, ",", n), "count": count, "cost": cost, "fund": fund,
+        "items": _gather(n, rows, codes, ","), "evidence": _gather(n, rows, evid, " | "),
+        "quantities": _gather(n, rows, qtys, ","), "count": count, "cost": cost, "fund": fund,
         "weighted": weighted,
     }
 
