@@ -143,14 +143,19 @@ def _counts(c: NDArray[np.integer[Any]]) -> str | None:
 
 # ---------------------------------------------------------------- geometry
 
+@cache
+def _transformer(wkt: str) -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(wkt, "EPSG:4326", always_xy=True)
+
+
 def lonlat_transform(gdf: gpd.GeoDataFrame) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
     """Return a function mapping an (n, 2) array of the layer's x/y to lon/lat (EPSG:4326)."""
     epsg = gdf.crs.to_epsg() if gdf.crs is not None else None
     if epsg in (4326, 4490):  # CGCS2000 equals WGS84 at map scale
         return lambda xy: xy
-    from pyproj import Transformer
-
-    tr = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
+    tr = _transformer(gdf.crs.to_wkt())
 
     def _apply(xy: NDArray[np.float64]) -> NDArray[np.float64]:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
@@ -279,12 +284,18 @@ def encode_field(series: pd.Series, fmt: Formatter | None) -> dict[str, Any]:
     its own value in row order (e.g. unique names); missing values map to a ``null`` entry.
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    if fmt is None:
-        values: list[str | None] = [display_value(u) for u in uniques]
+    kind = getattr(uniques, "dtype", np.dtype(object)).kind
+    raw = uniques.tolist()  # one conversion (iterating an Arrow-backed index is slow)
+    if fmt is None and kind in "OTU" and all(type(u) is str for u in raw):
+        values: list[str | None] = raw  # text: nothing to format
+    elif fmt is None and kind in "iu":
+        values = [str(u) for u in raw]
+    elif fmt is None:
+        values = [display_value(u) for u in raw]
     elif isinstance(fmt, str):
-        values = [fmt.format(u) for u in uniques]
+        values = [fmt.format(u) for u in raw]
     else:
-        values = [fmt(u) for u in uniques]
+        values = [fmt(u) for u in raw]
     codes = np.asarray(codes, dtype=np.int64)
     if (codes < 0).any():
         codes = np.where(codes < 0, len(values), codes)
