@@ -82,6 +82,7 @@ class _Grid:
 
     z: np.ndarray
     transform: Affine
+    has_nodata: bool = True
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -147,7 +148,7 @@ def _read_window(src: Any, bounds: np.ndarray, band: int) -> _Grid | None:
     if nodata is not None and not np.isnan(nodata):
         z[z == np.float32(nodata)] = np.nan
     z[np.isinf(z)] = np.nan
-    return _Grid(z=z, transform=src.window_transform(window))
+    return _Grid(z=z, transform=src.window_transform(window), has_nodata=bool(np.isnan(z).any()))
 
 
 def _groups(geoms: np.ndarray, exact: bool) -> list[np.ndarray]:
@@ -201,31 +202,32 @@ def _burn(
     groups: list[np.ndarray],
     acc: _Acc,
     low_thr: float,
-    holes: np.ndarray | None = None,
+    full: bool = True,
 ) -> None:
-    """Rasterise each group (ids, holes burnt as 0 on top) and accumulate statistics."""
+    """Rasterise each group of ids and accumulate sums and counts (``full``: min, low too)."""
     from rasterio.features import rasterize
 
     out = np.zeros(grid.shape, dtype=np.int32)
     zf = grid.z.ravel()
+    n = len(acc.weight)
     for members in groups:
-        shapes: list[tuple[Any, int]] = [(geoms[i], int(i) + 1) for i in members]
-        if holes is not None:
-            shapes += [(holes[i], 0) for i in members if holes[i] is not None]
         out.fill(0)
-        rasterize(shapes, out=out, transform=grid.transform, fill=0)
+        rasterize(
+            ((geoms[i], int(i) + 1) for i in members), out=out, transform=grid.transform, fill=0
+        )
         ids = out.ravel()
         sel = np.flatnonzero(ids)
-        z = zf[sel].astype(np.float64)
-        ok = ~np.isnan(z)
-        k, z = ids[sel[ok]] - 1, z[ok]
-        n = len(acc.weight)
-        acc.total += np.bincount(k, weights=z, minlength=n)
+        z, k = zf[sel], ids[sel] - 1
+        if grid.has_nodata:
+            ok = ~np.isnan(z)
+            z, k = z[ok], k[ok]
         cnt = np.bincount(k, minlength=n)
+        acc.total += np.bincount(k, weights=z, minlength=n)
         acc.weight += cnt
         acc.pixels += cnt
-        acc.low += np.bincount(k, weights=(z < low_thr).astype(np.float64), minlength=n)
-        np.minimum.at(acc.minimum, k, z)
+        if full:
+            acc.low += np.bincount(k, weights=z < low_thr, minlength=n)
+            np.minimum.at(acc.minimum, k, z)
 
 
 def _supersample(
@@ -291,10 +293,39 @@ def _refine_small(
     for i in np.flatnonzero(small):
         geom = geoms[i] if holes is None else shapely.difference(geoms[i], holes[i])
         res = _supersample(grid, geom, low_thr, min_pixels, max_factor)
-        if res is None:
-            continue
-        acc.total[i], acc.weight[i], acc.minimum[i], acc.low[i], acc.pixels[i] = res
+        acc.total[i], acc.weight[i], acc.minimum[i], acc.low[i], acc.pixels[i] = (
+            (0.0, 0.0, math.inf, 0.0, 0) if res is None else res
+        )
     return small
+
+
+def _zonal(
+    grid: _Grid,
+    foot: np.ndarray,
+    rings: np.ndarray | None,
+    low_thr: float,
+    min_pixels: int,
+    max_factor: int,
+) -> tuple[_Acc, _Acc, np.ndarray]:
+    """Footprint and ring statistics; returns (footprints, rings, supersampled mask).
+
+    The ring sums are the buffer sums minus the footprint sums (the footprint's pixels are
+    a subset of its buffer's), so footprints are not burnt again as holes.
+    """
+    n = len(foot)
+    acc, ring = _Acc.empty(n), _Acc.empty(n)
+    _burn(grid, foot, _groups(foot, exact=True), acc, low_thr)
+    raw_total, raw_weight = acc.total.copy(), acc.weight.copy()
+    small = _refine_small(grid, foot, acc, low_thr, min_pixels, max_factor)
+    if rings is not None:
+        ring_groups = _groups(rings, exact=False)
+        logger.debug("terrain: %d ring group(s)", len(ring_groups))
+        _burn(grid, rings, ring_groups, ring, low_thr, full=False)
+        ring.total -= raw_total
+        ring.weight -= raw_weight
+        ring.pixels -= raw_weight.astype(np.int64)
+        _refine_small(grid, rings, ring, low_thr, min_pixels, max_factor, holes=foot)
+    return acc, ring, small
 
 
 def _low_threshold(grid: _Grid, low_quantile: float, low_elevation_m: float | None) -> float:
@@ -380,13 +411,7 @@ def compound_terrain(
             grid = _read_window(src, bounds, band)
         if grid is not None:
             low_thr = _low_threshold(grid, low_quantile, low_elevation_m)
-            _burn(grid, foot, _groups(foot, exact=True), acc, low_thr)
-            small = _refine_small(grid, foot, acc, low_thr, min_pixels, max_supersample)
-            if rings is not None:
-                ring_groups = _groups(rings, exact=False)
-                logger.debug("terrain: %d ring group(s)", len(ring_groups))
-                _burn(grid, rings, ring_groups, ring, low_thr, holes=foot)
-                _refine_small(grid, rings, ring, low_thr, min_pixels, max_supersample, foot)
+            acc, ring, small = _zonal(grid, foot, rings, low_thr, min_pixels, max_supersample)
         else:
             logger.warning("terrain: no compound overlaps DEM %s", path)
     with np.errstate(invalid="ignore", divide="ignore"):
