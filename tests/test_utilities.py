@@ -216,3 +216,14 @@ def test_layers_write_to_gpkg_and_empty_inputs(street: dict[str, gpd.GeoDataFram
     assert len(empty) == 0
     assert len(joint_trenches(empty, street["roads"])) == 0
     assert write_company_workbooks(empty, None, tmp_path / "none") == {}
+
+
+def test_crs_mismatch_and_geographic_rejected(street: dict[str, gpd.GeoDataFrame]) -> None:
+    from yulin_gis.errors import CRSError
+
+    other = street["utilities"].set_crs("EPSG:4547", allow_override=True)
+    with pytest.raises(CRSError, match="different CRSs"):
+        pipes_near_compounds(street["compounds"], other)
+    with pytest.raises(CRSError, match="geographic"):
+        pipes_near_compounds(street["compounds"].set_crs(4490, allow_override=True),
+                             street["utilities"])

@@ -169,6 +169,12 @@ def _check_metric(gdf: gpd.GeoDataFrame, name: str) -> None:
                        "to a metric CRS such as EPSG:4546 first")
 
 
+def _same_crs(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, names: str) -> None:
+    if a.crs is not None and b.crs is not None and not a.crs.equals(b.crs):
+        raise CRSError(f"{names} are in different CRSs ({a.crs.to_string()} vs "
+                       f"{b.crs.to_string()}); project both to the analysis CRS first")
+
+
 def _need(df: pd.DataFrame, cols: Iterable[str], name: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -219,6 +225,7 @@ def pipes_near_compounds(compounds: gpd.GeoDataFrame, utilities: gpd.GeoDataFram
     _need(utilities, ["segment_id", "utility"], "utilities")
     _check_metric(compounds, "compounds")
     _check_metric(utilities, "utilities")
+    _same_crs(compounds, utilities, "compounds and utilities")
     pipes = utilities.geometry.to_numpy()
     polys = compounds.geometry.to_numpy()
     ci, si, dist = _near_pairs(polys, pipes, max(distance_m, 0.0), method)
@@ -792,6 +799,8 @@ def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
     """
     _need(pipe_upgrades, ["segment_id", "utility", "package_id"], "pipe_upgrades")
     _need(roads, ["road_id"], "roads")
+    _same_crs(pipe_upgrades, roads, "pipe_upgrades and roads")
+    _check_metric(roads, "roads")
     durations = {**TRENCH_DURATIONS_DAYS, **(durations_days or {})}
     pu = pipe_upgrades.reset_index(drop=True)
     sr = _segment_roads(pu, roads, buffer_m, along_share)
