@@ -16,7 +16,7 @@ import pytest
 import shapely
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from yulin_gis.webmap import MapLayer, StyleBy, write_map
+from yulin_gis.webmap import MapLayer, RasterOverlay, StyleBy, write_map
 
 pytestmark = pytest.mark.browser
 
@@ -96,8 +96,21 @@ def _feature_xy(page: Page, layer: int, feature: int) -> tuple[float, float]:
     return float(xy[0]), float(xy[1])
 
 
+def _dem(path: Path) -> Path:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    z = np.add.outer(np.arange(40.0), np.arange(60.0)).astype("float32")
+    with rasterio.open(path, "w", driver="GTiff", width=60, height=40, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(110.158, 22.652, 0.0007, 0.0007)) as dst:
+        dst.write(z[None])
+    return path
+
+
 def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
-    out = write_map(tmp_path / "map.html", _layers(), title="玉林市老旧小区改造")
+    dem = RasterOverlay(_dem(tmp_path / "dem.tif"), "高程（米）", opacity=0.5)
+    out = write_map(tmp_path / "map.html", _layers(), title="玉林市老旧小区改造",
+                    raster_overlays=[dem])
     page, log = _open(browser, tmp_path / "map.html")
     stats = page.evaluate("window.yulinMap.stats()")
     assert stats["leaflet"] == "1.9.3"
@@ -105,6 +118,8 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
     assert stats["layers"]["管线"]["drawn"] == out.written["管线"] == 3
     assert stats["layers"]["设施"]["drawn"] == 0  # hidden until switched on
     assert stats["drawn"] == stats["written"] == 63
+    assert stats["rasters"] == 1
+    assert page.evaluate("document.querySelector('img.leaflet-image-layer').complete") is True
     # Hover a compound: Chinese tooltip with Chinese field names.
     page.mouse.move(*_feature_xy(page, 0, 0))
     tip = page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
@@ -117,6 +132,7 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
                            "document.querySelector('.leaflet-tooltip').textContent.includes('onerror')")
     assert page.evaluate("document.querySelectorAll('.leaflet-tooltip img').length") == 0
     legend = page.inner_text(".yl-legend")
+    assert "高程（米）" in legend
     assert "重点改造" in legend
     assert "管线" in legend
     assert "老旧小区（60）" in page.inner_text(".yl-panel")
