@@ -332,14 +332,15 @@ _ROAD_WORDS = ("人民", "民主", "教育", "新民", "江滨", "中秀", "清�
                "名山", "五里", "州珮", "荔枝", "榕楼", "绿杨", "旺瑶", "石棠", "庆丰", "江岸")
 
 
-def _line_names(count: int, axis: str) -> np.ndarray:
+def _line_names(k: np.ndarray, axis: str, positive: np.ndarray) -> np.ndarray:
+    """Names of grid-line roads: word + 新 (second round) + direction half + 大道/路/街."""
     words = np.array(_ROAD_WORDS, dtype=object)
-    k = np.arange(count)
-    base = words[(k * 7 + (0 if axis == "v" else 13)) % len(words)]
-    direction = "东西" if axis == "h" else "南北"
-    part = np.where(k // len(words) > 0, np.char.mod("%d", k // len(words)), "").astype(object)
-    suffix = np.select([k % 4 == 0, k % 2 == 0], ["大道", "路"], default="街")
-    return base + direction[0] + part + suffix.astype(object)
+    idx = k * 7 + (0 if axis == "v" else 13)
+    base = words[idx % len(words)] + np.where(idx // len(words) % 2 == 1, "新", "").astype(object)
+    pair = ("北", "南") if axis == "v" else ("东", "西")
+    half = np.where(positive, pair[0], pair[1]).astype(object)
+    suffix = np.select([k % 4 == 0, k % 2 == 0], ["大道", "路"], default="街").astype(object)
+    return base + half + suffix
 
 
 def _road_class(k: np.ndarray) -> np.ndarray:
@@ -379,7 +380,7 @@ def _edges(g: _Grid) -> tuple[_Edges, dict[str, np.ndarray]]:
         "x0": np.concatenate([x_v, x_h]), "y0": np.concatenate([y_v, y_h]),
         "x1": np.concatenate([x_v, x_h + CELL]), "y1": np.concatenate([y_v + CELL, y_h]),
         "road_class": np.concatenate([_road_class(vi), _road_class(hj)]),
-        "name": np.concatenate([_line_names(g.nx + 1, "v")[vi], _line_names(g.ny + 1, "h")[hj]]),
+        "name": np.concatenate([_line_names(vi, "v", y_v + CELL / 2 >= 0), _line_names(hj, "h", x_h + CELL / 2 >= 0)]),
         "vertical": np.concatenate([np.ones(len(vi), bool), np.zeros(len(hi), bool)]),
     }
     return _Edges(vert, horiz, vid, hid), data
@@ -522,7 +523,7 @@ def _isolated_parcels(rng: np.random.Generator, g: _Grid, n_iso: int,
         return pd.DataFrame(columns=["ci", "cj", "x0", "y0", "x1", "y1", "nparc"])
     d, _ = cKDTree(dev).query(np.column_stack([cx[cand[:, 0], cand[:, 1]], cy[cand[:, 0], cand[:, 1]]]))
     cand = cand[(d >= 900) & (d <= 2200)]
-    cand = cand[rng.permutation(len(cand))]
+    cand = cand[rng.permutation(len(cand))][: 200 * n_iso]
     rows: list[dict[str, float]] = []
     for i, j in cand:
         xl, yb = g.x0 + i * CELL, g.y0 + j * CELL
@@ -584,7 +585,7 @@ def _base_attributes(rng: np.random.Generator, P: pd.DataFrame, year_at: Any) ->
     site = ((P.x1 - P.x0) * (P.y1 - P.y0)).to_numpy()
     floors = np.select(
         [built < 1985, built < 2000, built < 2008],
-        [rng.integers(3, 7, n), rng.choice([5, 6, 6, 7, 7, 8], n), rng.choice([6, 7, 9, 11, 12, 18], n)],
+        [rng.integers(2, 7, n), rng.choice([5, 6, 6, 7, 7, 8], n), rng.choice([6, 7, 9, 11, 12, 18], n)],
         default=rng.integers(11, 19, n))
     old = built <= 2000
     unit = np.where(old, rng.normal(65, 8, n), rng.normal(100, 12, n)).clip(45, 140)
@@ -611,9 +612,10 @@ def _base_attributes(rng: np.random.Generator, P: pd.DataFrame, year_at: Any) ->
     })
 
 
-def _names(rng: np.random.Generator, built: np.ndarray, root: np.ndarray) -> np.ndarray:
+def _names(rng: np.random.Generator, built: np.ndarray, htype: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """Compound names: "<community><work unit>宿舍" for old work-unit housing, estate names otherwise."""
     n = len(built)
-    old = built <= 2000
+    old = (built <= 2000) & np.isin(htype, ["work_unit", "reform", "fundraised", "single_building", "other"])
     old_name = root + _WORK_UNITS[rng.integers(0, len(_WORK_UNITS), n)] + _OLD_SUFFIX[rng.integers(0, 5, n)]
     new_name = _DECOR[rng.integers(0, len(_DECOR), n)] + _NEW_SUFFIX[rng.integers(0, len(_NEW_SUFFIX), n)]
     name = pd.Series(np.where(old, old_name, new_name))
@@ -1025,7 +1027,8 @@ def _gdf(data: dict[str, Any] | pd.DataFrame, geometry: Any) -> gpd.GeoDataFrame
 
 
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    return np.char.mod(f"{prefix}%0{width}d", np.arange(1, n + 1)).astype(object)
+    digits = np.strings.zfill(np.arange(1, n + 1).astype(str), width)
+    return np.strings.add(prefix, digits).astype(object)
 
 
 @dataclass
@@ -1101,7 +1104,8 @@ def _compound_table(ctx: _Ctx, C: pd.DataFrame, n: int) -> tuple[pd.DataFrame, n
     comm = ctx.comms.iloc[ctx.cell_comm[C.ci, C.cj]].reset_index(drop=True)
     for col in ("community_id", "street", "county"):
         A[col] = comm[col].to_numpy()
-    A["name"] = _names(rng, A.built_year.to_numpy(), comm["name"].str.replace("社区", "").to_numpy())
+    A["name"] = _names(rng, A.built_year.to_numpy(), A.housing_type.to_numpy(),
+                       comm["name"].str.replace("社区", "").to_numpy())
     return A, chahua
 
 
@@ -1147,6 +1151,9 @@ _COMPOUND_COLUMNS = (
 
 def _node_table(U: pd.DataFrame, frame: _Frame, river: np.ndarray, core_r: float) -> pd.DataFrame:
     """Sources (plants, substations, gate stations) and outfalls at ends of the mains."""
+    import shapely
+
+    river_line = shapely.linestrings(river)
     rows = []
     spec = [("water_supply", "source", "水厂", "ne", 1), ("gas", "source", "燃气门站", "w", 1),
             ("power", "source", "变电站", "spread", 3), ("telecom", "source", "电信机房", "centre", 1),
@@ -1157,7 +1164,7 @@ def _node_table(U: pd.DataFrame, frame: _Frame, river: np.ndarray, core_r: float
         if mains.empty:
             continue
         pts = np.unique(np.round(np.vstack([mains[["x0", "y0"]].to_numpy(), mains[["x1", "y1"]].to_numpy()]), 3), axis=0)
-        dr = np.min(np.hypot(pts[:, None, 0] - river[None, ::4, 0], pts[:, None, 1] - river[None, ::4, 1]), axis=1)
+        dr = shapely.distance(shapely.points(pts), river_line)
         score = {"ne": -(pts[:, 0] + pts[:, 1]), "w": pts[:, 0], "centre": np.hypot(*pts.T),
                  "down": np.hypot(pts[:, 0] - river[-1, 0], pts[:, 1] - river[-1, 1]) + dr,
                  "river": dr, "spread": -np.hypot(*pts.T) * (np.hypot(*pts.T) < core_r)}[where]
