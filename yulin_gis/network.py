@@ -608,8 +608,12 @@ def trace_package(networks: Mapping[str, UtilityNetwork], packages: gpd.GeoDataF
         u, v = seg["node_u"].to_numpy(), seg["node_v"].to_numpy()
         ids = seg["segment_id"].to_numpy()
         direction = "downstream" if ut in DRAINAGE else "upstream"
-        for p in np.unique(pi):
-            own = np.unique(si[pi == p])
+        if not len(pi):
+            continue
+        order = np.argsort(pi, kind="stable")
+        pkgs, starts = np.unique(pi[order], return_index=True)
+        for p, own in zip(pkgs.tolist(), np.split(si[order], starts[1:]), strict=True):
+            own = np.unique(own)
             path_rows = _walk(net, np.r_[u[own], v[own]], dist, pred)
             path_rows = path_rows[~np.isin(path_rows, own)]
             reach = np.isfinite(np.minimum(dist[u[own]], dist[v[own]]))
