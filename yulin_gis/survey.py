@@ -430,16 +430,19 @@ def _not_surveyed(comp: pd.DataFrame, prof: Profile, missing: Missing) -> np.nda
     n = len(comp)
     fields = sorted({f for it in prof.items.values() for f in it.trigger.survey}
                     | {"has_lift", "floors", "property_management", "consent_rate", "built_year"})
-    parts = []
+    rows: list[np.ndarray] = []
+    names: list[np.ndarray] = []
     for name in fields:
         if name in _GAP_LABEL or name == "property_management":
             unknown = _flag(comp, name)[1]
         else:
             unknown = comp[name].isna().to_numpy() if name in comp.columns else np.ones(n, dtype=bool)
-        parts.append(np.where(unknown, name, ""))
+        rows.append(np.flatnonzero(unknown))
+        names.append(np.full(len(rows[-1]), name, dtype=object))
     for source, mask in missing.items():
-        parts.append(np.where(mask, source, ""))
-    return _join(parts, ", ", n)
+        rows.append(np.flatnonzero(mask))
+        names.append(np.full(len(rows[-1]), source, dtype=object))
+    return _gather(n, rows, names, ", ")
 
 
 def _notes(comp: pd.DataFrame) -> np.ndarray:
