@@ -29,11 +29,11 @@ SOURCE = Path(__file__).resolve().parent.parent / "layers" / "source"
 
 @pytest.fixture(scope="module")
 def city() -> SyntheticCity:
-    return make_city(300, seed=3)
+    return make_city(300, seed=3, dem_resolution=20.0)
 
 
 def test_same_seed_gives_identical_layers(city: SyntheticCity) -> None:
-    again = make_city(300, seed=3)
+    again = make_city(300, seed=3, dem_resolution=20.0)
     for name, layer in city.vector_layers().items():
         assert_geodataframe_equal(layer, again.vector_layers()[name])
     assert np.array_equal(city.dem, again.dem)
@@ -202,7 +202,7 @@ def test_write_and_read_back(city: SyntheticCity, tmp_path: Path) -> None:
         assert src.dtypes[0] == "float32"
         assert src.block_shapes[0] == (256, 256)
         assert src.compression.name.lower() == "lzw"
-        assert abs(src.res[0] - 10) < 1e-9
+        assert abs(src.res[0] - 20) < 1e-9
     assert json.loads(paths["truth"].read_text(encoding="utf-8"))["n_compounds"] == 300
 
 

