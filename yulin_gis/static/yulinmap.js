@@ -37,9 +37,9 @@
     L.DomEvent.disableScrollPropagation(div);
   }
 
-  /* A canvas renderer that draws all features of one style with one fill and one stroke
-     (Leaflet's own canvas fills and strokes every feature separately, which dominates the
-     drawing time of tens of thousands of compounds). Hit-testing is Leaflet's. */
+  /* Canvas renderer for layers that keep one Leaflet object per feature on canvas maps
+     (labelled layers): it batches features of one style into a few paths (Leaflet's own
+     canvas fills and strokes every feature separately). Hit-testing stays Leaflet's. */
   function tracePath(ctx, layer) {
     var p, i, j, ring;
     if (layer instanceof L.CircleMarker) {
