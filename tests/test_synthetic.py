@@ -184,6 +184,8 @@ def test_grid_mode_reaches_pipe_count() -> None:
     assert big.utilities.segment_id.is_unique
     assert big.communities.community_id.str.startswith("99").all()
     assert big.truth["hazard_compounds"]
+    assert big.compounds.representative_point().within(big.communities.geometry.union_all()).all()
+    assert (big.compounds.built_year <= 2000).mean() > 0.3
 
 
 def test_write_and_read_back(city: SyntheticCity, tmp_path: Path) -> None:

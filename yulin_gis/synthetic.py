@@ -322,7 +322,7 @@ def _grid_grid(rng: np.random.Generator, n: int) -> tuple[_Grid, Any]:
     for hxk, hyk in zip(hx, hy, strict=True):
         g.dens[np.hypot(cx - hxk, cy - hyk) < radius] = 0.15
     g.developed = g.dens > 0.3
-    g.year, year_at = _year_field(rng, cx, cy, side * CELL / 2 * 0.8, None)
+    g.year, year_at = _year_field(rng, cx, cy, side * CELL / 2 * 1.2, None)
     return g, year_at
 
 
