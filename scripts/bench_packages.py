@@ -41,7 +41,8 @@ from yulin_gis.packages import partition_arrays, polsby_popper
 FLOOR, CEILING, TARGET = 1000.0, 3000.0, 2000.0
 GAP_M = 21.0
 CLOSING_M = 10.0
-COMMUNITY_CELLS = 16  # ~16 × 16 cells ≈ 250 compounds per community
+COMMUNITY_CELLS = 16
+PYGEODA_ITERATIONS = 99  # pygeoda's default  # ~16 × 16 cells ≈ 250 compounds per community
 
 
 # --------------------------------------------------------------------------- layout
@@ -67,7 +68,7 @@ def make_layout(n: int, seed: int = 0) -> gpd.GeoDataFrame:
     """Synthetic compounds per ANCHORS §1 (EPSG:4546)."""
     rng = np.random.default_rng(seed)
     n_islands = max(1, n // 500)
-    side = int(np.ceil(np.sqrt((n - n_islands) / 0.92)))
+    side = int(np.ceil(np.sqrt((n - n_islands) / 0.90)))
     xs, ys = _axis(side, rng), _axis(side, rng)
     ci, ri = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
     ci, ri = ci.ravel(), ri.ravel()
@@ -229,7 +230,7 @@ def run_pygeoda(g: gpd.GeoDataFrame, u: np.ndarray, v: np.ndarray, groups: np.nd
                 offset += 1
                 continue
             res = pygeoda.maxp_greedy(w, sub[["built_year"]], bound_variable=hh, min_bound=FLOOR,
-                                      iterations=3, cpu_threads=1)
+                                      iterations=PYGEODA_ITERATIONS)
             parts = np.asarray(res["Clusters"], dtype=np.int64)
             label[nodes] = offset + parts
             offset += int(parts.max()) + 1

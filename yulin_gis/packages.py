@@ -73,6 +73,7 @@ class _Instance:
     oversize: np.ndarray
     dscale: float = 1.0
     pscale: float = 1.0
+    pedge: float = 1.0
     alpha: float = 1.0
     indptr: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     indices: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -151,9 +152,12 @@ def _bfs(n: int, tu: np.ndarray, tv: np.ndarray,
 def _cut_tree(inst: _Instance, order: np.ndarray, parent: np.ndarray) -> np.ndarray:
     """Cut the forest bottom-up at the floor, never letting a package pass a ceiling.
 
-    Children's residual groups (each below the floor) join their parent smallest first
-    while the ceilings allow; a child that does not fit stays as its own undersized
-    package for the merge phase.
+    Each node collects its children's residual groups (each below the floor) by best
+    fit: the smallest child that lifts the group to the floor, else the largest child,
+    repeated until the floor is reached. The children left over (and any that would
+    break a ceiling) stay as undersized packages for the merge phase, where pairs of
+    them can form a new package - this keeps packages close to the floor, so there are
+    more of them (the max-p objective).
     """
     d = inst.load.shape[1]
     caps = inst.caps.tolist()
@@ -167,19 +171,21 @@ def _cut_tree(inst: _Instance, order: np.ndarray, parent: np.ndarray) -> np.ndar
     for x in reversed(order.tolist()):
         kids = pending[x]
         if kids is not None:
-            if len(kids) > 1:
-                kids.sort(key=acc.__getitem__)
+            kids.sort(key=acc.__getitem__)
             a = acc[x]
-            for c in kids:
-                if a + acc[c] > cap0:
+            while a < floor and kids:
+                need = floor - a
+                pick = next((c for c in kids if acc[c] >= need), kids[-1])
+                kids.remove(pick)
+                if a + acc[pick] > cap0:
                     continue
                 if extra is not None:
-                    ex, ec = extra[x], extra[c]
+                    ex, ec = extra[x], extra[pick]
                     if any(ex[k] + ec[k] > caps[k + 1] for k in range(d - 1)):
                         continue
                     extra[x] = [ex[k] + ec[k] for k in range(d - 1)]
-                a += acc[c]
-                link[c] = x
+                a += acc[pick]
+                link[pick] = x
             acc[x] = a
         if acc[x] < floor:
             p = par[x]
@@ -189,8 +195,7 @@ def _cut_tree(inst: _Instance, order: np.ndarray, parent: np.ndarray) -> np.ndar
                     pending[p] = [x]
                 else:
                     pk.append(x)
-    label = np.arange(inst.n)
-    lab = label.tolist()
+    lab = list(range(inst.n))
     for x in order.tolist():
         if link[x] != x:
             lab[x] = lab[link[x]]
@@ -306,7 +311,12 @@ class _Packing:
 
 
 def _merge_undersized(label: np.ndarray, inst: _Instance) -> np.ndarray:
-    """Merge packages below the floor into adjacent ones (or merge and re-split)."""
+    """Merge packages below the floor into adjacent ones (or merge and re-split).
+
+    Smallest first; an undersized neighbour is preferred (two leftovers make a new
+    package), then the nearest neighbour the ceilings allow; failing that the union
+    with a full neighbour is re-split in two valid packages.
+    """
     pk = _Packing(label, inst)
     used = np.bincount(label, minlength=pk.n_lab) > 0
     under = np.flatnonzero(used & (pk.load[:pk.n_lab, 0] < inst.floor))
@@ -320,7 +330,8 @@ def _merge_undersized(label: np.ndarray, inst: _Instance) -> np.ndarray:
         if not neigh:
             continue
         ca = pk.centroid(a)
-        neigh.sort(key=lambda c: (float(((pk.centroid(c) - ca) ** 2).sum()), c))
+        neigh.sort(key=lambda c: (bool(pk.load[c, 0] >= inst.floor),
+                                  float(((pk.centroid(c) - ca) ** 2).sum()), c))
         feasible = [c for c in neigh if pk.fits(pk.load[a] + pk.load[c])]
         if feasible:
             b = feasible[0]
@@ -362,7 +373,7 @@ def _one_restart(inst: _Instance, variant: int, seed: int, priority_weight: floa
     from scipy.sparse.csgraph import connected_components
 
     rng = np.random.default_rng(seed + 7919 * variant)
-    inst.alpha = priority_weight * (1.0, 1.0, 0.5, 2.0)[variant % 4]
+    inst.alpha = priority_weight
     keep = ~(inst.oversize[inst.u] | inst.oversize[inst.v])
     u, v = inst.u[keep], inst.v[keep]
     tu, tv = _mst(inst.n, u, v, _edge_weights(inst, u, v, inst.alpha, rng))
@@ -371,6 +382,91 @@ def _one_restart(inst: _Instance, variant: int, seed: int, priority_weight: floa
     roots = _roots(inst, comp, variant, rng)
     order, parent = _bfs(inst.n, tu, tv, [roots[k] for k in sorted(roots)])
     return _merge_undersized(_cut_tree(inst, order, parent), inst)
+
+
+def _connected_without(members: set[int], x: int, inst: _Instance) -> bool:
+    """Whether ``members - {x}`` is connected in the graph (non-empty)."""
+    rest = members - {x}
+    if not rest:
+        return False
+    start = min(rest)
+    seen = {start}
+    stack = [start]
+    ip, ind = inst.indptr, inst.indices
+    while stack:
+        y = stack.pop()
+        for z in ind[ip[y]:ip[y + 1]].tolist():
+            if z in rest and z not in seen:
+                seen.add(z)
+                stack.append(z)
+    return len(seen) == len(rest)
+
+
+def _move_cost(inst: _Instance, nodes: np.ndarray, labs: np.ndarray,
+               cen: np.ndarray) -> np.ndarray:
+    """Cost of nodes in packages: scaled squared distance to the centroid + priority term."""
+    dd = (inst.xy[nodes, 0] - cen[labs, 0]) ** 2 + (inst.xy[nodes, 1] - cen[labs, 1]) ** 2
+    pp = (inst.prio[nodes] - cen[labs, 2]) ** 2
+    return dd / inst.dscale**2 + inst.alpha * pp / inst.pedge**2
+
+
+def _improve(label: np.ndarray, inst: _Instance, passes: int = 2) -> np.ndarray:
+    """Local improvement: move boundary compounds to the adjacent package they fit better.
+
+    A move is made only when it lowers the compound's cost (squared distance to the
+    package centroid plus weighted squared priority difference, both scaled), keeps the
+    source package at or above the floor and connected, and keeps the target within
+    its ceilings. Each pass evaluates candidates in vectorised form, then applies them
+    best first.
+    """
+    label = label.copy()
+    d = inst.load.shape[1]
+    for _ in range(passes):
+        n_lab = int(label.max()) + 1
+        cnt = np.maximum(np.bincount(label, minlength=n_lab), 1)
+        cx = np.bincount(label, inst.xy[:, 0], n_lab) / cnt
+        cy = np.bincount(label, inst.xy[:, 1], n_lab) / cnt
+        cp = np.bincount(label, inst.prio, n_lab) / cnt
+        loads = np.column_stack([np.bincount(label, inst.load[:, k], n_lab) for k in range(d)])
+        src = np.concatenate([inst.u, inst.v])
+        dst = label[np.concatenate([inst.v, inst.u])]
+        cand = (label[src] != dst) & ~inst.oversize[src]
+        src, dst = src[cand], dst[cand]
+        cen = np.column_stack([cx, cy, cp])
+        gain = _move_cost(inst, src, label[src], cen) - _move_cost(inst, src, dst, cen)
+        ok = gain > 1e-9
+        src, dst, gain = src[ok], dst[ok], gain[ok]
+        if len(src) == 0:
+            break
+        order = np.lexsort((dst, src, -gain))
+        members: dict[int, set[int]] = {}
+        moved: set[int] = set()
+        n_moves = 0
+        for x, b in zip(src[order].tolist(), dst[order].tolist(), strict=True):
+            a = int(label[x])
+            if x in moved or a == b:
+                continue
+            lx = inst.load[x]
+            if loads[a, 0] - lx[0] < inst.floor or (loads[b] + lx > inst.caps).any():
+                continue
+            nb = inst.indices[inst.indptr[x]:inst.indptr[x + 1]]
+            if not (label[nb] == b).any():  # its link to b moved away earlier in this pass
+                continue
+            if a not in members:
+                members[a] = set(np.flatnonzero(label == a).tolist())
+            if not _connected_without(members[a], x, inst):
+                continue
+            members[a].discard(x)
+            if b in members:
+                members[b].add(x)
+            label[x] = b
+            loads[a] -= lx
+            loads[b] += lx
+            moved.add(x)
+            n_moves += 1
+        if n_moves == 0:
+            break
+    return label
 
 
 def partition_arrays(
@@ -388,6 +484,7 @@ def partition_arrays(
     restarts: int = 3,
     seed: int = 0,
     priority_weight: float = 1.0,
+    improve: int = 1,
 ) -> np.ndarray:
     """Partition a graph into contiguous packages within size limits (the solver core).
 
@@ -414,6 +511,8 @@ def partition_arrays(
     priority_weight
         Weight of the (standardised) priority difference against the (median-scaled)
         centroid distance in the spanning-tree edge weights.
+    improve
+        Passes of local improvement (boundary moves) on the chosen partition; 0 skips.
 
     Returns
     -------
@@ -446,6 +545,8 @@ def partition_arrays(
     dist = np.hypot(*(inst.xy[u] - inst.xy[v]).T)
     inst.dscale = float(np.median(dist)) if len(dist) and np.median(dist) > 0 else 1.0
     inst.pscale = float(np.std(inst.prio)) or 1.0
+    inst.pedge = float(np.mean(np.abs(inst.prio[u] - inst.prio[v]))) if len(u) else 0.0
+    inst.pedge = inst.pedge or 1.0
     best_label = np.arange(n)
     best_key: np.ndarray | None = None
     for r in range(max(1, restarts)):
@@ -461,6 +562,9 @@ def partition_arrays(
         take = better[region]
         best_label = np.where(take, label, best_label)
         best_key = np.where(better[:, None], key, best_key)
+    if improve > 0:
+        inst.alpha = priority_weight
+        best_label = _improve(best_label, inst, improve)
     return best_label
 
 
