@@ -71,6 +71,11 @@ class _Acc:
     low: np.ndarray
     pixels: np.ndarray
 
+    def put(self, idx: np.ndarray, other: _Acc) -> None:
+        """Copy ``other`` (statistics of the compounds ``idx``) into place."""
+        for name in ("total", "weight", "minimum", "low", "pixels"):
+            getattr(self, name)[idx] = getattr(other, name)
+
     @classmethod
     def empty(cls, n: int) -> _Acc:
         return cls(np.zeros(n), np.zeros(n), np.full(n, np.inf), np.zeros(n), np.zeros(n, np.int64))
@@ -131,8 +136,8 @@ def _geometries_in_dem_crs(
     return foot, np.asarray(buf.to_crs(dem_crs).values, dtype=object)
 
 
-def _read_window(src: Any, bounds: np.ndarray, band: int) -> _Grid | None:
-    """Read the DEM window covering ``bounds`` (minx, miny, maxx, maxy), or None."""
+def _window_of(src: Any, bounds: Any) -> Any:
+    """The DEM window covering ``bounds`` (rounded outwards, clipped), or None."""
     from rasterio.windows import Window, from_bounds
 
     win = from_bounds(*bounds, transform=src.transform)
@@ -142,13 +147,50 @@ def _read_window(src: Any, bounds: np.ndarray, band: int) -> _Grid | None:
     r1 = min(src.height, math.ceil(win.row_off + win.height) + 1)
     if c1 <= c0 or r1 <= r0:
         return None
-    window = Window(c0, r0, c1 - c0, r1 - r0)
-    z = src.read(band, window=window, out_dtype=np.float32)
+    return Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def _nodata_to_nan(src: Any, band: int, z: np.ndarray) -> np.ndarray:
     nodata = src.nodatavals[band - 1]
     if nodata is not None and not np.isnan(nodata):
         z[z == np.float32(nodata)] = np.nan
     z[np.isinf(z)] = np.nan
+    return z
+
+
+def _read_window(src: Any, bounds: Any, band: int) -> _Grid | None:
+    """Read the DEM window covering ``bounds`` (minx, miny, maxx, maxy), or None."""
+    window = _window_of(src, bounds)
+    if window is None:
+        return None
+    z = _nodata_to_nan(src, band, src.read(band, window=window, out_dtype=np.float32))
     return _Grid(z=z, transform=src.window_transform(window), has_nodata=bool(np.isnan(z).any()))
+
+
+def _blocks(src: Any, every: np.ndarray, max_window_px: int) -> list[np.ndarray]:
+    """Group compounds so that each group's DEM window stays under ``max_window_px``.
+
+    Compounds are binned by the centre of their (ring) bounding box on a grid of half the
+    largest window's side; one group when everything fits in one window.
+    """
+    idx = np.flatnonzero(~(shapely.is_missing(every) | shapely.is_empty(every)))
+    if len(idx) == 0:
+        return []
+    b = shapely.bounds(every[idx])
+    total = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    win = _window_of(src, total)
+    if win is None:
+        return []
+    if win.width * win.height <= max_window_px:
+        return [idx]
+    side = math.sqrt(max_window_px) / 2
+    size_x, size_y = abs(src.transform.a) * side, abs(src.transform.e) * side
+    kx = np.floor(((b[:, 0] + b[:, 2]) / 2 - total[0]) / size_x).astype(np.int64)
+    ky = np.floor(((b[:, 1] + b[:, 3]) / 2 - total[1]) / size_y).astype(np.int64)
+    key = kx * (int(ky.max()) + 1) + ky
+    order = np.argsort(key, kind="stable")
+    cuts = np.flatnonzero(np.diff(key[order])) + 1
+    return [np.sort(part) for part in np.split(idx[order], cuts)]
 
 
 def _groups(geoms: np.ndarray, exact: bool) -> list[np.ndarray]:
@@ -340,6 +382,21 @@ def _low_threshold(grid: _Grid, low_quantile: float, low_elevation_m: float | No
     return float(np.quantile(values, low_quantile)) if len(values) else math.nan
 
 
+def _low_threshold_decimated(
+    src: Any, every: np.ndarray, band: int, low_quantile: float, low_elevation_m: float | None
+) -> float:
+    """Low-ground elevation from a decimated read of the whole region (many windows)."""
+    if low_elevation_m is not None:
+        return float(low_elevation_m)
+    usable = ~(shapely.is_missing(every) | shapely.is_empty(every))
+    win = _window_of(src, shapely.total_bounds(every[usable]))
+    step = max(1, math.ceil(math.sqrt(win.width * win.height / _QUANTILE_SAMPLE)))
+    shape = (math.ceil(win.height / step), math.ceil(win.width / step))
+    z = src.read(band, window=win, out_shape=shape, out_dtype=np.float32)
+    grid = _Grid(z=_nodata_to_nan(src, band, z), transform=src.window_transform(win))
+    return _low_threshold(grid, low_quantile, None)
+
+
 def _validate(compounds: gpd.GeoDataFrame) -> None:
     if "compound_id" not in compounds.columns:
         raise SchemaError("compounds layer has no 'compound_id' field")
@@ -361,6 +418,7 @@ def compound_terrain(
     min_pixels: int = 20,
     max_supersample: int = 16,
     band: int = 1,
+    max_window_px: int = 36_000_000,
 ) -> pd.DataFrame:
     """Zonal elevation statistics of each compound and its surroundings.
 
@@ -385,6 +443,10 @@ def compound_terrain(
         Largest supersampling factor per axis.
     band
         DEM band to read.
+    max_window_px
+        Largest DEM window read at once (pixels; 36 M = 144 MB as float32). When the
+        compounds span more, they are processed in spatial blocks, each with its own
+        window, and the low-ground quantile comes from a decimated read of the region.
 
     Returns
     -------
@@ -404,15 +466,28 @@ def compound_terrain(
     with _open_dem(path) as src:
         foot, rings = _geometries_in_dem_crs(compounds, src.crs, ring_m, path)
         every = foot if rings is None else rings
-        usable = ~(shapely.is_missing(every) | shapely.is_empty(every))
-        grid = None
-        if usable.any():
-            bounds = np.asarray(shapely.total_bounds(every[usable]))
-            grid = _read_window(src, bounds, band)
-        if grid is not None:
-            low_thr = _low_threshold(grid, low_quantile, low_elevation_m)
-            acc, ring, small = _zonal(grid, foot, rings, low_thr, min_pixels, max_supersample)
-        else:
+        blocks = _blocks(src, every, max_window_px)
+        if len(blocks) > 1:
+            low_thr = _low_threshold_decimated(src, every, band, low_quantile, low_elevation_m)
+            logger.info("terrain: %d compounds read in %d DEM windows", n, len(blocks))
+        for idx in blocks:
+            grid = _read_window(src, shapely.total_bounds(every[idx]), band)
+            if grid is None:
+                continue
+            if len(blocks) == 1:
+                low_thr = _low_threshold(grid, low_quantile, low_elevation_m)
+            a, r, s = _zonal(
+                grid,
+                foot[idx],
+                None if rings is None else rings[idx],
+                low_thr,
+                min_pixels,
+                max_supersample,
+            )
+            acc.put(idx, a)
+            ring.put(idx, r)
+            small[idx] = s
+        if not blocks:
             logger.warning("terrain: no compound overlaps DEM %s", path)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = acc.total / acc.weight
