@@ -309,7 +309,7 @@ def _signals(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, t
 def _gather(n: int, rows: list[np.ndarray], texts: list[np.ndarray], sep: str) -> np.ndarray:
     """Join the texts of each row (in the order added) with ``sep``; ``""`` for none."""
     out = np.full(n, "", dtype=object)
-    if not rows:
+    if not rows or not any(len(r) for r in rows):
         return out
     idx = np.concatenate(rows)
     txt = np.concatenate([np.asarray(t, dtype=object) for t in texts])
@@ -552,23 +552,34 @@ def item_table(assessed: pd.DataFrame, profile: Profile | None = None) -> pd.Dat
         ``government_yuan``, ``departments``, ``utility_companies`` (codes, comma-separated).
     """
     prof = profile if profile is not None else load_profile()
-    rows: list[dict[str, Any]] = []
     keep = [c for c in ("compound_id", "name", "county", "street", "community_id", "tier", "eligible")
             if c in assessed.columns]
-    records = [{str(k): v for k, v in r.items()} for r in assessed[keep].to_dict("records")]
-    for rec, quant in zip(records, assessed["quantities"], strict=True):
-        for part in filter(None, quant.split(",") if isinstance(quant, str) else ()):
-            code, _, q = part.partition("=")
-            it = prof.item(code)
-            qty = float(q)
-            cost = qty * it.unit_cost
-            rows.append({**rec, "item": code, "item_name": it.name_zh, "class": it.item_class,
-                         "quantity": qty, "unit": it.unit, "unit_cost": it.unit_cost,
-                         "cost_yuan": cost, "residents_yuan": cost * it.funding.residents,
-                         "utility_yuan": cost * it.funding.utility,
-                         "government_yuan": cost * it.funding.government,
-                         "departments": ",".join(it.departments),
-                         "utility_companies": ",".join(it.utility_companies)})
     cols = [*keep, "item", "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
             "residents_yuan", "utility_yuan", "government_yuan", "departments", "utility_companies"]
-    return pd.DataFrame(rows, columns=cols)
+    quant = assessed["quantities"].reset_index(drop=True)
+    quant = quant.where(quant.map(lambda v: isinstance(v, str)), "")
+    parts = quant.astype(object).str.split(",").explode()
+    parts = parts[parts.notna() & (parts != "")]
+    if parts.empty:
+        return pd.DataFrame(columns=cols)
+    base = pd.DataFrame(assessed[keep]).reset_index(drop=True).iloc[parts.index.to_numpy()]
+    base = base.reset_index(drop=True)
+    pair = parts.reset_index(drop=True).str.partition("=")
+    codes = pair[0].to_numpy(dtype=object)
+    unknown = sorted(set(codes) - set(prof.items))
+    if unknown:
+        prof.item(unknown[0])  # raises ProfileError naming the code
+    items = [prof.items[c] for c in codes]
+    qty = pd.to_numeric(pair[2], errors="coerce").to_numpy(dtype=float)
+    unit_cost = np.array([it.unit_cost for it in items], dtype=float)
+    cost = qty * unit_cost
+    out = base.assign(
+        item=codes, item_name=[it.name_zh for it in items], **{"class": [it.item_class for it in items]},
+        quantity=qty, unit=[it.unit for it in items], unit_cost=unit_cost, cost_yuan=cost,
+        residents_yuan=cost * np.array([it.funding.residents for it in items], dtype=float),
+        utility_yuan=cost * np.array([it.funding.utility for it in items], dtype=float),
+        government_yuan=cost * np.array([it.funding.government for it in items], dtype=float),
+        departments=[",".join(it.departments) for it in items],
+        utility_companies=[",".join(it.utility_companies) for it in items],
+    )
+    return out[cols]

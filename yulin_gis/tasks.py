@@ -98,22 +98,31 @@ def _header(col: str) -> str:
 # --- task lists --------------------------------------------------------------------------
 
 
-def _item_evidence(assessed: pd.DataFrame) -> dict[tuple[str, str], str]:
-    out: dict[tuple[str, str], str] = {}
-    for cid, ev in zip(assessed["compound_id"].astype(str), assessed["evidence"], strict=True):
-        for part in str(ev).split(" | ") if isinstance(ev, str) and ev else ():
-            code, _, text = part.partition(": ")
-            out[(cid, code)] = text
-    return out
+def _item_evidence(assessed: pd.DataFrame, long: pd.DataFrame) -> list[str]:
+    """The evidence text of each (compound, item) row of ``long``."""
+    ev = pd.Series(assessed["evidence"].to_numpy(dtype=object), index=assessed["compound_id"].astype(str))
+    parts = ev[ev.map(lambda v: isinstance(v, str) and v != "")].str.split(" | ", regex=False).explode()
+    pair = parts.str.partition(": ")
+    lookup = dict(zip(zip(parts.index, pair[0], strict=True), pair[2], strict=True))
+    return [lookup.get((str(c), i), "") for c, i in zip(long["compound_id"], long["item"], strict=True)]
 
 
 def _long(assessed: pd.DataFrame, prof: Profile, eligible_only: bool) -> pd.DataFrame:
     data = assessed[assessed["eligible"].astype(bool)] if eligible_only else assessed
     long = item_table(data, prof)
-    ev = _item_evidence(data)
-    long["item_evidence"] = [ev.get((str(c), i), "") for c, i in zip(long["compound_id"], long["item"], strict=True)]
+    long["item_evidence"] = _item_evidence(data, long) if len(long) else []
     if "priority" in data.columns:
         long["priority"] = long["compound_id"].map(dict(zip(data["compound_id"], data["priority"], strict=True)))
+    return long
+
+
+def _named(long: pd.DataFrame, prof: Profile) -> pd.DataFrame:
+    """Replace department and company codes by their Chinese names."""
+    long = long.copy()
+    long["departments"] = long["item"].map(
+        {c: "、".join(prof.departments[d] for d in it.departments) for c, it in prof.items.items()})
+    long["utility_companies"] = long["item"].map(
+        {c: "、".join(prof.utility_companies[u] for u in it.utility_companies) for c, it in prof.items.items()})
     return long
 
 
@@ -148,16 +157,11 @@ def department_tasks(
         empty frame.
     """
     prof = profile if profile is not None else load_profile()
-    long = _long(assessed, prof, eligible_only)
-    codes = long["departments"].str.split(",")
+    long = _named(_long(assessed, prof, eligible_only), prof)
     out: dict[str, pd.DataFrame] = {}
     for code, name in prof.departments.items():
-        mask = codes.map(lambda cs, c=code: c in cs).astype(bool)
-        frame = long[mask].copy()
-        frame["departments"] = frame["departments"].map(lambda s: "、".join(prof.departments[c] for c in s.split(",")))
-        frame["utility_companies"] = frame["utility_companies"].map(
-            lambda s: "、".join(prof.utility_companies[c] for c in s.split(",") if c))
-        out[name] = _sorted(frame)
+        mine = [it.code for it in prof.items.values() if code in it.departments]
+        out[name] = _sorted(long[long["item"].isin(mine)])
     return out
 
 
@@ -177,17 +181,13 @@ def utility_tasks(
     """
     prof = profile if profile is not None else load_profile()
     long = _long(assessed, prof, eligible_only)
-    codes = long["utility_companies"].str.split(",")
-    n_comp = codes.map(lambda cs: len([c for c in cs if c]))
+    n_comp = long["item"].map({c: max(len(it.utility_companies), 1) for c, it in prof.items.items()})
+    long["company_share_yuan"] = long["utility_yuan"] / n_comp.astype(float)
+    long = _named(long, prof)
     out: dict[str, pd.DataFrame] = {}
     for code, name in prof.utility_companies.items():
-        mask = codes.map(lambda cs, c=code: c in cs).astype(bool)
-        frame = long[mask].copy()
-        frame["company_share_yuan"] = frame["utility_yuan"] / n_comp[mask].clip(lower=1)
-        frame["departments"] = frame["departments"].map(lambda s: "、".join(prof.departments[c] for c in s.split(",")))
-        frame["utility_companies"] = frame["utility_companies"].map(
-            lambda s: "、".join(prof.utility_companies[c] for c in s.split(",") if c))
-        out[name] = _sorted(frame)
+        mine = [it.code for it in prof.items.values() if code in it.utility_companies]
+        out[name] = _sorted(long[long["item"].isin(mine)])
     return out
 
 
