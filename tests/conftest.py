@@ -62,3 +62,21 @@ def survey_table(compounds: gpd.GeoDataFrame) -> pd.DataFrame:
         "户数": [f"{h:,}" for h in compounds["households"]],
         "经度": cents.x, "纬度": cents.y,
     })
+
+
+@pytest.fixture(scope="session")
+def small_city(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A 150-compound synthetic Yulin written as files (gpkg, dem, survey, truth)."""
+    from yulin_gis.datasets import write_city
+    from yulin_gis.synthetic import make_city
+
+    return write_city(make_city(150, seed=3), tmp_path_factory.mktemp("small_city"))
+
+
+@pytest.fixture(scope="session")
+def small_run(small_city: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
+    """The whole pipeline run once on :func:`small_city` (maps included)."""
+    from yulin_gis.pipeline import run
+
+    out = tmp_path_factory.mktemp("small_run")
+    return run(small_city["gpkg"], out, dem=small_city["dem"])
