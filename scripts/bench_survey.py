@@ -221,6 +221,12 @@ def main() -> None:
         ours = res[hz_label][0]
         for k in ("anchor: shapely STRtree dwithin (all segments)", "anchor: geopandas sjoin dwithin (all segments)"):
             print(f"ratio ours hazards / {k.split(': ')[1]}: {ours / res[k][0]:.2f}")
+    from yulin_gis.tasks import department_tasks, utility_tasks
+
+    tasks = timed("department_tasks + utility_tasks", lambda: (
+        department_tasks(out, prof), utility_tasks(out, prof)), res)
+    print(f"  task rows: departments {sum(len(t) for t in tasks[0].values()):,}, "
+          f"utilities {sum(len(t) for t in tasks[1].values()):,}")
     if args.workbook:
         from yulin_gis.tasks import write_survey_workbook
 
