@@ -150,6 +150,12 @@ def test_contradictions_are_all_collected_once(tmp_path):
     assert len(info.value.problems) >= 5
 
 
+def test_missing_item_key_is_named(tmp_path):
+    path = _edited(tmp_path, _item_block_edit("gas_pipe", 'unit = "m"\n', ""))
+    with pytest.raises(ProfileError, match=re.escape("items.gas_pipe.unit: missing key")):
+        load_profile(path)
+
+
 def test_utility_share_without_company_is_contradictory(tmp_path):
     path = _edited(tmp_path, _item_block_edit("roads", "utility = 0.0, government = 0.9",
                                               "utility = 0.5, government = 0.4"))

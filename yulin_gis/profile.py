@@ -703,7 +703,7 @@ def _items(chk: Checker, raw: Any, depts: set[str], utils: set[str]) -> dict[str
         chk.members(trig.get("survey", []), f"{path}.trigger.survey", _SURVEY_FIELDS, "survey field")
         chk.members(trig.get("evidence", []), f"{path}.trigger.evidence", EVIDENCE_TOKENS,
                     "evidence token")
-        if len(t) >= len([k for k, v in _ITEM_KEYS.items() if not v.endswith("?")]) and len(fund) == 3:
+        if all(k in t for k, v in _ITEM_KEYS.items() if not v.endswith("?")) and len(fund) == 3:
             items[code] = Item(
                 code, t["name_zh"], t["name_en"], t["class"], tuple(t["departments"]),
                 tuple(t.get("utility_companies", ())), t["unit"], float(t["unit_cost"]),
