@@ -349,3 +349,12 @@ def test_straight_nearest_with_many_facilities_and_large_compounds():
     brute = [min(g.distance(f) for f in facilities.geometry) for g in geoms]
     np.testing.assert_allclose(d["straight_market_m"].to_numpy(), brute, rtol=0, atol=1e-9)
     assert (d["walk_market_m"] >= d["straight_market_m"]).all()
+
+
+def test_prebuilt_network_without_roads(roads, compounds, facilities):
+    net = walking_network(roads)
+    a = nearest_facility_distances(compounds, roads, facilities)
+    b = nearest_facility_distances(compounds, None, facilities, network=net)
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match="roads"):
+        nearest_facility_distances(compounds, None, facilities)

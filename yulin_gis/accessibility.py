@@ -339,9 +339,9 @@ def _split_at(
 
 
 def _validate_layers(
-    compounds: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
+    compounds: gpd.GeoDataFrame, target: Any, facilities: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Check fields and CRSs; return compounds and facilities in the roads' CRS."""
+    """Check fields and CRSs; return compounds and facilities in the network's CRS."""
     if "compound_id" not in compounds.columns:
         raise SchemaError("compounds layer has no 'compound_id' field")
     dup = compounds["compound_id"][compounds["compound_id"].duplicated()]
@@ -352,9 +352,12 @@ def _validate_layers(
         )
     if "kind" not in facilities.columns:
         raise SchemaError("facilities layer has no 'kind' field")
-    for layer, name in ((compounds, "compounds"), (roads, "roads"), (facilities, "facilities")):
-        _check_metric_crs(layer.crs, f"the {name} layer")
-    target = roads.crs
+    for crs, name in (
+        (compounds.crs, "compounds"),
+        (target, "roads"),
+        (facilities.crs, "facilities"),
+    ):
+        _check_metric_crs(crs, f"the {name} layer")
     if target is not None:
         if compounds.crs is not None and compounds.crs != target:
             compounds = compounds.to_crs(target)
@@ -413,7 +416,7 @@ def _kinds_to_use(facilities: gpd.GeoDataFrame, kinds: Iterable[str] | None) -> 
 
 def nearest_facility_distances(
     compounds: gpd.GeoDataFrame,
-    roads: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame | None,
     facilities: gpd.GeoDataFrame,
     kinds: Iterable[str] | None = None,
     cutoff_m: float = 2000.0,
@@ -427,7 +430,7 @@ def nearest_facility_distances(
     compounds
         Compound (小区) polygons or points with ``compound_id``.
     roads
-        Road lines (used only when ``network`` is not given).
+        Road lines (used only when ``network`` is not given; may then be None).
     facilities
         Facility points with ``kind`` (and ``facility_id`` if available).
     kinds
@@ -449,7 +452,10 @@ def nearest_facility_distances(
         nearest facility of the kind, no cutoff) and ``facility_<kind>_id`` (the facility
         reached, ``None`` when none).
     """
-    compounds, facilities = _validate_layers(compounds, roads, facilities)
+    if network is None and roads is None:
+        raise ValueError("give the roads layer or a prebuilt network")
+    crs = network.crs if network is not None else getattr(roads, "crs", None)
+    compounds, facilities = _validate_layers(compounds, crs, facilities)
     net = network if network is not None else walking_network(roads)
     origins = _origins(compounds, access_from)
     fac_geoms = np.asarray(facilities.geometry.values, dtype=object)
