@@ -358,3 +358,14 @@ def test_prebuilt_network_without_roads(roads, compounds, facilities):
     pd.testing.assert_frame_equal(a, b)
     with pytest.raises(ValueError, match="roads"):
         nearest_facility_distances(compounds, None, facilities)
+
+
+def test_node_crossings_option():
+    lines = [LineString([_at(0, 50), _at(100, 50)]), LineString([_at(50, 0), _at(50, 100)])]
+    roads = gpd.GeoDataFrame(geometry=lines, crs="EPSG:4546")
+    assert walking_network(roads).n_edges == 2  # a bridge: no junction
+    crossed = walking_network(roads, node_crossings=True)
+    assert crossed.n_nodes == 5
+    assert crossed.n_edges == 4
+    g = crossed.to_networkx()
+    assert nx.is_connected(g)

@@ -194,7 +194,9 @@ def _line_rows(roads: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
 
 
 def walking_network(
-    roads: gpd.GeoDataFrame | gpd.GeoSeries, snap_tolerance_m: float = 1.0
+    roads: gpd.GeoDataFrame | gpd.GeoSeries,
+    snap_tolerance_m: float = 1.0,
+    node_crossings: bool = False,
 ) -> WalkNetwork:
     """Build the walking graph from road lines.
 
@@ -206,6 +208,10 @@ def walking_network(
     snap_tolerance_m
         Vertices are snapped to a grid of this size; vertices in the same cell become one
         node (node coordinates are the cell's grid point).
+    node_crossings
+        Also join lines where they cross without a shared vertex (nodes the whole layer
+        with ``shapely.union_all``; slower). Off by default: crossings without a vertex are
+        taken as bridges or underpasses, as in OSM-like data.
 
     Returns
     -------
@@ -218,7 +224,10 @@ def walking_network(
         raise ValueError(f"snap_tolerance_m must be a positive number, got {snap_tolerance_m!r}")
     crs = getattr(roads, "crs", None)
     _check_metric_crs(crs, "the roads layer")
-    parts = shapely.get_parts(_line_rows(roads))
+    lines = _line_rows(roads)
+    if node_crossings and len(lines):
+        lines = np.asarray([shapely.union_all(lines)], dtype=object)
+    parts = shapely.get_parts(lines)
     coords, part = shapely.get_coordinates(parts, return_index=True)
     cells = np.round(coords / snap_tolerance_m).astype(np.int64)
     if len(cells):
