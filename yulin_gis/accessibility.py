@@ -88,8 +88,6 @@ DEFAULT_KIND_CIRCLE: dict[str, str] = {
     "park": "10min",  # 居住区公园
 }
 
-_NODE_COLS = ("x", "y")
-
 
 def default_thresholds() -> dict[str, float]:
     """Return ``{kind: metres}`` from :data:`DEFAULT_KIND_CIRCLE` and the circle distances."""
@@ -193,6 +191,25 @@ def _line_rows(roads: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     return geoms[ok]
 
 
+def _nodes_and_segments(parts: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grid-snapped nodes and the segments between consecutive vertices (``u < v``)."""
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    if len(coords) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros((0, 2)), empty, empty
+    cells = np.round(coords / tol).astype(np.int64)
+    lo = cells.min(axis=0)
+    span = int(cells[:, 1].max() - lo[1]) + 1
+    keys = (cells[:, 0] - lo[0]) * span + (cells[:, 1] - lo[1])
+    ukeys, inverse = np.unique(keys, return_inverse=True)
+    node_cells = np.stack([ukeys // span + lo[0], ukeys % span + lo[1]], axis=1)
+    same_part = part[1:] == part[:-1]
+    a, b = inverse[:-1][same_part], inverse[1:][same_part]
+    keep = a != b
+    a, b = a[keep], b[keep]
+    return node_cells.astype(np.float64) * tol, np.minimum(a, b), np.maximum(a, b)
+
+
 def walking_network(
     roads: gpd.GeoDataFrame | gpd.GeoSeries,
     snap_tolerance_m: float = 1.0,
@@ -227,24 +244,7 @@ def walking_network(
     lines = _line_rows(roads)
     if node_crossings and len(lines):
         lines = np.asarray([shapely.union_all(lines)], dtype=object)
-    parts = shapely.get_parts(lines)
-    coords, part = shapely.get_coordinates(parts, return_index=True)
-    cells = np.round(coords / snap_tolerance_m).astype(np.int64)
-    if len(cells):
-        lo = cells.min(axis=0)
-        span = int(cells[:, 1].max() - lo[1]) + 1
-        keys = (cells[:, 0] - lo[0]) * span + (cells[:, 1] - lo[1])
-        ukeys, inverse = np.unique(keys, return_inverse=True)
-        node_cells = np.stack([ukeys // span + lo[0], ukeys % span + lo[1]], axis=1)
-        node_xy = node_cells.astype(np.float64) * snap_tolerance_m
-    else:
-        inverse = np.zeros(0, dtype=np.int64)
-        node_xy = np.zeros((0, 2), dtype=np.float64)
-    same_part = part[1:] == part[:-1]
-    a, b = inverse[:-1][same_part], inverse[1:][same_part]
-    keep = a != b
-    a, b = a[keep], b[keep]
-    u, v = np.minimum(a, b), np.maximum(a, b)
+    node_xy, u, v = _nodes_and_segments(shapely.get_parts(lines), snap_tolerance_m)
     length = np.hypot(*(node_xy[v] - node_xy[u]).T) if len(u) else np.zeros(0)
     order = np.lexsort((length, v, u))
     u, v, length = u[order], v[order], length[order]
@@ -476,16 +476,9 @@ def nearest_facility_distances(
     use_kinds = _kinds_to_use(facilities, kinds)
     fac_kind = facilities["kind"].astype(str).to_numpy()
     in_kinds = np.isin(fac_kind, use_kinds)
-    snap_c = _snap(net, origins)
     fac_used = fac_geoms.copy()
     fac_used[~in_kinds] = None
-    snap_f = _snap(net, fac_used)
-    nc = len(origins)
-    nodes, u, v, w, n_nodes = _split_at(
-        net, np.concatenate([snap_c.edge, snap_f.edge]), np.concatenate([snap_c.pos, snap_f.pos])
-    )
-    c_node, f_node = nodes[:nc], nodes[nc:]
-    matrix, f_source = _graph_with_sources(n_nodes, u, v, w, f_node, snap_f.leg)
+    c_node, c_leg, matrix, f_source = _attach(net, origins, fac_used)
     no_geom = c_node < 0
     if no_geom.any():
         logger.warning(
@@ -496,31 +489,54 @@ def nearest_facility_distances(
     columns: dict[str, Any] = {}
     discs = _Discs.of(origins)
     for kind in use_kinds:
-        walk, found = _distances_for_kind(
-            matrix, f_source, (fac_kind == kind), c_node, snap_c.leg, cutoff_m
-        )
-        straight_found = np.full(nc, np.nan)
-        has = found >= 0
-        straight_found[has] = shapely.distance(origins[has], fac_geoms[found[has]])
-        _assert_not_shorter(walk, straight_found, kind)
-        walk = np.fmax(walk, straight_found) if has.any() else walk
+        is_kind = fac_kind == kind
+        walk, found = _distances_for_kind(matrix, f_source, is_kind, c_node, c_leg, cutoff_m)
+        walk = _not_below_straight(walk, found, origins, fac_geoms, kind)
         columns[f"walk_{kind}_m"] = walk
-        columns[f"straight_{kind}_m"] = _straight_nearest(
-            origins, fac_geoms[fac_kind == kind], discs
-        )
-        ids = np.full(nc, None, dtype=object)
-        ids[has] = fac_ids[found[has]]
+        columns[f"straight_{kind}_m"] = _straight_nearest(origins, fac_geoms[is_kind], discs)
+        ids = np.full(len(origins), None, dtype=object)
+        ids[found >= 0] = fac_ids[found[found >= 0]]
         columns[f"facility_{kind}_id"] = ids
     out = pd.DataFrame(
         columns, index=pd.Index(compounds["compound_id"].to_numpy(), name="compound_id")
     )
     logger.info(
         "life-circle distances: %d compound(s) × %d kind(s), cutoff %.0f m",
-        nc,
+        len(origins),
         len(use_kinds),
         cutoff_m,
     )
     return out
+
+
+def _attach(
+    net: WalkNetwork, origins: np.ndarray, fac_geoms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, csr_matrix, np.ndarray]:
+    """Snap compounds and facilities, split the edges there, add facility terminals.
+
+    Returns each compound's node and access leg, the graph matrix and each facility's
+    source node (``-1``: not attached).
+    """
+    snap_c, snap_f = _snap(net, origins), _snap(net, fac_geoms)
+    nc = len(origins)
+    nodes, u, v, w, n_nodes = _split_at(
+        net, np.concatenate([snap_c.edge, snap_f.edge]), np.concatenate([snap_c.pos, snap_f.pos])
+    )
+    matrix, f_source = _graph_with_sources(n_nodes, u, v, w, nodes[nc:], snap_f.leg)
+    return nodes[:nc], snap_c.leg, matrix, f_source
+
+
+def _not_below_straight(
+    walk: np.ndarray, found: np.ndarray, origins: np.ndarray, fac_geoms: np.ndarray, kind: str
+) -> np.ndarray:
+    """Check walk >= straight line to the facility found; clamp rounding (by construction)."""
+    has = found >= 0
+    if not has.any():
+        return walk
+    straight = np.full(len(walk), np.nan)
+    straight[has] = shapely.distance(origins[has], fac_geoms[found[has]])
+    _assert_not_shorter(walk, straight, kind)
+    return np.fmax(walk, straight)
 
 
 def _distances_for_kind(
