@@ -489,32 +489,39 @@ def compound_terrain(
             small[idx] = s
         if not blocks:
             logger.warning("terrain: no compound overlaps DEM %s", path)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = acc.total / acc.weight
-        ring_mean = ring.total / ring.weight
-        low_share = acc.low / acc.weight
-    none = acc.weight == 0
-    out = pd.DataFrame(
-        {
-            "elev_mean": np.where(none, np.nan, mean),
-            "elev_min": np.where(none, np.nan, acc.minimum),
-            "pixel_count": np.where(none, 0, acc.pixels).astype(np.int64),
-            "ring_mean": np.where(ring.weight == 0, np.nan, ring_mean),
-            "rel_elev_m": np.nan,
-            "low_share": np.where(none, np.nan, low_share),
-            "supersampled": small & ~none,
-        },
-        index=pd.Index(compounds["compound_id"].to_numpy(), name="compound_id"),
-    )
-    out["rel_elev_m"] = out["elev_mean"] - out["ring_mean"]
+    out = _frame(compounds["compound_id"].to_numpy(), acc, ring, small)
     out.attrs["low_elevation_m"] = low_thr
     out.attrs["dem"] = path
+    none = out["pixel_count"].to_numpy() == 0
     if none.any():
         logger.warning(
             "terrain: %d compound(s) have no valid DEM pixel (NaN): %s",
             int(none.sum()),
             ", ".join(map(str, out.index[none][:20])),
         )
+    return out
+
+
+def _frame(ids: np.ndarray, acc: _Acc, ring: _Acc, small: np.ndarray) -> pd.DataFrame:
+    """The result table from the accumulators (NaN and 0 pixels where nothing covers)."""
+    none = acc.weight <= 0
+    no_ring = ring.weight <= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(none, np.nan, acc.total / acc.weight)
+        ring_mean = np.where(no_ring, np.nan, ring.total / ring.weight)
+        low_share = np.where(none, np.nan, acc.low / acc.weight)
+    out = pd.DataFrame(
+        {
+            "elev_mean": mean,
+            "elev_min": np.where(none, np.nan, acc.minimum),
+            "pixel_count": np.where(none, 0, acc.pixels).astype(np.int64),
+            "ring_mean": ring_mean,
+            "rel_elev_m": mean - ring_mean,
+            "low_share": low_share,
+            "supersampled": small & ~none,
+        },
+        index=pd.Index(ids, name="compound_id"),
+    )
     return out[_COLUMNS]
 
 
