@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.errors import SchemaError
+from yulin_gis.errors import CRSError, SchemaError
 from yulin_gis.schema import VOCABULARIES
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def compound_pipe_hazards(
     if segs.empty or nc == 0:
         return out
     if compounds.crs is not None and utilities.crs is not None and compounds.crs != utilities.crs:
-        raise SchemaError(f"compounds ({compounds.crs}) and utilities ({utilities.crs}) differ in CRS")
+        raise CRSError(f"compounds ({compounds.crs}) and utilities ({utilities.crs}) differ in CRS")
     cg = np.asarray(compounds.geometry.values, dtype=object)
     sg = np.asarray(utilities.geometry.values, dtype=object)[segs["pos"].to_numpy()]
     tree = shapely.STRtree(sg)
