@@ -177,6 +177,8 @@ def compound_pipe_hazards(
         whole segment length for point compounds) and ``hazard_evidence_<utility>``
         (the nearest segments, e.g. ``"G-123 灰口铸铁 1985, 3.2 m"``, then ``"+N more"``).
     """
+    if compounds.crs is not None and utilities.crs is not None and compounds.crs != utilities.crs:
+        raise CRSError(f"compounds ({compounds.crs}) and utilities ({utilities.crs}) differ in CRS")
     d = profile.survey.pipe_distance_m if distance_m is None else float(distance_m)
     idx = pd.Index(compounds["compound_id"].astype(str).to_numpy(), name="compound_id")
     nc = len(compounds)
@@ -190,8 +192,6 @@ def compound_pipe_hazards(
     segs = hazardous_segments(utilities, profile, as_of_year, include_undetermined=True)
     if segs.empty or nc == 0:
         return out
-    if compounds.crs is not None and utilities.crs is not None and compounds.crs != utilities.crs:
-        raise CRSError(f"compounds ({compounds.crs}) and utilities ({utilities.crs}) differ in CRS")
     cg = np.asarray(compounds.geometry.values, dtype=object)
     sg = np.asarray(utilities.geometry.values, dtype=object)[segs["pos"].to_numpy()]
     tree = shapely.STRtree(sg)
