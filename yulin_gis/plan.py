@@ -738,6 +738,10 @@ def schedule_packages(
     out["late_start"] = sched["late_start"].astype(bool) if len(sched) else False
     out["basic_overdue"] = sched["basic_overdue"].astype(bool) if len(sched) else False
     out["schedule_flag"] = sched["schedule_flag"].astype(str) if len(sched) else ""
+    n_late, n_overdue = int(out["late_start"].sum()), int(out["basic_overdue"].sum())
+    if n_late or n_overdue:
+        logger.info("schedule: %d package(s) start late, %d end basic works after the deadline "
+                    "(see schedule_flag)", n_late, n_overdue)
     return out
 
 
@@ -804,7 +808,7 @@ def _schedule_one(pid: str, year: Any, households: float, improve: bool,
         flags.append(f"basic works end {basic_end.isoformat()} after the "
                      f"{basic_deadline.isoformat()} deadline")
     if flags:
-        logger.info("package %s: %s", pid, "; ".join(flags))
+        logger.debug("package %s: %s", pid, "; ".join(flags))
     return {"design_start": design_start, "planned_start": start, "utility_start": start,
             "utility_end": utility_end, "surface_start": surface_start, "basic_end": basic_end,
             "improve_start": improve_start, "improve_end": improve_end,
