@@ -25,15 +25,98 @@ __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+# Public functions, imported on first use so that ``import yulin_gis`` stays light.
+_LAZY = {
+    "run": "yulin_gis.pipeline",
+    "RunResult": "yulin_gis.pipeline",
+    "PlanOptions": "yulin_gis.stages",
+    "validate_input": "yulin_gis.validate",
+    "load_layers": "yulin_gis.validate",
+    "Layers": "yulin_gis.layers",
+    "load_profile": "yulin_gis.profile",
+    "assess_compounds": "yulin_gis.survey",
+    "compound_adjacency": "yulin_gis.adjacency",
+    "make_packages": "yulin_gis.packages",
+    "allocate_plan": "yulin_gis.plan",
+    "schedule_packages": "yulin_gis.plan",
+    "package_funding": "yulin_gis.funding",
+    "read_progress": "yulin_gis.progress",
+    "assess_counties": "yulin_gis.progress",
+    "build_networks": "yulin_gis.network",
+    "pipes_near_compounds": "yulin_gis.utilities",
+    "renewal_risk": "yulin_gis.utilities",
+    "utility_upgrade_plan": "yulin_gis.utilities",
+    "joint_trenches": "yulin_gis.utilities",
+    "nearest_facility_distances": "yulin_gis.accessibility",
+    "compound_terrain": "yulin_gis.terrain",
+    "MapLayer": "yulin_gis.webmap",
+    "StyleBy": "yulin_gis.webmap",
+    "write_map": "yulin_gis.webmap",
+    "render_static_map": "yulin_gis.staticmap",
+    "write_layer_styles": "yulin_gis.qgis_styles",
+    "gcj02_to_wgs84": "yulin_gis.crs",
+    "wgs84_to_gcj02": "yulin_gis.crs",
+    "bd09_to_wgs84": "yulin_gis.crs",
+    "wgs84_to_bd09": "yulin_gis.crs",
+    "get_path": "yulin_gis.datasets",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the public functions lazily (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'yulin_gis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 __all__ = [
     "CRSError",
     "ConservationError",
     "InputFileError",
+    "Layers",
+    "MapLayer",
     "OutputError",
+    "PlanOptions",
     "Problem",
     "ProfileError",
+    "RunResult",
     "SchemaError",
+    "StyleBy",
     "ValidationError",
     "YulinGisError",
     "__version__",
+    "allocate_plan",
+    "assess_compounds",
+    "assess_counties",
+    "bd09_to_wgs84",
+    "build_networks",
+    "compound_adjacency",
+    "compound_terrain",
+    "gcj02_to_wgs84",
+    "get_path",
+    "joint_trenches",
+    "load_layers",
+    "load_profile",
+    "make_packages",
+    "nearest_facility_distances",
+    "package_funding",
+    "pipes_near_compounds",
+    "read_progress",
+    "render_static_map",
+    "renewal_risk",
+    "run",
+    "schedule_packages",
+    "utility_upgrade_plan",
+    "validate_input",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
+    "write_layer_styles",
+    "write_map",
 ]
