@@ -1,7 +1,8 @@
 """DEM zonal statistics for waterlogging evidence (内涝风险：地形低洼).
 
 For every compound (小区) :func:`compound_terrain` reads the DEM once (a window covering
-all compounds) and computes, with pixel-centre rasterisation:
+all compounds, or one window per spatial block of compounds when that would exceed
+``max_window_px``) and computes, with pixel-centre rasterisation:
 
 - ``elev_mean`` / ``elev_min`` over the footprint and ``pixel_count`` (valid DEM pixels
   that contributed);
@@ -125,15 +126,21 @@ def _geometries_in_dem_crs(
             )
         logger.warning("compounds have no CRS; assuming the DEM's CRS (%s)", dem_crs)
         crs = dem_crs
+    from pyproj import CRS
+
     geo = gpd.GeoSeries(compounds.geometry.values, crs=crs)
     metric = geo.to_crs(geo.estimate_utm_crs()) if geo.crs.is_geographic else geo
-    foot = np.asarray(metric.to_crs(dem_crs).values, dtype=object)
+    target = CRS.from_user_input(dem_crs)
+
+    def to_dem(series: gpd.GeoSeries) -> np.ndarray:
+        same = series.crs is not None and series.crs.equals(target)
+        return np.asarray((series if same else series.to_crs(target)).values, dtype=object)
+
+    foot = to_dem(metric)
     if ring_m <= 0:
         return foot, None
-    buf = gpd.GeoSeries(
-        shapely.buffer(np.asarray(metric.values), ring_m, quad_segs=8), crs=metric.crs
-    )
-    return foot, np.asarray(buf.to_crs(dem_crs).values, dtype=object)
+    buf = shapely.buffer(np.asarray(metric.values), ring_m, quad_segs=8)
+    return foot, to_dem(gpd.GeoSeries(buf, crs=metric.crs))
 
 
 def _window_of(src: Any, bounds: Any) -> Any:
