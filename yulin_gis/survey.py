@@ -556,21 +556,26 @@ def item_table(assessed: pd.DataFrame, profile: Profile | None = None) -> pd.Dat
             if c in assessed.columns]
     cols = [*keep, "item", "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
             "residents_yuan", "utility_yuan", "government_yuan", "departments", "utility_companies"]
-    quant = assessed["quantities"].reset_index(drop=True)
-    quant = quant.where(quant.map(lambda v: isinstance(v, str)), "")
-    parts = quant.astype(object).str.split(",").explode()
-    parts = parts[parts.notna() & (parts != "")]
-    if parts.empty:
+    pos: list[int] = []
+    code_list: list[str] = []
+    qty_list: list[float] = []
+    for i, quant in enumerate(assessed["quantities"].tolist()):
+        if not isinstance(quant, str) or not quant:
+            continue
+        for part in quant.split(","):
+            code, _, q = part.partition("=")
+            pos.append(i)
+            code_list.append(code)
+            qty_list.append(float(q) if q else float("nan"))
+    if not pos:
         return pd.DataFrame(columns=cols)
-    base = pd.DataFrame(assessed[keep]).reset_index(drop=True).iloc[parts.index.to_numpy()]
-    base = base.reset_index(drop=True)
-    pair = parts.reset_index(drop=True).str.partition("=")
-    codes = pair[0].to_numpy(dtype=object)
+    base = pd.DataFrame(assessed[keep]).reset_index(drop=True).iloc[pos].reset_index(drop=True)
+    codes = np.array(code_list, dtype=object)
     unknown = sorted(set(codes) - set(prof.items))
     if unknown:
         prof.item(unknown[0])  # raises ProfileError naming the code
     items = [prof.items[c] for c in codes]
-    qty = pd.to_numeric(pair[2], errors="coerce").to_numpy(dtype=float)
+    qty = np.array(qty_list, dtype=float)
     unit_cost = np.array([it.unit_cost for it in items], dtype=float)
     cost = qty * unit_cost
     out = base.assign(

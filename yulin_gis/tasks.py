@@ -100,11 +100,14 @@ def _header(col: str) -> str:
 
 def _item_evidence(assessed: pd.DataFrame, long: pd.DataFrame) -> list[str]:
     """The evidence text of each (compound, item) row of ``long``."""
-    ev = pd.Series(assessed["evidence"].to_numpy(dtype=object), index=assessed["compound_id"].astype(str))
-    parts = ev[ev.map(lambda v: isinstance(v, str) and v != "")].str.split(" | ", regex=False).explode()
-    pair = parts.str.partition(": ")
-    lookup = dict(zip(zip(parts.index, pair[0], strict=True), pair[2], strict=True))
-    return [lookup.get((str(c), i), "") for c, i in zip(long["compound_id"], long["item"], strict=True)]
+    lookup: dict[tuple[str, str], str] = {}
+    for cid, ev in zip(assessed["compound_id"].astype(str).tolist(), assessed["evidence"].tolist(), strict=True):
+        if isinstance(ev, str) and ev:
+            for part in ev.split(" | "):
+                code, _, text = part.partition(": ")
+                lookup[(cid, code)] = text
+    return [lookup.get((c, i), "") for c, i in zip(long["compound_id"].astype(str).tolist(),
+                                                   long["item"].tolist(), strict=True)]
 
 
 def _long(assessed: pd.DataFrame, prof: Profile, eligible_only: bool) -> pd.DataFrame:
