@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from yulin_gis.crs import wgs84_to_gcj02
 from yulin_gis.errors import OutputError, SchemaError, ValidationError
 from yulin_gis.mapassets import RasterOverlay, encode_png, resolve_basemaps
-from yulin_gis.mapjs import decode_geometry, decode_varints, encode_varints
+from yulin_gis.mapjs import decode_field, decode_geometry, decode_varints, encode_varints
 from yulin_gis.webmap import MapLayer, StyleBy, build_map, render_map, write_map
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a&b</script><b>"]
@@ -317,3 +317,15 @@ def test_labels_empty_layers_and_formats(compounds: gpd.GeoDataFrame) -> None:
     households = pkg["fields"][pkg["popup"][0][0]]
     assert households["dict"][3] == "800 户"
     assert households["codes"] is None  # all distinct, in row order: no code stream
+
+
+def test_long_dictionaries_are_prefix_coded(compounds: gpd.GeoDataFrame) -> None:
+    many = compounds.sample(200, replace=True, random_state=0).reset_index(drop=True)
+    many["compound_id"] = [f"YL{i:06d}" for i in range(200)]
+    many.loc[5, "compound_id"] = None
+    rec = _data(build_map([MapLayer("小区", many, popup={"compound_id": "编号", "name": "名称"})]))
+    ids, names = rec["layers"][0]["fields"]
+    assert ids.get("fc") == 1
+    assert len(json.dumps(ids["dict"])) < 0.6 * len(json.dumps(decode_field(ids)))
+    assert decode_field(ids) == [*(f"YL{i:06d}" for i in range(200) if i != 5), None]
+    assert "fc" not in names  # five distinct names: left as they are

@@ -36,7 +36,7 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-def _layers(n: int = 60) -> list[MapLayer]:
+def _layers(n: int = 70) -> list[MapLayer]:
     rng = np.random.default_rng(1)
     cx = 110.16 + (np.arange(n) % 10) * 0.004
     cy = 22.63 + (np.arange(n) // 10) * 0.004
@@ -114,10 +114,10 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
     page, log = _open(browser, tmp_path / "map.html")
     stats = page.evaluate("window.yulinMap.stats()")
     assert stats["leaflet"] == "1.9.3"
-    assert stats["layers"]["老旧小区"]["drawn"] == out.written["老旧小区"] == 60
+    assert stats["layers"]["老旧小区"]["drawn"] == out.written["老旧小区"] == 70
     assert stats["layers"]["管线"]["drawn"] == out.written["管线"] == 3
     assert stats["layers"]["设施"]["drawn"] == 0  # hidden until switched on
-    assert stats["drawn"] == stats["written"] == 63
+    assert stats["drawn"] == stats["written"] == 73
     assert stats["rasters"] == 1
     assert page.evaluate("document.querySelector('img.leaflet-image-layer').complete") is True
     # Hover a compound: Chinese tooltip with Chinese field names.
@@ -135,7 +135,7 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
     assert "高程（米）" in legend
     assert "重点改造" in legend
     assert "管线" in legend
-    assert "老旧小区（60）" in page.inner_text(".yl-panel")
+    assert "老旧小区（70）" in page.inner_text(".yl-panel")
     assert page.evaluate("window.__pwned === undefined")
     assert log["requests"] == []
     assert log["errors"] == []
@@ -150,7 +150,7 @@ def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) 
     page, log = _open(browser, tmp_path / "m.html")
     stats = page.evaluate("window.yulinMap.stats()")
     assert stats["canvas"] is True
-    assert stats["layers"]["老旧小区"]["painted"] == stats["layers"]["老旧小区"]["written"] == 60
+    assert stats["layers"]["老旧小区"]["painted"] == stats["layers"]["老旧小区"]["written"] == 70
     # Hover and click on the packed canvas layer: grid hit-testing finds the compound.
     xy = _feature_xy(page, 0, 7)
     page.mouse.move(*xy)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Formatter",
+    "decode_field",
     "decode_geometry",
     "decode_varints",
     "display_value",
@@ -301,6 +302,69 @@ def encode_field(series: pd.Series, fmt: Formatter | None) -> dict[str, Any]:
         codes = np.where(codes < 0, len(values), codes)
         values.append(None)
     identity = len(values) == len(codes) and bool(np.all(codes == np.arange(len(codes))))
-    return {"dict": values, "codes": None if identity else encode_varints(codes)}
+    record: dict[str, Any] = {"dict": values, "codes": None if identity else encode_varints(codes)}
+    if len(values) >= _FRONT_MIN:
+        coded = _front_code(values)
+        if coded is not None:
+            record["dict"], record["fc"] = coded, 1
+    return record
+
+
+_FRONT_MIN = 64  # distinct values before prefix/suffix coding is tried
+_FRONT_MAX = 40  # longest shared prefix or suffix written (one character each)
+
+
+def _shared(a: list[str], b: list[str]) -> NDArray[np.int64]:
+    """Length of the common prefix of a[i] and b[i] (vectorised over fixed-width arrays)."""
+    width = max(1, max(map(len, a)), max(map(len, b)))
+    ma = np.array(a, dtype=f"<U{width}").view(np.uint32).reshape(len(a), width)
+    mb = np.array(b, dtype=f"<U{width}").view(np.uint32).reshape(len(b), width)
+    same = (ma == mb) & (ma != 0)
+    return np.cumprod(same, axis=1).sum(axis=1).astype(np.int64)
+
+
+def _front_code(values: list[str | None]) -> list[str | None] | None:
+    """Write each string as (shared prefix, shared suffix) with the previous one + the rest.
+
+    Entry ``chr(48 + p) + chr(48 + s) + middle`` stands for ``prev[:p] + middle +
+    prev[len(prev) - s:]``, where ``prev`` is the previous non-null value. Returns None when
+    it would not save at least 10 % (or values are not all text).
+    """
+    idx = [i for i, v in enumerate(values) if v is not None]
+    texts = [v for v in values if isinstance(v, str)]
+    if len(texts) < 2 or len(texts) != len(idx):
+        return None
+    cur, prev = texts[1:], texts[:-1]
+    pre = np.minimum(_shared(cur, prev), _FRONT_MAX)
+    rest_c = [c[p:] for c, p in zip(cur, pre.tolist(), strict=True)]
+    rest_p = [q[p:] for q, p in zip(prev, pre.tolist(), strict=True)]
+    suf = _shared([r[::-1] for r in rest_c], [r[::-1] for r in rest_p])
+    suf = np.minimum(suf, _FRONT_MAX)
+    coded = [chr(48) + chr(48) + texts[0]]
+    coded += [chr(48 + p) + chr(48 + q) + (r[:len(r) - q] if q else r)
+              for p, q, r in zip(pre.tolist(), suf.tolist(), rest_c, strict=True)]
+    before = sum(len(t.encode("utf-8")) for t in texts)
+    after = sum(len(t.encode("utf-8")) for t in coded)
+    if after > 0.9 * before:
+        return None
+    out: list[str | None] = list(values)
+    for i, c in zip(idx, coded, strict=True):
+        out[i] = c
+    return out
+
+
+def decode_field(record: Mapping[str, Any]) -> list[str | None]:
+    """Return a field's distinct display values, undoing prefix/suffix coding."""
+    values = list(record["dict"])
+    if not record.get("fc"):
+        return values
+    prev = ""
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        p, q = ord(v[0]) - 48, ord(v[1]) - 48
+        prev = prev[:p] + v[2:] + (prev[len(prev) - q:] if q else "")
+        values[i] = prev
+    return values
 
 

@@ -131,8 +131,21 @@
     if (!F._codes && F.codes) { F._codes = dec(F.codes, false); }
     return F._codes ? F._codes[f] : f;
   }
+  /* distinct values; "fc" fields store each as (shared prefix, shared suffix, middle) */
+  function fieldDict(F) {
+    if (F.fc && !F._dict) {
+      var prev = '';
+      F._dict = F.dict.map(function (v) {
+        if (v === null) { return null; }
+        var p = v.charCodeAt(0) - 48, q = v.charCodeAt(1) - 48;
+        prev = prev.slice(0, p) + v.slice(2) + (q ? prev.slice(prev.length - q) : '');
+        return prev;
+      });
+    }
+    return F._dict || F.dict;
+  }
   function fieldValue(F, f) {
-    var v = F.dict[fieldCode(F, f)];
+    var v = fieldDict(F)[fieldCode(F, f)];
     return (v === null || v === undefined || v === '') ? '—' : v;
   }
   function infoNode(LD, f, which, title) {
@@ -639,11 +652,11 @@
     D.layers.forEach(function (LD) {
       LD.search.forEach(function (k) {
         var F = LD.fields[k];
-        var match = F.dict.map(function (v) {
+        var dict = fieldDict(F), match = dict.map(function (v) {
           return v !== null && String(v).toLowerCase().indexOf(q) >= 0;
         });
         for (var f = 0; f < LD.n && hits.length < limit; f++) {
-          if (match[fieldCode(F, f)]) { hits.push({layer: LD, f: f, text: F.dict[fieldCode(F, f)]}); }
+          if (match[fieldCode(F, f)]) { hits.push({layer: LD, f: f, text: dict[fieldCode(F, f)]}); }
         }
       });
     });
