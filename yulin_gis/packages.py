@@ -171,12 +171,16 @@ def _cut_tree(inst: _Instance, order: np.ndarray, parent: np.ndarray) -> np.ndar
     for x in reversed(order.tolist()):
         kids = pending[x]
         if kids is not None:
-            kids.sort(key=acc.__getitem__)
+            if len(kids) > 1:
+                kids.sort(key=acc.__getitem__)
             a = acc[x]
             while a < floor and kids:
-                need = floor - a
-                pick = next((c for c in kids if acc[c] >= need), kids[-1])
-                kids.remove(pick)
+                if len(kids) == 1:
+                    pick = kids.pop()
+                else:
+                    need = floor - a
+                    pick = next((c for c in kids if acc[c] >= need), kids[-1])
+                    kids.remove(pick)
                 if a + acc[pick] > cap0:
                     continue
                 if extra is not None:
@@ -249,47 +253,84 @@ def _split_two(nodes: np.ndarray, inst: _Instance) -> np.ndarray | None:
 
 
 class _Packing:
-    """Package bookkeeping for the merge phase, built lazily (only touched packages)."""
+    """Package bookkeeping for the merge phase in plain Python lists (small, hot loops).
+
+    Members are built lazily (only packages the merge phase touches); loads, centroid
+    sums and counts are kept per label, so a merge costs O(members).
+    """
 
     def __init__(self, label: np.ndarray, inst: _Instance) -> None:
         self.inst = inst
-        self.label = label.copy()
+        self.label: list[int] = label.tolist()
         n_lab = int(label.max()) + 1
         self.n_lab = n_lab
-        self._order = np.argsort(label, kind="stable")
-        self._bounds = np.searchsorted(label[self._order], np.arange(n_lab + 1))
+        order = np.argsort(label, kind="stable")
+        self._bounds = np.searchsorted(label[order], np.arange(n_lab + 1)).tolist()
+        self._order: list[int] = order.tolist()
         self._members: dict[int, list[int]] = {}
-        self.load = np.zeros((n_lab + inst.n + 1, inst.load.shape[1]))
-        for k in range(inst.load.shape[1]):
-            self.load[:n_lab, k] = np.bincount(label, inst.load[:, k], n_lab)
+        size = n_lab + inst.n + 1
+        d = inst.load.shape[1]
+        self.loads = [np.bincount(label, inst.load[:, k], size).tolist() for k in range(d)]
+        self.caps = inst.caps.tolist()
+        self.sx = np.bincount(label, inst.xy[:, 0], size).tolist()
+        self.sy = np.bincount(label, inst.xy[:, 1], size).tolist()
+        self.cnt = np.bincount(label, minlength=size).tolist()
+        self.ip = inst.indptr.tolist()
+        self.ind = inst.indices.tolist()
         self.next_label = n_lab
 
     def members(self, k: int) -> list[int]:
         if k not in self._members:
-            self._members[k] = (self._order[self._bounds[k]:self._bounds[k + 1]].tolist()
+            self._members[k] = (self._order[self._bounds[k]:self._bounds[k + 1]]
                                 if k < self.n_lab else [])
         return self._members[k]
 
     def neighbours(self, k: int) -> list[int]:
-        ip, ind, lab = self.inst.indptr, self.inst.indices, self.label
-        out = {int(c) for x in self.members(k) for c in lab[ind[ip[x]:ip[x + 1]]].tolist()}
+        ip, ind, lab = self.ip, self.ind, self.label
+        out = {lab[y] for x in self.members(k) for y in ind[ip[x]:ip[x + 1]]}
         out.discard(k)
         return sorted(out)
 
-    def centroid(self, k: int) -> np.ndarray:
-        return np.asarray(self.inst.xy[self.members(k)].mean(axis=0))
+    def dist2(self, a: int, b: int) -> float:
+        """Squared distance between the centroids of two packages."""
+        na, nb = self.cnt[a] or 1, self.cnt[b] or 1
+        return ((self.sx[a] / na - self.sx[b] / nb) ** 2
+                + (self.sy[a] / na - self.sy[b] / nb) ** 2)
 
-    def fits(self, vec: np.ndarray) -> bool:
-        return bool((vec <= self.inst.caps).all())
+    def fits_union(self, a: int, b: int) -> bool:
+        return all(lo[a] + lo[b] <= cap for lo, cap in zip(self.loads, self.caps, strict=True))
+
+    def fits(self, a: int) -> bool:
+        return all(lo[a] <= cap for lo, cap in zip(self.loads, self.caps, strict=True))
+
+    def _move_totals(self, a: int, b: int) -> None:
+        for lo in self.loads:
+            lo[b] += lo[a]
+            lo[a] = 0.0
+        self.sx[b] += self.sx[a]
+        self.sy[b] += self.sy[a]
+        self.cnt[b] += self.cnt[a]
+        self.sx[a] = self.sy[a] = 0.0
+        self.cnt[a] = 0
 
     def merge(self, a: int, b: int) -> None:
         """Merge package ``a`` into ``b``."""
         ma = self.members(a)
-        self.label[ma] = b
+        for x in ma:
+            self.label[x] = b
         self.members(b).extend(ma)
         self._members[a] = []
-        self.load[b] += self.load[a]
-        self.load[a] = 0.0
+        self._move_totals(a, b)
+
+    def _set(self, k: int, nodes: np.ndarray) -> None:
+        self._members[k] = nodes.tolist()
+        for x in self._members[k]:
+            self.label[x] = k
+        for j, lo in enumerate(self.loads):
+            lo[k] = float(self.inst.load[nodes, j].sum())
+        self.sx[k] = float(self.inst.xy[nodes, 0].sum())
+        self.sy[k] = float(self.inst.xy[nodes, 1].sum())
+        self.cnt[k] = len(nodes)
 
     def resplit(self, a: int, b: int) -> bool:
         """Merge ``a`` into ``b`` and split the union in two valid packages if possible."""
@@ -300,13 +341,9 @@ class _Packing:
         new = self.next_label
         self.next_label += 1
         self._members[a] = []
-        self.load[a] = 0.0
-        self._members[b] = nodes[~mask].tolist()
-        self._members[new] = nodes[mask].tolist()
-        self.label[nodes] = b
-        self.label[nodes[mask]] = new
-        self.load[new] = self.inst.load[nodes[mask]].sum(axis=0)
-        self.load[b] = self.inst.load[nodes[~mask]].sum(axis=0)
+        self._move_totals(a, b)
+        self._set(b, nodes[~mask])
+        self._set(new, nodes[mask])
         return True
 
 
@@ -318,33 +355,30 @@ def _merge_undersized(label: np.ndarray, inst: _Instance) -> np.ndarray:
     with a full neighbour is re-split in two valid packages.
     """
     pk = _Packing(label, inst)
-    used = np.bincount(label, minlength=pk.n_lab) > 0
-    under = np.flatnonzero(used & (pk.load[:pk.n_lab, 0] < inst.floor))
-    heap = [(float(pk.load[k, 0]), int(k)) for k in under]
+    floor = inst.floor
+    hh = pk.loads[0]
+    heap = [(hh[k], k) for k in range(pk.n_lab) if pk.cnt[k] and hh[k] < floor]
     heapq.heapify(heap)
     while heap:
         size, a = heapq.heappop(heap)
-        if float(pk.load[a, 0]) != size or not pk.members(a):
+        if hh[a] != size or not pk.cnt[a]:
             continue
         neigh = pk.neighbours(a)
         if not neigh:
             continue
-        ca = pk.centroid(a)
-        neigh.sort(key=lambda c: (bool(pk.load[c, 0] >= inst.floor),
-                                  float(((pk.centroid(c) - ca) ** 2).sum()), c))
-        feasible = [c for c in neigh if pk.fits(pk.load[a] + pk.load[c])]
-        if feasible:
-            b = feasible[0]
+        neigh.sort(key=lambda c: (hh[c] >= floor, pk.dist2(a, c), c))
+        b = next((c for c in neigh if pk.fits_union(a, c)), -1)
+        if b >= 0:
             pk.merge(a, b)
-            if pk.load[b, 0] < inst.floor:
-                heapq.heappush(heap, (float(pk.load[b, 0]), b))
+            if hh[b] < floor:
+                heapq.heappush(heap, (hh[b], b))
             continue
-        if any(pk.load[c, 0] >= inst.floor and pk.resplit(a, c) for c in neigh):
+        if any(hh[c] >= floor and pk.resplit(a, c) for c in neigh):
             continue
-        over = [c for c in neigh if not pk.fits(pk.load[c])]
+        over = [c for c in neigh if not pk.fits(c)]
         if over:  # glue to a package already above the ceiling: one violation, not two
             pk.merge(a, over[0])
-    return pk.label
+    return np.asarray(pk.label, dtype=np.int64)
 
 
 def _score(label: np.ndarray, inst: _Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -481,7 +515,7 @@ def partition_arrays(
     groups: np.ndarray | None = None,
     extra_loads: np.ndarray | None = None,
     extra_caps: Sequence[float] = (),
-    restarts: int = 3,
+    restarts: int = 2,
     seed: int = 0,
     priority_weight: float = 1.0,
     improve: int = 1,
@@ -801,7 +835,7 @@ def make_packages(
     gap_m: float = 15.0,
     absorb_gap_m: float = 60.0,
     barriers: gpd.GeoDataFrame | None = None,
-    restarts: int = 3,
+    restarts: int = 2,
     seed: int = 0,
     closing_m: float = 10.0,
 ) -> PackageResult:
