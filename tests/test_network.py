@@ -177,3 +177,34 @@ def test_topology_report_accepts_layer(water_tree: gpd.GeoDataFrame) -> None:
     report = topology_report(water_tree, dangles="all")
     assert set(report["code"]) == {"dangle"}
     assert set(report["segment_id"]) == {"t3", "b2"}  # the two open ends of the tree
+
+
+def test_service_pipes_join_main_interior() -> None:
+    """Main m1 (0,0)→(300,0) not split; laterals s1 at x=100 and s2 at x=200 end on it;
+    main m2 continues (300,0)→(400,0) with a lateral s3 at its end."""
+    layer = _layer([
+        ("m1", "water_supply", [(0, 0), (300, 0)]),
+        ("m2", "water_supply", [(300, 0), (400, 0)]),
+        ("s1", "water_supply", [(100, 50), (100, 0.2)]),
+        ("s2", "water_supply", [(200, 50), (200, 0)]),
+        ("s3", "water_supply", [(400, 0), (400, 50)]),
+    ])
+    nets = build_networks(layer)
+    net = nets["water_supply"]
+    assert len(net.edges) == 7  # m1 in three parts
+    assert nx.is_connected(net.graph)
+    assert not (topology_report(nets)["code"] == "dangle").any()
+    src = gpd.GeoDataFrame({"role": ["source"]}, geometry=[Point(0, 0)], crs=CRS)
+    pkg = gpd.GeoDataFrame({"package_id": ["P"]}, geometry=[box(190, 30, 210, 60)], crs=CRS)
+    tr = trace_package(nets, pkg, src)
+    assert set(tr.loc[tr["role"] == "upstream", "segment_id"]) == {"m1"}
+    assert tr.loc[tr["segment_id"] == "s2", "dist_to_root_m"].iloc[0] == pytest.approx(200.0)
+    compounds = gpd.GeoDataFrame(
+        {"compound_id": ["A", "B", "C"], "households": [10, 20, 40]},
+        geometry=[box(105, 30, 120, 45), box(205, 30, 220, 45), box(405, 30, 420, 45)], crs=CRS)
+    res = isolation_impact(nets, ["m1", "s1", "m2"], compounds, src).set_index("segment_id")
+    assert res.at["m1", "households_cut_off"] == 70  # everything beyond the source's main
+    assert res.at["s1", "compounds_cut_off"] == "A"
+    assert res.at["m2", "compounds_cut_off"] == "C"
+    unsplit = build_networks(layer, split_at_junctions=False)
+    assert (topology_report(unsplit)["code"] == "dangle").sum() == 2

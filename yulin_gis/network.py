@@ -8,8 +8,10 @@ nodes. The arrays (node coordinates, edge end nodes, lengths) carry the heavy wo
 ``networkx`` graph (``UtilityNetwork.graph``, a ``MultiGraph`` keyed by ``segment_id``) is
 built on first use.
 
-Segments are expected to be split at junctions (as pipe surveys record 管段 between 管点);
-an end point that stops on another segment's interior is reported as a dangle.
+Segments are normally split at junctions (pipe surveys record 管段 between 管点); an end
+point lying on another segment's interior (a service pipe joining a main that was not
+split) is joined to it by splitting that segment's edge there. An end point that stops
+short of, or beyond, another segment is reported as a dangle.
 
 Topology problems — dangles, unconnected pieces, duplicate segments, zero-length segments,
 self-loops, missing geometries, unknown utility types — are reported with segment ids by
@@ -105,7 +107,7 @@ class UtilityNetwork:
         Utility type, one of :data:`UTILITY_TYPES`.
     segments
         The segments in the graph: input columns plus ``owner`` (filled with
-        :data:`DEFAULT_OWNERS`), ``node_u``, ``node_v`` (int node ids) and ``length_m``;
+        :data:`DEFAULT_OWNERS`), ``node_u``, ``node_v`` (end node ids) and ``length_m``;
         ordered as in the input.
     node_xy
         ``(n_nodes, 2)`` coordinates of the snapped nodes.
@@ -113,6 +115,10 @@ class UtilityNetwork:
         The tolerance used to snap end points.
     problems
         Topology problems found while building (columns of :func:`topology_report`).
+    edges
+        Graph edges: ``u``, ``v``, ``length_m``, ``seg_row`` (row of :attr:`segments`). A
+        segment with other segments' end points on its interior (T-junctions, e.g. service
+        pipes joining a main) is split there into several edges; otherwise one edge.
     """
 
     utility: str
@@ -120,6 +126,7 @@ class UtilityNetwork:
     node_xy: np.ndarray
     snap_tolerance_m: float
     problems: pd.DataFrame
+    edges: pd.DataFrame
     _graph: nx.MultiGraph | None = field(default=None, repr=False)
     _pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = field(
         default=None, repr=False)
@@ -132,35 +139,42 @@ class UtilityNetwork:
     @property
     def graph(self) -> nx.MultiGraph:
         """The ``networkx.MultiGraph``: nodes carry ``x``, ``y``; edges are keyed by
-        ``segment_id`` and carry ``segment_id``, ``length_m``, ``diameter_mm``, ``owner``."""
+        ``segment_id`` and carry ``segment_id``, ``part`` (0.. along a split segment),
+        ``length_m``, ``diameter_mm``, ``owner``."""
         if self._graph is None:
             g = nx.MultiGraph(utility=self.utility)
             g.add_nodes_from((i, {"x": float(x), "y": float(y)})
                              for i, (x, y) in enumerate(self.node_xy))
             seg = self.segments
-            diam = (seg["diameter_mm"] if "diameter_mm" in seg else pd.Series(np.nan, seg.index))
+            rows = self.edges["seg_row"].to_numpy()
+            sid = seg["segment_id"].to_numpy()[rows]
+            diam = (pd.to_numeric(seg["diameter_mm"], errors="coerce").to_numpy(float)[rows]
+                    if "diameter_mm" in seg else np.full(len(rows), np.nan))
+            owner = seg["owner"].to_numpy()[rows]
+            part = self.edges.groupby("seg_row").cumcount().to_numpy()
             g.add_edges_from(
-                (int(u), int(v), str(s), {"segment_id": str(s), "length_m": float(length),
-                                          "diameter_mm": float(d), "owner": str(o)})
-                for u, v, s, length, d, o in zip(seg["node_u"], seg["node_v"], seg["segment_id"],
-                                                 seg["length_m"], diam, seg["owner"], strict=True))
+                (int(u), int(v), str(s), {"segment_id": str(s), "part": int(k),
+                                          "length_m": float(length), "diameter_mm": float(d),
+                                          "owner": str(o)})
+                for u, v, s, k, length, d, o in zip(
+                    self.edges["u"], self.edges["v"], sid, part, self.edges["length_m"], diam,
+                    owner, strict=True))
             self._graph = g
         return self._graph
 
     def degree(self) -> np.ndarray:
         """Node degrees (a self-loop counts twice)."""
         n = self.n_nodes
-        u = self.segments["node_u"].to_numpy()
-        v = self.segments["node_v"].to_numpy()
-        return np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+        return (np.bincount(self.edges["u"].to_numpy(), minlength=n)
+                + np.bincount(self.edges["v"].to_numpy(), minlength=n))
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Distinct node pairs without self-loops: ``(a, b, length, edge_row)`` with ``a < b``,
-        keeping the shortest segment per pair; ``edge_row`` indexes :attr:`segments`."""
+        keeping the shortest edge per pair; ``edge_row`` indexes :attr:`edges`."""
         if self._pairs is None:
-            u = self.segments["node_u"].to_numpy(np.int64)
-            v = self.segments["node_v"].to_numpy(np.int64)
-            length = self.segments["length_m"].to_numpy(float)
+            u = self.edges["u"].to_numpy(np.int64)
+            v = self.edges["v"].to_numpy(np.int64)
+            length = self.edges["length_m"].to_numpy(float)
             rows = np.flatnonzero(u != v)
             a, b = np.minimum(u[rows], v[rows]), np.maximum(u[rows], v[rows])
             order = np.lexsort((rows, length[rows], b, a))
@@ -171,7 +185,7 @@ class UtilityNetwork:
         return self._pairs
 
     def csgraph(self) -> sparse.csr_matrix:
-        """Symmetric sparse adjacency weighted by segment length (shortest per node pair)."""
+        """Symmetric sparse adjacency weighted by edge length (shortest per node pair)."""
         a, b, w, _ = self.pairs()
         n = self.n_nodes
         w = np.maximum(w, 1e-9)  # csgraph drops explicit zeros
@@ -294,7 +308,38 @@ def _duplicates(utility: str, seg: gpd.GeoDataFrame, tol: float) -> pd.DataFrame
                          [f"same nodes and line as segment {s}" for s in ids[first[dup]]])
 
 
-def _build_one(utility: str, part: gpd.GeoDataFrame, tol: float) -> UtilityNetwork:
+def _split_edges(seg: gpd.GeoDataFrame, node_xy: np.ndarray, tol: float,
+                 split: bool) -> pd.DataFrame:
+    """Graph edges: each segment from its start to its end node through the nodes lying on
+    its interior within ``tol`` (T-junctions), ordered along the line."""
+    n = len(seg)
+    u = seg["node_u"].to_numpy(np.int64)
+    v = seg["node_v"].to_numpy(np.int64)
+    length = seg["length_m"].to_numpy(float)
+    rows, pos, nodes = [np.arange(n), np.arange(n)], [np.zeros(n), length], [u, v]
+    if split and n and len(node_xy):
+        geoms = seg.geometry.to_numpy()
+        pts = np.asarray(shapely.points(node_xy))
+        ni, si = shapely.STRtree(geoms).query(pts, predicate="dwithin", distance=max(tol, 1e-6))
+        keep = (ni != u[si]) & (ni != v[si])
+        ni, si = ni[keep], si[keep]
+        t = shapely.line_locate_point(geoms[si], pts[ni])
+        inner = (t > max(tol, 1e-6)) & (t < length[si] - max(tol, 1e-6))
+        rows.append(si[inner])
+        pos.append(t[inner])
+        nodes.append(ni[inner])
+        if inner.any():
+            logger.debug("split %d segment(s) at %d junction(s)", len(np.unique(si[inner])),
+                         int(inner.sum()))
+    r, t, nd = np.concatenate(rows), np.concatenate(pos), np.concatenate(nodes)
+    order = np.lexsort((t, r))
+    r, t, nd = r[order], t[order], nd[order]
+    same = r[1:] == r[:-1]
+    return pd.DataFrame({"u": nd[:-1][same], "v": nd[1:][same],
+                         "length_m": np.diff(t)[same], "seg_row": r[:-1][same]})
+
+
+def _build_one(utility: str, part: gpd.GeoDataFrame, tol: float, split: bool) -> UtilityNetwork:
     geoms = part.geometry.to_numpy()
     start, end, multi = _endpoints(geoms)
     length = shapely.length(geoms)
@@ -322,10 +367,12 @@ def _build_one(utility: str, part: gpd.GeoDataFrame, tol: float) -> UtilityNetwo
     seg["node_u"] = remap[seg["node_u"].to_numpy()]
     seg["node_v"] = remap[seg["node_v"].to_numpy()]
     frames.append(_duplicates(utility, seg, tol))
-    return UtilityNetwork(utility, seg, node_xy[used], tol, _concat(frames))
+    edges = _split_edges(seg, node_xy[used], tol, split)
+    return UtilityNetwork(utility, seg, node_xy[used], tol, _concat(frames), edges)
 
 
-def build_networks(utilities: gpd.GeoDataFrame, snap_tolerance_m: float = 0.5) -> NetworkSet:
+def build_networks(utilities: gpd.GeoDataFrame, snap_tolerance_m: float = 0.5,
+                   split_at_junctions: bool = True) -> NetworkSet:
     """Build one network per utility type, snapping segment end points within a tolerance.
 
     Parameters
@@ -337,6 +384,10 @@ def build_networks(utilities: gpd.GeoDataFrame, snap_tolerance_m: float = 0.5) -
     snap_tolerance_m
         End points closer than this are one node (single linkage: a chain of close points
         forms one node, placed at their mean).
+    split_at_junctions
+        Join an end point lying within ``snap_tolerance_m`` of another segment's interior
+        to it (a T-junction, as where service pipes meet a main that was not split): the
+        graph then has several edges for that segment (:attr:`UtilityNetwork.edges`).
 
     Returns
     -------
@@ -381,7 +432,7 @@ def build_networks(utilities: gpd.GeoDataFrame, snap_tolerance_m: float = 0.5) -
     for ut in UTILITY_TYPES:
         mask = keep & (util == ut).fillna(False).to_numpy()
         if mask.any():
-            nets[ut] = _build_one(ut, df.loc[mask], snap_tolerance_m)
+            nets[ut] = _build_one(ut, df.loc[mask], snap_tolerance_m, split_at_junctions)
             logger.info("%s network: %d segments, %d nodes", ut, len(nets[ut].segments),
                         nets[ut].n_nodes)
     if len(rejected):
@@ -605,7 +656,12 @@ def trace_package(networks: Mapping[str, UtilityNetwork], packages: gpd.GeoDataF
         dist, pred, assumed = _root_tree(net, utility_nodes, node_snap_m)
         pi, si = segments_near(net, packages, distance_m)
         seg = net.segments
-        u, v = seg["node_u"].to_numpy(), seg["node_v"].to_numpy()
+        eu, ev = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
+        er = net.edges["seg_row"].to_numpy()
+        seg_dist = np.full(len(seg), np.inf)
+        np.minimum.at(seg_dist, er, np.minimum(dist[eu], dist[ev]))
+        by_seg = np.argsort(er, kind="stable")
+        bounds = np.searchsorted(er[by_seg], np.arange(len(seg) + 1))
         ids = seg["segment_id"].to_numpy()
         direction = "downstream" if ut in DRAINAGE else "upstream"
         if not len(pi):
@@ -614,16 +670,15 @@ def trace_package(networks: Mapping[str, UtilityNetwork], packages: gpd.GeoDataF
         pkgs, starts = np.unique(pi[order], return_index=True)
         for p, own in zip(pkgs.tolist(), np.split(si[order], starts[1:]), strict=True):
             own = np.unique(own)
-            path_rows = _walk(net, np.r_[u[own], v[own]], dist, pred)
+            e = np.concatenate([by_seg[bounds[r]:bounds[r + 1]] for r in own])
+            path_rows = _walk(net, np.r_[eu[e], ev[e]], dist, pred)
             path_rows = path_rows[~np.isin(path_rows, own)]
-            reach = np.isfinite(np.minimum(dist[u[own]], dist[v[own]]))
             all_rows = np.r_[own, path_rows]
-            role = np.r_[np.where(reach, "in_package", "unreachable"),
+            role = np.r_[np.where(np.isfinite(seg_dist[own]), "in_package", "unreachable"),
                          np.full(len(path_rows), direction)]
             rows.append(pd.DataFrame({
                 "package_id": pkg_ids[p], "utility": ut, "segment_id": ids[all_rows],
-                "role": role, "dist_to_root_m": np.minimum(dist[u[all_rows]], dist[v[all_rows]]),
-                "root_assumed": assumed}))
+                "role": role, "dist_to_root_m": seg_dist[all_rows], "root_assumed": assumed}))
     if not rows:
         return pd.DataFrame(columns=["package_id", "utility", "segment_id", "role",
                                      "dist_to_root_m", "root_assumed"])
@@ -634,7 +689,7 @@ def trace_package(networks: Mapping[str, UtilityNetwork], packages: gpd.GeoDataF
 
 def _walk(net: UtilityNetwork, start_nodes: np.ndarray, dist: np.ndarray, pred: np.ndarray
           ) -> np.ndarray:
-    """Edge rows on the shortest-path tree from ``start_nodes`` up to their roots."""
+    """Segment rows on the shortest-path tree from ``start_nodes`` up to their roots."""
     seen: set[int] = set()
     xs: list[int] = []
     ys: list[int] = []
@@ -647,42 +702,8 @@ def _walk(net: UtilityNetwork, start_nodes: np.ndarray, dist: np.ndarray, pred: 
             node = parent
     if not xs:
         return np.empty(0, np.int64)
-    return np.unique(_edge_rows(net, np.array(xs, np.int64), np.array(ys, np.int64)))
-
-
-def _bridges(net: UtilityNetwork, rows: np.ndarray, pred: np.ndarray, tin: np.ndarray,
-             tout: np.ndarray) -> np.ndarray:
-    """Whether each segment row is a bridge: a tree edge (parent, child) of the shortest-path
-    tree with no other edge from the child's subtree (a contiguous ``tin`` range) to outside."""
-    a, b, _, _ = net.pairs()
-    u, v = net.segments["node_u"].to_numpy(), net.segments["node_v"].to_numpy()
-    tree_edge = (pred[a] == b) | (pred[b] == a)
-    other = ~tree_edge & (tin[a] >= 0) & (tin[b] >= 0)
-    x, y = a[other], b[other]
-    n = net.n_nodes
-    lo = np.where(tin >= 0, tin, n).astype(np.int64)
-    hi = tin.astype(np.int64).copy()
-    np.minimum.at(lo, x, tin[y])
-    np.minimum.at(lo, y, tin[x])
-    np.maximum.at(hi, x, tin[y])
-    np.maximum.at(hi, y, tin[x])
-    reached = np.flatnonzero(tin >= 0)
-    lo_pre = np.empty(len(reached), np.int64)
-    hi_pre = np.empty(len(reached), np.int64)
-    lo_pre[tin[reached]] = lo[reached]
-    hi_pre[tin[reached]] = hi[reached]
-    key = pd.Series(np.minimum(u, v) * n + np.maximum(u, v))
-    counts = key.map(key.value_counts()).to_numpy()
-    out = np.zeros(len(rows), bool)
-    for k, r in enumerate(rows.tolist()):
-        p, c = int(u[r]), int(v[r])
-        if pred[c] != p:
-            p, c = c, p
-        if pred[c] != p or counts[r] > 1 or tin[c] < 0:
-            continue
-        lo_c, hi_c = tin[c], tout[c]
-        out[k] = lo_pre[lo_c:hi_c + 1].min() >= lo_c and hi_pre[lo_c:hi_c + 1].max() <= hi_c
-    return out
+    edge_rows = _edge_rows(net, np.array(xs, np.int64), np.array(ys, np.int64))
+    return np.unique(net.edges["seg_row"].to_numpy()[edge_rows])
 
 
 def isolation_impact(networks: Mapping[str, UtilityNetwork], segment_ids: Iterable[str],
@@ -745,33 +766,88 @@ def isolation_impact(networks: Mapping[str, UtilityNetwork], segment_ids: Iterab
 def _isolate(net: UtilityNetwork, rows: np.ndarray, compounds: gpd.GeoDataFrame,
              hh_all: np.ndarray, cids: np.ndarray, utility_nodes: gpd.GeoDataFrame | None,
              distance_m: float, node_snap_m: float) -> list[dict[str, Any]]:
+    """Isolate each segment (all its edges) and find the nodes left without a root.
+
+    On the shortest-path tree, removing the segment's tree edges cuts the subtrees below
+    them; a cut subtree stays supplied when another edge joins it to the root's part or to
+    a supplied subtree (a small union-find over the parts). Work per segment is
+    proportional to the size of its subtrees.
+    """
     seg = net.segments
-    u, v = seg["node_u"].to_numpy(), seg["node_v"].to_numpy()
+    n = net.n_nodes
     dist, pred, assumed = _root_tree(net, utility_nodes, node_snap_m)
+    reach = np.isfinite(dist)
+    tin, tout = _euler(pred, reach)
+    pre = np.empty(int(reach.sum()), np.int64)
+    pre[tin[reach]] = np.flatnonzero(reach)
+    eu, ev = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
+    er = net.edges["seg_row"].to_numpy()
+    by_seg = np.argsort(er, kind="stable")
+    seg_bounds = np.searchsorted(er[by_seg], np.arange(len(seg) + 1))
+    inc_node = np.r_[eu, ev]
+    inc_order = np.argsort(inc_node, kind="stable")
+    inc_edge = np.r_[np.arange(len(eu)), np.arange(len(eu))][inc_order]
+    inc_bounds = np.searchsorted(inc_node[inc_order], np.arange(n + 1))
     tree = shapely.STRtree(seg.geometry.to_numpy())
     ci, si = tree.query_nearest(compounds.geometry.to_numpy(), max_distance=distance_m)
     first = np.r_[True, ci[1:] != ci[:-1]][: len(ci)]  # one serving segment per compound
     ci, si = ci[first], si[first]
-    # each segment's compounds hang on its node farther from the source
-    deeper = np.where(dist[u[si]] >= dist[v[si]], u[si], v[si])
-    reach = np.isfinite(dist)
-    tin, tout = _euler(pred, reach)
-    bridge = _bridges(net, rows, pred, tin, tout)
+    comp_node = seg["node_u"].to_numpy()[si]
+    part = np.full(n, -1, np.int64)
     result = []
-    for k, r in enumerate(rows.tolist()):
-        a, b = int(u[r]), int(v[r])
-        is_bridge = bool(bridge[k])
-        cut = ci[si == r]
-        no_source = not (reach[a] or reach[b])
-        child = a if pred[a] == b else b if pred[b] == a else -1
-        if is_bridge and not no_source and child >= 0:
-            below = (tin[deeper] >= tin[child]) & (tin[deeper] <= tout[child])
-            cut = np.union1d(cut, ci[below])
+    for r in rows.tolist():
+        mine = by_seg[seg_bounds[r]:seg_bounds[r + 1]]
+        cut_nodes = np.empty(0, np.int64)
+        no_source = not (reach[eu[mine]].any() or reach[ev[mine]].any())
+        if not no_source:
+            cut_nodes = _cut_off(mine, eu, ev, pred, tin, tout, pre, part, inc_edge, inc_bounds)
+        cut_mask = np.zeros(n, bool)
+        cut_mask[cut_nodes] = True
+        cut = ci[(si == r) | cut_mask[comp_node]]
         result.append({"segment_id": str(seg["segment_id"].iloc[r]), "utility": net.utility,
-                       "bridge": is_bridge, "households_cut_off": round(float(hh_all[cut].sum())),
+                       "bridge": bool(len(cut_nodes)),
+                       "households_cut_off": round(float(hh_all[cut].sum())),
                        "compounds_cut_off": ",".join(sorted(cids[cut].tolist())),
                        "no_source": no_source, "root_assumed": assumed})
     return result
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, e)`` for each pair, vectorised."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.empty(0, np.int64)
+    offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(total) + offsets
+
+
+def _cut_off(mine: np.ndarray, eu: np.ndarray, ev: np.ndarray, pred: np.ndarray,
+             tin: np.ndarray, tout: np.ndarray, pre: np.ndarray, part: np.ndarray,
+             inc_edge: np.ndarray, inc_bounds: np.ndarray) -> np.ndarray:
+    """Nodes disconnected from the roots when the edges ``mine`` are removed."""
+    x, y = eu[mine], ev[mine]
+    child = np.r_[y[pred[y] == x], x[pred[x] == y]]
+    child = np.unique(child[tin[child] >= 0])
+    if not len(child):
+        return np.empty(0, np.int64)  # only non-tree edges: the tree still reaches everything
+    child = child[np.argsort(tin[child])]  # ancestors first, so nested subtrees overwrite
+    touched = []
+    for k, c in enumerate(child.tolist(), start=1):
+        nodes = pre[tin[c]:tout[c] + 1]
+        part[nodes] = k
+        touched.append(nodes)
+    sub = np.unique(np.concatenate(touched))
+    edges = np.unique(inc_edge[_ranges(inc_bounds[sub], inc_bounds[sub + 1])])
+    edges = edges[~np.isin(edges, mine)]
+    pa, pb = np.maximum(part[eu[edges]], 0), np.maximum(part[ev[edges]], 0)
+    k = len(child) + 1
+    links = sparse.coo_matrix((np.ones(len(pa)), (pa, pb)), shape=(k, k))
+    _, group = csgraph.connected_components(links, directed=False)
+    cut_parts = np.flatnonzero(group != group[0])
+    out = sub[np.isin(part[sub], cut_parts)]
+    part[sub] = -1
+    return out
 
 
 def _euler(pred: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
