@@ -271,9 +271,10 @@ def test_layers_terrain_and_walk_modules_are_used(tmp_path, profile, compounds):
     assert not out.loc["A", "gap_kindergarten"]
     assert out.loc["E", "walk_kindergarten_m"] > 1000
     assert out.loc["E", "gap_kindergarten"]
-    # the facilities layer has no market: every compound lacks one within the cutoff
-    assert "market" in out.loc["A", "items"].split(",")
-    assert "no market within 2000 m" in out.loc["A", "evidence"]
+    # the facilities layer records no market at all: unknown, not a gap everywhere
+    assert "market" not in out.loc["A", "items"].split(",")
+    assert "walk_market" in out.loc["A", "not_surveyed"].split(", ")
+    assert pd.isna(out.loc["A", "gap_market"])
 
 
 # --- outputs -----------------------------------------------------------------------------

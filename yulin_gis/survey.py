@@ -228,8 +228,9 @@ def _terrain_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
 
 def _walk_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
                    walk: pd.DataFrame | None) -> tuple[pd.DataFrame, Missing]:
-    """Walking distances and gaps; compounds absent from ``walk`` or without geometry
-    and kinds without a distance column are NA (not surveyed), never a gap."""
+    """Walking distances and gaps; compounds absent from ``walk`` or without geometry,
+    kinds without a distance column and kinds the facilities layer does not hold at all
+    are NA (not surveyed), never a gap."""
     ids = comp["compound_id"].astype(str).to_numpy()
     n = len(ids)
     lc = prof.life_circle
@@ -250,6 +251,13 @@ def _walk_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
     w = walk.reindex(ids)
     absent = ~pd.Index(ids).isin(walk.index.astype(str)) | _no_geometry(comp)
     have = [k for k in kinds if f"walk_{k}_m" in w.columns]
+    if layers.facilities is not None and "kind" in layers.facilities.columns:
+        listed = set(layers.facilities["kind"].dropna().astype(str))
+        unlisted = [k for k in have if k not in listed]
+        if unlisted:  # a kind the layer does not record at all: unknown, not a gap everywhere
+            logger.warning("facilities layer has no %s: life-circle gaps for them not surveyed",
+                           ", ".join(unlisted))
+            have = [k for k in have if k in listed]
     gaps = life_circle_gaps(w, {k: lc.thresholds[k] for k in have}) if have else pd.DataFrame(index=w.index)
     missing: Missing = {"walk": absent}
     for k in kinds:
