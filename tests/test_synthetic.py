@@ -100,19 +100,39 @@ def test_planted_hazard_pipes_are_real(city: SyntheticCity) -> None:
             row = seg.loc[sid]
             assert row.geometry.distance(comp.loc[cid].geometry) <= 5.0
             assert hazard_of([row.utility], [row.material], [row.install_year])[0] == hazard
-            assert hazard_of([row.utility], [row.material], [row.install_year], 2027)[0] == hazard
+            for year in (2022, 2027):
+                assert hazard_of([row.utility], [row.material], [row.install_year], year)[0] == hazard
             kinds.add(hazard)
     assert {"gas_grey_cast_iron", "gas_old_steel", "water_asbestos_cement", "combined_sewer"} <= kinds
 
 
 def test_no_unlisted_hazard_pipe_touches_a_compound(city: SyntheticCity) -> None:
     u = city.utilities
-    for year in (2025, 2027):
+    for year in (2022, 2025, 2027):
         bad = u[hazard_of(u.utility, u.material, u.install_year, year) != ""]
         tree = shapely.STRtree(bad.geometry.values)
         idx_c, _ = tree.query(city.compounds.geometry.values, predicate="dwithin", distance=5.0)
         touched = set(city.compounds.compound_id.iloc[np.unique(idx_c)])
         assert touched == set(city.truth["hazard_compounds"])
+
+
+def test_poor_condition_marks_only_hazards_where_rules_use_it(city: SyntheticCity) -> None:
+    u = city.utilities
+    hazard = hazard_of(u.utility, u.material, u.install_year) != ""
+    assert hazard[u.condition == "bad"].all()
+    assert hazard[(u.utility == "gas") & (u.condition == "poor")].all()
+    assert (u.condition[~hazard] == "poor").any()
+
+
+def test_networks_are_noded(city: SyntheticCity) -> None:
+    roads = city.roads
+    inner = roads[roads.road_class == "internal"]
+    grid_vertices = shapely.get_coordinates(roads[roads.road_class != "internal"].geometry.values)
+    starts = shapely.get_coordinates(shapely.get_point(inner.geometry.values, 0))
+    known = {tuple(v) for v in np.round(grid_vertices, 6)}
+    assert len(inner) and all(tuple(p) in known for p in np.round(starts, 6))
+    nodes = city.utility_nodes
+    assert {"water_supply", "gas", "power", "sewer", "storm"} <= set(nodes.utility)
 
 
 def _dem_at(city: SyntheticCity, x: np.ndarray, y: np.ndarray) -> np.ndarray:

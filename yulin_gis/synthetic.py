@@ -66,10 +66,11 @@ OWNERS = {
 OFFSETS = {"water_supply": 4.0, "gas": -4.0, "sewer": 1.0, "storm": -1.0, "combined_sewer": 0.5,
            "power": -7.0, "telecom": 7.0, "cable_tv": 8.5}
 FACILITY_RATES = {  # facilities per developed block
-    "kindergarten": 0.07, "nursery": 0.03, "school": 0.03, "health_station": 0.05,
-    "elderly_care": 0.04, "community_service": 0.05, "market": 0.035,
-    "convenience_store": 0.2, "express_station": 0.1, "park": 0.025, "other": 0.02,
+    "kindergarten": 0.3, "nursery": 0.1, "school": 0.04, "health_station": 0.15,
+    "elderly_care": 0.12, "community_service": 0.1, "market": 0.06,
+    "convenience_store": 0.45, "express_station": 0.25, "park": 0.03, "other": 0.03,
 }
+SHOP_KINDS = ("convenience_store", "express_station", "market")  # prefer roadside sites
 GAP_KINDS = ("kindergarten", "health_station")
 GAP_RADIUS = 1500.0  # planted gaps: no facility of the kind within this straight-line distance
 
@@ -93,7 +94,9 @@ def hazard_of(utility: Any, material: Any, install_year: Any,
         A hazard code per segment (``gas_grey_cast_iron``, ``gas_old_steel``,
         ``gas_old_pe``, ``water_asbestos_cement``, ``water_cement``,
         ``water_unlined_cast_iron``, ``water_over_30y``, ``combined_sewer``,
-        ``drain_plain_concrete``) or ``""`` when the segment is not hazardous.
+        ``drain_plain_concrete`` (plain concrete, cement or clay storm/sewer pipe)) or ``""``
+        when the segment is not hazardous. The generator gives "bad" condition (and "poor"
+        for gas) only to hazardous segments, so condition-based rules agree with these.
     """
     u = np.asarray(utility, dtype=object).astype(str)
     m = np.asarray(material, dtype=object).astype(str)
@@ -108,7 +111,7 @@ def hazard_of(utility: Any, material: Any, install_year: Any,
         water & np.isin(m, ["unlined_cast_iron", "grey_cast_iron"]),
         water & (age > 30),
         u == "combined_sewer",
-        np.isin(u, ["sewer", "storm"]) & (m == "concrete"),
+        np.isin(u, ["sewer", "storm"]) & np.isin(m, ["concrete", "cement", "clay"]),
     ]
     names = ["gas_grey_cast_iron", "gas_old_steel", "gas_old_pe", "water_asbestos_cement",
              "water_cement", "water_unlined_cast_iron", "water_over_30y", "combined_sewer",
@@ -305,8 +308,21 @@ def _sample_grid(rng: np.random.Generator, frame: _Frame, counties_local: np.nda
         g.county[inside & (g.county < 0)] = k
     g.urban = (g.dens > 0.1) & (g.county >= 0)
     g.developed = g.urban & (g.dens > 0.3)
+    _corridor(g, fum, rc)
     g.year, year_at = _year_field(rng, cx, cy, 4000.0, fum)
     return g, year_at
+
+
+def _corridor(g: _Grid, fum: np.ndarray, rc: np.ndarray) -> None:
+    """Blocks along the arterial line through 福绵镇 up to the core, so the town's roads and
+    mains join the city's."""
+    j = round(float(fum[1] - g.y0) / CELL / 4) * 4
+    for i in range(int((fum[0] - g.x0) // CELL), g.nx):
+        if g.urban[i, j] and rc[i, j] < 4000:
+            break
+        if g.county[i, j] >= 0:
+            g.urban[i, j] = True
+            g.dens[i, j] = max(g.dens[i, j], 0.02)
 
 
 def _grid_grid(rng: np.random.Generator, n: int) -> tuple[_Grid, Any]:
@@ -490,7 +506,8 @@ def _parcels(rng: np.random.Generator, g: _Grid, counties_local: np.ndarray | No
     bx, by = g.x0 + ci * CELL + SETBACK + a * (w + GAP), g.y0 + cj * CELL + SETBACK + b * (h + GAP)
     ins = rng.uniform(0, 5, (4, len(ci)))
     P = pd.DataFrame({"ci": ci, "cj": cj, "x0": bx + ins[0], "y0": by + ins[1], "x1": bx + w - ins[2],
-                      "y1": by + h - ins[3], "nparc": counts[np.repeat(np.arange(len(di)), counts)]})
+                      "y1": by + h - ins[3], "nparc": counts[np.repeat(np.arange(len(di)), counts)],
+                      "a": a, "b": b, "lx": lxr, "ly": lyr})
     keep = np.ones(len(P), bool)
     if counties_local is not None:
         keep &= _corners_inside(P, counties_local, g.county[ci, cj])
@@ -529,7 +546,8 @@ def _isolated_parcels(rng: np.random.Generator, g: _Grid, n_iso: int,
         xl, yb = g.x0 + i * CELL, g.y0 + j * CELL
         x0 = xl + SETBACK if i % 2 == 0 else xl + CELL - SETBACK - 70
         y0 = yb + SETBACK if j % 2 == 0 else yb + CELL - SETBACK - 70
-        row = {"ci": i, "cj": j, "x0": x0, "y0": y0, "x1": x0 + 70, "y1": y0 + 70, "nparc": 1}
+        row = {"ci": i, "cj": j, "x0": x0, "y0": y0, "x1": x0 + 70, "y1": y0 + 70, "nparc": 1,
+               "a": 0, "b": 0, "lx": 1, "ly": 1}
         if counties_local is not None and not _corners_inside(pd.DataFrame([row]), counties_local,
                                                                np.array([g.county[i, j]]))[0]:
             continue
@@ -567,14 +585,21 @@ def _pick(rng: np.random.Generator, options: list[str], probs: list[float], n: i
 
 
 def _access(P: pd.DataFrame, g: _Grid, e: _Edges) -> tuple[np.ndarray, np.ndarray]:
-    """Side of each parcel facing its access road (0 left, 1 right, 2 bottom, 3 top) and the road."""
+    """Side of each parcel facing its access road (0 left, 1 right, 2 bottom, 3 top) and the road.
+
+    Only sides with no other parcel of the block between them and an existing road count,
+    so that service pipes never cross a neighbour; -1 where there is none.
+    """
     ci, cj = P.ci.to_numpy(), P.cj.to_numpy()
+    a, b, lx, ly = (P[k].to_numpy() for k in ("a", "b", "lx", "ly"))
     xl, yb = g.x0 + ci * CELL, g.y0 + cj * CELL
     dist = np.column_stack([P.x0 - xl, xl + CELL - P.x1, P.y0 - yb, yb + CELL - P.y1])
     rid = np.column_stack([e.vid[ci, cj], e.vid[ci + 1, cj], e.hid[ci, cj], e.hid[ci, cj + 1]])
-    dist = np.where(rid >= 0, dist, np.inf)
+    exposed = np.column_stack([a == 0, a == lx - 1, b == 0, b == ly - 1])
+    dist = np.where((rid >= 0) & exposed, dist, np.inf)
     side = np.argmin(dist, axis=1)
-    return side, rid[np.arange(len(P)), side]
+    ok = np.isfinite(dist[np.arange(len(P)), side])
+    return np.where(ok, side, -1), np.where(ok, rid[np.arange(len(P)), side], -1)
 
 
 def _base_attributes(rng: np.random.Generator, P: pd.DataFrame, year_at: Any) -> pd.DataFrame:
@@ -694,12 +719,19 @@ _DIAM = {"water_supply": (400, 300, 200, 75), "gas": (250, 160, 110, 50), "sewer
 _CLASS_IDX = {"arterial": 0, "secondary": 1, "branch": 2, "lateral": 3}
 
 
-def _condition(rng: np.random.Generator, year: np.ndarray, hazard: np.ndarray) -> np.ndarray:
+def _condition(rng: np.random.Generator, utility: np.ndarray, year: np.ndarray,
+               hazard: np.ndarray) -> np.ndarray:
+    """Pipe condition: hazardous segments poor/bad; others good/fair, old non-gas ones sometimes poor.
+
+    "bad" (and "poor" for gas) only ever marks a hazardous segment, so condition-based
+    hazard rules agree with the planted truth.
+    """
     age = REFERENCE_YEAR - year
     u = rng.random(len(year))
     by_age = np.select([age < 15, age < 30], [np.where(u < 0.7, "good", "fair"),
-                                              np.select([u < 0.3, u < 0.8], ["good", "fair"], "poor")],
-                       np.select([u < 0.3, u < 0.8], ["fair", "poor"], "bad"))
+                                              np.select([u < 0.3, u < 0.85], ["good", "fair"], "poor")],
+                       np.where(u < 0.5, "fair", "poor"))
+    by_age = np.where((utility == "gas") & (by_age == "poor"), "fair", by_age)
     return np.where(hazard != "", np.where(u < 0.6, "poor", "bad"), by_age).astype(object)
 
 
@@ -838,8 +870,9 @@ def _split_to(T: pd.DataFrame, target: int) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- facilities
 def _facilities(rng: np.random.Generator, sites: np.ndarray, weight: np.ndarray, root: np.ndarray,
-                n_dev: int, gap_centres: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Facilities on free parcels; none of a gap kind within 1.75 km of that kind's gap centres."""
+                roadside: np.ndarray, n_dev: int, gap_centres: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Facilities on free parcels (institutions) and by the roads (shops); none of a gap kind
+    within 1.75 km of that kind's gap centres."""
     from yulin_gis.schema import VOCABULARIES
 
     free = np.ones(len(sites), bool)
@@ -852,12 +885,14 @@ def _facilities(rng: np.random.Generator, sites: np.ndarray, weight: np.ndarray,
         count = min(len(cand), max(1, round(rate * n_dev)))
         if count == 0:
             continue
-        w = weight[cand] / weight[cand].sum()
+        w = weight[cand] * np.where(roadside[cand] == (kind in SHOP_KINDS), 4.0, 1.0)
+        w = w / w.sum()
         pick = np.sort(rng.choice(cand, size=count, replace=False, p=w))
         free[pick] = False
         label = VOCABULARIES["facility_kind"][kind][0]
-        rows.append(pd.DataFrame({"kind": kind, "x": sites[pick, 0] + rng.uniform(-8, 8, count),
-                                  "y": sites[pick, 1] + rng.uniform(-8, 8, count),
+        jitter = np.where(roadside[pick], 3.0, 8.0)
+        rows.append(pd.DataFrame({"kind": kind, "x": sites[pick, 0] + jitter * rng.uniform(-1, 1, count),
+                                  "y": sites[pick, 1] + jitter * rng.uniform(-1, 1, count),
                                   "name": root[pick] + label}))
     F = pd.concat(rows, ignore_index=True)
     k = F.groupby("name").cumcount().to_numpy()
@@ -866,6 +901,26 @@ def _facilities(rng: np.random.Generator, sites: np.ndarray, weight: np.ndarray,
 
 
 # --------------------------------------------------------------------------- terrain
+def _facility_sites(ctx: _Ctx, free: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate sites: free parcel centres and points 14 m beside roads by built-up blocks."""
+    import shapely
+
+    ed = ctx.ed
+    idx = _serviced_edges(ctx.g, ctx.edges)
+    mx, my = (ed["x0"][idx] + ed["x1"][idx]) / 2, (ed["y0"][idx] + ed["y1"][idx]) / 2
+    v = ed["vertical"][idx]
+    side = np.concatenate([np.full(len(idx), 14.0), np.full(len(idx), -14.0)])
+    rx = np.concatenate([mx, mx]) + np.where(np.concatenate([v, v]), side, 0.0)
+    ry = np.concatenate([my, my]) + np.where(np.concatenate([v, v]), 0.0, side)
+    i = np.clip(((rx - ctx.g.x0) // CELL).astype(int), 0, ctx.g.nx - 1)
+    j = np.clip(((ry - ctx.g.y0) // CELL).astype(int), 0, ctx.g.ny - 1)
+    far = shapely.distance(shapely.points(rx, ry), shapely.linestrings(ctx.river)) > 40
+    keep = ctx.g.urban[i, j] & (ctx.cell_comm[i, j] >= 0) & far
+    parcels = np.column_stack([(free.x0 + free.x1) / 2, (free.y0 + free.y1) / 2])
+    sites = np.vstack([parcels, np.column_stack([rx[keep], ry[keep]])])
+    return sites, np.concatenate([np.zeros(len(parcels), bool), np.ones(int(keep.sum()), bool)])
+
+
 def _river_local(frame: _Frame, g: _Grid, mode: str) -> np.ndarray:
     if mode == "sample":
         pts = frame.to_local(RIVER_WORLD.astype(float))
@@ -998,7 +1053,9 @@ def _gap_centres(rng: np.random.Generator, cent: np.ndarray, A: pd.DataFrame, pe
     return {kind: arr[k::len(GAP_KINDS)] for k, kind in enumerate(GAP_KINDS)}
 
 
-def _internal_roads(C: pd.DataFrame, A: pd.DataFrame, g: _Grid, side: np.ndarray) -> pd.DataFrame:
+def _internal_roads(C: pd.DataFrame, A: pd.DataFrame, g: _Grid, side: np.ndarray,
+                    road: np.ndarray) -> pd.DataFrame:
+    """A spine road into each large compound, from a vertex on its access road (``edge``)."""
     big = np.nonzero((A.site_area_m2.to_numpy() > 15000) & (A.buildings.to_numpy() > 2))[0]
     c, s = C.iloc[big], side[big]
     xm, ym = (c.x0 + c.x1).to_numpy() / 2, (c.y0 + c.y1).to_numpy() / 2
@@ -1009,7 +1066,26 @@ def _internal_roads(C: pd.DataFrame, A: pd.DataFrame, g: _Grid, side: np.ndarray
     v = s <= 1
     return pd.DataFrame({"x0": np.where(v, lx, xm), "y0": np.where(v, ym, ly),
                          "x1": np.where(v, far_x, xm), "y1": np.where(v, ym, far_y),
-                         "road_class": "internal", "name": A.name.to_numpy()[big] + "内部道路"})
+                         "road_class": "internal", "name": A.name.to_numpy()[big] + "内部道路",
+                         "edge": road[big]})
+
+
+def _road_lines(frame: _Frame, R: pd.DataFrame) -> np.ndarray:
+    """Road geometries; grid edges get a vertex where an internal road joins them (noded network)."""
+    import shapely
+
+    grid = R[R.edge < 0]
+    inner = R[R.edge >= 0]
+    n = len(grid)
+    e = inner.edge.to_numpy()
+    t = np.hypot(inner.x0.to_numpy() - grid.x0.to_numpy()[e], inner.y0.to_numpy() - grid.y0.to_numpy()[e])
+    pts = pd.DataFrame({
+        "edge": np.concatenate([np.arange(n), e, np.arange(n)]),
+        "t": np.concatenate([np.zeros(n), t, np.full(n, np.inf)]),
+        "x": np.concatenate([grid.x0, inner.x0, grid.x1]), "y": np.concatenate([grid.y0, inner.y0, grid.y1]),
+    }).drop_duplicates(["edge", "x", "y"]).sort_values(["edge", "t"], kind="stable")
+    lines = shapely.linestrings(frame.to_world(pts[["x", "y"]].to_numpy(float)), indices=pts.edge.to_numpy())
+    return np.concatenate([np.asarray(lines), _lines(frame, inner)])
 
 
 def _lines(frame: _Frame, df: pd.DataFrame) -> np.ndarray:
@@ -1077,13 +1153,15 @@ def _compound_parcels(ctx: _Ctx, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     zone = shapely.buffer(shapely.linestrings(ctx.river), 45.0)
     P = _parcels(ctx.rng, ctx.g, ctx.counties_local, zone)
+    inner = _access(P, ctx.g, ctx.edges)[0] < 0  # e.g. the middle of a 3×3 block: green or facility
     iso = _isolated_parcels(ctx.rng, ctx.g, max(2, round(0.004 * n)), ctx.counties_local)
-    chosen = _select(ctx.rng, P, ctx.g, n - len(iso))
-    free = np.ones(len(P), bool)
+    open_p = P[~inner].reset_index(drop=True)
+    chosen = _select(ctx.rng, open_p, ctx.g, n - len(iso))
+    free = np.ones(len(open_p), bool)
     free[chosen] = False
-    C = pd.concat([P.iloc[chosen].assign(isolated=False), iso.assign(isolated=True)], ignore_index=True)
-    C[["ci", "cj", "nparc"]] = C[["ci", "cj", "nparc"]].astype(int)
-    return C, P[free].reset_index(drop=True)
+    C = pd.concat([open_p.iloc[chosen].assign(isolated=False), iso.assign(isolated=True)], ignore_index=True)
+    C[["ci", "cj", "nparc", "a", "b", "lx", "ly"]] = C[["ci", "cj", "nparc", "a", "b", "lx", "ly"]].astype(int)
+    return C, pd.concat([open_p[free], P[inner]], ignore_index=True)
 
 
 def _compound_table(ctx: _Ctx, C: pd.DataFrame, n: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -1132,12 +1210,12 @@ def _networks(ctx: _Ctx, C: pd.DataFrame, A: pd.DataFrame, n_pipes: int | None) 
         T = _split_to(T, n_pipes - len(L))
     U = pd.concat([T.assign(compound=-1), L], ignore_index=True)
     U["hazard"] = hazard_of(U.utility, U.material, U.install_year)
-    U["condition"] = _condition(rng, U.install_year.to_numpy(), U.hazard.to_numpy())
+    U["condition"] = _condition(rng, U.utility.to_numpy(), U.install_year.to_numpy(), U.hazard.to_numpy())
     A.loc[water != "", "water_problem"] = rng.random(int((water != "").sum())) < 0.85
     comb = combined[road]
     A.loc[comb, "drainage_problem"] = rng.random(int(comb.sum())) < 0.6
-    R = pd.DataFrame({k: ed[k] for k in ("x0", "y0", "x1", "y1", "road_class", "name")})
-    R = pd.concat([R, _internal_roads(C, A, ctx.g, side)], ignore_index=True)
+    R = pd.DataFrame({k: ed[k] for k in ("x0", "y0", "x1", "y1", "road_class", "name")}).assign(edge=-1)
+    R = pd.concat([R, _internal_roads(C, A, ctx.g, side, road)], ignore_index=True)
     A["address"] = (A.county + A.street + ed["name"][road] + np.char.mod("%d号", rng.integers(1, 300, len(A))))
     return R, U
 
@@ -1149,8 +1227,23 @@ _COMPOUND_COLUMNS = (
 )
 
 
-def _node_table(U: pd.DataFrame, frame: _Frame, river: np.ndarray, core_r: float) -> pd.DataFrame:
-    """Sources (plants, substations, gate stations) and outfalls at ends of the mains."""
+def _components(mains: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Unique end points of the mains and the connected component of each."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ends = np.round(np.vstack([mains[["x0", "y0"]].to_numpy(float), mains[["x1", "y1"]].to_numpy(float)]), 3)
+    pts, inv = np.unique(ends, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    m = len(mains)
+    graph = coo_matrix((np.ones(m), (inv[:m], inv[m:])), shape=(len(pts), len(pts)))
+    return pts, connected_components(graph, directed=False)[1]
+
+
+def _node_table(U: pd.DataFrame, river: np.ndarray, core_r: float) -> pd.DataFrame:
+    """Sources (plants, substations, gate stations) and outfalls at ends of the mains: the
+    full count in each network's largest connected part, at least one in every other part
+    of 10 or more end points."""
     import shapely
 
     river_line = shapely.linestrings(river)
@@ -1163,20 +1256,24 @@ def _node_table(U: pd.DataFrame, frame: _Frame, river: np.ndarray, core_r: float
         mains = U[(U.utility == util) & (U.road >= 0)]
         if mains.empty:
             continue
-        pts = np.unique(np.round(np.vstack([mains[["x0", "y0"]].to_numpy(), mains[["x1", "y1"]].to_numpy()]), 3), axis=0)
+        pts, comp = _components(mains)
         dr = shapely.distance(shapely.points(pts), river_line)
-        score = {"ne": -(pts[:, 0] + pts[:, 1]), "w": pts[:, 0], "centre": np.hypot(*pts.T),
+        r = np.hypot(pts[:, 0], pts[:, 1])
+        score = {"ne": -(pts[:, 0] + pts[:, 1]), "w": pts[:, 0], "centre": r,
                  "down": np.hypot(pts[:, 0] - river[-1, 0], pts[:, 1] - river[-1, 1]) + dr,
-                 "river": dr, "spread": -np.hypot(*pts.T) * (np.hypot(*pts.T) < core_r)}[where]
-        order = np.argsort(score, kind="stable")
-        picked: list[np.ndarray] = []
-        for o in order:
-            if all(np.hypot(*(pts[o] - p)) > 600 for p in picked):
-                picked.append(pts[o])
-            if len(picked) == k:
+                 "river": dr, "spread": -r * (r < core_r)}[where]
+        sizes = np.bincount(comp)
+        for c in np.argsort(-sizes, kind="stable"):
+            if sizes[c] < 10:
                 break
-        for p in picked:
-            rows.append({"utility": util, "role": role, "name": label, "x": p[0], "y": p[1]})
+            want = k if c == np.argmax(sizes) else max(1, k // 3)
+            picked: list[np.ndarray] = []
+            for o in np.nonzero(comp == c)[0][np.argsort(score[comp == c], kind="stable")]:
+                if all(np.hypot(*(pts[o] - p)) > 600 for p in picked):
+                    picked.append(pts[o])
+                if len(picked) == want:
+                    break
+            rows += [{"utility": util, "role": role, "name": label, "x": p[0], "y": p[1]} for p in picked]
     return pd.DataFrame(rows)
 
 
@@ -1258,7 +1355,7 @@ def _assemble(ctx: _Ctx, C: pd.DataFrame, A: pd.DataFrame, R: pd.DataFrame, U: p
     streets = comms.dissolve(by="street_code", aggfunc="first", as_index=False)[
         ["street_code", "street", "county", "county_code", "geometry"]].rename(columns={"street": "name"})
     road_ids = _ids("R", len(R), 5)
-    roads = _gdf({"road_id": road_ids, "name": R.name, "road_class": R.road_class}, _lines(frame, R))
+    roads = _gdf({"road_id": road_ids, "name": R.name, "road_class": R.road_class}, _road_lines(frame, R))
     seg_ids = _ids("P", len(U), 7)
     utilities = _gdf({
         "segment_id": seg_ids, "utility": U.utility, "material": U.material,
@@ -1266,16 +1363,18 @@ def _assemble(ctx: _Ctx, C: pd.DataFrame, A: pd.DataFrame, R: pd.DataFrame, U: p
         "owner": U.utility.map(OWNERS), "condition": U.condition,
         "road_id": np.where(U.road >= 0, road_ids[np.maximum(U.road, 0)], ""),
     }, _lines(frame, U))
-    N = _node_table(U, frame, ctx.river, 2500.0 if ctx.mode == "sample" else g.nx * CELL / 3)
+    N = _node_table(U, ctx.river, 2500.0 if ctx.mode == "sample" else g.nx * CELL / 3)
     nodes = _gdf({"node_id": _ids("N", len(N), 3), "utility": N.utility, "role": N.role, "name": N.name},
                  shapely.points(frame.to_world(N[["x", "y"]].to_numpy(float))))
     cent = np.column_stack([(C.x0 + C.x1) / 2, (C.y0 + C.y1) / 2])
     gaps = _gap_centres(rng, cent, A, 1 if ctx.mode == "sample" else max(1, len(A) // 25000),
                         3000.0 if ctx.mode == "sample" else 6000.0,
                         3500.0 if ctx.mode == "sample" else np.inf)
-    sites = np.column_stack([(free.x0 + free.x1) / 2, (free.y0 + free.y1) / 2])
-    root = ctx.comms.name.iloc[ctx.cell_comm[free.ci, free.cj]].str.replace("社区", "").to_numpy()
-    F = _facilities(rng, sites, g.dens[free.ci, free.cj], root, int(g.developed.sum()), gaps)
+    sites, roadside = _facility_sites(ctx, free)
+    si = np.clip(((sites[:, 0] - g.x0) // CELL).astype(int), 0, g.nx - 1)
+    sj = np.clip(((sites[:, 1] - g.y0) // CELL).astype(int), 0, g.ny - 1)
+    root = ctx.comms.name.iloc[np.maximum(ctx.cell_comm[si, sj], 0)].str.replace("社区", "").to_numpy()
+    F = _facilities(rng, sites, g.dens[si, sj], root, roadside, int(g.developed.sum()), gaps)
     facilities = _gdf({"facility_id": _ids("F", len(F), 5), "kind": F.kind, "name": F.name},
                       shapely.points(frame.to_world(F[["x", "y"]].to_numpy(float))))
     river_line = shapely.linestrings(ctx.river)
