@@ -66,9 +66,9 @@ def _flag(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
     if name not in frame.columns:
         return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
     col = frame[name]
-    missing = col.isna().to_numpy(dtype=bool)
+    missing = np.array(col.isna(), dtype=bool)
     if pd.api.types.is_bool_dtype(col.dtype):
-        return col.fillna(False).to_numpy(dtype=bool), missing
+        return np.array(col.fillna(False), dtype=bool), missing
     from yulin_gis.parse import parse_bool
 
     parsed = [None if m else (v if isinstance(v, bool | np.bool_) else parse_bool(v)[0])
