@@ -712,8 +712,9 @@ def isolation_impact(networks: Mapping[str, UtilityNetwork], segment_ids: Iterab
     """Households cut off while a water or gas segment is isolated (停水/停气影响).
 
     Each compound is served by its nearest segment of the utility within ``distance_m``.
-    Isolating a segment cuts off the compounds it serves; if it is a bridge (removing it
-    splits the network) also every compound served beyond it, away from the source.
+    Isolating a segment (all of it, service connections along it included) cuts off the
+    compounds it serves and, when that disconnects part of the network from every source,
+    the compounds served there too.
 
     Parameters
     ----------
@@ -732,9 +733,11 @@ def isolation_impact(networks: Mapping[str, UtilityNetwork], segment_ids: Iterab
     Returns
     -------
     pandas.DataFrame
-        ``segment_id``, ``utility``, ``bridge``, ``households_cut_off``,
-        ``compounds_cut_off`` (comma-separated ids), ``no_source`` (the segment's piece
-        has no source: its households are unsupplied anyway), ``root_assumed``.
+        ``segment_id``, ``utility``, ``bridge`` (isolating the segment disconnects part of
+        the network from every source), ``households_cut_off``, ``compounds_cut_off``
+        (comma-separated ids), ``no_source`` (the segment's piece has no source: its
+        households are unsupplied anyway; only its own compounds are listed),
+        ``root_assumed``. Input order; unknown ids get ``utility=""`` and ``no_source``.
     """
     wanted = [str(s) for s in segment_ids]
     hh_all = pd.to_numeric(compounds["households"], errors="coerce").fillna(0).to_numpy(float)
