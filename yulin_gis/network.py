@@ -762,8 +762,10 @@ def isolation_impact(networks: Mapping[str, UtilityNetwork], segment_ids: Iterab
         if s not in done:
             out.append({"segment_id": s, "utility": "", "bridge": False, "households_cut_off": 0,
                         "compounds_cut_off": "", "no_source": True, "root_assumed": False})
-    return pd.DataFrame(out, columns=["segment_id", "utility", "bridge", "households_cut_off",
-                                      "compounds_cut_off", "no_source", "root_assumed"])
+    frame = pd.DataFrame(out, columns=["segment_id", "utility", "bridge", "households_cut_off",
+                                       "compounds_cut_off", "no_source", "root_assumed"])
+    frame = frame.drop_duplicates("segment_id").set_index("segment_id")
+    return frame.loc[wanted].reset_index()
 
 
 def _isolate(net: UtilityNetwork, rows: np.ndarray, compounds: gpd.GeoDataFrame,
