@@ -13,7 +13,8 @@ What the runtime does:
 
 * decodes the compact geometry (quantised integer coordinates, delta-encoded, written as
   variable-length digits of an 89-character alphabet; see :func:`encode_varints`) and the
-  columnar attributes (a dictionary of distinct values per field plus one code per feature);
+  columnar attributes (a dictionary of distinct values per field, prefix/suffix-coded when
+  long, plus one code per feature; see :func:`encode_field`);
 * draws each layer with one style per legend class, never one per feature. Small maps
   (SVG) and labelled layers get one Leaflet object per feature. Layers of canvas maps
   (above ``canvas_threshold`` features) are *packed*: coordinates stay in typed arrays in

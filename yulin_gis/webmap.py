@@ -52,7 +52,8 @@ Encoding (why the files are small): coordinates are quantised to ``10**-decimals
 (5 → about 1 m), delta-encoded along the whole layer and written as variable-length digits
 of an 89-character alphabet (:func:`yulin_gis.mapjs.encode_varints`); rings are oriented
 and their closing vertices dropped; attributes are columnar with one dictionary of
-distinct display values per field; Chinese text is UTF-8.
+distinct display values per field (long dictionaries prefix/suffix-coded against the
+previous value); Chinese text is UTF-8.
 :func:`yulin_gis.mapjs.decode_geometry` reverses the geometry encoding (used by the
 tests). Maps above ``canvas_threshold`` features draw on a canvas from typed arrays (see
 :mod:`yulin_gis.mapjs`).
