@@ -9,12 +9,24 @@ reach. Where a unit cannot meet the limits, the package is kept and flagged with
 reason (unit total below the floor, a single compound above the ceiling, an island with
 no neighbour within reach): nothing is glued on silently and nothing is dropped.
 
-The solver (:func:`partition_arrays`) works on integer arrays: per restart a minimum
-spanning tree of the neighbour graph (weights mixing centroid distance and priority
-difference), cut bottom-up at the floor with the ceiling enforced, then undersized
-leftovers merged into adjacent packages (or merged and re-split in two); the best restart
-is kept per connected piece (fewest violations, then most packages, then most compact).
-Everything is O(E log N) and deterministic for a given ``seed``.
+The solver (:func:`partition_arrays`) works on integer arrays, every connected piece of
+every unit at once (units are independent: edges between them are dropped first):
+
+1. a minimum spanning forest of the neighbour graph, edge weights mixing centroid
+   distance and priority difference (both scaled), compounds above a ceiling left out;
+2. a bottom-up cut at the floor: each node gathers its children's leftovers by best fit
+   (the smallest child that reaches the floor, else the largest) and never passes a
+   ceiling, so packages stay close to the floor (as many as possible, the max-p aim);
+3. the leftovers below the floor merged smallest first into an adjacent package - an
+   undersized one first (two leftovers make a package), else the nearest that fits -
+   or merged with a full neighbour and re-split in two valid packages;
+4. a few deterministic restarts (other roots, jitter), the best kept per connected
+   piece (fewest violations, then most packages, then most compact);
+5. local improvement: boundary compounds move to the adjacent package they fit better
+   (closer centroid, nearer priority) when limits and contiguity allow.
+
+Time is O(E log N) per restart, memory linear (never an N × N matrix); same input and
+``seed`` give the same packages.
 """
 
 from __future__ import annotations
