@@ -239,7 +239,7 @@ def _report(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         "Notes:",
         "",
         ("- Ours: coordinates quantised to 1e-5° (~1 m; `decimals=6` gives ~0.1 m for about "
-        "+35 % size), delta-encoded as variable-length digits, columnar attributes with "
+        "+40 % size), delta-encoded as variable-length digits, columnar attributes with "
         "per-field dictionaries (prefix/suffix-coded when long), UTF-8 Chinese, Leaflet 1.9.3 inlined from `xstatic-leaflet` "
         "(with our runtime ~210 kB of every page). Above 2,000 features the layers are drawn from typed arrays "
         "on one canvas (no Leaflet object per feature), with grid hit-testing for "
