@@ -144,17 +144,16 @@ def _dem_at(city: SyntheticCity, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def test_planted_depressions_are_closed_sinks(city: SyntheticCity) -> None:
     deps = city.truth["depressions"]
-    assert deps
-    assert any(v == "depression" for v in city.truth["low_lying"].values())
+    assert {d["kind"] for d in deps} == {"depression", "river"}
+    assert {"depression", "river"} == set(city.truth["low_lying"].values())
     for d in deps:
         ang = np.linspace(0, 2 * np.pi, 16, endpoint=False)
         rim = _dem_at(city, d["x"] + 1.1 * d["radius_m"] * np.cos(ang), d["y"] + 1.1 * d["radius_m"] * np.sin(ang))
         assert _dem_at(city, [d["x"]], [d["y"]])[0] < rim.min() - 1.0
     river = city.rivers.geometry.iloc[0]
-    by_river = [k for k, v in city.truth["low_lying"].items() if v == "river"]
     comp = city.compounds.set_index("compound_id").geometry
-    assert by_river
-    assert all(comp[k].distance(river) <= 110 for k in by_river)
+    for cid, kind in city.truth["low_lying"].items():
+        assert (comp[cid].centroid.distance(river) <= 500) == (kind == "river")
 
 
 def test_planted_service_gaps(city: SyntheticCity) -> None:

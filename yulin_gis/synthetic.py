@@ -992,21 +992,31 @@ def _hills(rng: np.random.Generator, frame: _Frame, g: _Grid,
     return out
 
 
-def _plant_depressions(rng: np.random.Generator, frame: _Frame, cent: np.ndarray, A: pd.DataFrame,
-                       river_d: np.ndarray, count: int) -> pd.DataFrame:
-    cand = np.nonzero((A.built_year.to_numpy() <= 2000) & ~A.isolated.to_numpy() & (river_d > 600))[0]
-    cand = cand[rng.permutation(len(cand))]
+def _plant_depressions(rng: np.random.Generator, frame: _Frame, cent: np.ndarray, half_diag: np.ndarray,
+                       A: pd.DataFrame, river_d: np.ndarray, count: int) -> pd.DataFrame:
+    """Closed depressions centred on old compounds: ``count`` inland (> 600 m from the river)
+    and about half as many riverside pockets (250–400 m from the river line). The radius
+    is at least 1.3 times the central compound's half-diagonal, so that compound lies
+    wholly in the bowl."""
+    base = (A.built_year.to_numpy() <= 2000) & ~A.isolated.to_numpy()
     chosen: list[int] = []
-    for c in cand:
-        if all(np.hypot(*(cent[c] - cent[o])) > 800 for o in chosen):
-            chosen.append(int(c))
-        if len(chosen) == count:
-            break
+    kinds: list[str] = []
+    for kind, mask, k in (("depression", river_d > 600, count), ("river", (river_d >= 250) & (river_d <= 400),
+                                                                  max(1, count // 2))):
+        cand = np.nonzero(base & mask)[0]
+        got = 0
+        for c in cand[rng.permutation(len(cand))]:
+            if got == k:
+                break
+            if all(np.hypot(*(cent[c] - cent[o])) > 800 for o in chosen):
+                chosen.append(int(c))
+                kinds.append(kind)
+                got += 1
     idx = np.array(chosen, dtype=int)
     world = frame.to_world(cent[idx]) if len(idx) else np.empty((0, 2))
     return pd.DataFrame({"x": world[:, 0], "y": world[:, 1], "lx": cent[idx, 0], "ly": cent[idx, 1],
-                         "radius_m": rng.uniform(110, 160, len(idx)).round(1),
-                         "depth_m": rng.uniform(2.5, 3.5, len(idx)).round(2)})
+                         "radius_m": np.maximum(rng.uniform(110, 160, len(idx)), 1.3 * half_diag[idx]).round(1),
+                         "depth_m": rng.uniform(3.0, 4.0, len(idx)).round(2), "kind": kinds})
 
 
 # --------------------------------------------------------------------------- assembly
@@ -1379,17 +1389,18 @@ def _assemble(ctx: _Ctx, C: pd.DataFrame, A: pd.DataFrame, R: pd.DataFrame, U: p
                       shapely.points(frame.to_world(F[["x", "y"]].to_numpy(float))))
     river_line = shapely.linestrings(ctx.river)
     river_d = shapely.distance(local, river_line)
-    dep = _plant_depressions(rng, frame, cent, A, river_d, 5 if ctx.mode == "sample" else min(60, len(A) // 2000))
+    half_diag = np.hypot((C.x1 - C.x0).to_numpy(), (C.y1 - C.y0).to_numpy()) / 2
+    dep = _plant_depressions(rng, frame, cent, half_diag, A, river_d, 6 if ctx.mode == "sample" else min(60, len(A) // 2000))
     dem, transform = _dem(rng, frame, g, frame.to_world(ctx.river), dep,
                           dem_res or (10.0 if ctx.mode == "sample" else max(10.0, round(g.nx * CELL / 2000))))
     rivers = _gdf({"river_id": ["RV01"], "name": ["南流江"]}, [frame.geoms_to_world(np.array([river_line]))[0]])
-    truth = _truth(A, U, seg_ids, compounds, facilities, cent, local, river_d, dep, chahua, gaps, frame)
+    truth = _truth(A, U, seg_ids, compounds, facilities, cent, local, dep, chahua, gaps, frame)
     return SyntheticCity(compounds, comms, streets, ctx.counties, roads, utilities, nodes, facilities, rivers,
                          dem, transform, truth, mode=ctx.mode)  # type: ignore[arg-type]
 
 
 def _truth(A: pd.DataFrame, U: pd.DataFrame, seg_ids: np.ndarray, compounds: gpd.GeoDataFrame,
-           facilities: gpd.GeoDataFrame, cent: np.ndarray, local: np.ndarray, river_d: np.ndarray,
+           facilities: gpd.GeoDataFrame, cent: np.ndarray, local: np.ndarray,
            dep: pd.DataFrame, chahua: np.ndarray, gaps: dict[str, np.ndarray], frame: _Frame) -> dict[str, Any]:
     """Planted truth, keyed by compound id (computed exactly from the generated layers)."""
     import shapely
@@ -1402,11 +1413,11 @@ def _truth(A: pd.DataFrame, U: pd.DataFrame, seg_ids: np.ndarray, compounds: gpd
         hazard_compounds.setdefault(comp, {})[h] = sid
     low: dict[str, str] = {}
     tree = cKDTree(cent)
-    for lx, ly, rad in dep[["lx", "ly", "radius_m"]].to_numpy(float):
-        for k in tree.query_ball_point((lx, ly), 0.5 * rad):
-            low[cid[k]] = "depression"
-    for k in np.nonzero(river_d <= 110.0)[0]:
-        low.setdefault(cid[k], "river")
+    for (lx, ly, rad), kind in zip(dep[["lx", "ly", "radius_m"]].to_numpy(float), dep.kind, strict=True):
+        for k in tree.query_ball_point((lx, ly), rad):
+            xy = shapely.get_coordinates(local[k])
+            if np.hypot(xy[:, 0] - lx, xy[:, 1] - ly).max() <= 0.8 * rad:
+                low[cid[k]] = str(kind)
     gaps_out: dict[str, list[str]] = {}
     for kind in GAP_KINDS:
         pts = facilities.geometry.values[np.asarray(facilities.kind == kind)]
@@ -1424,8 +1435,10 @@ def _truth(A: pd.DataFrame, U: pd.DataFrame, seg_ids: np.ndarray, compounds: gpd
         "hazard_compounds": hazard_compounds,
         "hazard_segments": dict(sorted(zip(seg_ids[U.hazard != ""], U.hazard[U.hazard != ""], strict=True))),
         "low_lying": dict(sorted(low.items())),
-        "depressions": [{"x": round(float(x), 2), "y": round(float(y), 2), "radius_m": float(r), "depth_m": float(d)}
-                        for x, y, r, d in dep[["x", "y", "radius_m", "depth_m"]].to_numpy(float)],
+        "depressions": [{"x": round(float(x), 2), "y": round(float(y), 2), "radius_m": float(r), "depth_m": float(d),
+                         "kind": str(k)}
+                        for (x, y, r, d), k in zip(dep[["x", "y", "radius_m", "depth_m"]].to_numpy(float), dep.kind,
+                                                   strict=True)],
         "service_gaps": gaps_out, "service_gap_radius_m": GAP_RADIUS,
         "gap_centres": {k: [[round(float(a), 2), round(float(b), 2)] for a, b in frame.to_world(v)]
                         for k, v in gaps.items() if len(v)},
