@@ -392,6 +392,33 @@ def _script_json(payload: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _shift_for(bases: list[dict[str, Any]], gaode_shift: bool | None) -> Any:
+    """Return the WGS84 → GCJ-02 conversion when data must be shifted, else None."""
+    ids = [b["id"] for b in bases]
+    if gaode_shift is None:
+        gaode_shift = ids[0] in GCJ02_BASEMAPS
+        if len({i in GCJ02_BASEMAPS for i in ids}) > 1:
+            logger.warning("basemaps mix GCJ-02 and WGS84; data is drawn for the first (%s)",
+                           ids[0])
+    if not gaode_shift:
+        return None
+    from yulin_gis.crs import wgs84_to_gcj02
+
+    return wgs84_to_gcj02
+
+
+def _page(payload: dict[str, Any], title: str, offline: bool) -> str:
+    return "".join([
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        f"<title>{html.escape(title or '地图')}</title>\n",
+        leaflet_head(offline),
+        f"<style>{runtime_css()}</style>\n</head>\n<body>\n<div id=\"yulin-map\"></div>\n",
+        f'<script type="application/json" id="yulin-data">{_script_json(payload)}</script>\n',
+        f"<script>{runtime_js()}</script>\n</body>\n</html>\n",
+    ])
+
+
 # ---------------------------------------------------------------- public builders
 
 def render_map(
@@ -417,17 +444,7 @@ def render_map(
     """
     _validate(layers)
     bases = resolve_basemaps(basemap, tianditu_key)
-    ids = [b["id"] for b in bases]
-    if gaode_shift is None:
-        gaode_shift = ids[0] in GCJ02_BASEMAPS
-        if len({i in GCJ02_BASEMAPS for i in ids}) > 1:
-            logger.warning("basemaps mix GCJ-02 and WGS84; data is drawn for the first (%s)",
-                           ids[0])
-    shift = None
-    if gaode_shift:
-        from yulin_gis.crs import wgs84_to_gcj02
-
-        shift = wgs84_to_gcj02
+    shift = _shift_for(bases, gaode_shift)
     records, all_bounds, written, skipped = [], [], {}, {}
     for lyr in layers:
         rec, bounds, skip = _encode_layer(lyr, decimals, shift)
@@ -450,15 +467,7 @@ def render_map(
     payload = {"title": title, "layers": records, "rasters": rasters, "basemaps": bases,
                "bounds": bbox, "center": [22.63, 110.16], "canvas": use_canvas,
                "maxZoom": max_zoom}
-    page = "".join([
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f"<title>{html.escape(title or '地图')}</title>\n",
-        leaflet_head(offline),
-        f"<style>{runtime_css()}</style>\n</head>\n<body>\n<div id=\"yulin-map\"></div>\n",
-        f'<script type="application/json" id="yulin-data">{_script_json(payload)}</script>\n',
-        f"<script>{runtime_js()}</script>\n</body>\n</html>\n",
-    ])
+    page = _page(payload, title, offline)
     logger.info("map %r: %d layer(s), %d feature(s), %.1f MB", title, len(layers), total,
                 len(page.encode("utf-8")) / 1e6)
     return MapPage(page, written, skipped)
