@@ -123,6 +123,7 @@ def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
     if state.layers.dem_path is not None:
         rasters.append(RasterOverlay(state.layers.dem_path, "数字高程模型（米）", show=False))
     files = []
+    options = {"fit": ["小区"], **options}
     write_map(maps_dir / "overview.html", plan_map_layers(state),
               f"{city}城镇老旧小区改造规划总览", raster_overlays=rasters, **options)
     files.append(maps_dir / "overview.html")
@@ -139,8 +140,9 @@ def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
             files.append(path)
     static_args: dict[str, Any] = {"packages": state.packages, "communities": state.layers.communities,
                    "counties": state.layers.counties, "crs": state.layers.crs}
+    overview_args = {**static_args, "counties": None}  # frame the compounds, not whole counties
     files.append(overview_map(state.compounds, path=maps_dir / "overview.png",
-                              title=f"{city}城镇老旧小区改造总览图", **static_args))
+                              title=f"{city}城镇老旧小区改造总览图", **overview_args))
     files += county_maps(state.compounds, out_dir=maps_dir / "static", **static_args)
     return files
 

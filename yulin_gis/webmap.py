@@ -434,6 +434,7 @@ def render_map(
     renderer: Literal["auto", "canvas", "svg"] = "auto",
     canvas_threshold: int = 2000,
     max_zoom: int = 20,
+    fit: Sequence[str] | None = None,
 ) -> MapPage:
     """Render layers to a self-contained HTML page; see :func:`build_map` for parameters.
 
@@ -451,10 +452,10 @@ def render_map(
         records.append(rec)
         written[lyr.name] = rec["n"]
         skipped[lyr.name] = skip
-        if bounds is not None:
+        if bounds is not None and (not fit or lyr.name in fit):
             all_bounds.append(bounds)
     rasters = [raster_overlay_payload(r, shift) for r in raster_overlays]
-    for r in rasters:
+    for r in rasters if not fit else ():
         (s, w), (n, e) = r["bounds"]
         all_bounds.append(np.array([w, s, e, n]))
     total = sum(written.values())
@@ -486,6 +487,7 @@ def build_map(
     renderer: Literal["auto", "canvas", "svg"] = "auto",
     canvas_threshold: int = 2000,
     max_zoom: int = 20,
+    fit: Sequence[str] | None = None,
 ) -> str:
     """Build an interactive map page and return its HTML.
 
@@ -516,6 +518,8 @@ def build_map(
         Feature count above which ``"auto"`` picks canvas.
     max_zoom
         Highest zoom level.
+    fit
+        Names of the layers the opening view frames (default: every layer and raster).
 
     Returns
     -------
@@ -532,7 +536,7 @@ def build_map(
     return render_map(
         layers, title, basemap=basemap, offline=offline, gaode_shift=gaode_shift,
         raster_overlays=raster_overlays, tianditu_key=tianditu_key, decimals=decimals,
-        renderer=renderer, canvas_threshold=canvas_threshold, max_zoom=max_zoom,
+        renderer=renderer, canvas_threshold=canvas_threshold, max_zoom=max_zoom, fit=fit,
     ).html
 
 
