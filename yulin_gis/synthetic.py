@@ -34,6 +34,7 @@ __all__ = [
     "REFERENCE_YEAR",
     "SyntheticCity",
     "hazard_of",
+    "load_real_divisions",
     "make_city",
 ]
 
