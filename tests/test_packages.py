@@ -231,3 +231,29 @@ def test_random_layouts_keep_invariants(nx_: int, ny_: int, n_comm: int, seed: i
     _check_invariants(res, gdf, "community_id", 1000, 2500)
     again = make_packages(gdf, min_households=1000, max_households=2500, absorb_gap_m=30.0)
     pd.testing.assert_frame_equal(res.assignments, again.assignments)
+
+
+def test_partition_arrays_grid_many_pieces() -> None:
+    """Labels stay unique across pieces and restarts (re-split labels once collided)."""
+    rng = np.random.default_rng(5)
+    nx_, ny_ = 24, 15
+    idx = np.arange(nx_ * ny_).reshape(nx_, ny_)
+    u = np.r_[idx[:-1, :].ravel(), idx[:, :-1].ravel()]
+    v = np.r_[idx[1:, :].ravel(), idx[:, 1:].ravel()]
+    xy = np.column_stack([np.repeat(np.arange(nx_), ny_), np.tile(np.arange(ny_), nx_)]) * 50.0
+    groups = np.repeat(np.arange(nx_) // 6, ny_)  # 4 units of 6 columns
+    hh = rng.integers(50, 800, len(xy)).astype(float)
+    prio = rng.uniform(0, 100, len(xy))
+    lab = partition_arrays(u, v, hh, xy, floor=1000, ceiling=3000, priority=prio, groups=groups,
+                           restarts=3)
+    again = partition_arrays(u, v, hh, xy, floor=1000, ceiling=3000, priority=prio,
+                             groups=groups, restarts=3)
+    np.testing.assert_array_equal(lab, again)
+    graph = nx.Graph(list(zip(u.tolist(), v.tolist(), strict=True)))
+    sizes = pd.Series(hh).groupby(lab).sum()
+    assert sizes.between(1000, 3000).all()
+    for k in np.unique(lab):
+        nodes = np.flatnonzero(lab == k)
+        assert len(set(groups[nodes])) == 1
+        assert nx.is_connected(graph.subgraph(nodes.tolist()))
+    assert len(sizes) >= 0.95 * hh.sum() / 1400

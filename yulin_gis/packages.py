@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class _Instance:
     pscale: float = 1.0
     pedge: float = 1.0
     alpha: float = 1.0
+    lists: tuple[list[int], list[int], list[list[float]], list[float]] = ([], [], [], [])
     indptr: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     indices: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
@@ -221,45 +223,79 @@ def _cut_tree(inst: _Instance, order: np.ndarray, parent: np.ndarray) -> np.ndar
 def _split_two(nodes: np.ndarray, inst: _Instance) -> np.ndarray | None:
     """Split a connected node set in two packages both within the limits, or ``None``.
 
-    A spanning tree of the set is built and the edge whose removal leaves both sides
-    within [floor, ceiling] and best balanced is cut. Returns a boolean mask over
-    ``nodes`` of one side.
+    A minimum spanning tree of the set (Kruskal, plain Python: the sets are small) is
+    built and the tree edge whose removal leaves both sides within [floor, ceilings]
+    and best balanced is cut. Returns a boolean mask over ``nodes`` of one side.
     """
-    local = {int(x): k for k, x in enumerate(nodes)}
-    us: list[int] = []
-    vs: list[int] = []
-    for x in nodes.tolist():
-        for y in inst.indices[inst.indptr[x]:inst.indptr[x + 1]].tolist():
-            if x < y and y in local:
-                us.append(local[x])
-                vs.append(local[y])
-    if not us:
+    nl = nodes.tolist()
+    m = len(nl)
+    local = {x: k for k, x in enumerate(nl)}
+    ip, ind, xy, prio = inst.lists
+    edges: list[tuple[float, int, int]] = []
+    for k, x in enumerate(nl):
+        for y in ind[ip[x]:ip[x + 1]]:
+            j = local.get(y)
+            if j is not None and k < j:
+                w = (math.hypot(xy[x][0] - xy[y][0], xy[x][1] - xy[y][1]) / inst.dscale
+                     + inst.alpha * abs(prio[x] - prio[y]) / inst.pscale)
+                edges.append((w, k, j))
+    edges.sort()
+    uf = list(range(m))
+
+    def find(a: int) -> int:
+        while uf[a] != a:
+            uf[a] = uf[uf[a]]
+            a = uf[a]
+        return a
+
+    adj: list[list[int]] = [[] for _ in range(m)]
+    n_tree = 0
+    for _, k, j in edges:
+        rk, rj = find(k), find(j)
+        if rk != rj:
+            uf[rk] = rj
+            adj[k].append(j)
+            adj[j].append(k)
+            n_tree += 1
+    if n_tree != m - 1:
         return None
-    u, v = np.asarray(us), np.asarray(vs)
-    d = np.hypot(*(inst.xy[nodes[u]] - inst.xy[nodes[v]]).T)
-    w = d / inst.dscale + inst.alpha * np.abs(inst.prio[nodes[u]] - inst.prio[nodes[v]]) / inst.pscale
-    tu, tv = _mst(len(nodes), u, v, w)
-    if len(tu) != len(nodes) - 1:
+    order, par = [0], [-1] * m
+    seen = [False] * m
+    seen[0] = True
+    for x in order:
+        for y in adj[x]:
+            if not seen[y]:
+                seen[y] = True
+                par[y] = x
+                order.append(y)
+    return _best_cut(order, par, inst.load[nodes].tolist(), inst)
+
+
+def _best_cut(order: list[int], par: list[int], sub: list[list[float]],
+              inst: _Instance) -> np.ndarray | None:
+    """Mask of the most balanced valid subtree of a rooted tree, or ``None``."""
+    d = len(sub[0])
+    for x in reversed(order[1:]):
+        p = par[x]
+        for k in range(d):
+            sub[p][k] += sub[x][k]
+    total = sub[order[0]]
+    caps = inst.caps.tolist()
+    best: tuple[float, int] | None = None
+    for x in order[1:]:
+        s = sub[x]
+        r = [total[k] - s[k] for k in range(d)]
+        if (s[0] >= inst.floor and r[0] >= inst.floor
+                and all(s[k] <= caps[k] and r[k] <= caps[k] for k in range(d))):
+            key = (abs(s[0] - r[0]), x)
+            if best is None or key < best:
+                best = key
+    if best is None:
         return None
-    order, parent = _bfs(len(nodes), tu, tv, [0])
-    order_l, parent_l = order.tolist(), parent.tolist()
-    load = inst.load[nodes]
-    sub = load.copy()
-    for x in reversed(order_l[1:]):
-        sub[parent_l[x]] += sub[x]
-    total = load.sum(axis=0)
-    rest = total - sub
-    ok = ((sub[:, 0] >= inst.floor) & (rest[:, 0] >= inst.floor)
-          & (sub <= inst.caps).all(axis=1) & (rest <= inst.caps).all(axis=1))
-    ok[order[0]] = False
-    if not ok.any():
-        return None
-    cand = np.flatnonzero(ok)
-    best = int(cand[np.argmin(np.abs(sub[cand, 0] - rest[cand, 0]))])
-    mask = np.zeros(len(nodes), dtype=bool)
-    mask[best] = True
-    for x in order_l:
-        if parent_l[x] >= 0 and mask[parent_l[x]]:
+    mask = np.zeros(len(order), dtype=bool)
+    mask[best[1]] = True
+    for x in order:
+        if par[x] >= 0 and mask[par[x]]:
             mask[x] = True
     return mask
 
@@ -379,6 +415,9 @@ def _merge_undersized(label: np.ndarray, inst: _Instance) -> np.ndarray:
         if not neigh:
             continue
         neigh.sort(key=lambda c: (hh[c] >= floor, pk.dist2(a, c), c))
+        if hh[neigh[0]] >= floor and any(
+                hh[a] + hh[c] >= 2 * floor and pk.resplit(a, c) for c in neigh):
+            continue
         b = next((c for c in neigh if pk.fits_union(a, c)), -1)
         if b >= 0:
             pk.merge(a, b)
@@ -563,7 +602,7 @@ def partition_arrays(
     Returns
     -------
     numpy.ndarray
-        A package label per node (labels are node indices of a member, not dense).
+        A dense package label (0..k-1) per node.
         Packages may still violate the limits where the graph does not allow them.
     """
     from scipy.sparse import coo_matrix
@@ -588,6 +627,7 @@ def partition_arrays(
                      region=region.astype(np.int64),
                      oversize=np.asarray((load > np.asarray(caps)).any(axis=1), dtype=bool))
     inst.indptr, inst.indices = _csr(n, u, v)
+    inst.lists = (inst.indptr.tolist(), inst.indices.tolist(), inst.xy.tolist(), inst.prio.tolist())
     dist = np.hypot(*(inst.xy[u] - inst.xy[v]).T)
     inst.dscale = float(np.median(dist)) if len(dist) and np.median(dist) > 0 else 1.0
     inst.pscale = float(np.std(inst.prio)) or 1.0
@@ -608,6 +648,9 @@ def partition_arrays(
         take = better[region]
         best_label = np.where(take, label, best_label)
         best_key = np.where(better[:, None], key, best_key)
+    # labels made by re-splits are counters, equal across pieces: make them unique
+    key = inst.region * (int(best_label.max()) + 1) + best_label
+    best_label = np.unique(key, return_inverse=True)[1].astype(np.int64)
     if improve > 0:
         inst.alpha = priority_weight
         best_label = _improve(best_label, inst, improve)
