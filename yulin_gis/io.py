@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from yulin_gis.errors import InputFileError, OutputError, Problem
 from yulin_gis.schema import LAYERS, header_key
 
@@ -40,6 +42,8 @@ __all__ = [
     "RawLayer",
     "atomic_path",
     "dbf_encoding",
+    "detect_header_row",
+    "drop_blank_rows",
     "read_input",
     "read_table",
     "read_vector",
@@ -191,9 +195,82 @@ def _read_gpkg(path: Path, problems: list[Problem]) -> dict[str, RawLayer]:
     return out
 
 
-def _read_one(path: Path, name: str) -> RawLayer:
+_HEADER_SCAN_ROWS = 10
+
+
+def _known_headers(name: str) -> set[str]:
+    spec = LAYERS[name]
+    keys = {header_key(a) for fs in spec.fields for a in (fs.name, *fs.aliases)}
+    return keys - {""}
+
+
+def _header_score(cells: list[object], known: set[str]) -> int:
+    return len({header_key(c) for c in cells if isinstance(c, str)} & known)
+
+
+def detect_header_row(frame: pd.DataFrame, layer: str) -> int | None:
+    """Find the real header row of a table with a title or merged group row above it.
+
+    Returns the 0-based data row holding more known headers of ``layer`` (at least two)
+    than the header pandas took, or None when the first row is the header.
+    """
+    known = _known_headers(layer)
+    best, best_score = None, max(1, _header_score([str(c) for c in frame.columns], known))
+    for i in range(min(_HEADER_SCAN_ROWS, len(frame))):
+        score = _header_score(list(frame.iloc[i]), known)
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def _promote_header(frame: pd.DataFrame, row: int) -> pd.DataFrame:
+    import pandas as pd
+
+    names = [str(v).strip() if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
+             for j, v in enumerate(frame.iloc[row])]
+    out = frame.iloc[row + 1:].reset_index(drop=True)
+    out.columns = pd.Index(names)
+    return out
+
+
+def drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
+    """Drop rows with no value and no geometry (blank rows typed or left below a table).
+
+    Returns the frame and the 1-based numbers of the dropped data rows.
+    """
+    if len(frame) == 0:
+        return frame, []
+    blank = np.ones(len(frame), dtype=bool)
+    for col in frame.columns:
+        series = frame[col]
+        if col == "geometry":
+            isna = series.isna().to_numpy()
+            empty = np.fromiter((g is not None and getattr(g, "is_empty", False)
+                                 for g in series), dtype=bool, count=len(series))
+            blank &= isna | empty
+        elif series.dtype == object or str(series.dtype) == "string":
+            text = series.astype("string").str.strip()
+            blank &= (series.isna() | text.eq("").fillna(True)).to_numpy(dtype=bool)
+        else:
+            blank &= series.isna().to_numpy(dtype=bool)
+        if not blank.any():
+            return frame, []
+    dropped = [int(i) + 1 for i in np.flatnonzero(blank)]
+    return frame[~blank].reset_index(drop=True), dropped
+
+
+def _read_one(path: Path, name: str, problems: list[Problem] | None = None) -> RawLayer:
     if path.suffix.lower() in TABLE_SUFFIXES:
-        return RawLayer(name, read_table(path), str(path), from_table=True)
+        frame = read_table(path)
+        row = detect_header_row(frame, name)
+        if row is not None:
+            frame = _promote_header(frame, row)
+            if problems is not None:
+                problems.append(Problem(
+                    "warning", "header-row", f"headers found in spreadsheet row {row + 2} "
+                    f"(rows above it are a title or merged group headers and are skipped)",
+                    file=str(path), layer=name))
+        return RawLayer(name, frame, str(path), from_table=True)
     return RawLayer(name, read_vector(path), str(path))
 
 
@@ -229,7 +306,7 @@ def read_input(path: str | Path, problems: list[Problem] | None = None) -> dict[
                                         "file name matches no layer (or a second file for "
                                         "one); ignored", file=str(child)))
                 continue
-            out[name] = _read_one(child, name)
+            out[name] = _read_one(child, name, problems)
         if not out:
             raise InputFileError(f"{path}: folder holds no layer files named after a layer "
                                  "(compounds, communities, roads, utilities, facilities)")
@@ -239,7 +316,7 @@ def read_input(path: str | Path, problems: list[Problem] | None = None) -> dict[
         return _read_gpkg(path, problems)
     if suffix in VECTOR_SUFFIXES | TABLE_SUFFIXES:
         name = _layer_name_for(path.stem) or "compounds"
-        return {name: _read_one(path, name)}
+        return {name: _read_one(path, name, problems)}
     raise InputFileError(
         f"{path}: unknown file type {suffix!r}; expected .gpkg, .shp, .geojson, .xlsx or .csv"
     )
@@ -270,7 +347,10 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise OutputError(f"{target}: nothing was written")
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot be put in place ({exc})") from exc
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -132,6 +132,9 @@ def _number(value: object) -> tuple[float | None, Note]:
     text = raw.replace(",", "").replace(" ", "")
     if re.fullmatch(r"[-+]?\d+(\.\d+)?", text):
         return float(text), ("mapped" if text != raw else None)
+    if re.fullmatch(r"[-+]?\d+(\.\d+)?[eE][-+]?\d{1,3}", text):
+        number = float(text)
+        return (number, "mapped") if math.isfinite(number) else (None, "invalid")
     m = re.fullmatch(r"([-+]?\d+(?:\.\d+)?)\s*(户|栋|幢|个|层|人|㎡|m2|平方米|平米|元|万元|mm|毫米|米|m)?",
                      text)
     if m:
@@ -143,7 +146,10 @@ def _number(value: object) -> tuple[float | None, Note]:
 
 
 def parse_float(value: object) -> tuple[float | None, Note]:
-    """Parse a number: ``1234.5``, ``"1,234.5"``, ``"1234㎡"``, ``"12万元"``."""
+    """Parse a number: ``1234.5``, ``"1,234.5"``, ``"1234㎡"``, ``"12万元"``, ``"1.2e4"``.
+
+    ``inf`` and ``nan`` typed as text are invalid.
+    """
     return _number(value)
 
 

@@ -91,6 +91,55 @@ def _validated_state(layers: Layers, options: PlanOptions) -> PlanState:
     return PlanState(layers, load_profile(options.profile_path), options, compounds)
 
 
+def _forget_previous_run(out: Path) -> dict[str, str]:
+    """Delete the manifest of an earlier run in ``out`` before writing anything.
+
+    Without it, a run killed half-way would leave the old manifest beside a mix of old
+    and new files and look complete. Returns the earlier outputs (path → sha256).
+
+    Raises
+    ------
+    OutputError
+        When the old manifest cannot be removed.
+    """
+    import json
+
+    from yulin_gis.errors import OutputError
+
+    manifest = out / "run_manifest.json"
+    if not manifest.exists():
+        return {}
+    try:
+        outputs = json.loads(manifest.read_text(encoding="utf-8")).get("outputs", {})
+    except (OSError, ValueError, AttributeError):
+        outputs = {}
+    try:
+        manifest.unlink()
+    except OSError as exc:
+        raise OutputError(f"{manifest}: cannot remove the previous run's manifest ({exc})") from exc
+    return {str(k): str(v.get("sha256", "")) for k, v in outputs.items() if isinstance(v, dict)}
+
+
+def _remove_stale(previous: dict[str, str], written: list[Path]) -> None:
+    """Remove outputs of the earlier run that this run did not write again.
+
+    Only files still byte-identical to what the earlier manifest recorded are removed
+    (a file the user edited since is left alone).
+    """
+    from yulin_gis.conservation import file_sha256
+
+    now: set[Path] = set()
+    for path in written:
+        now |= {p.resolve() for p in path.rglob("*")} if path.is_dir() else {path.resolve()}
+    for name, digest in sorted(previous.items()):
+        path = Path(name)
+        if path.resolve() in now or not path.is_file():
+            continue
+        if file_sha256(path) == digest:
+            path.unlink()
+            logger.info("removed %s, an output of the previous run not written this time", path)
+
+
 def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = None,
         dem: str | Path | None = None, polygons: str | Path | None = None,
         maps_dir: str | Path | None = None, options: PlanOptions | None = None,
@@ -136,6 +185,7 @@ def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = 
     state = (_validated_state(layers, options) if until == "validate"
              else _run_stages(layers, options, until))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
+    previous = _forget_previous_run(out)
     files = [write_plan_gpkg(state, out / "plan.gpkg")]
     if until != "validate":
         files += write_tables(state, out)
@@ -146,6 +196,7 @@ def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = 
     inputs = [Path(input_path)] + ([Path(dem)] if dem else [])
     opts = {"input_crs": input_crs, "dem": dem, "polygons": polygons, "until": until,
             **{k: str(v) for k, v in vars(options).items()}}
+    _remove_stale(previous, files)
     files.append(write_manifest(out, inputs, opts, files))
     compounds = state.compounds.to_crs(STORAGE_CRS)
     return RunResult(out, compounds, state, files, report)

@@ -12,7 +12,15 @@ Repairs made with a warning:
 * invalid geometries repaired with ``shapely.make_valid`` (polygonal part kept);
 * GCJ-02 / BD-09 coordinates converted to CGCS2000 when declared with ``input_crs``;
 * ``community_id``, ``street`` and ``county`` of a compound filled from the community
-  polygon containing it when the survey left them blank.
+  polygon containing it when the survey left them blank (deterministic when communities
+  overlap: the one sharing most area, then the smallest id);
+* rows with no value and no geometry (blank rows below a table) dropped;
+* a title or merged group-header row above a table's headers skipped.
+
+Warnings without a repair: overlapping communities and gaps between them, compounds
+that look like GCJ-02 declared as WGS84 (fix: ``--input-crs gcj02``), polygons under
+1 m², a layer mixing polygons and points, a zero-length pipe segment (kept; the network
+leaves it out of its graph and reports it).
 """
 
 from __future__ import annotations
@@ -28,9 +36,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from yulin_gis import parse
-from yulin_gis.crs import STORAGE_CRS, gauss_kruger_epsg, parse_input_crs, to_storage_crs
-from yulin_gis.errors import CRSError, InputFileError, Problem, ValidationError
-from yulin_gis.io import RawLayer, read_input, read_vector
+from yulin_gis.crosscheck import check_communities, check_gcj02, link_communities
+from yulin_gis.crs import STORAGE_CRS, gauss_kruger_epsg, in_china, parse_input_crs, to_storage_crs
+from yulin_gis.errors import (
+    ConservationError,
+    CRSError,
+    InputFileError,
+    Problem,
+    ValidationError,
+)
+from yulin_gis.io import RawLayer, drop_blank_rows, read_input, read_vector
 from yulin_gis.layers import LAYER_NAMES, Layers
 from yulin_gis.schema import LAYERS, FieldSpec, LayerSpec, match_headers
 
@@ -62,6 +77,7 @@ class ValidationReport:
     problems: list[Problem] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    blank_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -221,7 +237,7 @@ def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, labels: list[str],
 
 
 def _points_from_table(frame: pd.DataFrame, labels: list[str], col: _Collector,
-                       input_crs: str | None) -> gpd.GeoDataFrame:
+                       input_crs: str | None) -> gpd.GeoDataFrame | None:
     import geopandas as gpd
 
     lon = frame.get("lon")
@@ -229,7 +245,7 @@ def _points_from_table(frame: pd.DataFrame, labels: list[str], col: _Collector,
     if lon is None or lat is None:
         col.add("error", "missing-field", "a survey table needs lon/lat columns (经度/纬度) "
                 "or compound polygons to join by id", fld="lon" if lon is None else "lat")
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
+        return None
     x = lon.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     y = lat.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     for label, xi, yi in zip(labels, x, y, strict=True):
@@ -263,11 +279,20 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str],
             continue
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
+            if spec.geometry == "line" and geom.length == 0:
+                col.add("warning", "zero-length", "zero-length segment (both ends at one "
+                        "point): kept, left out of the network graph", labels[i], "geometry")
+                continue
             repaired = shapely.make_valid(geom)
+            parts: list[Any] = []
             if geom.geom_type in {"Polygon", "MultiPolygon"}:
                 parts = [g for g in getattr(repaired, "geoms", [repaired])
                          if g.geom_type in {"Polygon", "MultiPolygon"}]
                 repaired = shapely.union_all(parts) if parts else repaired
+            if geom.geom_type in {"Polygon", "MultiPolygon"} and not parts:
+                col.add("error", "zero-area", f"polygon has no area ({reason}; its points "
+                        "lie on one line): redraw it", labels[i], "geometry")
+                continue
             if repaired.is_empty or repaired.geom_type not in allowed:
                 col.add("error", "invalid-geometry", f"invalid geometry ({reason}) cannot be "
                         "repaired", labels[i], "geometry")
@@ -275,9 +300,28 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str],
             geoms[i] = repaired
             col.add("warning", "geometry-repaired", f"invalid geometry ({reason}) repaired "
                     "with make_valid", labels[i], "geometry")
+    kinds = {g.geom_type.replace("Multi", "") for g in geoms if g is not None and not g.is_empty}
+    if len(kinds) > 1 and kinds <= {"Polygon", "Point"}:
+        col.add("warning", "mixed-geometry", f"the layer mixes {' and '.join(sorted(kinds))} "
+                "geometries; points get no area-based measures", fld="geometry")
     out = gdf.copy()
     out.geometry = geoms
     return out
+
+
+def _check_position(gdf: gpd.GeoDataFrame, labels: list[str], col: _Collector) -> None:
+    """Rows in EPSG:4490 whose position is outside China (0,0 typos, foreign CRS)."""
+    import shapely
+
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    bounds = shapely.bounds(geoms)
+    x = (bounds[:, 0] + bounds[:, 2]) / 2
+    y = (bounds[:, 1] + bounds[:, 3]) / 2
+    outside = np.isfinite(x) & ~in_china(np.nan_to_num(x), np.nan_to_num(y))
+    for i in np.flatnonzero(outside)[:50]:
+        col.add("error", "outside-china", f"position {x[i]:.4f}, {y[i]:.4f} (lon, lat) is "
+                "outside China: a typo, 0/0 placeholder or wrong --input-crs?", labels[i],
+                "geometry")
 
 
 def _check_crs(gdf: gpd.GeoDataFrame, input_crs: str | None, col: _Collector) -> str | None:
@@ -342,19 +386,29 @@ def validate_layer(raw: RawLayer, input_crs: str | None = None,
     if len(raw.frame) == 0:
         col.add("error", "empty-layer", "layer has no rows")
         return None
-    frame = _check_headers(raw.frame, spec, col)
+    frame, dropped = drop_blank_rows(raw.frame)
+    if dropped:
+        col.add("warning", "blank-rows", f"{len(dropped)} blank row(s) without values or "
+                f"geometry skipped (data rows {', '.join(map(str, dropped[:20]))})")
+    if len(frame) == 0:
+        col.add("error", "empty-layer", "layer has only blank rows")
+        return None
+    frame = _check_headers(frame, spec, col)
     labels = _row_labels(frame, spec)
     _check_ids(frame, spec, col)
     frame = _coerce_columns(frame, spec, labels, col)
-    if raw.from_table:
-        gdf = _points_from_table(frame, labels, col, input_crs)
-    else:
-        gdf = frame
+    gdf = _points_from_table(frame, labels, col, input_crs) if raw.from_table else frame
+    if gdf is None:
+        return None
     gdf = _check_geometry(gdf, spec, labels, col)
     source_crs = _check_crs(gdf, input_crs, col)
     if any(p.severity == "error" for p in problems[n_before:]) or source_crs is None:
         return None
-    return to_storage_crs(gdf, source_crs).reset_index(drop=True)
+    out = to_storage_crs(gdf, source_crs).reset_index(drop=True)
+    _check_position(out, labels, col)
+    if any(p.severity == "error" for p in problems[n_before:]):
+        return None
+    return out
 
 
 def _join_compound_polygons(table: gpd.GeoDataFrame, polygons_path: Path,
@@ -370,6 +424,10 @@ def _join_compound_polygons(table: gpd.GeoDataFrame, polygons_path: Path,
         return table
     frame = frame[["compound_id", "geometry"]].copy()
     frame["compound_id"] = [parse.parse_str(v)[0] for v in frame["compound_id"]]
+    dupes = sorted({str(v) for v in frame.loc[frame["compound_id"].duplicated(), "compound_id"]})
+    if dupes:
+        col.add("warning", "duplicate-polygon", f"{len(dupes)} compound_id(s) have several "
+                f"polygons; the first is used: {', '.join(dupes[:20])}", fld="compound_id")
     crs = _check_crs(frame, input_crs if frame.crs is None else None, col)
     if crs is None:
         return table
@@ -386,42 +444,6 @@ def _join_compound_polygons(table: gpd.GeoDataFrame, polygons_path: Path,
         col.add("warning", "polygon-not-in-table", f"{len(unused)} polygon(s) have no survey "
                 f"row and are not used: {', '.join(map(str, unused[:20]))}")
     return table
-
-
-def _link_communities(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
-                      source: str, problems: list[Problem]) -> gpd.GeoDataFrame:
-    """Fill blank community/street/county from containing polygons; warn on outsiders."""
-    import geopandas as gpd
-    import pandas as pd
-
-    col = _Collector(source, "compounds", problems)
-    points = gpd.GeoDataFrame(geometry=compounds.geometry.representative_point(),
-                              crs=compounds.crs)
-    hit = gpd.sjoin(points, communities[["community_id", "street", "county", "geometry"]],
-                    how="left", predicate="within")
-    hit = hit[~hit.index.duplicated(keep="first")].reindex(compounds.index)
-    out = compounds.copy()
-    outside = hit["community_id"].isna()
-    if outside.any():
-        ids = out.loc[outside, "compound_id"].astype(str).tolist()
-        col.add("warning", "outside-communities", f"{len(ids)} compound(s) lie outside every "
-                f"community polygon: {', '.join(ids[:20])}" + (" …" if len(ids) > 20 else ""),
-                fld="geometry")
-    for fld in ("community_id", "street", "county"):
-        if fld not in out.columns:
-            out[fld] = pd.array([None] * len(out), dtype="string")
-        blank = out[fld].isna() & hit[fld].notna()
-        if blank.any():
-            out.loc[blank, fld] = hit.loc[blank, fld]
-            col.add("warning", "filled-from-community", f"{int(blank.sum())} blank value(s) "
-                    "filled from the community polygon containing the compound", fld=fld)
-    known = set(communities["community_id"].astype(str))
-    unknown = out["community_id"].notna() & ~out["community_id"].astype(str).isin(known)
-    for cid, rid in zip(out.loc[unknown, "community_id"], out.loc[unknown, "compound_id"],
-                        strict=True):
-        col.add("warning", "unknown-community", f"community_id {cid!r} is not in the "
-                "communities layer", rid, "community_id")
-    return out
 
 
 def _check_dem(dem: str | Path, problems: list[Problem]) -> Path | None:
@@ -480,11 +502,16 @@ def validate_input(path: str | Path, *, input_crs: str | None = None,
         raw = raws[name]
         report.rows[name] = len(raw.frame)
         report.sources[name] = raw.source
+        report.blank_rows[name] = len(drop_blank_rows(raw.frame)[1])
         try:
             layer = validate_layer(raw, parsed_crs, report.problems)
         except InputFileError as exc:
             report.problems.append(Problem("error", "unreadable-input", str(exc), raw.source))
             continue
+        if layer is not None and len(layer) != report.rows[name] - report.blank_rows[name]:
+            raise ConservationError(f"{raw.source}: {report.rows[name]} rows read, "
+                                    f"{report.blank_rows[name]} blank, but {len(layer)} "
+                                    "validated: rows were lost")
         if layer is not None and name == "compounds" and polygons is not None and raw.from_table:
             layer = _join_compound_polygons(layer, Path(polygons), parsed_crs, report.problems)
         if layer is not None:
@@ -492,13 +519,31 @@ def validate_input(path: str | Path, *, input_crs: str | None = None,
     dem_path = _check_dem(dem, report.problems) if dem is not None else None
     if not report.ok or "compounds" not in valid:
         return None, report
-    if "communities" in valid:
-        valid["compounds"] = _link_communities(valid["compounds"], valid["communities"],
-                                               report.sources["compounds"], report.problems)
+    if parsed_crs not in {"gcj02", "bd09"}:
+        check_gcj02(valid["compounds"], valid.get("communities"), valid.get("roads"),
+                    report.sources["compounds"], report.problems)
     centre = valid["compounds"].geometry.union_all().centroid
     crs = analysis_crs or f"EPSG:{gauss_kruger_epsg(centre.x, centre.y)}"
     layers = Layers(**valid, dem_path=dem_path, crs=STORAGE_CRS, sources=report.sources)
-    return layers.to_crs(crs), report
+    layers = layers.to_crs(crs)
+    _check_small_polygons(layers.compounds, report)
+    if layers.communities is not None:
+        check_communities(layers.communities, report.sources["communities"], report.problems)
+        layers.compounds = link_communities(layers.compounds, layers.communities,
+                                            report.sources["compounds"], report.problems)
+    return layers, report
+
+
+def _check_small_polygons(compounds: gpd.GeoDataFrame, report: ValidationReport,
+                          min_area_m2: float = 1.0) -> None:
+    """Warn about compound polygons under ``min_area_m2`` (slivers; metric CRS)."""
+    polygonal = compounds.geom_type.isin(["Polygon", "MultiPolygon"])
+    tiny = polygonal & (compounds.geometry.area < min_area_m2)
+    for cid in compounds.loc[tiny, "compound_id"].astype(str).head(50):
+        report.problems.append(Problem("warning", "sliver", f"polygon is under {min_area_m2:g} "
+                                       "m²: a sliver or a unit mistake?",
+                                       report.sources.get("compounds"), "compounds", cid,
+                                       "geometry"))
 
 
 def load_layers(path: str | Path, **kwargs: Any) -> Layers:
