@@ -212,15 +212,17 @@ def main() -> None:
     out = timed("ours: assess_compounds (frames passed in)", lambda: assess_compounds(
         layers, prof, walk=walk, terrain=terrain, pipes=hz), res)
     total = sum(res[k][0] for k in res if k.startswith("ours"))
-    print(f"survey total (ours): {total:.1f} s wall; peak RSS {peak_rss_gb():.2f} GB")
+    total_cpu = sum(res[k][1] for k in res if k.startswith("ours"))
+    print(f"survey total (ours): {total:.1f} s wall, {total_cpu:.1f} s cpu; peak RSS {peak_rss_gb():.2f} GB")
     print(f"eligible {int(out['eligible'].sum()):,}; with gas hazard {int(out['hazard_gas'].sum()):,}; "
           f"waterlogging {int(out['waterlogging_risk'].fillna(False).sum()):,}; "
           f"kindergarten gap {int(out['gap_kindergarten'].fillna(False).sum()):,}; "
           f"cost {out.loc[out['eligible'], 'cost_yuan'].sum() / 1e8:.1f} 亿元")
     if not args.no_anchors:
-        ours = res[hz_label][0]
+        ours, ours_cpu = res[hz_label][0], res[hz_label][1]
         for k in ("anchor: shapely STRtree dwithin (all segments)", "anchor: geopandas sjoin dwithin (all segments)"):
-            print(f"ratio ours hazards / {k.split(': ')[1]}: {ours / res[k][0]:.2f}")
+            print(f"ratio ours hazards / {k.split(': ')[1]}: wall {ours / res[k][0]:.2f}, "
+                  f"cpu {ours_cpu / res[k][1]:.2f}")
     from yulin_gis.tasks import department_tasks, utility_tasks
 
     tasks = timed("department_tasks + utility_tasks", lambda: (
