@@ -50,6 +50,12 @@ _EDGE_COMPOUND: list[str] = []  # the west-zone compound the EDGE main passes (s
 WEST, EAST = 4545, 4546
 
 
+def _need(frame: Any) -> Any:
+    """``frame``, asserted present (optional layers and results)."""
+    assert frame is not None
+    return frame
+
+
 def _boolean(comp: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Survey booleans as the validator delivers them (nullable ``boolean``)."""
     for col in comp.columns:
@@ -95,12 +101,12 @@ def two_zones(city: Layers) -> Layers:
     west = np.flatnonzero(lon < 109.5)
     k = west[np.argmax(lon[west])]  # the west-zone compound nearest the boundary
     b = comp.geometry.iloc[k].bounds
-    xb, _ = to_gk.transform(109.5, float(to_gk.transform(*comp.geometry.iloc[k].centroid.coords[0],
-                                                          direction="INVERSE")[1]))
+    lat = Transformer.from_crs(4546, 4490, always_xy=True).transform(*comp.geometry.iloc[k].centroid.coords[0])[1]
+    xb, _ = to_gk.transform(109.5, float(lat))
     start = b[2] + 3.0  # within the survey's 5 m and the overlay's 30 m
     end = max(xb + (xb - start) + 80.0, start + 200.0)
     mid = (b[1] + b[3]) / 2
-    util = layers.utilities
+    util = _need(layers.utilities)
     row = util.iloc[[0]].copy()
     row["segment_id"], row["utility"], row["material"] = EDGE, "gas", "grey_cast_iron"
     row["install_year"], row["condition"] = 1985, "poor"
@@ -132,7 +138,7 @@ def _zone_of(layers: Layers) -> np.ndarray:
 def _reference(layers: Layers, func: Any) -> list[Any]:
     """The single-machine function per zone: each zone's compounds with all pipes, in that zone."""
     zone = _zone_of(layers)
-    return [func(layers.compounds[zone == z].to_crs(z), layers.utilities.to_crs(z))
+    return [func(layers.compounds[zone == z].to_crs(z), _need(layers.utilities).to_crs(z))
             for z in (WEST, EAST)]
 
 
@@ -146,7 +152,7 @@ def test_split_spans_two_zones_and_keeps_every_row(two_zones: Layers) -> None:
     assert sorted(rows.tolist()) == list(range(len(two_zones.compounds)))
     owned = np.concatenate([p.utilities.loc[p.utilities["_owned"], "_row"].to_numpy()
                             for p in parts if p.utilities is not None])
-    assert sorted(owned.tolist()) == list(range(len(two_zones.utilities)))
+    assert sorted(owned.tolist()) == list(range(len(_need(two_zones.utilities))))
     halo = sum(int((~p.utilities["_owned"]).sum()) for p in parts if p.utilities is not None)
     assert halo > 0
 
@@ -154,9 +160,8 @@ def test_split_spans_two_zones_and_keeps_every_row(two_zones: Layers) -> None:
 def test_write_read_round_trip(two_zones: Layers, folder: Path) -> None:
     back = read_partitioned(folder, crs=two_zones.crs)
     assert back.compounds["compound_id"].tolist() == two_zones.compounds["compound_id"].tolist()
-    assert back.utilities is not None
-    assert back.utilities["segment_id"].tolist() == two_zones.utilities["segment_id"].tolist()
-    assert back.roads is not None and len(back.roads) == len(two_zones.roads)
+    assert _need(back.utilities)["segment_id"].tolist() == _need(two_zones.utilities)["segment_id"].tolist()
+    assert len(_need(back.roads)) == len(_need(two_zones.roads))
     shift = shapely.hausdorff_distance(back.compounds.geometry.to_numpy(),
                                        two_zones.compounds.geometry.to_numpy())
     assert float(np.max(shift)) < 1e-3
@@ -185,7 +190,8 @@ def test_edge_pipe_only_through_the_halo(two_zones: Layers) -> None:
     owner = next(p for p in parts.values() if p.utilities is not None
                  and ((p.utilities["segment_id"] == EDGE) & p.utilities["_owned"]).any())
     assert (home.epsg, owner.epsg) == (WEST, EAST)
-    copy = home.utilities[home.utilities["segment_id"] == EDGE]
+    home_util = _need(home.utilities)
+    copy = home_util[home_util["segment_id"] == EDGE]
     assert len(copy) == 1 and not bool(copy["_owned"].iloc[0])
     assert copy.crs.to_epsg() == WEST
 
@@ -212,10 +218,10 @@ def test_survey_packages_plan_dask_equals_local(two_zones: Layers, dask_engine: 
         states.append(state)
     a, b = states
     pd.testing.assert_frame_equal(a.compounds, b.compounds)
-    pd.testing.assert_frame_equal(pd.DataFrame(a.packages.drop(columns="geometry")),
-                                  pd.DataFrame(b.packages.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(pd.DataFrame(_need(a.packages).drop(columns="geometry")),
+                                  pd.DataFrame(_need(b.packages).drop(columns="geometry")))
     assert (a.compounds["status"] == "planned").sum() > 0
-    assert set(a.packages["county"]) == {"西县", "东县"}
+    assert set(_need(a.packages)["county"]) == {"西县", "东县"}
 
 
 def test_engine_survey_from_folder_equals_layers(two_zones: Layers, folder: Path,
@@ -239,7 +245,7 @@ def test_single_zone_equals_the_plain_stages(city: Layers) -> None:
     pd.testing.assert_frame_equal(surveyed, state.compounds)
     state = plan_stage(engine_package_stage(state, engine, by="county"))
     pd.testing.assert_frame_equal(plain.compounds, state.compounds)
-    pd.testing.assert_frame_equal(plain.packages, state.packages)
+    pd.testing.assert_frame_equal(_need(plain.packages), _need(state.packages))
 
 
 def test_unit_across_partitions_is_refused(city: Layers) -> None:
@@ -250,7 +256,7 @@ def test_unit_across_partitions_is_refused(city: Layers) -> None:
 
 
 def test_halo_smaller_than_search_is_refused(two_zones: Layers, tmp_path: Path) -> None:
-    few = Layers(compounds=two_zones.compounds.iloc[:20], utilities=two_zones.utilities.iloc[:200],
+    few = Layers(compounds=two_zones.compounds.iloc[:20], utilities=_need(two_zones.utilities).iloc[:200],
                  crs=two_zones.crs)
     write_partitioned(few, tmp_path, distance_m=10.0, tile_m=TILE)
     with pytest.raises(SchemaError, match="halo"):

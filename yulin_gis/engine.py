@@ -75,9 +75,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Source = Layers | str | Path
-"""What the partitioned helpers read: layers in memory (cut here, sent to the workers) or
-a folder written by :func:`~yulin_gis.engine_dask.write_partitioned` (read by the workers)."""
+Source = Layers | str | Path | Sequence[PartitionRef]
+"""What the partitioned helpers read: layers in memory (cut here, sent to the workers), a
+folder written by :func:`~yulin_gis.engine_dask.write_partitioned` (read by the workers) or
+some of its partitions (:func:`~yulin_gis.engine_dask.partition_refs`)."""
 
 
 class EngineError(YulinGisError, RuntimeError):
@@ -223,7 +224,9 @@ def engine_from_options(engine: str = "local", scheduler: str | None = None, wor
 def _sources(source: Source, distance_m: float, tile_m: float) -> list[Partition] | list[PartitionRef]:
     if isinstance(source, Layers):
         return [p for p in split_layers(source, distance_m, tile_m) if len(p.compounds)]
-    return partition_refs(source)
+    if isinstance(source, str | Path):
+        return partition_refs(source)
+    return list(source)
 
 
 def _halo_distance(source: Source, distance_m: float) -> None:
@@ -231,7 +234,8 @@ def _halo_distance(source: Source, distance_m: float) -> None:
         return
     from yulin_gis.engine_dask import read_manifest
 
-    halo = float(read_manifest(source)["distance_m"])
+    folders = {str(source)} if isinstance(source, str | Path) else {r.folder for r in source}
+    halo = min(float(read_manifest(f)["distance_m"]) for f in folders) if folders else np.inf
     if distance_m > halo:
         raise SchemaError(f"{source}: partitions were written with a {halo:g} m halo, too small "
                           f"for a {distance_m:g} m search; write them again with distance_m ≥ {distance_m:g}")
@@ -359,9 +363,14 @@ def run_engine_survey(layers: Source, profile: Profile | None, engine: Engine, *
     prof = profile if profile is not None else load_profile()
     if isinstance(layers, Layers):
         base, has_pipes = layers, layers.utilities is not None
-    else:
+    elif isinstance(layers, str | Path):
         base = read_partitioned(layers, ("compounds",))
         has_pipes = int(read_manifest(layers)["rows"].get("utilities", 0)) > 0
+    else:
+        refs = list(layers)
+        folder = refs[0].folder if refs else ""
+        base = read_partitioned(folder, ("compounds",), keys=[r.key for r in refs])
+        has_pipes = int(read_manifest(folder)["rows"].get("utilities", 0)) > 0
     pipes = (engine_pipe_hazards(layers, prof, engine, as_of_year=as_of_year, tile_m=tile_m)
              if has_pipes else None)
     return assess_compounds(base, prof, walk=walk, terrain=terrain, pipes=pipes, as_of_year=as_of_year)
@@ -390,6 +399,8 @@ def _piece_barriers(barriers: gpd.GeoDataFrame | None, piece: gpd.GeoDataFrame,
     b = piece.geometry.total_bounds
     if not np.isfinite(b).all():
         return barriers.iloc[:0]
+    if piece.crs is not None and piece.crs.is_geographic:  # metres → degrees, generously
+        pad = pad / (111_320.0 * np.cos(np.radians(min(max(abs(b[1]), abs(b[3])), 80.0)))) * 1.5
     box = shapely.box(b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad)
     hit = shapely.STRtree(barriers.geometry.to_numpy()).query(box)
     return barriers.iloc[np.sort(hit)]

@@ -436,7 +436,8 @@ def load_partition(src: Partition | PartitionRef) -> Partition:
 
 
 def read_partitioned(folder: str | Path, layers: Iterable[str] | None = None, *,
-                     crs: str = STORAGE_CRS, keys: Iterable[str] | None = None) -> Layers:
+                     crs: str = STORAGE_CRS, keys: Iterable[str] | None = None,
+                     batches: Iterable[int] | None = None) -> Layers:
     """Read a partitioned folder back as one :class:`~yulin_gis.layers.Layers`.
 
     Parameters
@@ -449,6 +450,8 @@ def read_partitioned(folder: str | Path, layers: Iterable[str] | None = None, *,
         CRS every layer is returned in (default CGCS2000 lon/lat; pass a zone for analysis).
     keys
         Only these partitions (compounds and owned segments); other layers whole.
+    batches
+        Only what these ``write_partitioned`` calls wrote (all layers).
 
     Returns
     -------
@@ -461,6 +464,9 @@ def read_partitioned(folder: str | Path, layers: Iterable[str] | None = None, *,
     manifest = read_manifest(folder)
     wanted = set(layers or LAYER_NAMES) | {"compounds"}
     chosen = sorted(manifest["partitions"]) if keys is None else sorted(keys)
+    if batches is not None:
+        wanted_batches = {int(b) for b in batches}
+        chosen = [k for k in chosen if int(manifest["partitions"][k]["batch"]) in wanted_batches]
     out: dict[str, Any] = {}
     for name in sorted(wanted):
         if name in _SPLIT:
@@ -477,12 +483,15 @@ def read_partitioned(folder: str | Path, layers: Iterable[str] | None = None, *,
                 out[name] = gpd.GeoDataFrame(merged.drop(columns="_row").reset_index(drop=True),
                                              crs=crs)
         elif (folder / name).is_dir():
-            batches = sorted((folder / name).glob("batch-*.parquet"))
-            if batches:
-                out[name] = gpd.GeoDataFrame(pd.concat([gpd.read_parquet(b).to_crs(crs) for b in batches],
+            files = sorted((folder / name).glob("batch-*.parquet"))
+            if batches is not None:
+                files = [f for f in files if int(f.stem.split("-")[1]) in wanted_batches]
+            if files:
+                out[name] = gpd.GeoDataFrame(pd.concat([gpd.read_parquet(f).to_crs(crs) for f in files],
                                                        ignore_index=True), crs=crs)
-    if "compounds" not in out:
-        raise InputFileError(f"{folder}: no compounds in the partitions read")
+    if "compounds" not in out:  # no partition chosen (e.g. keys=[] to read other layers)
+        out["compounds"] = gpd.GeoDataFrame({"compound_id": pd.Series(dtype=str)},
+                                            geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     return Layers(crs=crs, sources={k: str(folder / k) for k in out}, **out)
 
 
