@@ -515,7 +515,7 @@ def test_rename_failing_is_an_output_error(tmp_path: Path, sample_gpkg: Path,
 
     monkeypatch.setattr(os, "replace", refuse)
     out = tmp_path / "out"
-    with pytest.raises(OutputError, match="plan.gpkg"):
+    with pytest.raises(OutputError, match=r"plan\.gpkg"):
         run(sample_gpkg, out, until="survey", maps=False)
     assert _leftovers(out) == {"part": [], "complete": []}
 

@@ -86,7 +86,7 @@ def link_communities(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
             out[fld] = pd.array([None] * len(out), dtype="string")
         values = attrs[fld].astype("string").to_numpy()
         found = np.where(outside, None, values[np.maximum(chosen, 0)])
-        blank = (out[fld].isna().to_numpy() & pd.notna(found)).astype(bool)
+        blank = out[fld].isna().to_numpy() & pd.Series(found).notna().to_numpy()
         if blank.any():
             out.loc[blank, fld] = found[blank]
             warn("filled-from-community", f"{int(blank.sum())} blank value(s) filled from "
