@@ -14,9 +14,10 @@ from yulin_gis.errors import SchemaError
 from yulin_gis.hazards import compound_pipe_hazards, hazardous_segments
 from yulin_gis.layers import Layers
 from yulin_gis.profile import DEFAULT_PROFILE_PATH, load_profile
-from yulin_gis.survey import assess_compounds, item_table
+from yulin_gis.survey import assess_compounds
 from yulin_gis.tasks import (
     department_tasks,
+    item_table,
     utility_tasks,
     write_survey_workbook,
     write_task_workbooks,

@@ -12,7 +12,7 @@ evidence a planner can check segment by segment.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,9 @@ from yulin_gis.schema import VOCABULARIES
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from yulin_gis.profile import Profile
+    from yulin_gis.profile import HazardRule, Profile
 
-__all__ = ["UTILITIES", "compound_pipe_hazards", "hazardous_segments"]
+__all__ = ["UTILITIES", "compound_pipe_hazards", "empty_pipe_hazards", "hazardous_segments"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,42 @@ def _column(frame: pd.DataFrame, name: str, dtype: str) -> np.ndarray:
     if dtype == "float":
         return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
     return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+
+
+def _rule_bits(rules: tuple[HazardRule, ...], util: np.ndarray, mat: np.ndarray, cond: np.ndarray,
+               age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bit ``i`` set where rule ``i`` holds; and where a needed material/year is missing."""
+    bits = np.zeros(len(util), dtype=np.int64)
+    undetermined = np.zeros(len(util), dtype=bool)
+    for i, rule in enumerate(rules):
+        in_util = np.isin(util, list(rule.utilities))
+        mask = in_util.copy()
+        if rule.materials:
+            mask &= np.isin(mat, list(rule.materials))
+            undetermined |= in_util & pd.isna(mat)
+        if rule.older_than_years is not None:
+            with np.errstate(invalid="ignore"):
+                mask &= age > rule.older_than_years
+            undetermined |= in_util & np.isnan(age)
+        if rule.conditions:
+            mask &= np.isin(cond, list(rule.conditions))
+        bits[mask] |= 1 << i
+    return bits, undetermined
+
+
+def _reason_maps(rules: tuple[HazardRule, ...], codes: np.ndarray) -> tuple[dict[int, str], ...]:
+    """Rule codes, Chinese and English reasons for each distinct bit pattern."""
+    rule_codes: dict[int, str] = {0: ""}
+    zh: dict[int, str] = {0: "材质或敷设年份未调查"}
+    en: dict[int, str] = {0: "material or install year not surveyed"}
+    for code in codes:
+        if not code:
+            continue
+        matched = [r for j, r in enumerate(rules) if code >> j & 1]
+        rule_codes[code] = ",".join(r.code for r in matched)
+        zh[code] = "；".join(dict.fromkeys(r.reason_zh for r in matched))
+        en[code] = "; ".join(dict.fromkeys(r.reason_en for r in matched))
+    return rule_codes, zh, en
 
 
 def hazardous_segments(
@@ -84,40 +120,13 @@ def hazardous_segments(
     inst = _column(utilities, "install_year", "float")
     age = year - inst
     n = len(utilities)
-    bits = np.zeros(n, dtype=np.int64)
-    undetermined = np.zeros(n, dtype=bool)
     rules = profile.hazard_rules
-    for i, rule in enumerate(rules):
-        in_util = np.isin(util, list(rule.utilities))
-        mask = in_util.copy()
-        if rule.materials:
-            mask &= np.isin(mat, list(rule.materials))
-            undetermined |= in_util & pd.isna(mat)
-        if rule.older_than_years is not None:
-            with np.errstate(invalid="ignore"):
-                mask &= age > rule.older_than_years
-            undetermined |= in_util & np.isnan(age)
-        if rule.conditions:
-            mask &= np.isin(cond, list(rule.conditions))
-        bits[mask] |= 1 << i
+    bits, undetermined = _rule_bits(rules, util, mat, cond, age)
     hazard = bits > 0
     keep = hazard | (undetermined & include_undetermined)
     pos = np.flatnonzero(keep)
     codes = pd.Series(bits[pos])
-    text = {}
-    for code in codes.unique():
-        if not code:
-            continue
-        matched = [r for j, r in enumerate(rules) if code >> j & 1]
-        text[code] = (
-            ",".join(r.code for r in matched),
-            "；".join(dict.fromkeys(r.reason_zh for r in matched)),
-            "; ".join(dict.fromkeys(r.reason_en for r in matched)),
-        )
-    rule_codes = {c: t[0] for c, t in text.items()}
-    zh = {**{c: t[1] for c, t in text.items()}, 0: "材质或敷设年份未调查"}
-    en = {**{c: t[2] for c, t in text.items()}, 0: "material or install year not surveyed"}
-    rule_codes[0] = ""
+    rule_codes, zh, en = _reason_maps(rules, codes.unique())
     out = pd.DataFrame({
         "pos": pos,
         "segment_id": utilities["segment_id"].astype(str).to_numpy()[pos],
@@ -141,6 +150,18 @@ def _describe(seg: pd.DataFrame) -> np.ndarray:
     dist = np.char.mod("%.1f m", seg["dist_m"].to_numpy(dtype=float)).astype(object)
     return (seg["segment_id"].astype(str).to_numpy(dtype=object) + " " + mat.astype(str).to_numpy(dtype=object)
             + " " + year.to_numpy(dtype=object) + ", " + dist)
+
+
+def empty_pipe_hazards(compound_ids: Any) -> pd.DataFrame:
+    """The :func:`compound_pipe_hazards` frame with no hazard found, for ``compound_ids``."""
+    out = pd.DataFrame(index=pd.Index(np.asarray(compound_ids, dtype=object), name="compound_id"))
+    out["hazard_pipes"] = 0
+    out["pipes_undetermined"] = 0
+    for u in UTILITIES:
+        out[f"hazard_{u}"] = False
+        out[f"hazard_len_{u}_m"] = 0.0
+        out[f"hazard_evidence_{u}"] = ""
+    return out
 
 
 def compound_pipe_hazards(
@@ -180,15 +201,8 @@ def compound_pipe_hazards(
     if compounds.crs is not None and utilities.crs is not None and compounds.crs != utilities.crs:
         raise CRSError(f"compounds ({compounds.crs}) and utilities ({utilities.crs}) differ in CRS")
     d = profile.survey.pipe_distance_m if distance_m is None else float(distance_m)
-    idx = pd.Index(compounds["compound_id"].astype(str).to_numpy(), name="compound_id")
     nc = len(compounds)
-    out = pd.DataFrame(index=idx)
-    out["hazard_pipes"] = 0
-    out["pipes_undetermined"] = 0
-    for u in UTILITIES:
-        out[f"hazard_{u}"] = False
-        out[f"hazard_len_{u}_m"] = 0.0
-        out[f"hazard_evidence_{u}"] = ""
+    out = empty_pipe_hazards(compounds["compound_id"].astype(str).to_numpy())
     segs = hazardous_segments(utilities, profile, as_of_year, include_undetermined=True)
     if segs.empty or nc == 0:
         return out
@@ -206,7 +220,17 @@ def compound_pipe_hazards(
     if hz.empty:
         return out
     out["hazard_pipes"] = hz.groupby("ci")["segment_id"].nunique().reindex(range(nc), fill_value=0).to_numpy()
-    k = profile.survey.evidence_max_segments
+    _fill_evidence(out, hz, profile.survey.evidence_max_segments)
+    logger.info("compounds with hazardous pipes within %.1f m: %d of %d",
+                d, int((out["hazard_pipes"] > 0).sum()), nc)
+    return out
+
+
+def _fill_evidence(out: pd.DataFrame, hz: pd.DataFrame, k: int) -> None:
+    """Write flags, lengths and the ``k`` nearest segments per (compound, utility) into ``out``.
+
+    ``hz`` holds the hazardous pairs sorted by compound position ``ci``, utility, distance.
+    """
     ci_s = hz["ci"].to_numpy()
     u_code = pd.Categorical(hz["utility"], categories=list(UTILITIES)).codes
     key = ci_s.astype(np.int64) * len(UTILITIES) + u_code
@@ -232,18 +256,12 @@ def compound_pipe_hazards(
         if not sel.any():
             continue
         rows = g_ci[sel]
-        col_text = np.array(out[f"hazard_evidence_{u}"], dtype=object)
-        col_text[rows] = text[sel]
-        out[f"hazard_evidence_{u}"] = col_text
-        col_len = np.array(out[f"hazard_len_{u}_m"], dtype=float)
-        col_len[rows] = length[sel]
-        out[f"hazard_len_{u}_m"] = col_len
-        col_flag = np.array(out[f"hazard_{u}"], dtype=bool)
-        col_flag[rows] = True
-        out[f"hazard_{u}"] = col_flag
-    logger.info("compounds with hazardous pipes within %.1f m: %d of %d",
-                d, int((out["hazard_pipes"] > 0).sum()), nc)
-    return out
+        for col, values, dtype in ((f"hazard_evidence_{u}", text[sel], object),
+                                   (f"hazard_len_{u}_m", length[sel], float),
+                                   (f"hazard_{u}", True, bool)):
+            arr = np.array(out[col], dtype=dtype)
+            arr[rows] = values
+            out[col] = arr
 
 
 def _clipped_lengths(cg: np.ndarray, sg: np.ndarray, ci: np.ndarray, si: np.ndarray,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from yulin_gis.errors import SchemaError
-from yulin_gis.hazards import UTILITIES, compound_pipe_hazards
+from yulin_gis.hazards import UTILITIES, compound_pipe_hazards, empty_pipe_hazards
 from yulin_gis.profile import CLASSES, Profile, load_profile
 from yulin_gis.schema import GAP_FIELDS, VOCABULARIES
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from yulin_gis.layers import Layers
 
-__all__ = ["SURVEY_COLUMNS", "assess_compounds", "item_table"]
+__all__ = ["SURVEY_COLUMNS", "assess_compounds"]
 
 logger = logging.getLogger(__name__)
 
@@ -177,13 +177,7 @@ def _pipe_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile, year: 
     ids = comp["compound_id"].astype(str).to_numpy()
     if pipes is None and layers.utilities is not None:
         pipes = compound_pipe_hazards(comp, layers.utilities, prof, as_of_year=year)
-    out = pd.DataFrame(index=pd.Index(ids, name="compound_id"))
-    out["hazard_pipes"] = 0
-    out["pipes_undetermined"] = 0
-    for u in UTILITIES:
-        out[f"hazard_{u}"] = False
-        out[f"hazard_len_{u}_m"] = 0.0
-        out[f"hazard_evidence_{u}"] = ""
+    out = empty_pipe_hazards(ids)
     if pipes is None:
         return out, {"pipes": np.ones(len(ids), dtype=bool)}
     absent = ~pd.Index(ids).isin(pipes.index.astype(str))
@@ -546,53 +540,3 @@ def assess_compounds(
                 len(out), int(out["eligible"].sum()), int((out["tier"] == "priority").sum()),
                 int((out["tier"] == "share").sum()), float(out.loc[out["eligible"], "cost_yuan"].sum()))
     return out
-
-
-def item_table(assessed: pd.DataFrame, profile: Profile | None = None) -> pd.DataFrame:
-    """One row per (compound, item) from the ``items`` and ``quantities`` columns.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``compound_id``, ``name``, ``county``, ``street``, ``community_id``, ``tier``,
-        ``eligible``, ``item``, ``item_name``, ``class``, ``quantity``, ``unit``,
-        ``unit_cost``, ``cost_yuan``, ``residents_yuan``, ``utility_yuan``,
-        ``government_yuan``, ``departments``, ``utility_companies`` (codes, comma-separated).
-    """
-    prof = profile if profile is not None else load_profile()
-    keep = [c for c in ("compound_id", "name", "county", "street", "community_id", "tier", "eligible")
-            if c in assessed.columns]
-    cols = [*keep, "item", "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
-            "residents_yuan", "utility_yuan", "government_yuan", "departments", "utility_companies"]
-    pos: list[int] = []
-    code_list: list[str] = []
-    qty_list: list[float] = []
-    for i, quant in enumerate(assessed["quantities"].tolist()):
-        if not isinstance(quant, str) or not quant:
-            continue
-        for part in quant.split(","):
-            code, _, q = part.partition("=")
-            pos.append(i)
-            code_list.append(code)
-            qty_list.append(float(q) if q else float("nan"))
-    if not pos:
-        return pd.DataFrame(columns=cols)
-    base = pd.DataFrame(assessed[keep]).reset_index(drop=True).iloc[pos].reset_index(drop=True)
-    codes = np.array(code_list, dtype=object)
-    unknown = sorted(set(codes) - set(prof.items))
-    if unknown:
-        prof.item(unknown[0])  # raises ProfileError naming the code
-    items = [prof.items[c] for c in codes]
-    qty = np.array(qty_list, dtype=float)
-    unit_cost = np.array([it.unit_cost for it in items], dtype=float)
-    cost = qty * unit_cost
-    out = base.assign(
-        item=codes, item_name=[it.name_zh for it in items], **{"class": [it.item_class for it in items]},
-        quantity=qty, unit=[it.unit for it in items], unit_cost=unit_cost, cost_yuan=cost,
-        residents_yuan=cost * np.array([it.funding.residents for it in items], dtype=float),
-        utility_yuan=cost * np.array([it.funding.utility for it in items], dtype=float),
-        government_yuan=cost * np.array([it.funding.government for it in items], dtype=float),
-        departments=[",".join(it.departments) for it in items],
-        utility_companies=[",".join(it.utility_companies) for it in items],
-    )
-    return out[cols]

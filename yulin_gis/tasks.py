@@ -27,7 +27,6 @@ import pandas as pd
 from yulin_gis.errors import OutputError
 from yulin_gis.profile import CLASS_LABELS_ZH, CLASSES, UNITS, Profile, load_profile
 from yulin_gis.schema import VOCABULARIES
-from yulin_gis.survey import item_table
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TIER_LABELS_ZH",
     "department_tasks",
+    "item_table",
     "utility_tasks",
     "write_survey_workbook",
     "write_task_workbooks",
@@ -96,6 +96,56 @@ def _header(col: str) -> str:
 
 
 # --- task lists --------------------------------------------------------------------------
+
+
+def item_table(assessed: pd.DataFrame, profile: Profile | None = None) -> pd.DataFrame:
+    """One row per (compound, item) from the ``items`` and ``quantities`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``compound_id``, ``name``, ``county``, ``street``, ``community_id``, ``tier``,
+        ``eligible``, ``item``, ``item_name``, ``class``, ``quantity``, ``unit``,
+        ``unit_cost``, ``cost_yuan``, ``residents_yuan``, ``utility_yuan``,
+        ``government_yuan``, ``departments``, ``utility_companies`` (codes, comma-separated).
+    """
+    prof = profile if profile is not None else load_profile()
+    keep = [c for c in ("compound_id", "name", "county", "street", "community_id", "tier", "eligible")
+            if c in assessed.columns]
+    cols = [*keep, "item", "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
+            "residents_yuan", "utility_yuan", "government_yuan", "departments", "utility_companies"]
+    pos: list[int] = []
+    code_list: list[str] = []
+    qty_list: list[float] = []
+    for i, quant in enumerate(assessed["quantities"].tolist()):
+        if not isinstance(quant, str) or not quant:
+            continue
+        for part in quant.split(","):
+            code, _, q = part.partition("=")
+            pos.append(i)
+            code_list.append(code)
+            qty_list.append(float(q) if q else float("nan"))
+    if not pos:
+        return pd.DataFrame(columns=cols)
+    base = pd.DataFrame(assessed[keep]).reset_index(drop=True).iloc[pos].reset_index(drop=True)
+    codes = np.array(code_list, dtype=object)
+    unknown = sorted(set(codes) - set(prof.items))
+    if unknown:
+        prof.item(unknown[0])  # raises ProfileError naming the code
+    items = [prof.items[c] for c in codes]
+    qty = np.array(qty_list, dtype=float)
+    unit_cost = np.array([it.unit_cost for it in items], dtype=float)
+    cost = qty * unit_cost
+    out = base.assign(
+        item=codes, item_name=[it.name_zh for it in items], **{"class": [it.item_class for it in items]},
+        quantity=qty, unit=[it.unit for it in items], unit_cost=unit_cost, cost_yuan=cost,
+        residents_yuan=cost * np.array([it.funding.residents for it in items], dtype=float),
+        utility_yuan=cost * np.array([it.funding.utility for it in items], dtype=float),
+        government_yuan=cost * np.array([it.funding.government for it in items], dtype=float),
+        departments=[",".join(it.departments) for it in items],
+        utility_companies=[",".join(it.utility_companies) for it in items],
+    )
+    return out[cols]
 
 
 def _item_evidence(assessed: pd.DataFrame, long: pd.DataFrame) -> list[str]:
