@@ -383,3 +383,14 @@ def test_unparsed_chinese_booleans_are_read_not_truthy(profile):
     assert out.loc["P", "items"].split(",") == ["roof_repair"]
     assert out.loc["Q", "items"] == ""
     assert "facade_damaged" in out.loc["P", "not_surveyed"].split(", ")
+
+
+def test_rerun_on_assessed_layer_is_identical(assessed, profile, compounds):
+    walk = _walk(list(compounds["compound_id"]), [250.0, 800.0, np.nan, 100.0, 120.0])
+    again = assess_compounds(Layers(assessed, utilities=_pipes(3.0)), profile, walk=walk,
+                             terrain=pd.DataFrame({"rel_elev_m": [-0.1, -2.5, 0.0, 0.3, np.nan],
+                                                   "low_share": [0.0, 0.8, 0.1, 0.0, np.nan]},
+                                                  index=pd.Index(list(compounds["compound_id"]))))
+    assert list(again.columns) == list(assessed.columns)
+    pd.testing.assert_frame_equal(pd.DataFrame(again.drop(columns="geometry")),
+                                  pd.DataFrame(assessed.drop(columns="geometry")))

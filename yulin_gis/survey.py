@@ -459,6 +459,26 @@ def _notes(comp: pd.DataFrame) -> np.ndarray:
     ], "；", n)
 
 
+_ORDER = SURVEY_COLUMNS
+
+
+def _result_columns(tiers: pd.DataFrame, res: dict[str, Any], prio: pd.DataFrame,
+                    ev: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """The survey's new columns as one frame (no geometry)."""
+    cols: dict[str, Any] = {c: tiers[c].to_numpy() if c != "consent_ok" else tiers[c].array
+                            for c in tiers.columns}
+    cols["items"] = res["items"]
+    cols.update({f"items_{c}": res["count"][c] for c in CLASSES})
+    cols["quantities"] = res["quantities"]
+    cols["evidence"] = res["evidence"]
+    cols.update({c: prio[c].to_numpy() for c in prio.columns})
+    cols["cost_yuan"] = np.round(sum(res["cost"].values()), 2)
+    cols.update({f"cost_{c}": np.round(res["cost"][c], 2) for c in CLASSES})
+    cols.update({f"fund_{k}": np.round(v, 2) for k, v in res["fund"].items()})
+    cols.update({c: ev[c].array for c in ev.columns})
+    return pd.DataFrame(cols, index=index)
+
+
 def assess_compounds(
     layers: Layers,
     profile: Profile | None = None,
@@ -517,25 +537,14 @@ def assess_compounds(
     tiers = _tiers(comp, prof, year)
     res = _items(comp, ev, prof)
     prio = _priority(comp, ev, prof, res["weighted"], tiers["eligible"].to_numpy())
-    out = comp.copy()
-    for col in tiers.columns:
-        out[col] = tiers[col]
-    out["items"] = res["items"]
-    for c in CLASSES:
-        out[f"items_{c}"] = res["count"][c]
-    out["quantities"] = res["quantities"]
-    out["evidence"] = res["evidence"]
-    out["not_surveyed"] = _not_surveyed(comp, prof, {**pipe_missing, **terr_missing, **walk_missing})
-    out["notes"] = _notes(comp)
-    for col in prio.columns:
-        out[col] = prio[col]
-    out["cost_yuan"] = np.round(sum(res["cost"].values()), 2)
-    for c in CLASSES:
-        out[f"cost_{c}"] = np.round(res["cost"][c], 2)
-    for k, v in res["fund"].items():
-        out[f"fund_{k}"] = np.round(v, 2)
-    for col in ev.columns:
-        out[col] = ev[col]
+    new = _result_columns(tiers, res, prio, ev, comp.index)
+    new["not_surveyed"] = _not_surveyed(comp, prof, {**pipe_missing, **terr_missing, **walk_missing})
+    new["notes"] = _notes(comp)
+    new = new[[c for c in _ORDER if c in new.columns] + [c for c in new.columns if c not in _ORDER]]
+    import geopandas as gpd
+
+    kept = comp.drop(columns=[c for c in new.columns if c in comp.columns])  # a re-run replaces them
+    out = gpd.GeoDataFrame(pd.concat([kept, new], axis=1), geometry=comp.geometry.name, crs=comp.crs)
     logger.info("survey: %d compounds, %d eligible (%d priority, %d share), %.0f yuan",
                 len(out), int(out["eligible"].sum()), int((out["tier"] == "priority").sum()),
                 int((out["tier"] == "share").sum()), float(out.loc[out["eligible"], "cost_yuan"].sum()))
