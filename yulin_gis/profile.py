@@ -462,27 +462,8 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
     depts = chk.str_map(top.get("departments", {}), "departments")
     utils = chk.str_map(top.get("utility_companies", {}), "utility_companies")
     elig = _eligibility(chk, top.get("eligibility", {}))
-    excl = chk.table(top.get("exclusions", {}), "exclusions", {
-        "urban_village": "bool", "self_built": "bool",
-        "self_built_housing_types": "list[str]", "renovated_within_years": "int",
-    })
-    chk.members(excl.get("self_built_housing_types", []), "exclusions.self_built_housing_types",
-                VOCABULARIES["housing_type"], "housing type")
-    chk.at_least(excl, "exclusions", "renovated_within_years", 0)
+    excl, survey, qty = _small_sections(chk, top)
     consent = _consent(chk, top.get("consent", {}))
-    survey = chk.table(top.get("survey", {}), "survey", {
-        "pipe_distance_m": "float", "lift_min_floors": "int", "evidence_max_segments": "int",
-        "as_of_year": "int",
-    })
-    chk.at_least(survey, "survey", "pipe_distance_m", 0.0)
-    chk.at_least(survey, "survey", "lift_min_floors", 2)
-    chk.at_least(survey, "survey", "evidence_max_segments", 1)
-    qty = chk.table(top.get("quantities", {}), "quantities", {
-        "m2_per_household": "float", "pipe_m_per_household": "float",
-        "lifts_per_building": "float",
-    })
-    for key in ("m2_per_household", "pipe_m_per_household", "lifts_per_building"):
-        chk.at_least(qty, "quantities", key, 0.0)
     rules = _hazards(chk, top.get("hazards", {}))
     water = chk.table(top.get("waterlogging", {}), "waterlogging", {
         "rel_elev_threshold_m": "float", "low_share_threshold": "float", "ring_m": "float",
@@ -519,6 +500,31 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
         plan=PlanYears(**plan),
         departments=depts, utility_companies=utils, items=items, path=path,
     )
+
+
+def _small_sections(chk: Checker, top: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The exclusions, survey and quantities tables."""
+    excl = chk.table(top.get("exclusions", {}), "exclusions", {
+        "urban_village": "bool", "self_built": "bool",
+        "self_built_housing_types": "list[str]", "renovated_within_years": "int",
+    })
+    chk.members(excl.get("self_built_housing_types", []), "exclusions.self_built_housing_types",
+                VOCABULARIES["housing_type"], "housing type")
+    chk.at_least(excl, "exclusions", "renovated_within_years", 0)
+    survey = chk.table(top.get("survey", {}), "survey", {
+        "pipe_distance_m": "float", "lift_min_floors": "int", "evidence_max_segments": "int",
+        "as_of_year": "int",
+    })
+    chk.at_least(survey, "survey", "pipe_distance_m", 0.0)
+    chk.at_least(survey, "survey", "lift_min_floors", 2)
+    chk.at_least(survey, "survey", "evidence_max_segments", 1)
+    qty = chk.table(top.get("quantities", {}), "quantities", {
+        "m2_per_household": "float", "pipe_m_per_household": "float",
+        "lifts_per_building": "float",
+    })
+    for key in ("m2_per_household", "pipe_m_per_household", "lifts_per_building"):
+        chk.at_least(qty, "quantities", key, 0.0)
+    return excl, survey, qty
 
 
 def _eligibility(chk: Checker, raw: Any) -> dict[str, Any]:
