@@ -32,6 +32,7 @@ UTILITY_ZH = {"water_supply": "供水", "storm": "雨水", "sewer": "污水", "c
 UTILITY_COLORS = {"water_supply": "#1f78b4", "storm": "#33a02c", "sewer": "#8c510a",
                   "combined_sewer": "#bf812d", "gas": "#e31a1c", "power": "#ff7f00",
                   "telecom": "#6a3d9a", "cable_tv": "#b15928"}
+_YEAR_COLORS = ["#1b9e77", "#7570b3", "#e6ab02", "#e7298a", "#66a61e", "#a6761d"]
 FACILITY_ZH = {k: v[0] for k, v in VOCABULARIES["facility_kind"].items()}
 _COMPOUND_POPUP = {
     "compound_id": "小区编号", "name": "小区名称", "community_id": "所属社区", "street": "所属街道",
@@ -96,7 +97,9 @@ def _package_layer(packages: gpd.GeoDataFrame) -> MapLayer:
     years = sorted({str(y) for y in packages.get("plan_year", pd.Series(dtype=str)) if str(y)})
     styles: list[StyleBy | str] = []
     if years:
-        styles.append(StyleBy("plan_year", "计划年度", labels={y: f"{y}年" for y in years}))
+        labels = {**{y: f"{y}年" for y in years}, "": "未排入计划"}
+        colours = dict(zip(years, _YEAR_COLORS * 4, strict=False)) | {"": "#969696"}
+        styles.append(StyleBy("plan_year", "计划年度", labels=labels, colors=colours))
     styles.append(StyleBy("package_id", "片区"))
     popup = {"package_id": "片区编号", "community_id": "社区", "n_compounds": "小区数",
              "households": "户数", "cost_yuan": "估算投资（元）", "plan_year": "计划年度",
