@@ -163,6 +163,7 @@ def test_items_and_evidence(assessed):
     assert "property_room" in items_a
     assert "no property management" in a.loc["A", "notes"]
     assert "education" not in items_a  # kindergarten at 250 m ≤ 300 m
+    assert "lift needs 75% consent" not in a.loc["A", "notes"]  # consent 0.9
     # B: walk 800 m > 300 m → education; low-lying → drainage; 3 floors → no lift
     items_b = a.loc["B", "items"].split(",")
     assert "education" in items_b
@@ -394,3 +395,18 @@ def test_rerun_on_assessed_layer_is_identical(assessed, profile, compounds):
     assert list(again.columns) == list(assessed.columns)
     pd.testing.assert_frame_equal(pd.DataFrame(again.drop(columns="geometry")),
                                   pd.DataFrame(assessed.drop(columns="geometry")))
+
+
+def test_lift_consent_and_management_notes(profile):
+    comp = gpd.GeoDataFrame({"compound_id": ["L"], "name": ["l"], "built_year": [1995],
+                             "households": [40], "floors": [6], "has_lift": [False],
+                             "consent_rate": [0.7], "owners_committee": [False],
+                             "seismic_ok": [False]},
+                            geometry=[_box(0)], crs=CRS)
+    row = assess_compounds(Layers(comp), profile).iloc[0]
+    assert "lift" in row["items"].split(",")
+    assert row["eligible"]  # 0.7 ≥ 2/3: consent_ok
+    assert bool(row["consent_ok"])
+    assert "lift needs 75% consent" in row["notes"]
+    assert "no owners' committee" in row["notes"]
+    assert "below seismic standard" in row["notes"]

@@ -447,15 +447,28 @@ def _not_surveyed(comp: pd.DataFrame, prof: Profile, missing: Missing) -> np.nda
     return _gather(n, rows, names, ", ")
 
 
-def _notes(comp: pd.DataFrame) -> np.ndarray:
+def _notes(comp: pd.DataFrame, prof: Profile, items: np.ndarray) -> np.ndarray:
+    """Management and consent notes that are not renovation items."""
     n = len(comp)
-    pm, pm_missing = _flag(comp, "property_management")
-    seis, seis_missing = _flag(comp, "seismic_ok")
+
+    def absent(name: str) -> np.ndarray:
+        val, missing = _flag(comp, name)
+        return ~val & ~missing
+
+    lift = np.array([isinstance(s, str) and "lift" in s.split(",") for s in items], dtype=bool)
+    consent = _num(comp, "consent_rate")
+    thr = prof.consent.lift_threshold
+    with np.errstate(invalid="ignore"):
+        lift_low = lift & (consent < thr - 1e-9)
     return _join([
-        np.where(~pm & ~pm_missing, "无物业管理：改造后确定长效管理模式 / no property management: "
-                 "agree long-term management after renovation", ""),
-        np.where(~seis & ~seis_missing, "抗震不达标（目录无对应改造内容）/ below seismic standard "
+        np.where(absent("property_management"), "无物业管理：改造后确定长效管理模式 / no property "
+                 "management: agree long-term management after renovation", ""),
+        np.where(absent("owners_committee"), "无业主委员会：推进小区自治组织建设 / no owners' committee",
+                 ""),
+        np.where(absent("maintenance_fund"), "无维修资金 / no maintenance fund", ""),
+        np.where(absent("seismic_ok"), "抗震不达标（目录无对应改造内容）/ below seismic standard "
                  "(no catalogue item)", ""),
+        np.where(lift_low, f"加装电梯需{thr:.0%}同意，当前同意率不足 / lift needs {thr:.0%} consent", ""),
     ], "；", n)
 
 
@@ -539,7 +552,7 @@ def assess_compounds(
     prio = _priority(comp, ev, prof, res["weighted"], tiers["eligible"].to_numpy())
     new = _result_columns(tiers, res, prio, ev, comp.index)
     new["not_surveyed"] = _not_surveyed(comp, prof, {**pipe_missing, **terr_missing, **walk_missing})
-    new["notes"] = _notes(comp)
+    new["notes"] = _notes(comp, prof, res["items"])
     new = new[[c for c in _ORDER if c in new.columns] + [c for c in new.columns if c not in _ORDER]]
     import geopandas as gpd
 
