@@ -225,6 +225,8 @@ def test_write_and_read_back(city: SyntheticCity, tmp_path: Path) -> None:
         assert src.compression.name.lower() == "lzw"
         assert abs(src.res[0] - 20) < 1e-9
     assert json.loads(paths["truth"].read_text(encoding="utf-8"))["n_compounds"] == 300
+    again = city.to_files(tmp_path / "again", survey=False)
+    assert all(again[k].read_bytes() == paths[k].read_bytes() for k in ("gpkg", "dem", "truth"))
 
 
 def test_committed_sample_matches_generator(tmp_path: Path) -> None:
