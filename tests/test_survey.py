@@ -410,3 +410,13 @@ def test_lift_consent_and_management_notes(profile):
     assert "lift needs 75% consent" in row["notes"]
     assert "no owners' committee" in row["notes"]
     assert "below seismic standard" in row["notes"]
+
+
+def test_unwritable_output_raises_output_error(tmp_path, assessed, profile):
+    from yulin_gis.errors import OutputError
+
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match="not_a_dir"):
+        write_survey_workbook(assessed, blocker / "survey.xlsx", profile)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_dir"]
