@@ -140,6 +140,31 @@ def _remove_stale(previous: dict[str, str], written: list[Path]) -> None:
             logger.info("removed %s, an output of the previous run not written this time", path)
 
 
+def _check_stage_inputs(layers: Layers, report: ValidationReport, options: PlanOptions,
+                        until: str, source: str) -> None:
+    """Fail before any stage runs when a later stage would lack a field it needs.
+
+    Raises
+    ------
+    ValidationError
+        When packages are asked for but the compounds have no planning unit
+        (``community_id`` or ``street``) and no communities layer filled it.
+    """
+    from yulin_gis.errors import Problem, ValidationError
+
+    if STAGES.index(until) < STAGES.index("packages"):
+        return
+    unit = options.unit
+    comp = layers.compounds
+    if unit not in comp.columns or comp[unit].isna().all():
+        label = "社区编号" if unit == "community_id" else "街道"
+        raise ValidationError([Problem(
+            "error", "missing-field", f"packages are made per {unit} ({label}), which the "
+            f"compounds do not have: add a {unit} column or a communities layer (社区) to fill "
+            "it, or run only the survey", report.sources.get("compounds", source), "compounds",
+            None, unit)], header=f"Input {source} cannot be packaged")
+
+
 def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = None,
         dem: str | Path | None = None, polygons: str | Path | None = None,
         maps_dir: str | Path | None = None, options: PlanOptions | None = None,
@@ -182,6 +207,7 @@ def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = 
         logger.warning("%s", problem)
     if layers is None:
         raise ValidationError(report.problems, header=f"Input {input_path} failed validation")
+    _check_stage_inputs(layers, report, options, until, str(input_path))
     state = (_validated_state(layers, options) if until == "validate"
              else _run_stages(layers, options, until))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
