@@ -227,3 +227,30 @@ def test_crs_mismatch_and_geographic_rejected(street: dict[str, gpd.GeoDataFrame
     with pytest.raises(CRSError, match="geographic"):
         pipes_near_compounds(street["compounds"].set_crs(4490, allow_override=True),
                              street["utilities"])
+
+
+def test_within_lengths_match_clipping() -> None:
+    rng = np.random.default_rng(11)
+    pts = rng.uniform(0, 60, (40, 6, 2)) + rng.uniform(0, 600, (40, 1, 2))
+    convex = list(shapely.convex_hull(shapely.multipoints(pts)))
+    concave = shapely.Polygon([(0, 0), (60, 0), (60, 20), (20, 20), (20, 60), (0, 60)])
+    holed = shapely.Polygon([(300, 300), (360, 300), (360, 360), (300, 360)],
+                            [[(320, 320), (340, 320), (340, 340), (320, 340)]])
+    polys = np.array([*convex, concave, holed, shapely.Point(500, 100)], dtype=object)
+    starts = rng.uniform(0, 650, (600, 2))
+    lines = list(shapely.linestrings(np.stack([starts, starts + rng.uniform(-90, 90, (600, 2))], 1)))
+    lines.append(LineString([(0, 10), (30, 40), (80, 40)]))  # a bent line
+    compounds = gpd.GeoDataFrame({"compound_id": [f"c{i}" for i in range(len(polys))]},
+                                 geometry=polys, crs=CRS)
+    utilities = gpd.GeoDataFrame({"segment_id": [f"s{i}" for i in range(len(lines))],
+                                  "utility": "water_supply"}, geometry=lines, crs=CRS)
+    pairs = pipes_near_compounds(compounds, utilities, 30.0)
+    assert len(pairs) > 100
+    ci = pairs["compound_id"].str[1:].astype(int).to_numpy()
+    si = pairs["segment_id"].str[1:].astype(int).to_numpy()
+    geoms = utilities.geometry.to_numpy()
+    zone = shapely.buffer(polys, 30.0, quad_segs=256)
+    expected = shapely.length(shapely.intersection(geoms[si], zone[ci]))
+    np.testing.assert_allclose(pairs["length_in_m"].to_numpy(), expected, atol=0.5)
+    inside = pipes_near_compounds(compounds, utilities, 30.0, lengths="inside")
+    assert (inside["length_in_m"] <= pairs["length_in_m"] + 1e-6).all()
