@@ -208,8 +208,9 @@ def pipes_near_compounds(compounds: gpd.GeoDataFrame, utilities: gpd.GeoDataFram
         Maximum distance; 0 means touching or inside.
     lengths
         What ``length_in_m`` measures: ``"within"`` (default) the part of the segment
-        within ``distance_m`` of the polygon (clipped by an 8-segments-per-quarter buffer:
-        a measurement only, the pairs stay exact; segments wholly inside skip the clip);
+        within ``distance_m`` of the polygon (closed form for straight segments and convex
+        polygons; otherwise clipped by an 8-segments-per-quarter buffer — a measurement
+        only, the pairs stay exact);
         ``"inside"`` the part inside the polygon; ``"full"`` the whole segment (fast);
         ``"none"`` NaN (fastest).
     method
