@@ -112,6 +112,13 @@ def _package_sheet(packages: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("片区编号").reset_index(drop=True)
 
 
+def _stem(name: str) -> str:
+    """A file-name-safe form of a county or company name (no path separators, no ``..``)."""
+    import re
+
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", name).strip(" ._") or "未命名"
+
+
 def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
     """Write the overview, per-county and per-utility web maps and the static maps."""
     from yulin_gis.maplayers import plan_map_layers
@@ -128,13 +135,13 @@ def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
               f"{city}城镇老旧小区改造规划总览", raster_overlays=rasters, **options)
     files.append(maps_dir / "overview.html")
     for county in sorted(state.compounds["county"].dropna().astype(str).unique()):
-        path = maps_dir / f"county_{county}.html"
+        path = maps_dir / f"county_{_stem(county)}.html"
         write_map(path, plan_map_layers(state, county=county), f"{county}老旧小区改造规划",
                   **options)
         files.append(path)
     if state.pipe_upgrades is not None and len(state.pipe_upgrades):
         for owner in sorted(state.pipe_upgrades["owner"].dropna().astype(str).unique()):
-            path = maps_dir / f"utility_{owner}.html"
+            path = maps_dir / f"utility_{_stem(owner)}.html"
             write_map(path, plan_map_layers(state, owner=owner), f"{owner}管线改造计划",
                       **options)
             files.append(path)
