@@ -243,3 +243,20 @@ def test_blocks_give_the_same_answer(dem, compounds, caplog):
     # the quantile then comes from a decimated read of the whole region
     q = compound_terrain(compounds, dem, max_window_px=3000).attrs["low_elevation_m"]
     assert q == pytest.approx(float(np.quantile(_surface(), 0.2)), abs=0.3)
+
+
+def test_point_compounds_from_survey_tables(dem):
+    """Compounds known only as points take the value of the pixel they fall in."""
+    pts = gpd.GeoDataFrame(
+        {"compound_id": ["p1", "p2"]},
+        geometry=[
+            shapely.Point(X0 + 101.0, Y0 - SIDE + 101.0),  # pixel (row 99, col 20)
+            shapely.Point(X0 + 252.0, Y0 - SIDE + 248.0),  # bottom of the bowl
+        ],
+        crs="EPSG:4546",
+    )
+    t = compound_terrain(pts, dem)
+    assert t.loc["p1", "elev_mean"] == pytest.approx(float(_surface()[99, 20]), abs=1e-6)
+    assert t.loc["p1", "pixel_count"] == 1
+    assert t.loc["p2", "rel_elev_m"] < -1.5
+    assert waterlogging_risk(t)["p2"]
