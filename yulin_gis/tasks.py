@@ -294,6 +294,18 @@ def _write_frame(wb: Workbook, title: str, frame: pd.DataFrame, used: set[str]) 
         _append(ws, row)
 
 
+def _check_target(path: str | os.PathLike[str]) -> Path:
+    """Create the parent folder and check it is writable, before any work is done."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc}") from exc
+    if not os.access(target.parent, os.W_OK):
+        raise OutputError(f"cannot write {target}: folder {target.parent} is not writable")
+    return target
+
+
 def _save_atomic(wb: Workbook, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     try:
@@ -393,6 +405,7 @@ def write_survey_workbook(
     from openpyxl import Workbook
 
     prof = profile if profile is not None else load_profile()
+    _check_target(path)
     wb = Workbook(write_only=True)
     used: set[str] = set()
     _write_frame(wb, "汇总", _summary(assessed, prof), used)
@@ -432,6 +445,7 @@ def write_task_workbooks(
 
     prof = profile if profile is not None else load_profile()
     out = Path(out_dir)
+    _check_target(out / "部门任务清单.xlsx")
     paths: dict[str, Path] = {}
     for key, fname, tasks in (
         ("departments", "部门任务清单.xlsx", department_tasks(assessed, prof, eligible_only=eligible_only)),
