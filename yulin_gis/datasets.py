@@ -61,6 +61,7 @@ def sample_dir() -> Path:
 
 
 def _candidates() -> list[Path]:
+    """Where the sample may be: inside an installed wheel, then a source checkout."""
     here = Path(__file__).resolve().parent
     return [here / "_sample", here.parent / "layers"]
 
@@ -84,6 +85,7 @@ def get_path(name: str) -> Path:
 
 
 def _zh(vocab: str, value: Any) -> Any:
+    """The first Chinese spelling of a canonical value (the value itself if none)."""
     from yulin_gis.schema import VOCABULARIES
 
     spellings = VOCABULARIES[vocab].get(str(value))
@@ -150,6 +152,7 @@ def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
 
 
 def _write_dem(city: SyntheticCity, path: Path) -> None:
+    """Write the DEM as a tiled, LZW-compressed float32 GeoTIFF."""
     import rasterio
     from rasterio.transform import Affine
 

@@ -189,6 +189,7 @@ class SyntheticCity:
 
 # --------------------------------------------------------------------------- frame
 def _rot(xy: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate ``(n, 2)`` coordinates by ``angle`` radians about the origin."""
     c, s = np.cos(angle), np.sin(angle)
     return np.column_stack([c * xy[:, 0] - s * xy[:, 1], s * xy[:, 0] + c * xy[:, 1]])
 
@@ -201,23 +202,28 @@ class _Frame:
     theta: float
 
     def to_world(self, xy: np.ndarray) -> np.ndarray:
+        """Local → EPSG:4546 coordinates."""
         return _rot(xy, self.theta) + np.asarray(self.origin)
 
     def to_local(self, xy: np.ndarray) -> np.ndarray:
+        """EPSG:4546 → local coordinates."""
         return _rot(xy - np.asarray(self.origin), -self.theta)
 
     def geoms_to_world(self, geoms: np.ndarray) -> np.ndarray:
+        """Transform geometries local → EPSG:4546."""
         import shapely
 
         return shapely.transform(geoms, self.to_world)
 
     def geoms_to_local(self, geoms: np.ndarray) -> np.ndarray:
+        """Transform geometries EPSG:4546 → local."""
         import shapely
 
         return shapely.transform(geoms, self.to_local)
 
 
 def _default_source() -> Path:
+    """The ``source/`` folder of the embedded sample (real boundaries and codes)."""
     from yulin_gis.datasets import sample_dir
 
     return sample_dir() / "source"
@@ -258,6 +264,8 @@ def load_real_divisions(
 # --------------------------------------------------------------------------- grid
 @dataclass
 class _Grid:
+    """The block grid in local coordinates: per-cell density, masks, county and year field."""
+
     nx: int
     ny: int
     x0: float
@@ -269,6 +277,7 @@ class _Grid:
     year: np.ndarray  # smooth built-year field at cell centres
 
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Block centre coordinates, each ``(nx, ny)``."""
         i, j = np.meshgrid(np.arange(self.nx), np.arange(self.ny), indexing="ij")
         return self.x0 + (i + 0.5) * CELL, self.y0 + (j + 0.5) * CELL
 
@@ -280,6 +289,7 @@ def _year_field(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, scale: f
              for _ in range(3)]
 
     def field_at(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """Built year (unrounded) at local coordinates."""
         r = np.hypot(px, py) / scale
         base = 1977.0 + 36.0 * np.clip(r, 0, 1.5) ** 1.15
         if fumian is not None:
@@ -293,6 +303,7 @@ def _year_field(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, scale: f
 
 
 def _sample_grid(rng: np.random.Generator, frame: _Frame, counties_local: np.ndarray) -> tuple[_Grid, Any]:
+    """Blocks of the urban core and 福绵镇 inside the real county polygons (local frame)."""
     import shapely
 
     nx, ny, x0, y0 = 72, 62, -10500.0, -8500.0
@@ -327,6 +338,7 @@ def _corridor(g: _Grid, fum: np.ndarray, rc: np.ndarray) -> None:
 
 
 def _grid_grid(rng: np.random.Generator, n: int) -> tuple[_Grid, Any]:
+    """A square grid sized for ``n`` compounds, with a few empty patches (benchmark mode)."""
     side = int(np.ceil(np.sqrt(n / 2.4)))
     x0 = y0 = -side * CELL / 2
     g = _Grid(side, side, x0, y0, np.full((side, side), 0.9), np.ones((side, side), bool),
@@ -361,6 +373,7 @@ def _line_names(k: np.ndarray, axis: str, positive: np.ndarray) -> np.ndarray:
 
 
 def _road_class(k: np.ndarray) -> np.ndarray:
+    """Class of grid line ``k``: arterial every 4th line, secondary every 2nd, else branch."""
     return np.select([k % 4 == 0, k % 2 == 0], ["arterial", "secondary"], default="branch").astype(object)
 
 
@@ -375,6 +388,7 @@ class _Edges:
 
 
 def _edges(g: _Grid) -> tuple[_Edges, dict[str, np.ndarray]]:
+    """Road edges (one per block side): arterial/secondary by urban blocks, branch by built-up ones."""
     pad_u = np.pad(g.urban, 1)
     pad_d = np.pad(g.developed, 1)
     kv = np.arange(g.nx + 1)[:, None]
@@ -421,6 +435,7 @@ def _kmeans(rng: np.random.Generator, pts: np.ndarray, w: np.ndarray, k: int) ->
 
 
 def _street_of_cells(g: _Grid, frame: _Frame, counties: gpd.GeoDataFrame) -> np.ndarray:
+    """Sub-district code per urban block: 玉城 in the centre, sectors around it, 福绵镇 in 福绵区."""
     cx, cy = g.centres()
     w = frame.to_world(np.column_stack([cx.ravel(), cy.ravel()]))
     dx, dy = w[:, 0] - CORE[0], w[:, 1] - CORE[1]
@@ -518,6 +533,7 @@ def _parcels(rng: np.random.Generator, g: _Grid, counties_local: np.ndarray | No
 
 
 def _corners_inside(P: pd.DataFrame, polys: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """True where all four corners of a parcel lie in its block's county polygon."""
     import shapely
 
     ok = np.ones(len(P), bool)
@@ -582,6 +598,7 @@ _PROBLEMS = {  # gap field: (base, slope) of the probability over oldness 0..1
 
 
 def _pick(rng: np.random.Generator, options: list[str], probs: list[float], n: int) -> np.ndarray:
+    """Draw ``n`` values from ``options`` with probabilities ``probs``."""
     return np.asarray(options, dtype=object)[rng.choice(len(options), size=n, p=probs)]
 
 
@@ -923,6 +940,7 @@ def _facility_sites(ctx: _Ctx, free: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
 
 
 def _river_local(frame: _Frame, g: _Grid, mode: str) -> np.ndarray:
+    """The Nanliu river centre line (local frame), smoothed with Chaikin's algorithm."""
     if mode == "sample":
         pts = frame.to_local(RIVER_WORLD.astype(float))
     else:
@@ -1100,6 +1118,7 @@ def _road_lines(frame: _Frame, R: pd.DataFrame) -> np.ndarray:
 
 
 def _lines(frame: _Frame, df: pd.DataFrame) -> np.ndarray:
+    """Two-point lines from ``x0, y0, x1, y1`` columns (local frame) as world geometries."""
     import shapely
 
     coords = np.stack([df[["x0", "y0"]].to_numpy(float), df[["x1", "y1"]].to_numpy(float)], axis=1)
@@ -1107,6 +1126,7 @@ def _lines(frame: _Frame, df: pd.DataFrame) -> np.ndarray:
 
 
 def _gdf(data: dict[str, Any] | pd.DataFrame, geometry: Any) -> gpd.GeoDataFrame:
+    """A GeoDataFrame in the analysis CRS."""
     import geopandas as gpd
 
     return gpd.GeoDataFrame(pd.DataFrame(data).reset_index(drop=True), geometry=np.asarray(geometry),
@@ -1114,6 +1134,7 @@ def _gdf(data: dict[str, Any] | pd.DataFrame, geometry: Any) -> gpd.GeoDataFrame
 
 
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """Zero-padded ids ``prefix0001`` … (vectorised)."""
     digits = np.strings.zfill(np.arange(1, n + 1).astype(str), width)
     return np.strings.add(prefix, digits).astype(object)
 
@@ -1138,6 +1159,7 @@ class _Ctx:
 
 def _geography(rng: np.random.Generator, n: int, mode: str, boundaries: str | Path | None,
                divisions: str | Path | None) -> _Ctx:
+    """Real (sample) or synthetic (grid) frame, blocks, divisions and road edges."""
     import shapely
 
     if mode == "sample":
@@ -1176,6 +1198,7 @@ def _compound_parcels(ctx: _Ctx, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _compound_table(ctx: _Ctx, C: pd.DataFrame, n: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Attributes of every compound; returns them and the rows of the scattered old buildings."""
     rng = ctx.rng
     A = _base_attributes(rng, C, ctx.year_at)
     A["isolated"] = C.isolated.to_numpy()
@@ -1199,6 +1222,7 @@ def _compound_table(ctx: _Ctx, C: pd.DataFrame, n: int) -> tuple[pd.DataFrame, n
 
 
 def _order(C: pd.DataFrame, A: pd.DataFrame) -> np.ndarray:
+    """Compound order for ids: by community, then north to south, west to east."""
     ym = ((C.y0 + C.y1) / 2).round(-2).to_numpy()
     xm = ((C.x0 + C.x1) / 2).to_numpy()
     return np.lexsort((xm, -ym, A.community_id.to_numpy().astype(str)))
@@ -1352,6 +1376,7 @@ def make_city(
 def _assemble(ctx: _Ctx, C: pd.DataFrame, A: pd.DataFrame, R: pd.DataFrame, U: pd.DataFrame,
               free: pd.DataFrame, chahua: np.ndarray, order: np.ndarray,
               dem_res: float | None) -> SyntheticCity:
+    """Turn the intermediate tables into layers, place facilities, build the DEM and the truth."""
     import shapely
 
     from yulin_gis.schema import GAP_FIELDS
