@@ -675,6 +675,8 @@ def test_invalid_input_raises_validation_error_listing_all(tmp_path: Path, compo
 
 # --- hostile text in maps and spreadsheets -------------------------------------------------
 
+EVIL_COUNTY = "../../逃逸县"
+EVIL_OWNER = "../<b>供电</b>/公司"
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>',
            '=HYPERLINK("http://evil.example","点我")', "+cmd|' /C calc'!A0", "-1+1",
            "@SUM(A1:A9)"]
@@ -693,8 +695,27 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory):
     for i in range(len(comp)):
         comp.loc[i, "name"] = HOSTILE[i % len(HOSTILE)]
     comp["address"] = "=1+2"
+    comp.loc[comp.index[:6], "county"] = EVIL_COUNTY
     comp.to_file(paths["gpkg"], layer="compounds")
+    util = gpd.read_file(paths["gpkg"], layer="utilities")
+    util["owner"] = util["owner"].astype(object)
+    util.loc[util.index[::3], "owner"] = EVIL_OWNER
+    util.to_file(paths["gpkg"], layer="utilities")
     return run(paths["gpkg"], folder / "out")
+
+
+def test_hostile_county_and_company_names_stay_inside_the_output(hostile_run) -> None:
+    """H49: county / company names with ``../`` and ``/`` never write outside the folder."""
+    root = hostile_run.out_dir.parent
+    outside = sorted(p.name for p in root.rglob("*") if hostile_run.out_dir not in p.parents
+                     and p != hostile_run.out_dir)
+    assert not any("逃逸" in n or "供电" in n for n in outside), outside
+    assert not list(root.parent.glob("*逃逸*")) and not list(root.parent.glob("*供电*"))
+    written = [p for p in hostile_run.files if "逃逸" in p.name or "供电" in p.name]
+    assert written, "the hostile county and owner got their own outputs"
+    for path in hostile_run.files:
+        assert path.resolve().is_relative_to(hostile_run.out_dir.resolve()), path
+        assert path.exists()
 
 
 def test_hostile_names_are_never_markup_in_maps(hostile_run) -> None:
