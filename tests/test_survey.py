@@ -343,6 +343,8 @@ def test_task_workbooks(tmp_path, assessed, profile):
     assert rows[0][0] == "所属县区"
     assert "本单位出资(元)" in rows[0]
     assert any("G-123" in str(v) for v in rows[1])
+    usum = list(wb["汇总"].iter_rows(values_only=True))
+    assert "统筹施工方案" in usum[1][-1]
     dwb = load_workbook(paths["departments"])
     summary = {r[0]: r for r in dwb["汇总"].iter_rows(min_row=2, values_only=True)}
     assert summary["市教育局"][1] == 1

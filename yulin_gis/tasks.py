@@ -454,11 +454,15 @@ def write_task_workbooks(
         wb = Workbook(write_only=True)
         used: set[str] = set()
         money = "company_share_yuan" if key == "utilities" else "cost_yuan"
+        sched = prof.schedule
+        duty = (f"纳入本单位年度更新改造计划；开工前形成统筹施工方案（当年{sched.start_by}前开工，"
+                f"小区内水电路气{sched.basic_complete_by}前基本完工）") if key == "utilities" else ""
         summary = pd.DataFrame([
             {"单位": name, "小区数": t["compound_id"].nunique(), "任务数": len(t),
-             "估算投资(元)": t["cost_yuan"].sum(), _header(money): t[money].sum()}
+             "估算投资(元)": t["cost_yuan"].sum(), _header(money): t[money].sum(),
+             **({"要求": duty} if duty else {})}
             for name, t in tasks.items()
-        ]).loc[:, lambda d: ~d.columns.duplicated()]
+        ])
         _write_frame(wb, "汇总", summary, used)
         cols = ["county", "street", "community_id", "compound_id", "name", "tier", "priority",
                 "item", "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
