@@ -318,10 +318,11 @@ def evaluate(g: gpd.GeoDataFrame, u: np.ndarray, v: np.ndarray, label: np.ndarra
     }
 
 
-def _timed(fn: Callable[..., np.ndarray], *args: Any) -> tuple[np.ndarray, float]:
-    t0 = time.perf_counter()
+def _timed(fn: Callable[..., np.ndarray], *args: Any) -> tuple[np.ndarray, float, float]:
+    """Result, wall seconds and CPU seconds (all threads of this process)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn(*args)
-    return out, time.perf_counter() - t0
+    return out, time.perf_counter() - t0, time.process_time() - c0
 
 
 def _warm_up() -> None:
@@ -356,16 +357,19 @@ def bench(sizes: list[int], spopt_max: int, pygeoda_max: int, pygeoda_comm_max: 
                 tools.append(("pygeoda maxp_greedy", run_pygeoda))
             if (groups is None and n <= spopt_max) or (groups is not None and n <= spopt_comm_max):
                 tools.append(("spopt MaxPHeuristic (fast)", run_spopt))
-            ours_t = None
+            ours_t = ours_c = None
             for name, fn in tools:
-                label, secs = _timed(fn, g, u, v, groups, xy)
+                label, secs, cpu = _timed(fn, g, u, v, groups, xy)
                 k_exp = k_total if name == "pymetis" and groups is None else None
                 m = evaluate(g, u, v, label, groups, k_exp)
                 ours_t = secs if name == "yulin_gis" else ours_t
+                ours_c = cpu if name == "yulin_gis" else ours_c
                 row = {"N": len(g), "case": case, "tool": name, "seconds": secs, "graph_s": t_graph,
-                       "ratio": secs / ours_t if ours_t else float("nan"), **m}
+                       "ratio": secs / ours_t if ours_t else float("nan"), "cpu": cpu,
+                       "cpu_ratio": cpu / ours_c if ours_c else float("nan"), **m}
                 rows.append(row)
                 print(f"  {case:12s} {name:28s} {secs:8.3f} s  x{row['ratio']:7.1f}  "
+                      f"cpu {cpu:8.3f} s x{row['cpu_ratio']:7.1f}  "
                       f"pk={m['packages']:6d} empty={m['empty']:3d} <floor={m['under']:4d}({m['unavoidable']}) "
                       f">ceil={m['over']:4d} noncontig={m['noncontig']:4d} cross={m['cross_unit']:3d} "
                       f"PP={m['pp']:.3f} yearSD={m['year_sd']:.2f}", flush=True)
@@ -391,7 +395,8 @@ def to_markdown(rows: list[dict[str, Any]], command: str, total: float) -> str:
         (f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work, "
         f"Python {platform.python_version()}; whole run {total:.0f} s. Times are solve seconds "
         "(graph building reported separately, excluded); ratio = tool time / yulin_gis time "
-        "in the same run and case. Floor 1,000 / ceiling 3,000 households; pymetis gets "
+        "in the same run and case; CPU s = process CPU time (all threads), steadier than wall "
+        "time on a shared machine. Floor 1,000 / ceiling 3,000 households; pymetis gets "
         "k = households / 2,000 (per community in the community case); max-p tools get the "
         "floor only. PP = mean Polsby–Popper of package unions after a 10 m closing. "
         "year SD = mean household-weighted build-year standard deviation inside packages. "
@@ -402,15 +407,16 @@ def to_markdown(rows: list[dict[str, Any]], command: str, total: float) -> str:
         "connected piece (they hang or fail on isolates); pymetis falls back to a "
         "non-contiguous partition where METIS refuses a disconnected community."),
         "",
-        ("| N | case | tool | s | ratio | packages | empty | <1000 | >3000 | non-contiguous "
-        "| cross-unit | PP | year SD |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ("| N | case | tool | wall s | ratio | CPU s | CPU ratio | packages | empty | <1000 "
+         "| >3000 | non-contiguous | cross-unit | PP | year SD |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["case"] == "make_packages":
             continue
         lines.append(
             f"| {r['N']:,} | {r['case']} | {r['tool']} | {r['seconds']:.3f} | {r['ratio']:.1f} | "
+            f"{r['cpu']:.3f} | {r['cpu_ratio']:.1f} | "
             f"{r['packages']:,} | {r['empty']} | {r['under']} ({r['unavoidable']}) | {r['over']} | {r['noncontig']} | "
             f"{r['cross_unit']} | {r['pp']:.3f} | {r['year_sd']:.2f} |")
     lines += ["", ("Graph building (compound_adjacency, 21 m, plus shortest links for pieces), "

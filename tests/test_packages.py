@@ -257,3 +257,14 @@ def test_partition_arrays_grid_many_pieces() -> None:
         assert len(set(groups[nodes])) == 1
         assert nx.is_connected(graph.subgraph(nodes.tolist()))
     assert len(sizes) >= 0.95 * hh.sum() / 1400
+
+
+def test_items_and_street_aggregated(city: gpd.GeoDataFrame) -> None:
+    city = city.assign(items="")
+    city.loc[city["compound_id"] == "E0", "items"] = "roof, pipes"
+    city.loc[city["compound_id"] == "E1", "items"] = "pipes,lift"
+    city.loc[city["compound_id"] == "E2", "street"] = None
+    res = make_packages(city)
+    row = res.packages.set_index("package_id").loc[_pkg_of(res, "E0")]
+    assert row["items"] == "lift,pipes,roof"
+    assert row["street"] == "S1"

@@ -88,7 +88,8 @@ class _Instance:
     pscale: float = 1.0
     pedge: float = 1.0
     alpha: float = 1.0
-    lists: tuple[list[int], list[int], list[list[float]], list[float]] = ([], [], [], [])
+    lists: tuple[list[int], list[int], list[list[float]], list[float], list[list[float]]] = (
+        [], [], [], [], [])
     indptr: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     indices: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
@@ -220,17 +221,16 @@ def _cut_tree(inst: _Instance, order: np.ndarray, parent: np.ndarray) -> np.ndar
     return np.asarray(lab, dtype=np.int64)
 
 
-def _split_two(nodes: np.ndarray, inst: _Instance) -> np.ndarray | None:
+def _split_two(nl: list[int], inst: _Instance) -> list[bool] | None:
     """Split a connected node set in two packages both within the limits, or ``None``.
 
     A minimum spanning tree of the set (Kruskal, plain Python: the sets are small) is
     built and the tree edge whose removal leaves both sides within [floor, ceilings]
-    and best balanced is cut. Returns a boolean mask over ``nodes`` of one side.
+    and best balanced is cut. Returns a boolean mask over ``nl`` of one side.
     """
-    nl = nodes.tolist()
     m = len(nl)
     local = {x: k for k, x in enumerate(nl)}
-    ip, ind, xy, prio = inst.lists
+    ip, ind, xy, prio, load = inst.lists
     edges: list[tuple[float, int, int]] = []
     for k, x in enumerate(nl):
         for y in ind[ip[x]:ip[x + 1]]:
@@ -268,11 +268,11 @@ def _split_two(nodes: np.ndarray, inst: _Instance) -> np.ndarray | None:
                 seen[y] = True
                 par[y] = x
                 order.append(y)
-    return _best_cut(order, par, inst.load[nodes].tolist(), inst)
+    return _best_cut(order, par, [list(load[x]) for x in nl], inst)
 
 
 def _best_cut(order: list[int], par: list[int], sub: list[list[float]],
-              inst: _Instance) -> np.ndarray | None:
+              inst: _Instance) -> list[bool] | None:
     """Mask of the most balanced valid subtree of a rooted tree, or ``None``."""
     d = len(sub[0])
     for x in reversed(order[1:]):
@@ -292,7 +292,7 @@ def _best_cut(order: list[int], par: list[int], sub: list[list[float]],
                 best = key
     if best is None:
         return None
-    mask = np.zeros(len(order), dtype=bool)
+    mask = [False] * len(order)
     mask[best[1]] = True
     for x in order:
         if par[x] >= 0 and mask[par[x]]:
@@ -370,19 +370,20 @@ class _Packing:
         self._members[a] = []
         self._move_totals(a, b)
 
-    def _set(self, k: int, nodes: np.ndarray) -> None:
-        self._members[k] = nodes.tolist()
-        for x in self._members[k]:
+    def _set(self, k: int, nodes: list[int]) -> None:
+        self._members[k] = nodes
+        _, _, xy, _, load = self.inst.lists
+        for x in nodes:
             self.label[x] = k
         for j, lo in enumerate(self.loads):
-            lo[k] = float(self.inst.load[nodes, j].sum())
-        self.sx[k] = float(self.inst.xy[nodes, 0].sum())
-        self.sy[k] = float(self.inst.xy[nodes, 1].sum())
+            lo[k] = sum(load[x][j] for x in nodes)
+        self.sx[k] = sum(xy[x][0] for x in nodes)
+        self.sy[k] = sum(xy[x][1] for x in nodes)
         self.cnt[k] = len(nodes)
 
     def resplit(self, a: int, b: int) -> bool:
         """Merge ``a`` into ``b`` and split the union in two valid packages if possible."""
-        nodes = np.asarray(sorted(self.members(a) + self.members(b)), dtype=np.int64)
+        nodes = sorted(self.members(a) + self.members(b))
         mask = _split_two(nodes, self.inst)
         if mask is None:
             return False
@@ -390,8 +391,8 @@ class _Packing:
         self.next_label += 1
         self._members[a] = []
         self._move_totals(a, b)
-        self._set(b, nodes[~mask])
-        self._set(new, nodes[mask])
+        self._set(b, [x for x, m in zip(nodes, mask, strict=True) if not m])
+        self._set(new, [x for x, m in zip(nodes, mask, strict=True) if m])
         return True
 
 
@@ -627,7 +628,8 @@ def partition_arrays(
                      region=region.astype(np.int64),
                      oversize=np.asarray((load > np.asarray(caps)).any(axis=1), dtype=bool))
     inst.indptr, inst.indices = _csr(n, u, v)
-    inst.lists = (inst.indptr.tolist(), inst.indices.tolist(), inst.xy.tolist(), inst.prio.tolist())
+    inst.lists = (inst.indptr.tolist(), inst.indices.tolist(), inst.xy.tolist(),
+                  inst.prio.tolist(), inst.load.tolist())
     dist = np.hypot(*(inst.xy[u] - inst.xy[v]).T)
     inst.dscale = float(np.median(dist)) if len(dist) and np.median(dist) > 0 else 1.0
     inst.pscale = float(np.std(inst.prio)) or 1.0
@@ -851,14 +853,14 @@ def _package_table(elig: gpd.GeoDataFrame, labels: np.ndarray, unit: str, loads:
     label_order = pk.index.to_numpy()
     for col in ("county", "street"):
         if col in elig.columns and col != unit:
-            out[col] = elig[col].groupby(labels).agg(_mode).reindex(label_order).to_numpy()
+            out[col] = _group_mode(elig[col], labels).reindex(label_order).fillna("").to_numpy()
     out["n_compounds"] = pk["n_compounds"].to_numpy()
     for col in ("buildings", "households", "floor_area_m2", "cost_yuan"):
         vals = loads[:, 0] if col == "households" else _numeric(elig, col)
         out[col] = np.bincount(labels, vals, int(labels.max()) + 1)[label_order]
     out["priority"] = pk["priority"].to_numpy()
     if "items" in elig.columns:
-        out["items"] = elig["items"].groupby(labels).agg(_join_items).reindex(label_order).to_numpy()
+        out["items"] = _group_items(elig["items"], labels).reindex(label_order).fillna("").to_numpy()
     out["flag_reason"] = reasons
     out["flag"] = out["flag_reason"] != ""
     gdf = gpd.GeoDataFrame(out, geometry=unions, crs=elig.crs)
@@ -867,16 +869,22 @@ def _package_table(elig: gpd.GeoDataFrame, labels: np.ndarray, unit: str, loads:
     return gdf
 
 
-def _mode(s: pd.Series) -> Any:
-    """Most frequent non-null value (smallest on ties), or ``""``."""
-    vals = s.dropna().astype(str)
-    return "" if vals.empty else sorted(vals.value_counts().loc[lambda c: c == c.max()].index)[0]
+def _group_mode(values: pd.Series, labels: np.ndarray) -> pd.Series:
+    """Most frequent non-null value per label (smallest on ties), as text."""
+    df = pd.DataFrame({"lab": labels, "val": values.to_numpy()})
+    df = df[df["val"].notna()].astype({"val": str})
+    cnt = df.groupby(["lab", "val"]).size().reset_index(name="n")
+    cnt = cnt.sort_values(["lab", "n", "val"], ascending=[True, False, True])
+    return cnt.drop_duplicates("lab").set_index("lab")["val"]
 
 
-def _join_items(s: pd.Series) -> str:
-    """Union of comma-separated item codes, sorted."""
-    codes = {c.strip() for v in s.dropna().astype(str) for c in v.split(",") if c.strip()}
-    return ",".join(sorted(codes))
+def _group_items(items: pd.Series, labels: np.ndarray) -> pd.Series:
+    """Union of comma-separated item codes per label, sorted and comma-joined."""
+    df = pd.DataFrame({"lab": labels, "code": items.fillna("").astype(str).str.split(",")})
+    df = df.explode("code")
+    df["code"] = df["code"].astype(str).str.strip()
+    df = df[df["code"] != ""].drop_duplicates().sort_values(["lab", "code"])
+    return df.groupby("lab")["code"].agg(",".join)
 
 
 def make_packages(
