@@ -10,6 +10,23 @@ units and unit costs. Every row is explainable: ``tier_reason``, ``exclusion_rea
 
 Items are computed for excluded compounds too (what they would need), but their
 ``priority`` is 0; task lists and summaries filter on ``eligible``.
+
+Columns added (besides ``hazard_*``, ``walk_<kind>_m`` and ``gap_<kind>``):
+
+- ``tier`` (priority / share / excluded), ``eligible``, ``tier_reason`` and
+  ``exclusion_reason`` (Chinese / English), ``consent_ok`` (NA when not surveyed);
+- ``items`` (item codes, catalogue order), ``items_basic|improve|upgrade`` (counts),
+  ``quantities`` (``code=quantity`` in the item's unit), ``evidence`` (``code: why`` per
+  item, joined by `` | ``; ``[数量估算 / quantity estimated]`` when a fallback was used);
+- ``priority`` (0–100; 0 when excluded) = ``prio_age + prio_hazard + prio_gaps +
+  prio_consent`` (weights in the profile);
+- ``cost_yuan``, ``cost_basic|improve|upgrade``, ``fund_residents|utility|government``;
+- ``hazard_pipes``, ``pipes_undetermined``, ``rel_elev_m``, ``low_share``,
+  ``waterlogging_risk``;
+- ``not_surveyed`` (fields and evidence sources that could not be used for the row:
+  survey fields left blank, ``pipes``, ``terrain``, ``walk`` or ``walk_<kind>``) and
+  ``notes`` (property management, owners' committee, maintenance fund, seismic, lift
+  consent).
 """
 
 from __future__ import annotations
