@@ -436,6 +436,28 @@ def test_unreadable_dem_and_dem_without_crs(tmp_path: Path, sample_gpkg: Path) -
     assert [(p.code, p.layer) for p in report.errors] == [("no-crs", "dem")]
 
 
+def test_dem_in_other_crs_with_nodata_hole(tmp_path: Path, sample_gpkg: Path) -> None:
+    """H34: a lon/lat DEM (not the analysis CRS) with a nodata hole under one compound and
+    not reaching another: validated with a warning naming both; the survey still runs."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    z = np.full((20, 60), 80.0, dtype="float32")
+    z[:, 25:35] = -9999.0  # lon 110.152–110.153: under C001
+    dem = tmp_path / "dem_wgs84.tif"
+    with rasterio.open(dem, "w", driver="GTiff", width=60, height=20, count=1,
+                       dtype="float32", crs="EPSG:4326", nodata=-9999.0,
+                       transform=from_origin(110.1495, 22.6315, 0.0001, 0.0001)) as dst:
+        dst.write(z, 1)
+    layers, report = validate_input(sample_gpkg, dem=dem)
+    assert layers is not None
+    [warning] = found(report, "dem-coverage")
+    assert (warning.layer, warning.file) == ("dem", str(dem))
+    assert "C001, C003" in warning.message and "C000" not in warning.message
+    result = run(sample_gpkg, tmp_path / "out", dem=dem, until="survey", maps=False)
+    assert sorted(result.compounds["compound_id"]) == ["C000", "C001", "C002", "C003"]
+
+
 def test_zero_length_pipe_and_loop_kept_and_reported(tmp_path: Path, compounds) -> None:
     """H33: a zero-length segment is kept with a warning; a looped segment is accepted;
     the network leaves both out of its graph / reports them."""

@@ -6,6 +6,8 @@
   outside every community or inside two overlapping ones.
 * :func:`check_communities` warns about overlapping communities and gaps (holes) between
   them, naming the community ids.
+* :func:`check_dem_coverage` warns about compounds outside the DEM or over its nodata
+  holes (their waterlogging evidence will be missing).
 * :func:`check_gcj02` warns when the compounds look like GCJ-02 (Gaode/Tencent) lon/lat
   declared as WGS84/CGCS2000: converting them with :func:`~yulin_gis.crs.gcj02_to_wgs84`
   puts markedly more of them inside the communities or off the roads.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,7 +27,7 @@ from yulin_gis.errors import Problem
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["check_communities", "check_gcj02", "link_communities"]
+__all__ = ["check_communities", "check_dem_coverage", "check_gcj02", "link_communities"]
 
 logger = logging.getLogger(__name__)
 
@@ -200,3 +203,40 @@ def check_gcj02(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | Non
         "Tencent maps, run again with --input-crs gcj02", source, "compounds", None,
         "geometry"))
     return True
+
+
+def check_dem_coverage(dem_path: str | os.PathLike[str], compounds: gpd.GeoDataFrame,
+                       source: str, problems: list[Problem], max_checked: int = 5000) -> int:
+    """Warn about compounds whose representative point is outside the DEM or on nodata.
+
+    The DEM may be in any CRS; the points are transformed to it. Up to ``max_checked``
+    compounds (evenly sampled) are checked. Returns the number of compounds found.
+    """
+    import rasterio
+    import shapely
+    from pyproj import Transformer
+
+    sample = compounds.iloc[:: max(1, math.ceil(len(compounds) / max_checked))]
+    pts = shapely.point_on_surface(np.asarray(sample.geometry.values, dtype=object))
+    with rasterio.open(dem_path) as src:
+        t = Transformer.from_crs(compounds.crs, src.crs, always_xy=True)
+        x, y = t.transform(shapely.get_x(pts), shapely.get_y(pts))
+        rows, cols = rasterio.transform.rowcol(src.transform, x, y)
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+        bad = ~inside
+        if inside.any():
+            values = np.array([v[0] for v in src.sample(zip(np.asarray(x)[inside],
+                                                            np.asarray(y)[inside], strict=True))],
+                              dtype=float)
+            nodata = ~np.isfinite(values)
+            if src.nodata is not None and np.isfinite(src.nodata):
+                nodata |= values == src.nodata
+            bad[np.flatnonzero(inside)[nodata]] = True
+    ids = sample["compound_id"].astype(str).to_numpy()[bad].tolist()
+    if ids:
+        problems.append(Problem(
+            "warning", "dem-coverage", f"{len(ids)} of {len(sample)} compounds checked lie "
+            f"outside the DEM or over its nodata cells; their terrain evidence is missing: "
+            f"{_ids_text(ids)}", str(dem_path), "dem", None, "geometry"))
+    return len(ids)

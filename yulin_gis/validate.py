@@ -36,7 +36,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from yulin_gis import parse
-from yulin_gis.crosscheck import check_communities, check_gcj02, link_communities
+from yulin_gis.crosscheck import (
+    check_communities,
+    check_dem_coverage,
+    check_gcj02,
+    link_communities,
+)
 from yulin_gis.crs import STORAGE_CRS, gauss_kruger_epsg, in_china, parse_input_crs, to_storage_crs
 from yulin_gis.errors import (
     ConservationError,
@@ -527,6 +532,9 @@ def validate_input(path: str | Path, *, input_crs: str | None = None,
     layers = Layers(**valid, dem_path=dem_path, crs=STORAGE_CRS, sources=report.sources)
     layers = layers.to_crs(crs)
     _check_small_polygons(layers.compounds, report)
+    if dem_path is not None:
+        check_dem_coverage(dem_path, layers.compounds, report.sources["compounds"],
+                           report.problems)
     if layers.communities is not None:
         check_communities(layers.communities, report.sources["communities"], report.problems)
         layers.compounds = link_communities(layers.compounds, layers.communities,
