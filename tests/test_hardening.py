@@ -695,6 +695,23 @@ def test_invalid_input_raises_validation_error_listing_all(tmp_path: Path, compo
     assert "row C001 › field households" in str(info.value)
 
 
+def test_packages_without_planning_unit_fail_before_any_stage(tmp_path: Path,
+                                                               compounds) -> None:
+    """H56: packages asked for, but no community_id and no communities layer: a
+    ValidationError naming the field, before the survey runs; nothing written."""
+    path = gpkg(tmp_path / "c.gpkg", compounds=compounds)
+    out = tmp_path / "out"
+    with pytest.raises(ValidationError) as info:
+        run(path, out, until="packages", maps=False)
+    [problem] = info.value.problems
+    assert (problem.field, problem.layer, problem.code) == ("community_id", "compounds",
+                                                           "missing-field")
+    assert "communities layer" in problem.message
+    assert not out.exists()
+    result = CliRunner().invoke(cli, ["survey", str(path), "--out", str(out), "--no-maps"])
+    assert result.exit_code == 0, "the survey alone needs no planning unit"
+
+
 # --- hostile text in maps and spreadsheets -------------------------------------------------
 
 EVIL_COUNTY = "../../逃逸县"
