@@ -35,6 +35,7 @@ SAMPLE_FILES = {
 """Kind → file name of the sample's files."""
 
 FIXED_TIMESTAMP = "2025-01-01T00:00:00Z"
+SURVEY_SHEET = "摸底调查表"
 _SYNTHETIC_NOTE = "SYNTHETIC layer of the yulin_gis sample (not real data); see layers/README.md"
 
 
@@ -129,16 +130,23 @@ def survey_table(city: SyntheticCity) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+def _sheet_rows(df: pd.DataFrame) -> list[list[Any]]:
+    """Header and rows of a table as plain Python values (NaN → None), as written to Excel."""
+    rows: list[list[Any]] = [list(df.columns)]
+    for row in df.itertuples(index=False):
+        rows.append([None if (isinstance(v, float) and np.isnan(v)) else
+                     (v.item() if isinstance(v, np.generic) else v) for v in row])
+    return rows
+
+
 def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
     """Write one sheet 摸底调查表 with fixed metadata so the bytes depend on the data only."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("摸底调查表")
-    ws.append(list(df.columns))
-    for row in df.itertuples(index=False):
-        ws.append([None if (isinstance(v, float) and np.isnan(v)) else
-                   (v.item() if isinstance(v, np.generic) else v) for v in row])
+    ws = wb.create_sheet(SURVEY_SHEET)
+    for row in _sheet_rows(df):
+        ws.append(row)
     buf = io.BytesIO()
     wb.save(buf)
     src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
