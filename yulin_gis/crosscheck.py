@@ -42,24 +42,34 @@ def _ids_text(ids: list[str]) -> str:
 
 def _choose_community(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Per compound: the row of its community (-1 when outside) and the candidate count."""
+    """Per compound: the row of its community (-1 when outside) and the candidate count.
+
+    Point-in-polygon first; shared areas are computed only for compounds whose point is
+    in several communities (overlaps) or in none (a compound straddling a gap).
+    """
     import shapely
 
     geoms = np.asarray(compounds.geometry.values, dtype=object)
     polys = np.asarray(communities.geometry.values, dtype=object)
     tree = shapely.STRtree(polys)
     points = shapely.point_on_surface(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    shared = shapely.area(shapely.intersection(geoms[left], polys[right]))
-    holds_point = shapely.covers(polys[right], points[left])
-    ids = communities["community_id"].astype(str).to_numpy()
-    # best first: point inside, larger shared area, smaller community id
-    order = np.lexsort((ids[right], -shared, ~holds_point, left))
-    left, right, holds_point = left[order], right[order], holds_point[order]
+    left, right = tree.query(points, predicate="within")
+    counts = np.bincount(left, minlength=len(geoms))
     chosen = np.full(len(geoms), -1, dtype=np.int64)
-    first = np.unique(left, return_index=True)[1]
-    chosen[left[first]] = right[first]
-    counts = np.bincount(left[holds_point], minlength=len(geoms))
+    single = counts[left] == 1
+    chosen[left[single]] = right[single]
+    hard = np.flatnonzero(counts != 1)
+    if len(hard):
+        sub_left, right = tree.query(geoms[hard], predicate="intersects")
+        left = hard[sub_left]
+        shared = shapely.area(shapely.intersection(geoms[left], polys[right]))
+        holds_point = shapely.covers(polys[right], points[left])
+        ids = communities["community_id"].astype(str).to_numpy()
+        # best first: point inside, larger shared area, smaller community id
+        order = np.lexsort((ids[right], -shared, ~holds_point, left))
+        left, right = left[order], right[order]
+        first = np.unique(left, return_index=True)[1]
+        chosen[left[first]] = right[first]
     return chosen, counts
 
 

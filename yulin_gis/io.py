@@ -240,23 +240,23 @@ def drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
     """
     if len(frame) == 0:
         return frame, []
-    blank = np.ones(len(frame), dtype=bool)
+    rows = np.arange(len(frame))  # rows still blank in every column seen so far
     for col in frame.columns:
-        series = frame[col]
+        series = frame[col].iloc[rows]
         if col == "geometry":
-            isna = series.isna().to_numpy()
-            empty = np.fromiter((g is not None and getattr(g, "is_empty", False)
-                                 for g in series), dtype=bool, count=len(series))
-            blank &= isna | empty
+            blank = np.fromiter((g is None or getattr(g, "is_empty", False) for g in series),
+                                dtype=bool, count=len(series))
         elif series.dtype == object or str(series.dtype) == "string":
             text = series.astype("string").str.strip()
-            blank &= (series.isna() | text.eq("").fillna(True)).to_numpy(dtype=bool)
+            blank = (series.isna() | text.eq("").fillna(True)).to_numpy(dtype=bool)
         else:
-            blank &= series.isna().to_numpy(dtype=bool)
-        if not blank.any():
+            blank = series.isna().to_numpy(dtype=bool)
+        rows = rows[blank]
+        if len(rows) == 0:
             return frame, []
-    dropped = [int(i) + 1 for i in np.flatnonzero(blank)]
-    return frame[~blank].reset_index(drop=True), dropped
+    keep = np.ones(len(frame), dtype=bool)
+    keep[rows] = False
+    return frame[keep].reset_index(drop=True), [int(i) + 1 for i in rows]
 
 
 def _read_one(path: Path, name: str, problems: list[Problem] | None = None) -> RawLayer:
