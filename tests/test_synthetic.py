@@ -207,6 +207,17 @@ def test_grid_mode_reaches_pipe_count() -> None:
     assert (big.compounds.built_year <= 2000).mean() > 0.3
 
 
+def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 20"):
+        make_city(5)
+    with pytest.raises(ValueError, match="mode"):
+        make_city(100, mode="city")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mode='grid'"):
+        make_city(4000, mode="sample")
+    with pytest.raises(InputFileError, match="450902"):
+        make_city(100, boundaries=tmp_path)
+
+
 def test_write_and_read_back(city: SyntheticCity, tmp_path: Path) -> None:
     paths = city.to_files(tmp_path, survey=False)
     import pyogrio

@@ -73,7 +73,8 @@ FACILITY_RATES = {  # facilities per developed block
 }
 SHOP_KINDS = ("convenience_store", "express_station", "market")  # prefer roadside sites
 GAP_KINDS = ("kindergarten", "health_station")
-GAP_RADIUS = 1500.0  # planted gaps: no facility of the kind within this straight-line distance
+GAP_RADIUS = 1500.0
+SAMPLE_MAX = 2400  # most compounds the real-boundary layout holds ("auto" switches to the grid)  # planted gaps: no facility of the kind within this straight-line distance
 
 Mode = Literal["auto", "sample", "grid"]
 
@@ -1189,6 +1190,9 @@ def _compound_parcels(ctx: _Ctx, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     inner = _access(P, ctx.g, ctx.edges)[0] < 0  # e.g. the middle of a 3×3 block: green or facility
     iso = _isolated_parcels(ctx.rng, ctx.g, max(2, round(0.004 * n)), ctx.counties_local)
     open_p = P[~inner].reset_index(drop=True)
+    if len(open_p) < n - len(iso):
+        raise ValueError(f"the {ctx.mode} layout holds at most {len(open_p) + len(iso)} compounds, "
+                         f"{n} asked; use mode='grid' for bigger cities")
     chosen = _select(ctx.rng, open_p, ctx.g, n - len(iso))
     free = np.ones(len(open_p), bool)
     free[chosen] = False
@@ -1339,9 +1343,9 @@ def make_city(
         If given, mains are split into shorter pieces so that the utilities layer has at
         least this many segments (exactly this many when it is larger than the natural count).
     mode
-        ``"sample"``: inside the real boundaries with real names (up to ~5,000 compounds);
+        ``"sample"``: inside the real boundaries with real names (up to 2,400 compounds);
         ``"grid"``: a plain synthetic grid city of any size for benchmarks; ``"auto"``
-        picks ``"sample"`` for ``n_compounds <= 5000``.
+        picks ``"sample"`` for ``n_compounds <= 2400``.
     dem_resolution
         DEM pixel size in metres (default 10, coarser for big grid cities).
 
@@ -1349,10 +1353,20 @@ def make_city(
     -------
     SyntheticCity
         Layers in EPSG:4546 with canonical fields, the DEM and the planted truth.
+
+    Raises
+    ------
+    ValueError
+        For fewer than 20 compounds, an unknown mode, or more compounds than the sample
+        layout holds in ``mode="sample"``.
+    InputFileError
+        When the real boundaries or the division table are missing (sample mode).
     """
     if n_compounds < 20:
         raise ValueError(f"n_compounds must be at least 20, got {n_compounds}")
-    mode = ("sample" if n_compounds <= 5000 else "grid") if mode == "auto" else mode
+    if mode not in ("auto", "sample", "grid"):
+        raise ValueError(f"mode must be 'auto', 'sample' or 'grid', got {mode!r}")
+    mode = ("sample" if n_compounds <= SAMPLE_MAX else "grid") if mode == "auto" else mode
     rng = np.random.default_rng(seed)
     ctx = _geography(rng, n_compounds, mode, boundaries, divisions)
     C, free = _compound_parcels(ctx, n_compounds)
