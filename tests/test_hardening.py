@@ -353,6 +353,18 @@ def test_excel_title_and_merged_group_rows_and_blank_rows(tmp_path: Path) -> Non
     assert "2 blank row(s)" in blank.message
 
 
+@pytest.mark.parametrize("title", ["玉林市老旧小区摸底调查表", "玉林市老旧小区摸底调查表,,,,,"])
+def test_csv_with_a_title_line(tmp_path: Path, title: str) -> None:
+    """H26: a CSV whose first line is a title (bare, or padded with commas by Excel)."""
+    path = tmp_path / "survey.csv"
+    body = survey_frame().to_csv(index=False)
+    path.write_text(f"{title}\n{body}", encoding="gbk")
+    layers, report = validate_input(path, input_crs="wgs84")
+    assert report.ok, report.to_text()
+    assert layers.compounds["compound_id"].tolist() == ["C1", "C2", "C3"]
+    assert "row 2" in found(report, "header-row")[0].message
+
+
 def test_survey_table_without_position(tmp_path: Path) -> None:
     """H28: no lon/lat and no polygons: one error naming the missing field."""
     path = tmp_path / "survey.csv"

@@ -140,6 +140,27 @@ def read_vector(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
         raise InputFileError(f"{where}: cannot be read as a GIS layer ({exc})") from exc
 
 
+def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
+    """Read a CSV; a first line narrower than the rows (a bare title line) is kept as a
+    row, so that :func:`detect_header_row` can find the real header below it."""
+    import csv
+
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=object, encoding=encoding)
+    if isinstance(frame.index, pd.RangeIndex):
+        return frame
+    with path.open(encoding=encoding, newline="") as fh:
+        width = max((len(row) for row in csv.reader(fh)), default=0)
+    raw = pd.read_csv(path, dtype=object, encoding=encoding, header=None,
+                      names=list(range(width)))
+    names = [str(v) if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
+             for j, v in enumerate(raw.iloc[0])]
+    out = raw.iloc[1:].reset_index(drop=True)
+    out.columns = pd.Index(names)
+    return out
+
+
 def read_table(path: str | Path, sheet: str | int | None = 0) -> pd.DataFrame:
     """Read an Excel or CSV survey table (CSV: UTF-8 with or without BOM, else GBK)."""
     import pandas as pd
@@ -151,9 +172,9 @@ def read_table(path: str | Path, sheet: str | int | None = 0) -> pd.DataFrame:
     try:
         if suffix in {".csv", ".txt"}:
             try:
-                return pd.read_csv(path, dtype=object, encoding="utf-8-sig")
+                return _read_csv(path, "utf-8-sig")
             except UnicodeDecodeError:
-                return pd.read_csv(path, dtype=object, encoding="gbk")
+                return _read_csv(path, "gbk")
         return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)  # type: ignore[return-value]
     except Exception as exc:
         raise InputFileError(f"{path}: cannot be read as a table ({exc})") from exc
