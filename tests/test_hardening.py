@@ -583,11 +583,11 @@ def test_killed_run_leaves_nothing_that_looks_complete(tmp_path: Path,
     assert proc.returncode == -9, proc.stderr
     assert not (out / "run_manifest.json").exists(), "a partial run must not look complete"
     assert (out / "plan.gpkg").read_bytes() == old_gpkg  # the old one, never half-written
-    assert all(".part" in f for f in _leftovers(out)["part"])
+    assert _leftovers(out)["complete"] == ["plan.gpkg"]  # the earlier run's, and no manifest
     again = run(sample_gpkg, out, until="survey", maps=False)
     manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["outputs"]) == {str(f) for f in again.files[:-1]}
-    assert first.files[0] == again.files[0]
+    assert first.files[-1] == again.files[-1] == out / "run_manifest.json"
 
 
 def test_rerun_replaces_outputs_and_removes_stale_ones(tmp_path: Path, sample_gpkg: Path) -> None:
