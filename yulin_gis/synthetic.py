@@ -340,7 +340,7 @@ def _corridor(g: _Grid, fum: np.ndarray, rc: np.ndarray) -> None:
 
 def _grid_grid(rng: np.random.Generator, n: int) -> tuple[_Grid, Any]:
     """A square grid sized for ``n`` compounds, with a few empty patches (benchmark mode)."""
-    side = int(np.ceil(np.sqrt(n / 2.4)))
+    side = int(np.ceil(np.sqrt(n / 2.4))) + 2
     x0 = y0 = -side * CELL / 2
     g = _Grid(side, side, x0, y0, np.full((side, side), 0.9), np.ones((side, side), bool),
               np.zeros((side, side), bool), np.zeros((side, side), int), np.zeros((side, side)))
@@ -1461,8 +1461,10 @@ def _truth(A: pd.DataFrame, U: pd.DataFrame, seg_ids: np.ndarray, compounds: gpd
     gaps_out: dict[str, list[str]] = {}
     for kind in GAP_KINDS:
         pts = facilities.geometry.values[np.asarray(facilities.kind == kind)]
-        ftree = shapely.STRtree(pts)
-        _, dist = ftree.query_nearest(compounds.geometry.values, return_distance=True, all_matches=False)
+        dist = np.full(len(compounds), np.inf)
+        if len(pts):
+            _, dist = shapely.STRtree(pts).query_nearest(compounds.geometry.values, return_distance=True,
+                                                         all_matches=False)
         gaps_out[kind] = sorted(compounds.compound_id[dist > GAP_RADIUS])
     dnn, _ = tree.query(cent, k=2)
     isolated = []
