@@ -459,7 +459,7 @@ def nearest_facility_distances(
         distance including both access legs; NaN when none within ``cutoff_m``, or when
         the compound has no geometry), ``straight_<kind>_m`` (straight-line distance to the
         nearest facility of the kind, no cutoff) and ``facility_<kind>_id`` (the facility
-        reached, ``None`` when none).
+        reached; missing when none).
     """
     if network is None and roads is None:
         raise ValueError("give the roads layer or a prebuilt network")
@@ -478,6 +478,13 @@ def nearest_facility_distances(
     in_kinds = np.isin(fac_kind, use_kinds)
     fac_used = fac_geoms.copy()
     fac_used[~in_kinds] = None
+    no_fac = in_kinds & (shapely.is_missing(fac_geoms) | shapely.is_empty(fac_geoms))
+    if no_fac.any():
+        logger.warning(
+            "%d facility row(s) have no geometry and were left out: %s",
+            int(no_fac.sum()),
+            ", ".join(fac_ids[no_fac][:20]),
+        )
     c_node, c_leg, matrix, f_source = _attach(net, origins, fac_used)
     no_geom = c_node < 0
     if no_geom.any():
