@@ -17,9 +17,10 @@ every unit at once (units are independent: edges between them are dropped first)
 2. a bottom-up cut at the floor: each node gathers its children's leftovers by best fit
    (the smallest child that reaches the floor, else the largest) and never passes a
    ceiling, so packages stay close to the floor (as many as possible, the max-p aim);
-3. the leftovers below the floor merged smallest first into an adjacent package - an
-   undersized one first (two leftovers make a package), else the nearest that fits -
-   or merged with a full neighbour and re-split in two valid packages;
+3. the leftovers below the floor handled smallest first: merged with an undersized
+   neighbour (two leftovers make a package), else merged with a full neighbour and
+   re-split in two valid packages (one more package), else merged into the nearest
+   neighbour the ceilings allow;
 4. a few deterministic restarts (other roots, jitter), the best kept per connected
    piece (fewest violations, then most packages, then most compact);
 5. local improvement: boundary compounds move to the adjacent package they fit better
@@ -399,9 +400,10 @@ class _Packing:
 def _merge_undersized(label: np.ndarray, inst: _Instance) -> np.ndarray:
     """Merge packages below the floor into adjacent ones (or merge and re-split).
 
-    Smallest first; an undersized neighbour is preferred (two leftovers make a new
-    package), then the nearest neighbour the ceilings allow; failing that the union
-    with a full neighbour is re-split in two valid packages.
+    Smallest first: an undersized neighbour is preferred (two leftovers make a new
+    package); else the union with a full neighbour holding two floors is re-split in
+    two valid packages (nearest neighbour first); else the nearest neighbour the
+    ceilings allow takes it; as a last resort a neighbour already above the ceiling.
     """
     pk = _Packing(label, inst)
     floor = inst.floor
@@ -901,6 +903,7 @@ def make_packages(
     restarts: int = 2,
     seed: int = 0,
     closing_m: float = 10.0,
+    priority_weight: float = 1.0,
 ) -> PackageResult:
     """Group eligible compounds into contiguous packages (连片改造片区) per planning unit.
 
@@ -929,6 +932,8 @@ def make_packages(
         Deterministic constructions tried; the best per connected piece is kept.
     closing_m
         Closing radius for the Polsby–Popper compactness (bridges roads inside a package).
+    priority_weight
+        How strongly packages group compounds of similar priority against compactness.
 
     Returns
     -------
@@ -951,8 +956,9 @@ def make_packages(
         dup = elig.loc[elig["compound_id"].duplicated(), "compound_id"].iloc[0]
         raise SchemaError(f"compounds › field compound_id: duplicate id {dup!r}")
     labels, packages, info = _solve(elig, graph, unit, min_households, max_households,
-                                    max_buildings, max_cost, absorb_gap_m, restarts, seed,
-                                    closing_m)
+                                    max_buildings, max_cost, absorb_gap_m,
+                                    {"restarts": restarts, "seed": seed,
+                                     "priority_weight": priority_weight}, closing_m)
     assignments = _assignments(df, elig, eligible, labels, packages, unit)
     summary = _summary(df, eligible, packages, graph, info, t_graph)
     logger.info("packages: %d packages from %d eligible compounds, %d flagged",
@@ -962,7 +968,7 @@ def make_packages(
 
 def _solve(elig: gpd.GeoDataFrame, graph: nx.Graph, unit: str, floor: float, ceiling: float,
            max_buildings: float | None, max_cost: float | None, absorb_gap_m: float,
-           restarts: int, seed: int, closing_m: float,
+           solver: dict[str, Any], closing_m: float,
            ) -> tuple[np.ndarray, gpd.GeoDataFrame, dict[str, Any]]:
     """Arrays, reach edges, solver and package table for the eligible compounds."""
     ids = elig["compound_id"].to_numpy()
@@ -991,7 +997,7 @@ def _solve(elig: gpd.GeoDataFrame, graph: nx.Graph, unit: str, floor: float, cei
     labels = (partition_arrays(u, v, hh, xy, floor=floor, ceiling=ceiling,
                                priority=_numeric(elig, "priority"), groups=groups,
                                extra_loads=loads[:, 1:] if extra else None,
-                               extra_caps=[c for _, c in caps[1:]], restarts=restarts, seed=seed)
+                               extra_caps=[c for _, c in caps[1:]], **solver)
               if len(ids) else np.empty(0, dtype=np.int64))
     t_solve = time.perf_counter() - t0
     same = groups[u] == groups[v]
