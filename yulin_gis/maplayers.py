@@ -136,7 +136,8 @@ def _utility_layers(state: PlanState, owner: str | None) -> list[MapLayer]:
                             popup=_present(up, {"segment_id": "管段", "owner": "权属单位",
                                                 "package_id": "片区", "plan_year": "计划年度",
                                                 "length_m": "长度（米）", "risk_score": "风险评分",
-                                                "reason": "改造原因",
+                                                "reason": "改造原因", "scope": "范围",
+                                                "households_cut_off": "施工停水/停气影响户数",
                                                 "est_cost_yuan": "估算投资（元）"}),
                             formats={"length_m": "{:,.0f}", "est_cost_yuan": "{:,.0f}"}))
     jt = state.joint_trenches

@@ -229,8 +229,14 @@ def plan_stage(state: PlanState) -> PlanState:
 
 
 def utility_stage(state: PlanState) -> PlanState:
-    """Pipeline upgrades per company, joint trenches and network topology (管线改造)."""
-    from yulin_gis.network import build_networks, topology_report
+    """Pipeline upgrades per company, traces, joint trenches and topology (管线改造).
+
+    For each package, the upstream path from the source (water, gas) and the downstream
+    path to the outfall (storm, sewer) are traced; hazardous or high-risk trunk segments on
+    them join the upgrades (``scope="trunk"``). Water and gas upgrades carry the households
+    cut off while the segment is isolated.
+    """
+    from yulin_gis.network import build_networks, topology_report, trace_package
     from yulin_gis.utilities import joint_trenches, utility_upgrade_plan
 
     layers = state.layers
@@ -239,14 +245,19 @@ def utility_stage(state: PlanState) -> PlanState:
         return state
     nets = build_networks(layers.utilities)
     state.topology = topology_report(nets)
-    years = {}
-    if state.packages is not None and "plan_year" in state.packages.columns:
-        years = {str(p): int(y) for p, y in zip(state.packages["package_id"],
-                                                 state.packages["plan_year"], strict=True)
-                 if str(y).strip() not in {"", "nan", "<NA>"}}
+    years: dict[str, int] = {}
+    traces = None
+    if state.packages is not None and len(state.packages):
+        if "plan_year" in state.packages.columns:
+            years = {str(p): int(y) for p, y in zip(state.packages["package_id"],
+                                                     state.packages["plan_year"], strict=True)
+                     if str(y).strip() not in {"", "nan", "<NA>"}}
+        traces = trace_package(nets, state.packages, layers.utility_nodes)
+        state.extras["traces"] = traces
     upgrades = utility_upgrade_plan(state.compounds, layers.utilities, packages=state.packages,
                                     plan_years=years, distance_m=state.options.pipe_distance_m,
-                                    as_of_year=state.profile.survey.as_of_year)
+                                    as_of_year=state.profile.survey.as_of_year, traces=traces)
+    upgrades = _with_isolation(upgrades, nets, state)
     state.pipe_upgrades = upgrades
     if layers.roads is not None and len(upgrades):
         state.joint_trenches = joint_trenches(upgrades, layers.roads, packages=state.packages,
@@ -254,3 +265,19 @@ def utility_stage(state: PlanState) -> PlanState:
     logger.info("utilities: %d segments to renew, %d joint trenches", len(upgrades),
                 0 if state.joint_trenches is None else len(state.joint_trenches))
     return state
+
+
+def _with_isolation(upgrades: gpd.GeoDataFrame, nets: Any, state: PlanState) -> gpd.GeoDataFrame:
+    """Add ``households_cut_off`` (water and gas) to the upgrades: who loses supply."""
+    from yulin_gis.network import isolation_impact
+
+    pressured = upgrades[upgrades["utility"].isin(["water_supply", "gas"])]
+    if not len(pressured):
+        upgrades["households_cut_off"] = 0
+        return upgrades
+    impact = isolation_impact(nets, pressured["segment_id"].astype(str).tolist(),
+                              state.compounds, state.layers.utility_nodes)
+    cut = impact.groupby("segment_id")["households_cut_off"].max()
+    upgrades["households_cut_off"] = (upgrades["segment_id"].astype(str).map(cut)
+                                      .fillna(0).astype(int).to_numpy())
+    return upgrades
