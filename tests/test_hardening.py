@@ -724,6 +724,19 @@ def test_packages_without_planning_unit_fail_before_any_stage(tmp_path: Path,
     assert result.exit_code == 0, "the survey alone needs no planning unit"
 
 
+def test_budget_table_with_text_amount(tmp_path: Path, sample_gpkg: Path) -> None:
+    """H59: a budget CSV (GBK) whose amount is text: exit 2 naming county, year and value;
+    no manifest."""
+    budget = tmp_path / "预算.csv"
+    budget.write_text("county,plan_year,budget_yuan\n玉州区,2022,五百万\n", encoding="gbk")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["plan", str(sample_gpkg), "--out", str(out),
+                                      "--budget", str(budget), "--no-maps"])
+    assert result.exit_code == 2
+    assert "玉州区" in result.output and "2022" in result.output and "五百万" in result.output
+    assert not (out / "run_manifest.json").exists()
+
+
 # --- hostile text in maps and spreadsheets -------------------------------------------------
 
 EVIL_COUNTY = "../../逃逸县"
