@@ -268,3 +268,24 @@ def test_items_and_street_aggregated(city: gpd.GeoDataFrame) -> None:
     row = res.packages.set_index("package_id").loc[_pkg_of(res, "E0")]
     assert row["items"] == "lift,pipes,roof"
     assert row["street"] == "S1"
+
+
+def test_no_eligible_compounds(city: gpd.GeoDataFrame) -> None:
+    res = make_packages(city.assign(eligible=False))
+    assert len(res.packages) == 0
+    assert (res.assignments["package_id"] == "").all()
+    assert res.assignments["package_reason"].str.startswith("not eligible").all()
+    assert res.summary["n_packages"] == 0
+
+
+def test_barrier_splits_packages() -> None:
+    rows = _grid("L", "K", 0, 0, 2, 2, 400) + _grid("R", "K", 210, 0, 2, 2, 400)
+    gdf = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=CRS)
+    river = gpd.GeoDataFrame(geometry=[shapely.LineString([(205, -100), (205, 400)])], crs=CRS)
+    open_ = make_packages(gdf, absorb_gap_m=0.0)
+    cut = make_packages(gdf, barriers=river, absorb_gap_m=0.0)
+    assert not cut.graph.has_edge("L10", "R00")
+    assert open_.graph.has_edge("L10", "R00")
+    for pid, members in cut.assignments.groupby("package_id")["compound_id"]:
+        sides = {m[0] for m in members}
+        assert len(sides) == 1, pid

@@ -1021,8 +1021,10 @@ def _assignments(df: pd.DataFrame, elig: pd.DataFrame, eligible: np.ndarray, lab
     pid = pd.Series([to_id[int(k)] for k in labels], index=elig["compound_id"].to_numpy(), dtype=object)
     out = pd.DataFrame({"compound_id": df["compound_id"].to_numpy(), unit: df[unit].to_numpy(),
                         "eligible": eligible})
-    out["package_id"] = out["compound_id"].map(pid).where(out["eligible"], "").fillna("")
-    reasons = out["package_id"].map(reason_of).fillna("")
+    mapped = out["compound_id"].map(pid).astype(object)
+    out["package_id"] = [p if e and isinstance(p, str) else ""
+                         for p, e in zip(mapped, out["eligible"], strict=True)]
+    reasons = [reason_of.get(p, "") for p in out["package_id"]]
     if "exclusion_reason" in df.columns:
         excl = df["exclusion_reason"].fillna("").astype(str).to_numpy()
         not_elig = [f"{REASON_NOT_ELIGIBLE}: {e}" if e else REASON_NOT_ELIGIBLE for e in excl]
