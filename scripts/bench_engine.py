@@ -148,10 +148,24 @@ def one(folder: Path, cities: int, engine_name: str) -> dict[str, Any]:
     return out
 
 
+def _zone_pipes(folder: Path, keys: list[str]) -> Any:
+    """Every segment near the zone's compounds, in the zone: its tiles' files with their
+    halo copies (which bring the next zone's pipes in), each segment once."""
+    import geopandas as gpd
+    import pandas as pd
+
+    parts = [gpd.read_parquet(folder / "utilities" / f"{k}.parquet") for k in keys
+             if (folder / "utilities" / f"{k}.parquet").exists()]
+    util = pd.concat(parts, ignore_index=True).drop_duplicates("_row").sort_values("_row")
+    return gpd.GeoDataFrame(util.drop(columns=["_row", "_owned"]).reset_index(drop=True), crs=parts[0].crs)
+
+
 def plain(folder: Path, cities: int) -> dict[str, Any]:
-    """The anchor: the single-machine functions once per zone on whole layers (no tiles)."""
+    """The anchor: the single-machine functions once per zone on whole layers (no tiles,
+    but the zone's pipes include those of the next zone within the halo)."""
     from yulin_gis.engine_dask import read_manifest, read_partitioned
     from yulin_gis.hazards import compound_pipe_hazards
+    from yulin_gis.layers import Layers
     from yulin_gis.profile import load_profile
     from yulin_gis.utilities import pipes_near_compounds
 
@@ -165,15 +179,16 @@ def plain(folder: Path, cities: int) -> dict[str, Any]:
         t_ov = t_hz = 0.0
         for z in zones:
             keys = [k for k, p in parts.items() if p["epsg"] == z and p["batch"] < cities]
-            lay = read_partitioned(folder, ("compounds", "utilities"), crs=f"EPSG:{z}", keys=keys)
-            assert lay.utilities is not None
+            comp = read_partitioned(folder, ("compounds",), crs=f"EPSG:{z}", keys=keys).compounds
+            util = _zone_pipes(folder, keys)
+            lay = Layers(compounds=comp, utilities=util, crs=f"EPSG:{z}")
             t = time.perf_counter()
-            pairs = pipes_near_compounds(lay.compounds, lay.utilities, 30.0)
+            pairs = pipes_near_compounds(lay.compounds, util, 30.0)
             t_ov += time.perf_counter() - t
             out["pairs"] += len(pairs)
             del pairs
             t = time.perf_counter()
-            hz = compound_pipe_hazards(lay.compounds, lay.utilities, prof)
+            hz = compound_pipe_hazards(lay.compounds, util, prof)
             t_hz += time.perf_counter() - t
             out["hazard_compounds"] += int((hz["hazard_pipes"] > 0).sum())
             del lay, hz
