@@ -56,10 +56,11 @@ def survey_frame(**columns: list) -> pd.DataFrame:
     ("plan.docx", b"PK\x03\x04not a gis file", "unknown file type '.docx'"),
     ("input.gpkg", b"hello, I am text", "not a readable GeoPackage"),
     ("compounds.xlsx", b"hello, I am text", "cannot be read as a table"),
+    ("compounds.xls", b"\xd0\xcf\x11\xe0 old excel", "save it as .xlsx or CSV"),
 ])
 def test_wrong_file_type_is_one_clear_error(tmp_path: Path, name: str, content: bytes,
                                             expected: str) -> None:
-    """H01–H03: wrong file types."""
+    """H01–H03: wrong file types (and H03b: old .xls)."""
     path = tmp_path / name
     path.write_bytes(content)
     layers, report = validate_input(path)

@@ -177,7 +177,9 @@ def read_table(path: str | Path, sheet: str | int | None = 0) -> pd.DataFrame:
                 return _read_csv(path, "gbk")
         return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)  # type: ignore[return-value]
     except Exception as exc:
-        raise InputFileError(f"{path}: cannot be read as a table ({exc})") from exc
+        hint = ("; old Excel 97–2003 (.xls) files are not read: save it as .xlsx or CSV in "
+                "Excel or WPS") if suffix == ".xls" else ""
+        raise InputFileError(f"{path}: cannot be read as a table ({exc}){hint}") from exc
 
 
 def _layer_name_for(label: str) -> str | None:
