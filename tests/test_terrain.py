@@ -260,3 +260,19 @@ def test_point_compounds_from_survey_tables(dem):
     assert t.loc["p1", "pixel_count"] == 1
     assert t.loc["p2", "rel_elev_m"] < -1.5
     assert waterlogging_risk(t)["p2"]
+
+
+def test_rings_without_nodata_match_masks(tmp_path, compounds):
+    """Ring sums by scanlines equal per-polygon masks on a DEM with no nodata at all."""
+    z = _surface()
+    path = _write(tmp_path / "clean.tif", z)
+    t = compound_terrain(compounds, path, ring_m=60.0)
+    transform = from_origin(X0, Y0, PX, PX)
+    geoms = compounds.set_index("compound_id").geometry
+    for cid in ("bowl", "slope", "holey", "west", "east", "tiny"):
+        ring_in = ~geometry_mask(
+            [geoms[cid].buffer(60.0, quad_segs=8)], out_shape=z.shape, transform=transform
+        )
+        foot_in = ~geometry_mask([geoms[cid]], out_shape=z.shape, transform=transform)
+        expected = z[ring_in & ~foot_in].astype(np.float64).mean()
+        assert t.loc[cid, "ring_mean"] == pytest.approx(expected, abs=1e-9)

@@ -348,6 +348,50 @@ def _refine_small(
     return small
 
 
+def _span_sums(grid: _Grid, geoms: np.ndarray, acc: _Acc, chunk: int = 20_000) -> None:
+    """Add sum and count of the valid pixels whose centres lie in each polygon (scanlines).
+
+    For every pixel row the polygon outlines are cut by the line through the pixel
+    centres (half-open in y, as GDAL's rasterizer); the sorted crossings of one polygon
+    pair up into spans, and each span's sum is a difference of two row prefix sums. The
+    cost follows the outlines, not the areas, and overlapping polygons (the rings) need no
+    grouping. North-up grids only.
+    """
+    t = grid.transform
+    h, w = grid.shape
+    prefix = np.zeros((h, w + 1))
+    np.cumsum(np.nan_to_num(grid.z, nan=0.0), axis=1, dtype=np.float64, out=prefix[:, 1:])
+    count = None
+    if grid.has_nodata:
+        count = np.zeros((h, w + 1), dtype=np.int32)
+        np.cumsum(~np.isnan(grid.z), axis=1, dtype=np.int32, out=count[:, 1:])
+    n = len(acc.weight)
+    for start in range(0, len(geoms), chunk):
+        parts, part_of = shapely.get_parts(geoms[start : start + chunk], return_index=True)
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
+        xy, vert_of = shapely.get_coordinates(rings, return_index=True)
+        u, v = (xy[:, 0] - t.c) / t.a, (xy[:, 1] - t.f) / t.e
+        same = vert_of[1:] == vert_of[:-1]
+        owner = part_of[ring_of[vert_of[:-1][same]]] + start
+        u1, v1, u2, v2 = u[:-1][same], v[:-1][same], u[1:][same], v[1:][same]
+        r0 = np.clip(np.ceil(np.minimum(v1, v2) - 0.5), 0, h).astype(np.int64)
+        r1 = np.clip(np.ceil(np.maximum(v1, v2) - 0.5), 0, h).astype(np.int64)
+        k = np.maximum(r1 - r0, 0)
+        e = np.repeat(np.arange(len(k)), k)
+        row = r0[e] + np.arange(len(e)) - np.repeat(np.cumsum(k) - k, k)
+        x = u1[e] + (row + 0.5 - v1[e]) * (u2[e] - u1[e]) / (v2[e] - v1[e])
+        order = np.lexsort((x, row, owner[e]))
+        x, row, own = x[order], row[order], owner[e][order]
+        row, own = row[0::2], own[0::2]
+        c0 = np.clip(np.ceil(x[0::2] - 0.5), 0, w).astype(np.int64)
+        c1 = np.clip(np.ceil(x[1::2] - 0.5), 0, w).astype(np.int64)
+        acc.total += np.bincount(own, prefix[row, c1] - prefix[row, c0], minlength=n)
+        cnt = (c1 - c0) if count is None else (count[row, c1] - count[row, c0])
+        got = np.bincount(own, cnt, minlength=n)
+        acc.weight += got
+        acc.pixels += got.astype(np.int64)
+
+
 def _zonal(
     grid: _Grid,
     foot: np.ndarray,
@@ -367,9 +411,12 @@ def _zonal(
     raw_total, raw_weight = acc.total.copy(), acc.weight.copy()
     small = _refine_small(grid, foot, acc, low_thr, min_pixels, max_factor)
     if rings is not None:
-        ring_groups = _groups(rings, exact=False)
-        logger.debug("terrain: %d ring group(s)", len(ring_groups))
-        _burn(grid, rings, ring_groups, ring, low_thr, full=False)
+        if grid.transform.b == 0 and grid.transform.d == 0:
+            _span_sums(grid, rings, ring)
+        else:  # a rotated DEM: burn the rings in non-overlapping groups
+            ring_groups = _groups(rings, exact=False)
+            logger.debug("terrain: %d ring group(s)", len(ring_groups))
+            _burn(grid, rings, ring_groups, ring, low_thr, full=False)
         ring.total -= raw_total
         ring.weight -= raw_weight
         ring.pixels -= raw_weight.astype(np.int64)
