@@ -354,6 +354,20 @@ def test_excel_title_and_merged_group_rows_and_blank_rows(tmp_path: Path) -> Non
     assert "2 blank row(s)" in blank.message
 
 
+def test_excel_notes_sheet_before_the_table(tmp_path: Path) -> None:
+    """H26c: the survey table is on the second sheet, after a notes sheet."""
+    path = tmp_path / "survey.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"填表说明": ["户数填整数", "坐标用WGS84"]}).to_excel(
+            writer, sheet_name="说明", index=False)
+        survey_frame().to_excel(writer, sheet_name="摸底调查表", index=False)
+    layers, report = validate_input(path, input_crs="wgs84")
+    assert report.ok, report.to_text()
+    assert layers.compounds["compound_id"].tolist() == ["C1", "C2", "C3"]
+    [chosen] = found(report, "sheet-chosen")
+    assert "摸底调查表" in chosen.message
+
+
 @pytest.mark.parametrize("title", ["玉林市老旧小区摸底调查表", "玉林市老旧小区摸底调查表,,,,,"])
 def test_csv_with_a_title_line(tmp_path: Path, title: str) -> None:
     """H26: a CSV whose first line is a title (bare, or padded with commas by Excel)."""

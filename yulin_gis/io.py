@@ -231,19 +231,49 @@ def _header_score(cells: list[object], known: set[str]) -> int:
     return len({header_key(c) for c in cells if isinstance(c, str)} & known)
 
 
+def _scan_header(frame: pd.DataFrame, known: set[str]) -> tuple[int | None, int]:
+    """The best header row (None = pandas' header) and its count of known headers."""
+    best, best_score = None, _header_score([str(c) for c in frame.columns], known)
+    for i in range(min(_HEADER_SCAN_ROWS, len(frame))):
+        score = _header_score(list(frame.iloc[i]), known)
+        if score > max(best_score, 1):
+            best, best_score = i, score
+    return best, best_score
+
+
 def detect_header_row(frame: pd.DataFrame, layer: str) -> int | None:
     """Find the real header row of a table with a title or merged group row above it.
 
     Returns the 0-based data row holding more known headers of ``layer`` (at least two)
     than the header pandas took, or None when the first row is the header.
     """
-    known = _known_headers(layer)
-    best, best_score = None, max(1, _header_score([str(c) for c in frame.columns], known))
-    for i in range(min(_HEADER_SCAN_ROWS, len(frame))):
-        score = _header_score(list(frame.iloc[i]), known)
-        if score > best_score:
-            best, best_score = i, score
-    return best
+    return _scan_header(frame, _known_headers(layer))[0]
+
+
+def _pick_sheet(path: Path, name: str, problems: list[Problem] | None) -> pd.DataFrame:
+    """The first sheet, or, when it holds fewer than two known headers, the sheet that
+    holds most (a cover or notes sheet first in the workbook)."""
+    import pandas as pd
+
+    known = _known_headers(name)
+    first = read_table(path)
+    if path.suffix.lower() in {".csv", ".txt"} or _scan_header(first, known)[1] >= 2:
+        return first
+    try:
+        sheets: dict[str, pd.DataFrame] = {
+            str(k): v for k, v in pd.read_excel(path, sheet_name=None, dtype=object).items()}
+    except Exception:  # the first sheet was readable: keep it
+        return first
+    ranked = sorted(((_scan_header(f, known)[1], -i, n) for i, (n, f)
+                     in enumerate(sheets.items())), reverse=True)
+    score, order, sheet = ranked[0]
+    if score < 2 or order == 0:
+        return first
+    if problems is not None:
+        problems.append(Problem("warning", "sheet-chosen", f"the first sheet holds no "
+                                f"{name} table; read sheet {sheet!r} instead",
+                                file=str(path), layer=name))
+    return sheets[sheet]
 
 
 def _promote_header(frame: pd.DataFrame, row: int) -> pd.DataFrame:
@@ -284,7 +314,7 @@ def drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
 
 def _read_one(path: Path, name: str, problems: list[Problem] | None = None) -> RawLayer:
     if path.suffix.lower() in TABLE_SUFFIXES:
-        frame = read_table(path)
+        frame = _pick_sheet(path, name, problems)
         row = detect_header_row(frame, name)
         if row is not None:
             frame = _promote_header(frame, row)
