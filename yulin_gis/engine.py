@@ -164,9 +164,10 @@ class DaskEngine(Engine):
                                             processes=processes, memory_limit=memory_limit,
                                             dashboard_address=None)
                 self.client = Client(self.cluster)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, RuntimeError) as exc:
             self.close()
-            raise EngineError(f"cannot reach the dask scheduler {scheduler!r}: {exc}") from exc
+            where = f"reach the dask scheduler {scheduler!r}" if scheduler else "start a local dask cluster"
+            raise EngineError(f"cannot {where}: {exc}") from exc
         logger.info("dask engine: %s", self.client)
 
     def map(self, func: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -312,10 +313,12 @@ def engine_overlay(source: Source, engine: Engine, distance_m: float = 30.0, *,
     long = pd.concat([r["totals"] for r in results], ignore_index=True) if results else pd.DataFrame(
         {"compound_id": [], "utility": [], "length_in_m": []})
     n_pairs = int(sum(r["n_pairs"] for r in results))
-    pairs = None
+    pairs: pd.DataFrame | None = None
     paths: list[Path] = []
     if out_dir is None:
         frames = [r["pairs"] for r in results if r["pairs"] is not None]
+        pairs = pd.DataFrame({c: pd.Series(dtype=float if c in ("distance_m", "length_in_m") else str)
+                              for c in ("compound_id", "segment_id", "utility", "distance_m", "length_in_m")})
         if frames:
             pairs = pd.concat(frames, ignore_index=True).sort_values(["_crow", "_srow"], kind="stable")
             pairs = pairs.drop(columns=["_crow", "_srow"]).reset_index(drop=True)
@@ -455,7 +458,7 @@ def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "c
         items.append((piece, _piece_barriers(barriers, piece, pad), zones.get(k, -1)))
     task = functools.partial(_run_package_task, kwargs={**kwargs, "unit": unit}, keep_graph=keep_graph)
     results = engine.map(task, items)
-    return _merge_packages(results, comp, compounds, PackageResult)
+    return _merge_packages(results, comp, compounds, unit, PackageResult)
 
 
 def _run_package_task(item: tuple[Any, Any, int], kwargs: dict[str, Any], keep_graph: bool) -> Any:
@@ -464,7 +467,8 @@ def _run_package_task(item: tuple[Any, Any, int], kwargs: dict[str, Any], keep_g
 
 
 def _merge_packages(results: list[Any], comp: gpd.GeoDataFrame, compounds: gpd.GeoDataFrame,
-                    result_cls: Any) -> PackageResult:
+                    unit: str, result_cls: Any) -> PackageResult:
+    """The partitions' results as one: assignments in input order, packages by unit."""
     import geopandas as gpd
     import networkx as nx
 
@@ -484,8 +488,7 @@ def _merge_packages(results: list[Any], comp: gpd.GeoDataFrame, compounds: gpd.G
                                                   kind="stable")].reset_index(drop=True)
     packages = gpd.GeoDataFrame(pd.concat(packs, ignore_index=True), crs=compounds.crs) if packs else None
     if packages is not None and len(packages):
-        unit_col = packages.columns[1]
-        packages = packages.iloc[np.argsort(packages[unit_col].astype(str).to_numpy(), kind="stable")]
+        packages = packages.iloc[np.argsort(packages[unit].astype(str).to_numpy(), kind="stable")]
         packages = packages.reset_index(drop=True)
         packages.attrs = {}
     graph = nx.compose_all(graphs) if graphs else nx.Graph()
