@@ -15,12 +15,16 @@ all compounds, or one window per spatial block of compounds when that would exce
   subsample of about 4 M of them), or an absolute ``low_elevation_m``.
 
 Method (ANCHORS §5): all footprint ids are burnt into one integer raster with
-``rasterio.features.rasterize`` and reduced with ``np.bincount`` / ``np.minimum.at``.
-Rings overlap, so they are burnt in groups whose bounding boxes do not intersect (a
-greedy colouring of the overlap graph); otherwise pixels would silently go to one ring
-only. Footprints that overlap each other are grouped the same way. Compounds covering
-fewer than ``min_pixels`` pixel centres are rasterised again on a finer grid (supersampled)
-and their statistics weighted by the fine cells, so small compounds get values. DEM
+``rasterio.features.rasterize`` and reduced with ``np.bincount`` / ``np.minimum.at``
+(footprints that overlap each other are burnt in separate groups, from a greedy colouring
+of the overlap graph, so no pixel is lost). Rings overlap a lot, so their sums are taken
+by scanlines instead: each pixel row cuts the ring outlines into spans, and a span's sum is
+the difference of two row prefix sums; no grouping, and the cost follows the outlines, not
+the areas. The ring statistic is the buffer's sum minus the footprint's (same pixel-centre
+rule). On a rotated DEM the rings are burnt in non-overlapping groups instead.
+Compounds covering fewer than ``min_pixels`` pixel centres are rasterised again on a finer
+grid (supersampled) and their statistics weighted by the fine cells, so small compounds
+get values. DEM
 nodata (and NaN) pixels are excluded everywhere; a compound with no valid pixel gets NaN
 and ``pixel_count`` 0, never 0 m.
 
