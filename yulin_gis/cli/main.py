@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from yulin_gis import __version__
+from yulin_gis.cli.progress_cmd import progress
 from yulin_gis.cli.run_cmd import demo, packages, plan, run, survey, utilities
 from yulin_gis.cli.validate_cmd import validate
 
@@ -29,3 +30,4 @@ cli.add_command(survey)
 cli.add_command(packages)
 cli.add_command(plan)
 cli.add_command(utilities)
+cli.add_command(progress)
