@@ -485,9 +485,11 @@ def test_dem_in_other_crs_with_nodata_hole(tmp_path: Path, sample_gpkg: Path) ->
     assert sorted(result.compounds["compound_id"]) == ["C000", "C001", "C002", "C003"]
 
 
-def test_zero_length_pipe_and_loop_kept_and_reported(tmp_path: Path, compounds) -> None:
+def test_zero_length_pipe_and_loop_kept_and_reported(tmp_path: Path, compounds,
+                                                     communities) -> None:
     """H33: a zero-length segment is kept with a warning; a looped segment is accepted;
-    the network leaves both out of its graph / reports them."""
+    the network leaves both out of its graph / reports them; a whole run goes through
+    (with a zero-length road too)."""
     from yulin_gis.network import build_networks, topology_report
 
     lines = [LineString([(X0, Y0 - 0.001), (X0, Y0 - 0.001)]),
@@ -506,6 +508,14 @@ def test_zero_length_pipe_and_loop_kept_and_reported(tmp_path: Path, compounds) 
     topo = topology_report(build_networks(layers.utilities))
     codes = topo.groupby("code")["segment_id"].apply(set).to_dict()
     assert codes["zero_length"] == {"zero"} and codes["self_loop"] == {"loop"}
+    roads = gpd.GeoDataFrame({"road_id": ["R0", "R1"], "name": ["甲路", "乙路"],
+                              "road_class": ["branch", "branch"]},
+                             geometry=[lines[0], lines[2]], crs=4490)
+    full = gpkg(tmp_path / "full.gpkg", compounds=compounds, communities=communities,
+                utilities=util, roads=roads)
+    result = run(full, tmp_path / "out", maps=False)
+    assert sorted(result.compounds["compound_id"]) == ["C000", "C001", "C002", "C003"]
+    assert set(result.state.topology["code"]) >= {"zero_length", "self_loop"}
 
 
 # --- outputs: unwritable, disk full, killed ------------------------------------------------
