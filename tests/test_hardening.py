@@ -222,6 +222,23 @@ def test_gcj02_declared_wgs84_detected_against_boundaries(tmp_path: Path) -> Non
     assert layers is not None and not found(report, "likely-gcj02")
 
 
+def test_gcj02_detected_on_the_synthetic_city(small_city, tmp_path: Path) -> None:
+    """H18b: the same on a whole synthetic city (communities tile the city, so the roads
+    tell): no warning for the true data, a warning for its compounds in GCJ-02."""
+    import shutil
+
+    copy = tmp_path / "city.gpkg"
+    shutil.copy(small_city["gpkg"], copy)
+    _, report = validate_input(copy)
+    assert not found(report, "likely-gcj02")
+    comp = gpd.read_file(copy, layer="compounds")
+    convert_geometries(comp, wgs84_to_gcj02).to_file(copy, layer="compounds")
+    layers, report = validate_input(copy)
+    assert layers is not None and len(layers.compounds) == len(comp)
+    [warning] = found(report, "likely-gcj02")
+    assert "--input-crs gcj02" in warning.message
+
+
 # --- values --------------------------------------------------------------------------------
 
 
