@@ -153,3 +153,45 @@ def test_run_until_packages_never_crashes_and_keeps_every_compound(rows: list[tu
         pd.testing.assert_frame_equal(
             pd.DataFrame(out[cols]).reset_index(drop=True),
             pd.DataFrame(again.compounds[cols]).reset_index(drop=True))
+
+
+COORD = st.one_of(st.floats(-0.01, 0.01).map(lambda d: f"{d:.6f}"), st.just(""),
+                  st.sampled_from(["东经110度", "nan", "inf", "1e3", "  "]))
+TABLE_ROWS = st.lists(st.tuples(IDS, YEARS, HOUSEHOLDS, COORD, COORD, st.booleans()),
+                      min_size=1, max_size=6)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=TABLE_ROWS, encoding=st.sampled_from(["utf-8-sig", "gbk"]),
+       swap=st.booleans())
+def test_survey_table_never_crashes_and_loses_nothing(rows: list[tuple], encoding: str,
+                                                      swap: bool) -> None:
+    records = []
+    for k, (cid, year, hh, dx, dy, blank) in enumerate(rows):
+        lon = f"{X0 + float(dx):.6f}" if dx and dx.strip() and _finite(dx) else dx
+        lat = f"{Y0 + float(dy):.6f}" if dy and dy.strip() and _finite(dy) else dy
+        if swap:
+            lon, lat = lat, lon
+        records.append(["", "", "", "", "", ""] if blank else
+                       [cid or "", f"小区{k}", year or "", hh or "", lon, lat])
+    table = pd.DataFrame(records, columns=["小区编号", "小区名称", "建成年代", "户数", "经度", "纬度"])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "摸底调查表.csv"
+        try:
+            table.to_csv(path, index=False, encoding=encoding)
+        except UnicodeEncodeError:
+            return
+        layers, report = validate_input(path, input_crs="wgs84")
+    if layers is None:
+        assert report.errors
+        return
+    wanted = [parse_str(r[0])[0] for r in records if any(v != "" for v in r)]
+    out = layers.compounds["compound_id"].tolist()
+    assert sorted(out) == sorted(wanted) and len(set(out)) == len(out)
+
+
+def _finite(text: str) -> bool:
+    try:
+        return abs(float(text)) < 1
+    except ValueError:
+        return False

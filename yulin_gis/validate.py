@@ -253,15 +253,21 @@ def _points_from_table(frame: pd.DataFrame, labels: list[str], col: _Collector,
         return None
     x = lon.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     y = lat.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    for label, xi, yi in zip(labels, x, y, strict=True):
-        if not (np.isfinite(xi) and np.isfinite(yi)):
-            col.add("error", "missing-coordinates", "lon/lat is blank", label, "lon")
+    ok = np.isfinite(x) & np.isfinite(y)
+    for i in np.flatnonzero(~ok):
+        fld = "lon" if not np.isfinite(x[i]) else "lat"
+        col.add("error", "missing-coordinates", f"{'经度 lon' if fld == 'lon' else '纬度 lat'} "
+                "is blank or not a number", labels[i], fld)
     crs = input_crs
     if crs is None:
         col.add("warning", "assumed-crs", "no --input-crs given: lon/lat read as WGS84; pass "
                 "--input-crs gcj02 (Gaode/Tencent) or bd09 (Baidu) if picked on those maps")
         crs = "EPSG:4326"
-    geometry = gpd.points_from_xy(x, y)
+    import shapely
+
+    geometry = np.asarray(shapely.points(np.where(ok, x, 0.0), np.where(ok, y, 0.0)),
+                          dtype=object)
+    geometry[~ok] = None
     return gpd.GeoDataFrame(frame, geometry=geometry,
                             crs=None if crs in {"gcj02", "bd09"} else crs)
 
@@ -272,9 +278,11 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str],
 
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     allowed = _GEOM_TYPES[spec.geometry]
+    no_xy = {p.row for p in col.problems if p.code == "missing-coordinates"
+             and p.layer == col.layer and p.file == col.source}
     for i, geom in enumerate(geoms):
         if geom is None or geom.is_empty:
-            if "missing-coordinates" not in {p.code for p in col.problems if p.row == labels[i]}:
+            if labels[i] not in no_xy:
                 col.add("error", "empty-geometry", "geometry is null or empty", labels[i],
                         "geometry")
             continue
