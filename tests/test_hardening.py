@@ -397,6 +397,17 @@ def test_csv_with_a_title_line(tmp_path: Path, title: str) -> None:
     assert "row 2" in found(report, "header-row")[0].message
 
 
+def test_survey_row_with_one_coordinate_missing(tmp_path: Path) -> None:
+    """H60: one row without 纬度, another with 经度 "inf": errors on those rows and fields."""
+    path = tmp_path / "survey.csv"
+    survey_frame(经度=[X0, "inf", X0 + 0.004], 纬度=[Y0, Y0, ""]).to_csv(path, index=False)
+    layers, report = validate_input(path, input_crs="wgs84")
+    assert layers is None
+    got = {(p.code, p.row, p.field) for p in report.errors}
+    assert got == {("bad-value", "C2", "lon"), ("missing-coordinates", "C2", "lon"),
+                   ("missing-coordinates", "C3", "lat")}
+
+
 def test_survey_table_without_position(tmp_path: Path) -> None:
     """H28: no lon/lat and no polygons: one error naming the missing field."""
     path = tmp_path / "survey.csv"
