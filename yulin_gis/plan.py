@@ -25,6 +25,9 @@ yearly budget (or whose households exceed the largest yearly capacity) is **left
 unscheduled** with a reason, never squeezed in: budgets and capacities are never exceeded.
 Unscheduled packages get ``plan_year == ""`` and an ``unscheduled_reason``.
 
+The input checks, limit expansion and packing behind :func:`allocate_plan` live in
+:mod:`yulin_gis.plan_allocation` (:func:`normalise_limits` is re-exported here).
+
 Coverage and what-if
 --------------------
 The result says whether every pre-2000 household (``pre2000_households``) is in a
@@ -37,8 +40,6 @@ Schedule
 --------
 :func:`schedule_packages` and :func:`apply_plan_to_compounds` live in
 :mod:`yulin_gis.schedule` and are re-exported here.
-The input checks, limit expansion and packing behind :func:`allocate_plan` live in
-:mod:`yulin_gis.plan_allocation` (:func:`normalise_limits` is re-exported here).
 """
 
 from __future__ import annotations
