@@ -409,6 +409,13 @@ def _piece_barriers(barriers: gpd.GeoDataFrame | None, piece: gpd.GeoDataFrame,
     return barriers.iloc[np.sort(hit)]
 
 
+_PACKAGE_COLUMNS = frozenset({
+    "compound_id", "households", "eligible", "priority", "buildings", "floor_area_m2", "cost_yuan",
+    "items", "street", "county", "community_id", "exclusion_reason", "geometry",
+})
+"""The columns :func:`~yulin_gis.packages.make_packages` reads (the rest is not sent)."""
+
+
 def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "county",
                     unit: str = "community_id", barriers: gpd.GeoDataFrame | None = None,
                     keep_graph: bool = True, **kwargs: Any) -> PackageResult:
@@ -449,7 +456,9 @@ def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "c
         bad = ", ".join(map(str, spread[spread > 1].index[:10]))
         raise SchemaError(f"layer compounds: {unit} {bad} lie in more than one {by}; "
                           f"partition by {unit} or a coarser column")
-    comp = compounds.assign(_row=np.arange(len(compounds)))
+    keep = [c for c in compounds.columns
+            if c in _PACKAGE_COLUMNS or c in (by, unit, compounds.geometry.name)]
+    comp = compounds[keep].assign(_row=np.arange(len(compounds)))  # only what make_packages reads
     zones = _piece_zones(comp, key)
     pad = float(kwargs.get("gap_m", 15.0)) + 1.0
     items = []

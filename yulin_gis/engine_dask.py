@@ -11,9 +11,9 @@ The cut
     zone of its representative point (:func:`shapely.point_on_surface`, then
     :func:`~yulin_gis.crs.gauss_kruger_epsg`), and the ``tile_m`` square of that zone
     holding the point. A partition's layers are projected in its own zone. Its *halo box*
-    is the tile grown to hold its compounds' bounding boxes, plus the search distance
-    ``distance_m`` and 1 m: every pipe segment whose bounding box (in that zone) meets it
-    is copied into the partition, even from the next tile or the next zone. So every pipe
+    is the bounding box of its compounds grown by the search distance ``distance_m`` and
+    1 m: every pipe segment whose bounding box (in that zone) meets it is copied into the
+    partition, even from the next tile or the next zone. So every pipe
     within ``distance_m`` of a compound is in the compound's partition, each
     (compound, segment) pair is found exactly once — by the partition owning the
     compound — and nothing needs deduplicating. Each segment has one *owned* copy
@@ -197,6 +197,8 @@ def _pipe_boxes(util: gpd.GeoDataFrame, tile_m: float) -> tuple[np.ndarray, np.n
 
 def _halo_boxes(keys: list[str], comp_z: dict[str, gpd.GeoDataFrame], tile_m: float,
                 pad: float) -> dict[str, tuple[float, float, float, float]]:
+    """Halo box per partition: its compounds' bounding box grown by ``pad`` (the tile for
+    partitions without compounds, which only keep the segments they own)."""
     out = {}
     for key in keys:
         _, ix, iy = (int(p) for p in key.split("_"))
@@ -205,7 +207,7 @@ def _halo_boxes(keys: list[str], comp_z: dict[str, gpd.GeoDataFrame], tile_m: fl
         if part is not None and len(part):
             b = part.geometry.total_bounds
             if np.isfinite(b).all():
-                box = [min(box[0], b[0]), min(box[1], b[1]), max(box[2], b[2]), max(box[3], b[3])]
+                box = [float(v) for v in b]
         out[key] = (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad)
     return out
 
@@ -257,7 +259,8 @@ def split_layers(layers: Layers, distance_m: float = 30.0, tile_m: float = 20000
     for key, part in comp.groupby(ckey, sort=True):
         comp_z[str(key)] = _project(part, int(str(key).split("_")[0]))
     halo = _halo_boxes(keys, comp_z, tile_m, float(distance_m) + _MARGIN_M)
-    pipes = _assign_pipes(util, ukey, ubox, keys, halo) if util is not None else {}
+    pipes = (_assign_pipes(util, ukey, ubox, keys, halo, set(comp_z)) if util is not None
+             else {})
     out = []
     for key in keys:
         epsg = int(key.split("_")[0])
@@ -273,36 +276,58 @@ def split_layers(layers: Layers, distance_m: float = 30.0, tile_m: float = 20000
 
 
 def _assign_pipes(util: gpd.GeoDataFrame, owner: np.ndarray, box: np.ndarray, keys: list[str],
-                  halo: dict[str, tuple[float, float, float, float]]) -> dict[str, gpd.GeoDataFrame]:
-    """Segments per partition: every segment whose zone bounding box meets the halo box."""
+                  halo: dict[str, tuple[float, float, float, float]],
+                  with_compounds: set[str]) -> dict[str, gpd.GeoDataFrame]:
+    """Segments per partition: those it owns, and every segment whose bounding box (in the
+    partition's zone) meets the halo box of its compounds."""
     import geopandas as gpd
 
     geoms = util.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    zones = sorted({int(k.split("_")[0]) for k in keys if int(k.split("_")[0]) > 0})
+    key_index = {k: i for i, k in enumerate(keys)}
+    owner_idx = np.array([key_index[k] for k in owner.tolist()], dtype=np.int64)
+    owner_zone = np.array([int(k.split("_")[0]) for k in keys], dtype=np.int64)[owner_idx]
     rows: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     geos: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-    for z in zones:
-        zkeys = [k for k in keys if int(k.split("_")[0]) == z]
-        env = _zone_envelope([halo[k] for k in zkeys], z)
-        cand = np.flatnonzero(~missing & (box[:, 2] >= env[0]) & (box[:, 0] <= env[2])
-                              & (box[:, 3] >= env[1]) & (box[:, 1] <= env[3]))
+    for z in sorted({int(k.split("_")[0]) for k in keys if int(k.split("_")[0]) > 0}):
+        qkeys = [k for k in keys if int(k.split("_")[0]) == z and k in with_compounds]
+        near = np.zeros(len(geoms), dtype=bool)
+        if qkeys:
+            env = _zone_envelope([halo[k] for k in qkeys], z)
+            near = ((box[:, 2] >= env[0]) & (box[:, 0] <= env[2]) & (box[:, 3] >= env[1])
+                    & (box[:, 1] <= env[3]))
+        own = ~missing & (owner_zone == z)
+        cand = np.flatnonzero((near & ~missing) | own)
         if not len(cand):
             continue
         proj = gpd.GeoSeries(geoms[cand], crs=util.crs)
         proj_geoms = proj.to_numpy() if _same_crs(util.crs, z) else proj.to_crs(epsg=z).to_numpy()
-        tree = shapely.STRtree(shapely.box(*np.asarray([halo[k] for k in zkeys]).T))
-        pi, bi = tree.query(proj_geoms)
-        order = np.lexsort((pi, bi))
-        pi, bi = pi[order], bi[order]
-        for b in np.unique(bi).tolist():
-            sel = pi[bi == b]
-            rows[zkeys[b]].append(cand[sel])
-            geos[zkeys[b]].append(proj_geoms[sel])
+        pos = np.flatnonzero(own[cand])
+        kix = owner_idx[cand[pos]]
+        if qkeys:
+            tree = shapely.STRtree(shapely.box(*np.asarray([halo[k] for k in qkeys]).T))
+            pi, bi = tree.query(proj_geoms)
+            qix = np.array([key_index[k] for k in qkeys], dtype=np.int64)
+            pos, kix = np.concatenate([pos, pi]), np.concatenate([kix, qix[bi]])
+        pair = np.unique(kix * len(cand) + pos)
+        kix, pos = pair // len(cand), pair % len(cand)
+        for b in np.unique(kix).tolist():
+            sel = pos[kix == b]
+            rows[keys[b]].append(cand[sel])
+            geos[keys[b]].append(proj_geoms[sel])
     nogeo = np.flatnonzero(missing)
     if len(nogeo):
         rows[keys[0]].append(nogeo)
         geos[keys[0]].append(geoms[nogeo])
+    return _pipe_frames(util, owner, keys, rows, geos)
+
+
+def _pipe_frames(util: gpd.GeoDataFrame, owner: np.ndarray, keys: list[str],
+                 rows: dict[str, list[np.ndarray]], geos: dict[str, list[np.ndarray]]
+                 ) -> dict[str, gpd.GeoDataFrame]:
+    """One GeoDataFrame per partition (input order) with ``_owned``; checks conservation."""
+    import geopandas as gpd
+
     out = {}
     attrs = pd.DataFrame(util.drop(columns=util.geometry.name))
     for key in keys:
