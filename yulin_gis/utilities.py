@@ -8,39 +8,23 @@ module gives each company (管线单位) exactly that:
 * :func:`pipes_near_compounds` — segment × compound pairs within a distance, found with
   ``shapely.STRtree.query(predicate="dwithin")`` (exact distances, no buffers), and
   :func:`overlay_totals` — length per utility per compound or package;
-* :func:`renewal_risk` — a 0–100 renewal risk score per segment with its reason;
+* :func:`renewal_risk` — a 0–100 renewal risk score per segment with its reason (in
+  :mod:`yulin_gis.renewal`, which describes the score);
 * :func:`utility_upgrade_plan` — the ``pipe_upgrades`` layer: segments to renew per
   package and plan year, cost and funding split;
 * :func:`joint_trenches` — the ``joint_trenches`` layer: roads dug by two or more parties in
   one package, the suggested order, the window in the plan year and conflicts with the
-  utilities' own plans;
-* :func:`write_company_workbooks` — one Chinese workbook per company.
+  utilities' own plans (in :mod:`yulin_gis.trenches`);
+* :func:`write_company_workbooks` — one Chinese workbook per company (in
+  :mod:`yulin_gis.company_workbooks`).
 
-Renewal risk (all figures in :data:`DEFAULT_RISK_PARAMS`, overridable by the policy profile
-through ``params``):
-
-* likelihood = 1 − (1 − age)(1 − hazard)(1 − condition) ("noisy OR"), where
-  age = min(1, age / design life of the material), design lives in
-  :data:`DESIGN_LIFE_YEARS` (per material; per utility when the material is unknown;
-  typical service lives from manufacturers' and utilities' practice — unconfirmed, editable);
-  an unknown install year counts as ``unknown_age_likelihood``; hazard =
-  ``hazard_likelihood`` when a hazard rule of DOMAIN.md §2 (国办发〔2022〕22号) holds:
-  grey cast-iron gas; steel/PE gas over 20 years; cement, asbestos-cement or unlined
-  cast-iron water; water over 30 years; combined sewers; plain-concrete drains; condition
-  from ``condition_likelihood`` (good 0, fair 0.2, poor 0.6, bad 0.9);
-* consequence = 0.5·households + 0.3·road + 0.2·utility, with households =
-  min(1, households served / ``households_full``), road class weights (arterial 1.0,
-  secondary 0.7, branch 0.4, internal 0.2) and utility weights (gas 1.0 … cable TV 0.3);
-* score = 100 · likelihood · (0.4 + 0.6 · consequence).
+The functions in the other modules are re-exported here.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -48,8 +32,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.errors import CRSError, OutputError, ProfileError, SchemaError
-from yulin_gis.network import DEFAULT_OWNERS, UTILITY_LABELS_ZH, UTILITY_TYPES
+from yulin_gis.company_workbooks import write_company_workbooks
+from yulin_gis.errors import ProfileError, SchemaError
+from yulin_gis.network import DEFAULT_OWNERS, UTILITY_TYPES
+from yulin_gis.renewal import DEFAULT_RISK_PARAMS, DESIGN_LIFE_YEARS, renewal_risk
+from yulin_gis.trenches import TRENCH_DURATIONS_DAYS, TRENCH_ORDER, joint_trenches
+from yulin_gis.utility_common import _LABELS_ZH, _check_metric, _need, _same_crs
 
 __all__ = [
     "DEFAULT_FUNDING_SHARES",
@@ -69,57 +57,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-DESIGN_LIFE_YEARS: dict[str, float] = {
-    "grey_cast_iron": 40, "unlined_cast_iron": 40, "ductile_iron": 50, "steel": 30,
-    "galvanized_steel": 20, "pe": 50, "pvc": 40, "asbestos_cement": 30, "cement": 30,
-    "concrete": 50, "reinforced_concrete": 60, "clay": 50, "copper": 30, "fibre": 25,
-    "aluminium": 30, "other": 40,
-}
-"""Design life in years per pipe material (typical values, unconfirmed; editable)."""
-
-_LIFE_BY_UTILITY: dict[str, float] = {
-    "water_supply": 40, "gas": 30, "storm": 50, "sewer": 50, "combined_sewer": 50,
-    "power": 30, "telecom": 20, "cable_tv": 20,
-}
-
-_HAZARD_RULES: list[dict[str, Any]] = [
-    {"code": "gas_grey_iron", "utility": ["gas"], "material": ["grey_cast_iron", "unlined_cast_iron"],
-     "reason_zh": "灰口铸铁燃气管"},
-    {"code": "gas_old_steel_pe", "utility": ["gas"], "material": ["steel", "galvanized_steel", "pe"],
-     "older_than_years": 20, "reason_zh": "钢质/PE燃气管超过20年"},
-    {"code": "gas_bad_condition", "utility": ["gas"], "condition": ["poor", "bad"],
-     "reason_zh": "燃气管管况差"},
-    {"code": "water_bad_material", "utility": ["water_supply"],
-     "material": ["asbestos_cement", "cement", "unlined_cast_iron", "grey_cast_iron"],
-     "reason_zh": "水泥/石棉水泥/无内衬铸铁供水管"},
-    {"code": "water_old", "utility": ["water_supply"], "older_than_years": 30,
-     "reason_zh": "供水管超过30年"},
-    {"code": "combined_sewer", "utility": ["combined_sewer"], "always": True, "reason_zh": "雨污合流管"},
-    {"code": "drain_plain_concrete", "utility": ["storm", "sewer"],
-     "material": ["concrete", "cement", "clay"], "reason_zh": "平口/素混凝土、水泥或陶土排水管"},
-    {"code": "bad_condition", "utility": ["storm", "sewer", "water_supply", "power", "telecom",
-                                          "cable_tv"],
-     "condition": ["bad"], "reason_zh": "管况严重破损"},
-]
-
-DEFAULT_RISK_PARAMS: dict[str, Any] = {
-    "design_life_years": DESIGN_LIFE_YEARS,
-    "design_life_by_utility": _LIFE_BY_UTILITY,
-    "hazard_rules": _HAZARD_RULES,  # same shape as the profile's [[hazards.rules]]
-    "hazard_likelihood": 0.9,
-    "unknown_age_likelihood": 0.5,
-    "condition_likelihood": {"good": 0.0, "fair": 0.2, "poor": 0.6, "bad": 0.9},
-    "unknown_condition_likelihood": 0.2,
-    "households_full": 500.0,
-    "road_class_weight": {"arterial": 1.0, "secondary": 0.7, "branch": 0.4, "internal": 0.2},
-    "unknown_road_weight": 0.3,
-    "utility_weight": {"gas": 1.0, "water_supply": 0.8, "combined_sewer": 0.8, "sewer": 0.7,
-                       "power": 0.7, "storm": 0.6, "telecom": 0.3, "cable_tv": 0.3},
-    "consequence_weights": {"households": 0.5, "road": 0.3, "utility": 0.2},
-    "consequence_floor": 0.4,
-}
-"""Renewal-risk parameters; ``renewal_risk(params=...)`` overrides any key (dicts merged)."""
 
 DEFAULT_UNIT_COSTS: dict[str, float] = {
     "water_supply": 400.0, "storm": 600.0, "sewer": 600.0, "combined_sewer": 900.0,
@@ -141,44 +78,10 @@ DEFAULT_FUNDING_SHARES: dict[str, dict[str, float]] = {
 }
 """Funding split per utility (谁受益、谁出资, seed §八(二)); as the profile's items, unconfirmed."""
 
-TRENCH_ORDER: tuple[str, ...] = (
-    "storm", "sewer", "combined_sewer", "gas", "water_supply", "power", "telecom", "cable_tv", "road",
-)
-"""Suggested digging order: drainage (deepest) first, then gas, water, power, telecom and
-cable TV, the road surface last (建办城〔2021〕50号: drainage and gas first)."""
-
-TRENCH_DURATIONS_DAYS: dict[str, int] = {
-    "storm": 30, "sewer": 30, "combined_sewer": 40, "gas": 20, "water_supply": 20, "power": 15,
-    "telecom": 10, "cable_tv": 10, "road": 20,
-}
-"""Working days per party for a trench up to 500 m (scaled by length beyond); typical, editable."""
-
-_LABELS_ZH = {**UTILITY_LABELS_ZH, "road": "道路面层"}
 _ITEM_UTILITIES: dict[str, tuple[str, ...]] = {
     "water_supply": ("water_supply",), "drainage": ("storm", "sewer", "combined_sewer"),
     "gas_pipe": ("gas",), "power_supply": ("power",), "low_voltage": ("telecom", "cable_tv"),
 }
-_ROAD_ZH = {"arterial": "主干路", "secondary": "次干路", "branch": "支路", "internal": "小区内部道路"}
-_CONDITION_ZH = {"good": "良好", "fair": "一般", "poor": "较差", "bad": "严重破损"}
-_ROAD_ITEM = re.compile(r"road|道路", re.IGNORECASE)
-
-
-def _check_metric(gdf: gpd.GeoDataFrame, name: str) -> None:
-    if gdf.crs is not None and gdf.crs.is_geographic:
-        raise CRSError(f"{name} are in a geographic CRS ({gdf.crs.to_string()}); project them "
-                       "to a metric CRS such as EPSG:4546 first")
-
-
-def _same_crs(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, names: str) -> None:
-    if a.crs is not None and b.crs is not None and not a.crs.equals(b.crs):
-        raise CRSError(f"{names} are in different CRSs ({a.crs.to_string()} vs "
-                       f"{b.crs.to_string()}); project both to the analysis CRS first")
-
-
-def _need(df: pd.DataFrame, cols: Iterable[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise SchemaError(f"{name} lack column(s) {', '.join(missing)}")
 
 
 # --------------------------------------------------------------------------- overlay
@@ -491,131 +394,6 @@ def segment_road_classes(utilities: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
     return out.dropna().rename("road_class")
 
 
-# --------------------------------------------------------------------------- risk
-
-
-def _merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULT_RISK_PARAMS.items()}
-    for key, val in (params or {}).items():
-        if key not in merged:
-            raise ProfileError(f"unknown renewal-risk parameter {key!r}")
-        merged[key] = {**merged[key], **val} if isinstance(merged[key], dict) else val
-    return merged
-
-
-def _rule_get(rule: Any, *names: str) -> Any:
-    for name in names:
-        val = rule.get(name) if isinstance(rule, Mapping) else getattr(rule, name, None)
-        if val not in (None, (), []):
-            return val
-    return None
-
-
-def _hazards(df: pd.DataFrame, age: np.ndarray, rules: Iterable[Any]) -> tuple[np.ndarray, list[list[str]]]:
-    """Hazard flag and reasons per row; a rule holds when all its given conditions hold."""
-    util = df["utility"].astype(str).to_numpy()
-    mat = df["material"].astype(str).to_numpy() if "material" in df else np.full(len(df), "")
-    cond = df["condition"].astype(str).to_numpy() if "condition" in df else np.full(len(df), "")
-    reasons: list[list[str]] = [[] for _ in range(len(df))]
-    flag = np.zeros(len(df), bool)
-    for rule in rules:
-        hit = np.isin(util, list(_rule_get(rule, "utility", "utilities") or []))
-        mats = _rule_get(rule, "material", "materials")
-        if mats:
-            hit &= np.isin(mat, list(mats))
-        conds = _rule_get(rule, "condition", "conditions")
-        if conds:
-            hit &= np.isin(cond, list(conds))
-        older = _rule_get(rule, "older_than_years")
-        if older is not None:
-            hit &= np.nan_to_num(age, nan=-1) > float(older)
-        if not (mats or conds or older is not None or _rule_get(rule, "always")):
-            continue
-        flag |= hit
-        text = str(_rule_get(rule, "reason_zh", "code"))
-        for i in np.flatnonzero(hit):
-            reasons[i].append(text)
-    return flag, reasons
-
-
-def renewal_risk(utilities: pd.DataFrame, as_of_year: int,
-                 households_served: pd.Series | Mapping[str, float] | None = None,
-                 road_classes: pd.Series | Mapping[str, str] | None = None,
-                 params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Renewal risk score (更新改造风险) per segment, 0–100, with the reason in Chinese.
-
-    Parameters
-    ----------
-    utilities
-        Segments: ``segment_id``, ``utility``; optional ``material``, ``install_year``,
-        ``condition``.
-    as_of_year
-        Year ages are computed for.
-    households_served
-        segment_id → households near it (:func:`households_near_segments`); 0 if absent.
-    road_classes
-        segment_id → road class (:func:`segment_road_classes`); unknown if absent.
-    params
-        Overrides of :data:`DEFAULT_RISK_PARAMS` (the policy profile passes its hazard rules
-        as ``hazard_rules``; dicts are merged key by key).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``segment_id``, ``utility``, ``age_years``, ``design_life_years``, ``hazard``,
-        ``likelihood``, ``consequence``, ``risk_score`` (0–100), ``reason``; input order.
-    """
-    _need(utilities, ["segment_id", "utility"], "utilities")
-    p = _merged_params(params)
-    sid = utilities["segment_id"].astype(str).to_numpy()
-    util = utilities["utility"].astype(str).to_numpy()
-    mat = utilities["material"].astype("string").fillna("") if "material" in utilities else pd.Series("", index=utilities.index)
-    year = (pd.to_numeric(utilities["install_year"], errors="coerce").to_numpy(float)
-            if "install_year" in utilities else np.full(len(sid), np.nan))
-    age = np.maximum(as_of_year - year, 0)
-    life = mat.map(p["design_life_years"]).to_numpy(float, na_value=np.nan)
-    life = np.where(np.isnan(life), pd.Series(util).map(p["design_life_by_utility"]).to_numpy(float, na_value=40.0), life)
-    l_age = np.where(np.isnan(age), p["unknown_age_likelihood"], np.clip(age / life, 0, 1))
-    hazard, reasons = _hazards(utilities.assign(material=mat), age, p["hazard_rules"])
-    cond = (utilities["condition"].astype("string") if "condition" in utilities
-            else pd.Series(pd.NA, index=utilities.index, dtype="string"))
-    l_cond = cond.map(p["condition_likelihood"]).to_numpy(float, na_value=np.nan)
-    l_cond = np.nan_to_num(l_cond, nan=p["unknown_condition_likelihood"])
-    l_haz = np.where(hazard, p["hazard_likelihood"], 0.0)
-    likelihood = 1 - (1 - l_age) * (1 - l_haz) * (1 - l_cond)
-    hh = pd.Series(sid).map(pd.Series(households_served) if households_served is not None else {})
-    c_hh = np.clip(hh.to_numpy(float, na_value=0.0) / p["households_full"], 0, 1)
-    road = pd.Series(sid).map(pd.Series(road_classes) if road_classes is not None else {})
-    c_road = road.map(p["road_class_weight"]).to_numpy(float, na_value=np.nan)
-    c_road = np.nan_to_num(c_road, nan=p["unknown_road_weight"])
-    c_util = pd.Series(util).map(p["utility_weight"]).to_numpy(float, na_value=0.5)
-    w = p["consequence_weights"]
-    consequence = (w["households"] * c_hh + w["road"] * c_road + w["utility"] * c_util) / sum(w.values())
-    floor = p["consequence_floor"]
-    score = 100 * likelihood * (floor + (1 - floor) * consequence)
-    texts = []
-    for i in range(len(sid)):
-        parts = list(reasons[i])
-        if np.isnan(age[i]):
-            parts.append("敷设年份不详")
-        elif age[i] >= life[i]:
-            parts.append(f"管龄{age[i]:.0f}年，超过设计年限{life[i]:.0f}年")
-        else:
-            parts.append(f"管龄{age[i]:.0f}年/设计年限{life[i]:.0f}年")
-        if l_cond[i] >= 0.6:
-            parts.append(f"管况{_CONDITION_ZH.get(str(cond.iloc[i]), cond.iloc[i])}")
-        if c_hh[i] > 0:
-            parts.append(f"服务约{hh.iloc[i]:.0f}户")
-        if isinstance(road.iloc[i], str):
-            parts.append(f"位于{_ROAD_ZH.get(road.iloc[i], road.iloc[i])}")
-        texts.append("；".join(parts))
-    return pd.DataFrame({
-        "segment_id": sid, "utility": util, "age_years": age, "design_life_years": life,
-        "hazard": hazard, "likelihood": likelihood.round(4), "consequence": consequence.round(4),
-        "risk_score": score.round(1), "reason": texts,
-    })
-
-
 # --------------------------------------------------------------------------- upgrade plan
 
 
@@ -795,303 +573,4 @@ def _plan_frame(df: pd.DataFrame, seg: gpd.GeoDataFrame, units: pd.DataFrame,
                           kind="stable", na_position="last").reset_index(drop=True)
     logger.info("pipe upgrades: %d segments, %.1f km, %.0f yuan", len(out),
                 out["length_m"].sum() / 1000, out["est_cost_yuan"].sum())
-    return out
-
-
-# --------------------------------------------------------------------------- joint trenches
-
-
-def _segment_roads(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, buffer_m: float,
-                   along_share: float) -> pd.DataFrame:
-    """(upgrade row, road row) pairs: the segment runs along the road (share within buffer)."""
-    segs = pipe_upgrades.geometry.to_numpy()
-    rgeom = roads.geometry.to_numpy()
-    si, ri = shapely.STRtree(rgeom).query(segs, predicate="dwithin", distance=buffer_m)
-    zone = shapely.buffer(rgeom, buffer_m, quad_segs=8)
-    along = shapely.length(shapely.intersection(segs[si], zone[ri]))
-    total = np.maximum(shapely.length(segs[si]), 1e-9)
-    keep = (along / total >= along_share) | (along >= 20.0)
-    df = pd.DataFrame({"s": si[keep], "r": ri[keep], "along": along[keep]})
-    return df.sort_values(["s", "along", "r"], ascending=[True, False, True]).drop_duplicates("s")
-
-
-def _road_works(roads: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None,
-                compounds: gpd.GeoDataFrame | None, near_m: float) -> set[tuple[str, int]]:
-    """(package_id, road row) where the compounds' own road works (items mention road) dig."""
-    out: set[tuple[str, int]] = set()
-    tree = shapely.STRtree(roads.geometry.to_numpy())
-    for layer in (packages, compounds):
-        if layer is None or "items" not in layer.columns or "package_id" not in layer.columns:
-            continue
-        has = layer[layer["items"].fillna("").astype(str).str.contains(_ROAD_ITEM)]
-        if not len(has):
-            continue
-        qi, ri = tree.query(has.geometry.to_numpy(), predicate="dwithin", distance=near_m)
-        pk = has["package_id"].astype(str).to_numpy()
-        out |= set(zip(pk[qi].tolist(), ri.tolist(), strict=True))
-    return out
-
-
-def _clip_road(road: Any, package: Any) -> Any:
-    """The road's part inside the package polygon, as (multi)lines; the whole road if none."""
-    if package is None or road is None:
-        return road
-    parts = shapely.get_parts(shapely.intersection(road, package))
-    lines = [p for p in parts if p.geom_type == "LineString" and p.length > 0]
-    if not lines:
-        return road
-    return lines[0] if len(lines) == 1 else shapely.multilinestrings(lines)
-
-
-def _schedule(parties: list[str], year: Any, length_m: float, start: str, end: str,
-              durations: Mapping[str, int]) -> dict[str, Any]:
-    scale = max(1.0, length_m / 500.0)
-    days = [max(1, round(durations.get(p, 15) * scale)) for p in parties]
-    if pd.isna(year):
-        offset, parts = 0, []
-        for p, d in zip(parties, days, strict=True):
-            parts.append(f"{_LABELS_ZH[p]} 第{offset + 1}–{offset + d}天")
-            offset += d
-        return {"schedule_zh": "；".join(parts), "window_start": "", "window_end": "",
-                "overrun": False}
-    m, d0 = (int(x) for x in start.split("-"))
-    em, ed = (int(x) for x in end.split("-"))
-    day = date(int(year), m, d0)
-    parts = []
-    for p, d in zip(parties, days, strict=True):
-        last = day + timedelta(days=d - 1)
-        parts.append(f"{_LABELS_ZH[p]} {day:%m-%d}—{last:%m-%d}")
-        day = last + timedelta(days=1)
-    finish = day - timedelta(days=1)
-    return {"schedule_zh": "；".join(parts), "window_start": f"{int(year)}-{m:02d}-{d0:02d}",
-            "window_end": finish.isoformat(), "overrun": finish > date(int(year), em, ed)}
-
-
-def _conflicts(trench: Mapping[str, Any], own_plans: pd.DataFrame | None) -> str:
-    if own_plans is None or not len(own_plans) or pd.isna(trench["plan_year"]):
-        return ""
-    hit = np.zeros(len(own_plans), bool)
-    if "segment_id" in own_plans.columns:
-        hit |= own_plans["segment_id"].astype(str).isin(trench["_segments"]).to_numpy()
-    if "road_id" in own_plans.columns:
-        hit |= (own_plans["road_id"].astype(str) == trench["road_id"]).to_numpy()
-    rows = own_plans[hit]
-    years = pd.to_numeric(rows["plan_year"], errors="coerce")
-    rows = rows[years.notna() & (years != trench["plan_year"])]
-    texts = []
-    for _, r in rows.iterrows():
-        who = _LABELS_ZH.get(str(r.get("utility", "")), str(r.get("utility", "") or "管线单位"))
-        what = f"管段{r['segment_id']}" if pd.notna(r.get("segment_id")) else "本路"
-        texts.append(f"{who}自有计划{int(r['plan_year'])}年在{what}施工（本片区{int(trench['plan_year'])}年）")
-    return "；".join(dict.fromkeys(texts))
-
-
-def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
-                   packages: gpd.GeoDataFrame | None = None, buffer_m: float = 8.0,
-                   own_plans: pd.DataFrame | None = None, compounds: gpd.GeoDataFrame | None = None,
-                   start: str = "03-01", end: str = "12-31",
-                   durations_days: Mapping[str, int] | None = None,
-                   along_share: float = 0.5, road_works_m: float = 30.0) -> gpd.GeoDataFrame:
-    """Roads dug by two or more parties in one package (统筹施工, layer ``joint_trenches``).
-
-    A segment of ``pipe_upgrades`` lies on a road when at least ``along_share`` of it (or
-    20 m) is within ``buffer_m`` of the road's centre line. The compounds' own road works
-    join as a party (``road``) on roads within ``road_works_m`` of a package polygon or a
-    compound whose ``items`` mention road (``roads``/道路); a road section with works of
-    two or more parties is a joint trench.
-
-    Parameters
-    ----------
-    pipe_upgrades
-        From :func:`utility_upgrade_plan` (``segment_id``, ``utility``, ``package_id``,
-        ``plan_year``; line geometry).
-    roads
-        ``road_id``, ``road_class``, optional ``name``; lines; same CRS.
-    packages
-        Optional package polygons (``package_id``, optional ``items``): trench geometry
-        is the road clipped to the package.
-    buffer_m
-        Half-width searched around the road centre line.
-    own_plans
-        Optional utilities' own renewal plans: ``plan_year`` with ``segment_id`` and/or
-        ``road_id`` (optional ``utility``); a different year on a trench's road or
-        segments is a conflict.
-    compounds
-        Optional compounds with ``package_id`` and ``items`` (road works).
-    start, end
-        Works start after ``start`` (MM-DD) of the plan year; basic works done by ``end``
-        (seed §六(四): water, power, road, gas basically complete by 12-31).
-    durations_days
-        Working days per party for up to 500 m, over :data:`TRENCH_DURATIONS_DAYS`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``trench_id``, ``package_id``, ``road_id``, ``road_name``, ``road_class``,
-        ``plan_year``, ``parties`` (codes in :data:`TRENCH_ORDER`), ``order_zh``,
-        ``n_parties``, ``segment_ids``, ``length_m``, ``schedule_zh``, ``window_start``,
-        ``window_end``, ``overrun``, ``conflicts``, ``has_conflict``; road geometry.
-    """
-    _need(pipe_upgrades, ["segment_id", "utility", "package_id"], "pipe_upgrades")
-    _need(roads, ["road_id"], "roads")
-    _same_crs(pipe_upgrades, roads, "pipe_upgrades and roads")
-    _check_metric(roads, "roads")
-    durations = {**TRENCH_DURATIONS_DAYS, **(durations_days or {})}
-    pu = pipe_upgrades.reset_index(drop=True)
-    sr = _segment_roads(pu, roads, buffer_m, along_share)
-    groups: dict[tuple[str, int], dict[str, Any]] = {}
-    years = pu["plan_year"] if "plan_year" in pu else pd.Series(pd.NA, index=pu.index)
-    for s, r in zip(sr["s"].tolist(), sr["r"].tolist(), strict=True):
-        g = groups.setdefault((str(pu.at[s, "package_id"]), r), {"parties": set(), "segs": [],
-                                                                  "years": []})
-        g["parties"].add(str(pu.at[s, "utility"]))
-        g["segs"].append(str(pu.at[s, "segment_id"]))
-        g["years"].append(years.iloc[s])
-    for key in _road_works(roads, packages, compounds, road_works_m):
-        if key in groups:
-            groups[key]["parties"].add("road")
-    rid = roads["road_id"].astype(str).to_numpy()
-    pgeom = (dict(zip(packages["package_id"].astype(str), packages.geometry, strict=True))
-             if packages is not None else {})
-    rows = []
-    for (pkg, r), g in sorted(groups.items(), key=lambda kv: (kv[0][0], rid[kv[0][1]])):
-        if len(g["parties"]) < 2:
-            continue
-        parties = [p for p in TRENCH_ORDER if p in g["parties"]]
-        yrs = pd.Series(g["years"]).dropna()
-        year = int(yrs.min()) if len(yrs) else pd.NA
-        geom = _clip_road(roads.geometry.iloc[r], pgeom.get(pkg))
-        row = {"trench_id": f"JT-{pkg}-{rid[r]}", "package_id": pkg, "road_id": rid[r],
-               "road_name": str(roads["name"].iloc[r]) if "name" in roads else "",
-               "road_class": str(roads["road_class"].iloc[r]) if "road_class" in roads else "",
-               "plan_year": year, "parties": ",".join(parties),
-               "order_zh": "→".join(_LABELS_ZH[p] for p in parties), "n_parties": len(parties),
-               "segment_ids": ",".join(sorted(g["segs"])), "_segments": set(g["segs"]),
-               "length_m": round(float(geom.length), 2), "geometry": geom}
-        row.update(_schedule(parties, year, row["length_m"], start, end, durations))
-        row["conflicts"] = _conflicts(row, own_plans)
-        row["has_conflict"] = bool(row["conflicts"])
-        if yrs.nunique() > 1:
-            row["conflicts"] = "；".join(filter(None, [row["conflicts"],
-                                                      f"片区内管段计划年度不一：{sorted(set(yrs))}"]))
-            row["has_conflict"] = True
-        rows.append(row)
-    cols = ["trench_id", "package_id", "road_id", "road_name", "road_class", "plan_year",
-            "parties", "order_zh", "n_parties", "segment_ids", "length_m", "schedule_zh",
-            "window_start", "window_end", "overrun", "conflicts", "has_conflict"]
-    out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=[*cols, "geometry"]), geometry="geometry",
-                           crs=pipe_upgrades.crs)
-    out["plan_year"] = pd.array(out["plan_year"], dtype="Int64")
-    logger.info("joint trenches: %d road sections, %d with conflicts", len(out),
-                int(out["has_conflict"].sum()))
-    return out
-
-
-# --------------------------------------------------------------------------- workbooks
-
-_UPGRADE_HEADERS: dict[str, str] = {
-    "segment_id": "管段编号", "utility_zh": "管线类型", "owner": "权属单位", "package_id": "片区编号",
-    "plan_year": "计划年度", "scope": "范围", "compound_ids": "涉及小区", "households": "涉及户数",
-    "material": "材质", "install_year": "敷设年份", "length_m": "长度(米)",
-    "risk_score": "风险评分", "hazard": "是否隐患", "reason": "改造理由", "est_cost_yuan": "估算投资(元)",
-    "funding_utility_yuan": "管线单位出资(元)", "funding_government_yuan": "政府补助(元)",
-    "funding_residents_yuan": "居民出资(元)",
-}
-_TRENCH_HEADERS: dict[str, str] = {
-    "trench_id": "统筹编号", "package_id": "片区编号", "road_id": "道路编号", "road_name": "道路名称",
-    "road_class": "道路等级", "plan_year": "计划年度", "order_zh": "建议施工顺序",
-    "segment_ids": "涉及管段", "length_m": "长度(米)", "schedule_zh": "施工安排",
-    "window_start": "开工日期", "window_end": "完工日期", "overrun": "是否超出年度期限",
-    "conflicts": "计划冲突",
-}
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-def _safe_filename(name: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("._") or "未注明单位"
-
-
-def _write_sheet(ws: Any, frame: pd.DataFrame, headers: Mapping[str, str]) -> None:
-    cols = [c for c in headers if c in frame.columns]
-    ws.append([headers[c] for c in cols])
-    for rec in frame[cols].itertuples(index=False):
-        ws.append([None if (not isinstance(v, str) and pd.isna(v)) else
-                   v.item() if isinstance(v, np.generic) else v for v in rec])
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
-                cell.data_type = "s"  # text, never a formula
-                cell.quotePrefix = True
-    ws.freeze_panes = "A2"
-    for i, c in enumerate(cols, start=1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(40, len(headers[c]) * 2 + 4))
-
-
-def write_company_workbooks(pipe_upgrades: pd.DataFrame, joint_trenches: pd.DataFrame | None,
-                            out_dir: str | Path) -> dict[str, Path]:
-    """Write one Excel workbook per utility company (管线单位), headers in Chinese.
-
-    Sheets: 管线改造清单 (the company's segments), 统筹施工 (joint trenches on which it
-    digs) and 汇总 (totals per plan year and package). Strings starting with ``= + - @``
-    are written as text (no formula injection). Each file is written to a temporary file
-    beside the target and renamed into place.
-
-    Parameters
-    ----------
-    pipe_upgrades
-        From :func:`utility_upgrade_plan`.
-    joint_trenches
-        From :func:`joint_trenches`, or None.
-    out_dir
-        Folder, created when missing.
-
-    Returns
-    -------
-    dict
-        Owner → path of its workbook ``管线改造计划_<owner>.xlsx``.
-
-    Raises
-    ------
-    OutputError
-        The folder or a file cannot be written.
-    """
-    from openpyxl import Workbook
-
-    from yulin_gis.io import atomic_path
-
-    out: dict[str, Path] = {}
-    owners = sorted(pipe_upgrades["owner"].fillna("").astype(str).unique())
-    for owner in owners:
-        mine = pipe_upgrades[pipe_upgrades["owner"].fillna("").astype(str) == owner]
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "管线改造清单"
-        _write_sheet(ws, mine, _UPGRADE_HEADERS)
-        ws2 = wb.create_sheet("统筹施工")
-        if joint_trenches is not None and len(joint_trenches):
-            ids = set(mine["segment_id"].astype(str))
-            hit = [bool(ids.intersection(s.split(",")))
-                   for s in joint_trenches["segment_ids"].astype(str)]
-            _write_sheet(ws2, joint_trenches[hit], _TRENCH_HEADERS)
-        else:
-            _write_sheet(ws2, pd.DataFrame(columns=list(_TRENCH_HEADERS)), _TRENCH_HEADERS)
-        money = ["length_m", "est_cost_yuan", "funding_utility_yuan", "funding_government_yuan",
-                 "funding_residents_yuan"]
-        summary = (mine.assign(plan_year=mine["plan_year"].astype("string").fillna("未定"))
-                   .groupby(["plan_year", "package_id", "utility_zh"], sort=True)
-                   .agg(segments=("segment_id", "size"), **{c: (c, "sum") for c in money})
-                   .reset_index())
-        _write_sheet(wb.create_sheet("汇总"), summary,
-                     {"plan_year": "计划年度", "package_id": "片区编号", "utility_zh": "管线类型",
-                      "segments": "管段数", **{c: _UPGRADE_HEADERS[c] for c in money}})
-        target = Path(out_dir) / f"管线改造计划_{_safe_filename(owner)}.xlsx"
-        try:
-            with atomic_path(target) as tmp:
-                wb.save(tmp)
-        except OSError as exc:
-            if isinstance(exc, OutputError):
-                raise
-            raise OutputError(f"{target}: cannot write workbook ({exc})") from exc
-        out[owner] = target
-        logger.info("workbook for %s: %s (%d segments)", owner, target, len(mine))
     return out
