@@ -34,10 +34,10 @@ import shapely
 
 from yulin_gis.company_workbooks import write_company_workbooks
 from yulin_gis.errors import ProfileError, SchemaError
-from yulin_gis.network import DEFAULT_OWNERS, UTILITY_TYPES
 from yulin_gis.renewal import DEFAULT_RISK_PARAMS, DESIGN_LIFE_YEARS, renewal_risk
 from yulin_gis.trenches import TRENCH_DURATIONS_DAYS, TRENCH_ORDER, joint_trenches
 from yulin_gis.utility_common import _LABELS_ZH, _check_metric, _need, _same_crs
+from yulin_gis.utility_types import DEFAULT_OWNERS, UTILITY_TYPES
 
 __all__ = [
     "DEFAULT_FUNDING_SHARES",

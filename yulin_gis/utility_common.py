@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from yulin_gis.errors import CRSError, SchemaError
-from yulin_gis.network import UTILITY_LABELS_ZH
+from yulin_gis.utility_types import UTILITY_LABELS_ZH
 
 __all__: list[str] = []
 
