@@ -129,3 +129,24 @@ def test_conservation_check_catches_loss_and_duplicates() -> None:
         check_conservation(["A", "B"], frame)
     frame.loc[1, "exclusion_reason"] = "built after 2005"
     check_conservation(["A", "B"], frame)
+
+
+def test_local_orthophoto_drawn_offline(small_city, tmp_path: Path) -> None:
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_bounds
+
+    from yulin_gis.stages import PlanOptions
+
+    comp = gpd.read_file(small_city["gpkg"], layer="compounds").to_crs(4546)
+    x0, y0, x1, y1 = comp.total_bounds
+    ortho = tmp_path / "ortho.tif"
+    rgb = np.random.default_rng(0).integers(0, 255, (3, 64, 64), dtype=np.uint8)
+    with rasterio.open(ortho, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8",
+                       crs="EPSG:4546", transform=from_bounds(x0, y0, x1, y1, 64, 64)) as dst:
+        dst.write(rgb)
+    result = run(small_city["gpkg"], tmp_path / "out", until="survey",
+                 options=PlanOptions(rasters=(ortho,)))
+    html = (result.out_dir / "maps" / "overview.html").read_text(encoding="utf-8")
+    assert "影像：ortho" in html
+    assert "data:image/png;base64," in html

@@ -129,6 +129,8 @@ def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
     rasters = []
     if state.layers.dem_path is not None:
         rasters.append(RasterOverlay(state.layers.dem_path, "数字高程模型（米）", show=False))
+    for path in state.options.rasters:  # local GeoTIFFs, e.g. an orthophoto as offline basemap
+        rasters.append(RasterOverlay(path, f"影像：{Path(path).stem}", opacity=1.0))
     files = []
     options = {"fit": ["小区"], **options}
     write_map(maps_dir / "overview.html", plan_map_layers(state),

@@ -67,6 +67,9 @@ class PlanOptions:
         an XYZ template.
     online
         Link Leaflet from a CDN instead of inlining it.
+    rasters
+        Local GeoTIFFs (orthophoto, waterlogging map ...) drawn under the overview map;
+        an RGB orthophoto serves as an offline basemap.
     """
 
     profile_path: Path | None = None
@@ -80,6 +83,7 @@ class PlanOptions:
     pipe_distance_m: float = 30.0
     basemap: str = "none"
     online: bool = False
+    rasters: tuple[Path, ...] = ()
 
 
 @dataclass

@@ -80,6 +80,9 @@ _PLAN_OPTIONS = [
                  help="Web map basemap: none (offline), osm, tianditu, gaode, or an XYZ URL "
                  "template (intranet tiles)."),
     click.option("--online", is_flag=True, help="Link Leaflet from a CDN instead of inlining it."),
+    click.option("--raster", "rasters", multiple=True, type=click.Path(exists=True, dir_okay=False,
+                 path_type=Path), help="Local GeoTIFF drawn on the overview map, e.g. an "
+                 "orthophoto as an offline basemap (repeatable)."),
     click.option("--no-maps", is_flag=True, help="Skip the maps."),
 ]
 
@@ -110,4 +113,4 @@ def build_plan_options(kwargs: dict[str, Any]) -> Any:
         min_households=kwargs.pop("min_households"),
         max_households=kwargs.pop("max_households"), gap_m=kwargs.pop("gap_m"),
         budget=budget, capacity=kwargs.pop("capacity"), basemap=kwargs.pop("basemap"),
-        online=kwargs.pop("online"))
+        online=kwargs.pop("online"), rasters=tuple(kwargs.pop("rasters")))
