@@ -15,7 +15,8 @@ straight-line buffers. This module
 3. runs one multi-source Dijkstra per facility kind
    (:func:`scipy.sparse.csgraph.dijkstra` with ``indices=`` all facilities of the kind,
    ``min_only=True`` and ``limit=cutoff``), see :func:`nearest_facility_distances`;
-4. compares the distances with the life-circle thresholds (:func:`life_circle_gaps`).
+4. compares the distances with the life-circle thresholds
+   (:func:`yulin_gis.lifecircle.life_circle_gaps`, re-exported here).
 
 Access legs
 -----------
@@ -38,8 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,7 +48,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.errors import CRSError, ProfileError, SchemaError
+from yulin_gis.errors import CRSError, SchemaError
+from yulin_gis.lifecircle import (
+    DEFAULT_KIND_CIRCLE,
+    LIFE_CIRCLE_DISTANCES_M,
+    default_thresholds,
+    life_circle_gaps,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -68,31 +74,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 AccessFrom = Literal["boundary", "centroid"]
-
-#: Walking distance of each GB 50180-2018 life circle (生活圈), metres. The 15-minute
-#: circle is 800–1,000 m; the upper bound is used.
-LIFE_CIRCLE_DISTANCES_M: dict[str, float] = {"5min": 300.0, "10min": 500.0, "15min": 1000.0}
-
-#: The life circle each facility kind belongs to (GB 50180-2018 appendix B and the
-#: 完整居住社区建设标准（试行）2020). ``other`` has no circle.
-DEFAULT_KIND_CIRCLE: dict[str, str] = {
-    "kindergarten": "5min",  # 幼儿园
-    "nursery": "5min",  # 托儿所
-    "elderly_care": "5min",  # 老年人日间照料中心
-    "community_service": "5min",  # 社区服务站
-    "convenience_store": "5min",  # 便利店
-    "express_station": "5min",  # 邮件和快件送达设施
-    "health_station": "10min",  # 社区卫生服务站
-    "market": "10min",  # 菜市场或生鲜超市
-    "school": "10min",  # 小学
-    "park": "10min",  # 居住区公园
-}
-
-
-def default_thresholds() -> dict[str, float]:
-    """Return ``{kind: metres}`` from :data:`DEFAULT_KIND_CIRCLE` and the circle distances."""
-    return {k: LIFE_CIRCLE_DISTANCES_M[c] for k, c in DEFAULT_KIND_CIRCLE.items()}
-
 
 @dataclass(eq=False, repr=False)
 class WalkNetwork:
@@ -650,70 +631,3 @@ def _straight_nearest_kdtree(
     np.minimum.at(best, i, shapely.distance(origins[rows[i]], points[ik[i, j]]))
     out[rows[complete]] = best[complete]
     return rows[~complete]
-
-
-def _threshold_m(kind: str, value: object) -> float:
-    """A threshold in metres from a number or a life-circle name."""
-    if isinstance(value, str):
-        if value not in LIFE_CIRCLE_DISTANCES_M:
-            raise ProfileError(
-                f"life-circle threshold for {kind!r}: unknown circle {value!r} "
-                f"(expected one of {', '.join(LIFE_CIRCLE_DISTANCES_M)} or metres)"
-            )
-        return LIFE_CIRCLE_DISTANCES_M[value]
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        limit = float(value)
-        if math.isfinite(limit) and limit > 0:
-            return limit
-    raise ProfileError(
-        f"life-circle threshold for {kind!r} must be a positive number, got {value!r}"
-    )
-
-
-def life_circle_gaps(
-    distances: pd.DataFrame, thresholds: Mapping[str, float | str] | None = None
-) -> pd.DataFrame:
-    """Flag compounds without the facility of a kind within its life-circle distance.
-
-    Parameters
-    ----------
-    distances
-        Output of :func:`nearest_facility_distances` (columns ``walk_<kind>_m``).
-    thresholds
-        ``{kind: metres}`` or ``{kind: circle}`` with a circle name of
-        :data:`LIFE_CIRCLE_DISTANCES_M` (``"5min"``, ``"10min"``, ``"15min"``); the policy
-        profile passes these. Default:
-        :func:`default_thresholds` (5-min 300 m for kindergarten, nursery, elderly care,
-        community service, convenience store, express station; 10-min 500 m for health
-        station, market, school, park), applied to the kinds present in ``distances``.
-        Kinds passed explicitly must have a ``walk_<kind>_m`` column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Boolean ``gap_<kind>`` columns, same index: True when the walking distance is
-        above the threshold or no facility was found within the cutoff (NaN).
-    """
-    present = {
-        c[len("walk_") : -len("_m")]
-        for c in distances.columns
-        if isinstance(c, str) and c.startswith("walk_") and c.endswith("_m")
-    }
-    use: dict[str, float | str]
-    if thresholds is None:
-        use = {k: t for k, t in default_thresholds().items() if k in present}
-    else:
-        missing = sorted(k for k in thresholds if k not in present)
-        if missing:
-            raise SchemaError(
-                "life-circle thresholds name kind(s) without a distance column: "
-                + ", ".join(f"walk_{k}_m" for k in missing)
-            )
-        use = dict(thresholds)
-    gaps = {}
-    for kind in sorted(use):
-        limit = _threshold_m(kind, use[kind])
-        d = distances[f"walk_{kind}_m"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            gaps[f"gap_{kind}"] = ~(d <= limit)
-    return pd.DataFrame(gaps, index=distances.index)
