@@ -176,12 +176,14 @@ def plain(folder: Path, cities: int) -> dict[str, Any]:
     out: dict[str, Any] = {"engine": "plain", "cities": cities, "zones": len(zones), "pairs": 0,
                            "hazard_compounds": 0}
     with Sampler({"client": os.getpid()}) as sampler:
-        t_ov = t_hz = 0.0
+        t_ov = t_hz = t_rd = 0.0
         for z in zones:
             keys = [k for k, p in parts.items() if p["epsg"] == z and p["batch"] < cities]
+            t = time.perf_counter()
             comp = read_partitioned(folder, ("compounds",), crs=f"EPSG:{z}", keys=keys).compounds
             util = _zone_pipes(folder, keys)
             lay = Layers(compounds=comp, utilities=util, crs=f"EPSG:{z}")
+            t_rd += time.perf_counter() - t
             t = time.perf_counter()
             pairs = pipes_near_compounds(lay.compounds, util, 30.0)
             t_ov += time.perf_counter() - t
@@ -192,7 +194,7 @@ def plain(folder: Path, cities: int) -> dict[str, Any]:
             t_hz += time.perf_counter() - t
             out["hazard_compounds"] += int((hz["hazard_pipes"] > 0).sum())
             del lay, hz
-    out.update({"overlay_s": t_ov, "hazards_s": t_hz, "total_s": t_ov + t_hz,
+    out.update({"read_s": t_rd, "overlay_s": t_ov, "hazards_s": t_hz, "total_s": t_ov + t_hz,
                 "peak_rss_mb": {"client": round(sampler.peak["client"] / 2**20)}})
     return out
 
