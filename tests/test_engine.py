@@ -236,6 +236,9 @@ def test_engine_survey_from_folder_equals_layers(two_zones: Layers, folder: Path
 
 
 def test_single_zone_equals_the_plain_stages(city: Layers) -> None:
+    overlay = engine_overlay(city, LocalEngine(), 30.0, tile_m=TILE)
+    plain_pairs = pipes_near_compounds(city.compounds, _need(city.utilities), 30.0)
+    pd.testing.assert_frame_equal(_need(overlay.pairs), plain_pairs)  # row for row
     opts = PlanOptions()
     plain = survey_stage(city, opts)
     surveyed = plain.compounds.copy()

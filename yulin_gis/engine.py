@@ -254,7 +254,8 @@ class OverlayResult:
     totals
         As :func:`~yulin_gis.utilities.overlay_totals` of the pairs (per compound).
     paths
-        Pair files written (one GeoParquet-free Parquet file per partition).
+        Pair files written: one Parquet table (no geometry) per partition, with ``_crow`` and
+        ``_srow``, the input rows of the compound and the segment.
     n_pairs
         Number of pairs.
     """
