@@ -19,6 +19,8 @@ and the pieces are put back in input order, so for layers within one zone (Yulin
 the helpers return exactly what those functions return; across zones each compound is
 assessed in its own zone.
 
+Storage: :func:`write_partitioned` / :func:`read_partitioned` (partitioned GeoParquet,
+re-exported from :mod:`yulin_gis.engine_dask`).
 Helpers: :func:`engine_overlay`, :func:`engine_pipe_hazards`, :func:`run_engine_survey`,
 :func:`engine_packages`, and :func:`engine_survey_stage` / :func:`engine_package_stage`,
 which run the pipeline's own stages with the engine doing the heavy part.
@@ -44,7 +46,9 @@ from yulin_gis.engine_dask import (
     overlay_task,
     package_task,
     partition_refs,
+    read_partitioned,
     split_layers,
+    write_partitioned,
     zone_epsg,
 )
 from yulin_gis.errors import SchemaError, YulinGisError
@@ -70,7 +74,9 @@ __all__ = [
     "engine_packages",
     "engine_pipe_hazards",
     "engine_survey_stage",
+    "read_partitioned",
     "run_engine_survey",
+    "write_partitioned",
 ]
 
 logger = logging.getLogger(__name__)
@@ -360,7 +366,7 @@ def run_engine_survey(layers: Source, profile: Profile | None, engine: Engine, *
     assessed with the evidence the workers computed. Walking distances and terrain are
     computed locally unless given (``walk``, ``terrain``).
     """
-    from yulin_gis.engine_dask import read_manifest, read_partitioned
+    from yulin_gis.engine_dask import read_manifest
     from yulin_gis.profile import load_profile
     from yulin_gis.survey import assess_compounds
 
