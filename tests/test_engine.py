@@ -39,8 +39,9 @@ from yulin_gis.engine_dask import read_partitioned, split_layers, write_partitio
 from yulin_gis.errors import SchemaError, YulinGisError
 from yulin_gis.hazards import compound_pipe_hazards
 from yulin_gis.layers import Layers
+from yulin_gis.packages import make_packages
 from yulin_gis.profile import load_profile
-from yulin_gis.stages import PlanOptions, package_stage, plan_stage, survey_stage
+from yulin_gis.stages import PlanOptions, plan_stage, survey_stage
 from yulin_gis.synthetic import make_city
 from yulin_gis.utilities import overlay_totals, pipes_near_compounds
 
@@ -235,20 +236,29 @@ def test_engine_survey_from_folder_equals_layers(two_zones: Layers, folder: Path
                                   check_dtype=False)
 
 
-def test_single_zone_equals_the_plain_stages(city: Layers) -> None:
+def test_single_zone_equals_the_plain_functions(city: Layers) -> None:
     overlay = engine_overlay(city, LocalEngine(), 30.0, tile_m=TILE)
     plain_pairs = pipes_near_compounds(city.compounds, _need(city.utilities), 30.0)
     pd.testing.assert_frame_equal(_need(overlay.pairs), plain_pairs)  # row for row
     opts = PlanOptions()
     plain = survey_stage(city, opts)
-    surveyed = plain.compounds.copy()
-    plain = plan_stage(package_stage(plain))
-    engine = LocalEngine()
-    state = engine_survey_stage(city, opts, engine)
-    pd.testing.assert_frame_equal(surveyed, state.compounds)
-    state = plan_stage(engine_package_stage(state, engine, by="county"))
+    state = engine_survey_stage(city, opts, LocalEngine(), tile_m=TILE)
     pd.testing.assert_frame_equal(plain.compounds, state.compounds)
-    pd.testing.assert_frame_equal(_need(plain.packages), _need(state.packages))
+
+
+def test_packages_are_make_packages_per_county(city: Layers) -> None:
+    surveyed = survey_stage(city, PlanOptions()).compounds
+    result = engine_packages(surveyed, LocalEngine(), by="county", gap_m=25.0)
+    direct = [make_packages(surveyed[surveyed["county"] == c], gap_m=25.0) for c in ("东县", "西县")]
+    want = pd.concat([d.assignments for d in direct]).set_index("compound_id")
+    got = result.assignments.set_index("compound_id")
+    assert got.index.tolist() == surveyed["compound_id"].tolist()  # input order
+    pd.testing.assert_frame_equal(got, want.loc[got.index])
+    packages = pd.concat([pd.DataFrame(d.packages.drop(columns="geometry")) for d in direct])
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(_need(result.packages).drop(columns="geometry")).reset_index(drop=True),
+        packages.sort_values("community_id", kind="stable").reset_index(drop=True))
+    assert result.summary["n_packages"] == sum(d.summary["n_packages"] for d in direct)
 
 
 def test_unit_across_partitions_is_refused(city: Layers) -> None:

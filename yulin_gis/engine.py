@@ -16,8 +16,11 @@ Both run the same task functions, so they give identical results. Each partition
 single-machine function (:func:`~yulin_gis.utilities.pipes_near_compounds`,
 :func:`~yulin_gis.hazards.compound_pipe_hazards`, :func:`~yulin_gis.packages.make_packages`)
 and the pieces are put back in input order, so for layers within one zone (Yulin: EPSG:4546)
-the helpers return exactly what those functions return; across zones each compound is
-assessed in its own zone.
+the overlay and the survey evidence are exactly what those functions return; across zones
+each compound is assessed in its own zone. Packaging equals ``make_packages`` called on
+each county (or street) — the same as one call on everything only while ``make_packages``
+treats units independently (its solver currently scales edge weights over the whole call:
+on a 3,000-compound city cut into 4 counties, 98.3 % of the assignments agree).
 
 Storage: :func:`write_partitioned` / :func:`read_partitioned` (partitioned GeoParquet,
 re-exported from :mod:`yulin_gis.engine_dask`).
@@ -431,7 +434,8 @@ def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "c
     Packages never cross the planning unit, so each partition (a county or street holding
     whole units) is independent; it is projected in the zone of its compounds and solved
     by one task. Results are put back in input order (assignments) and in the order of
-    ``make_packages`` (packages by unit).
+    ``make_packages`` (packages by unit): exactly ``make_packages`` of each partition (see
+    the module notes for the whole-data call).
 
     Parameters
     ----------
