@@ -150,3 +150,18 @@ def test_local_orthophoto_drawn_offline(small_city, tmp_path: Path) -> None:
     html = (result.out_dir / "maps" / "overview.html").read_text(encoding="utf-8")
     assert "影像：ortho" in html
     assert "data:image/png;base64," in html
+
+
+def test_dask_engine_gives_the_same_plan(small_city, small_run, tmp_path: Path) -> None:
+    from yulin_gis.stages import PlanOptions
+
+    result = run(small_city["gpkg"], tmp_path, dem=small_city["dem"], maps=False,
+                 options=PlanOptions(engine="dask", workers=2))
+    cols = ["compound_id", "status", "package_id", "plan_year", "exclusion_reason"]
+    a = small_run.compounds[cols].sort_values("compound_id").reset_index(drop=True)
+    b = result.compounds[cols].sort_values("compound_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    evidence = ["hazard_pipes", "items", "priority", "cost_yuan"]
+    pd.testing.assert_frame_equal(
+        small_run.compounds.sort_values("compound_id")[evidence].reset_index(drop=True),
+        result.compounds.sort_values("compound_id")[evidence].reset_index(drop=True))

@@ -31,10 +31,9 @@ which run the pipeline's own stages with the engine doing the heavy part.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -537,32 +536,16 @@ def _merge_summary(sums: list[dict[str, Any]], packages: gpd.GeoDataFrame | None
 # --------------------------------------------------------------------------- stages
 
 
-@contextlib.contextmanager
-def _patched(module: str, name: str, replacement: Any) -> Iterator[None]:
-    import importlib
-
-    mod = importlib.import_module(module)
-    original = getattr(mod, name)
-    setattr(mod, name, replacement)
-    try:
-        yield
-    finally:
-        setattr(mod, name, original)
-
-
 def engine_survey_stage(layers: Layers, options: PlanOptions, engine: Engine, *,
                         tile_m: float = 20000.0) -> PlanState:
     """:func:`~yulin_gis.stages.survey_stage` with the pipe evidence computed by ``engine``."""
     from yulin_gis.profile import load_profile
     from yulin_gis.stages import survey_stage
-    from yulin_gis.survey import assess_compounds
 
     profile = load_profile(options.profile_path)
     pipes = (engine_pipe_hazards(layers, profile, engine, tile_m=tile_m)
              if layers.utilities is not None else None)
-    with _patched("yulin_gis.survey", "assess_compounds",
-                  functools.partial(assess_compounds, pipes=pipes)):
-        return survey_stage(layers, options)
+    return survey_stage(layers, options, pipes=pipes)
 
 
 def engine_package_stage(state: PlanState, engine: Engine, by: str = "county") -> PlanState:
@@ -572,5 +555,4 @@ def engine_package_stage(state: PlanState, engine: Engine, by: str = "county") -
     def packager(compounds: gpd.GeoDataFrame, **kwargs: Any) -> PackageResult:
         return engine_packages(compounds, engine, by=by, **kwargs)
 
-    with _patched("yulin_gis.packages", "make_packages", packager):
-        return package_stage(state)
+    return package_stage(state, packager=packager)

@@ -71,9 +71,27 @@ _USED = {"validate": "validated", "survey": "eligible", "packages": "packaged", 
 def _run_stages(layers: Layers, options: PlanOptions, until: str) -> PlanState:
     from yulin_gis.stages import package_stage, plan_stage, survey_stage, utility_stage
 
+    if options.engine != "local":
+        return _run_engine_stages(layers, options, until)
     state = survey_stage(layers, options)
     if STAGES.index(until) >= STAGES.index("packages"):
         state = package_stage(state)
+    if STAGES.index(until) >= STAGES.index("plan"):
+        state = plan_stage(state)
+    if until == "utilities":
+        state = utility_stage(state)
+    return state
+
+
+def _run_engine_stages(layers: Layers, options: PlanOptions, until: str) -> PlanState:
+    """The stages with the heavy steps (pipe evidence, packaging per county) on dask."""
+    from yulin_gis.engine import engine_from_options, engine_package_stage, engine_survey_stage
+    from yulin_gis.stages import plan_stage, utility_stage
+
+    with engine_from_options(options.engine, options.scheduler, options.workers) as engine:
+        state = engine_survey_stage(layers, options, engine)
+        if STAGES.index(until) >= STAGES.index("packages"):
+            state = engine_package_stage(state, engine)
     if STAGES.index(until) >= STAGES.index("plan"):
         state = plan_stage(state)
     if until == "utilities":

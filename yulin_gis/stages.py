@@ -8,6 +8,7 @@ column says how far each compound got (``excluded`` → ``eligible`` → ``packa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,9 @@ class PlanOptions:
     rasters
         Local GeoTIFFs (orthophoto, waterlogging map ...) drawn under the overview map;
         an RGB orthophoto serves as an offline basemap.
+    engine, scheduler, workers
+        Where the heavy steps run: ``local``, or ``dask`` on the cluster at ``scheduler``
+        (``tcp://host:8786``) or on a local cluster of ``workers`` processes.
     """
 
     profile_path: Path | None = None
@@ -84,6 +88,9 @@ class PlanOptions:
     basemap: str = "none"
     online: bool = False
     rasters: tuple[Path, ...] = ()
+    engine: str = "local"
+    scheduler: str | None = None
+    workers: int = 2
 
 
 @dataclass
@@ -102,13 +109,17 @@ class PlanState:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def survey_stage(layers: Layers, options: PlanOptions) -> PlanState:
-    """Assess every compound (摸清底数): tier, items with evidence, priority, cost."""
+def survey_stage(layers: Layers, options: PlanOptions, *,
+                 pipes: pd.DataFrame | None = None) -> PlanState:
+    """Assess every compound (摸清底数): tier, items with evidence, priority, cost.
+
+    ``pipes`` is precomputed pipe-hazard evidence (e.g. from the dask engine).
+    """
     from yulin_gis.profile import load_profile
     from yulin_gis.survey import assess_compounds
 
     profile = load_profile(options.profile_path)
-    assessed = assess_compounds(layers, profile)
+    assessed = assess_compounds(layers, profile, pipes=pipes)
     eligible = assessed["eligible"].fillna(False).astype(bool).to_numpy()
     assessed["status"] = np.where(eligible, "eligible", "excluded")
     reason = assessed["exclusion_reason"].fillna("").astype(str)
@@ -129,13 +140,16 @@ def _barriers(layers: Layers, classes: tuple[str, ...]) -> gpd.GeoDataFrame | No
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=layers.crs)
 
 
-def package_stage(state: PlanState) -> PlanState:
-    """Group eligible compounds into contiguous packages per community (连片规划)."""
-    from yulin_gis.packages import make_packages
+def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) -> PlanState:
+    """Group eligible compounds into contiguous packages per community (连片规划).
+
+    ``packager`` replaces :func:`yulin_gis.packages.make_packages` (same signature and
+    result), e.g. the dask engine's per-county packaging.
+    """
 
     opts = state.options
     comp = state.compounds
-    result = make_packages(comp, unit=opts.unit, min_households=opts.min_households,
+    result = (packager or _packages_by_county)(comp, unit=opts.unit, min_households=opts.min_households,
                            max_households=opts.max_households, gap_m=opts.gap_m,
                            barriers=_barriers(state.layers, opts.barrier_classes))
     assign = result.assignments.set_index("compound_id")
@@ -156,6 +170,25 @@ def package_stage(state: PlanState) -> PlanState:
     logger.info("packages: %d from %d eligible compounds (%d flagged)", len(packages),
                 int(packaged.sum()) + int(lost.sum()), int(packages["flag"].sum()))
     return state
+
+
+def _packages_by_county(compounds: gpd.GeoDataFrame, **kwargs: Any) -> Any:
+    """``make_packages`` run county by county (counties are independent: packages never
+    cross the planning unit), exactly as the dask engine partitions the work, so the local
+    and the dask engine give the same packages. Falls back to one call when there is no
+    county or a unit spans two counties.
+    """
+    from yulin_gis.engine import LocalEngine, engine_packages
+    from yulin_gis.packages import make_packages
+
+    unit = kwargs.get("unit", "community_id")
+    if "county" not in compounds.columns or unit not in compounds.columns:
+        return make_packages(compounds, **kwargs)
+    county = compounds["county"].astype(object).where(compounds["county"].notna(), "")
+    if (county.groupby(compounds[unit].astype(object).fillna("").to_numpy()).nunique() > 1).any():
+        logger.warning("some %s span two counties: packaging the whole layer at once", unit)
+        return make_packages(compounds, **kwargs)
+    return engine_packages(compounds, LocalEngine(), by="county", **kwargs)
 
 
 def _household_groups(comp: pd.DataFrame, profile: Profile) -> pd.DataFrame:

@@ -84,6 +84,13 @@ _PLAN_OPTIONS = [
                  path_type=Path), help="Local GeoTIFF drawn on the overview map, e.g. an "
                  "orthophoto as an offline basemap (repeatable)."),
     click.option("--no-maps", is_flag=True, help="Skip the maps."),
+    click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+                 show_default=True, help="Where the heavy steps run (pipe evidence, packaging "
+                 "per county); dask needs the [dask] extra."),
+    click.option("--scheduler", default=None, metavar="ADDRESS",
+                 help="Dask scheduler, e.g. tcp://10.0.0.1:8786 (default: a local cluster)."),
+    click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+                 help="Workers of the local dask cluster."),
 ]
 
 
@@ -113,4 +120,6 @@ def build_plan_options(kwargs: dict[str, Any]) -> Any:
         min_households=kwargs.pop("min_households"),
         max_households=kwargs.pop("max_households"), gap_m=kwargs.pop("gap_m"),
         budget=budget, capacity=kwargs.pop("capacity"), basemap=kwargs.pop("basemap"),
-        online=kwargs.pop("online"), rasters=tuple(kwargs.pop("rasters")))
+        online=kwargs.pop("online"), rasters=tuple(kwargs.pop("rasters")),
+        engine=kwargs.pop("engine"), scheduler=kwargs.pop("scheduler"),
+        workers=kwargs.pop("workers"))
