@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from yulin_gis.errors import OutputError
+from yulin_gis.xlsx import formula_like, save_workbook
 
 __all__ = ["write_company_workbooks"]
 
@@ -37,7 +37,6 @@ _TRENCH_HEADERS: dict[str, str] = {
     "window_start": "开工日期", "window_end": "完工日期", "overrun": "是否超出年度期限",
     "conflicts": "计划冲突",
 }
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 def _safe_filename(name: str) -> str:
@@ -52,7 +51,7 @@ def _write_sheet(ws: Any, frame: pd.DataFrame, headers: Mapping[str, str]) -> No
                    v.item() if isinstance(v, np.generic) else v for v in rec])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
+            if formula_like(cell.value):
                 cell.data_type = "s"  # text, never a formula
                 cell.quotePrefix = True
     ws.freeze_panes = "A2"
@@ -90,7 +89,6 @@ def write_company_workbooks(pipe_upgrades: pd.DataFrame, joint_trenches: pd.Data
     """
     from openpyxl import Workbook
 
-    from yulin_gis.io import atomic_path
 
     out: dict[str, Path] = {}
     owners = sorted(pipe_upgrades["owner"].fillna("").astype(str).unique())
@@ -118,13 +116,7 @@ def write_company_workbooks(pipe_upgrades: pd.DataFrame, joint_trenches: pd.Data
                      {"plan_year": "计划年度", "package_id": "片区编号", "utility_zh": "管线类型",
                       "segments": "管段数", **{c: _UPGRADE_HEADERS[c] for c in money}})
         target = Path(out_dir) / f"管线改造计划_{_safe_filename(owner)}.xlsx"
-        try:
-            with atomic_path(target) as tmp:
-                wb.save(tmp)
-        except OSError as exc:
-            if isinstance(exc, OutputError):
-                raise
-            raise OutputError(f"{target}: cannot write workbook ({exc})") from exc
+        save_workbook(wb, target)
         out[owner] = target
         logger.info("workbook for %s: %s (%d segments)", owner, target, len(mine))
     return out

@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from yulin_gis.errors import OutputError, SchemaError
+from yulin_gis.errors import SchemaError
 from yulin_gis.funding import FUNDING_COLUMNS, split_costs
+from yulin_gis.xlsx import formula_like, save_workbook
 
 __all__ = [
     "CLASS_LABELS_ZH",
@@ -71,7 +72,6 @@ PLAN_COLUMNS_ZH: dict[str, str] = {
 
 _SUM_HINTS = ("户数", "楼栋数", "面积", "(元)", "(项)", "片区数", "小区数", "预算", "户")
 _NO_SUM = ("序号", "年度", "建成年份", "排名", "率", "得分", "编号")
-_UNSAFE_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -214,7 +214,7 @@ def _write_sheet(ws: Any, frame: pd.DataFrame, title: str, total_row: bool) -> N
 def _put(cell: Any, value: Any) -> None:
     """Write a value; strings that look like formulas are stored as text."""
     cell.value = value
-    if isinstance(value, str) and value.startswith(_UNSAFE_START):
+    if formula_like(value):
         cell.data_type = "s"
 
 
@@ -260,7 +260,6 @@ def write_workbook(
     """
     from openpyxl import Workbook
 
-    from yulin_gis.io import atomic_path
 
     wb = Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
@@ -271,14 +270,7 @@ def write_workbook(
         _write_sheet(ws, frame, (titles or {}).get(name, str(name)), totals)
     if not sheets:
         wb.create_sheet("空")
-    target = Path(path)
-    try:
-        with atomic_path(target) as tmp:
-            wb.save(tmp)
-    except OSError as exc:
-        if isinstance(exc, OutputError):
-            raise
-        raise OutputError(f"{target}: cannot write the workbook ({exc})") from exc
+    target = save_workbook(wb, path)
     logger.info("wrote %s", target)
     return target
 

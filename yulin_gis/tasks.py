@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ import pandas as pd
 from yulin_gis.errors import OutputError
 from yulin_gis.profile import CLASS_LABELS_ZH, CLASSES, UNITS, Profile, load_profile
 from yulin_gis.schema import VOCABULARIES
+from yulin_gis.xlsx import formula_like, save_workbook
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -46,7 +46,6 @@ TIER_LABELS_ZH = {"priority": "重点改造（2000年底前）", "share": "按�
                   "excluded": "不纳入"}
 _KIND_ZH = {k: v[0] for k, v in VOCABULARIES["facility_kind"].items()}
 _UTIL_ZH = {k: v[0] for k, v in VOCABULARIES["utility"].items()}
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 _HEADERS_ZH: dict[str, str] = {
@@ -266,7 +265,7 @@ def _append(ws: Any, values: Iterable[Any]) -> None:
     row: list[Any] = []
     for v in values:
         v = _cell_value(v)
-        if isinstance(v, str) and v.startswith(_DANGEROUS):
+        if formula_like(v):
             cell = WriteOnlyCell(ws, value=v)
             cell.data_type = "s"
             row.append(cell)
@@ -307,22 +306,7 @@ def _check_target(path: str | os.PathLike[str]) -> Path:
 
 
 def _save_atomic(wb: Workbook, path: str | os.PathLike[str]) -> Path:
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc}") from exc
-    try:
-        wb.save(tmp)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {target}: {exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    target = save_workbook(wb, path)
     logger.info("wrote %s", target)
     return target
 
