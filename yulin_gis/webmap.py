@@ -74,7 +74,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -558,19 +557,16 @@ def write_map(path: str | os.PathLike[str], layers: Sequence[MapLayer], title: s
         The folder cannot be created or written.
     """
     page = render_map(layers, title, **options)
+    from yulin_gis.io import atomic_path
+
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(page.html.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(target) as tmp, tmp.open("wb") as fh:
+            fh.write(page.html.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(f"cannot write map {target}: {exc}") from exc
     logger.info("wrote map %s", target)
