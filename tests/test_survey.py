@@ -406,12 +406,16 @@ def test_lift_consent_and_management_notes(profile):
                              "seismic_ok": [False]},
                             geometry=[_box(0)], crs=CRS)
     row = assess_compounds(Layers(comp), profile).iloc[0]
-    assert "lift" in row["items"].split(",")
+    # 0.7 < 3/4: no lift item (Civil Code art. 278), a note instead
+    assert "lift" not in row["items"].split(",")
     assert row["eligible"]  # 0.7 ≥ 2/3: consent_ok
     assert bool(row["consent_ok"])
-    assert "lift needs 75% consent" in row["notes"]
+    assert "lift needs 75% consent: not included" in row["notes"]
     assert "no owners' committee" in row["notes"]
     assert "below seismic standard" in row["notes"]
+    agreed = assess_compounds(Layers(comp.assign(consent_rate=[0.8])), profile).iloc[0]
+    assert "lift" in agreed["items"].split(",")
+    assert "lift needs" not in agreed["notes"]
 
 
 def test_unwritable_output_raises_output_error(tmp_path, assessed, profile):

@@ -315,8 +315,12 @@ def _signals(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, t
                 for i in idx])
     floors = _num(comp, "floors")
     has_lift, lift_missing = _flag(comp, "has_lift")
+    consent = _num(comp, "consent_rate")
     with np.errstate(invalid="ignore"):
         lift = (floors >= prof.survey.lift_min_floors) & ~has_lift & ~lift_missing
+        # 有条件的楼栋: a lift needs 3/4 of the owners (Civil Code art. 278); a compound
+        # surveyed below the threshold gets a note instead of the item (see _notes)
+        lift &= ~(consent < prof.consent.lift_threshold - 1e-9)
     sig["lift"] = _sparse(lift, lambda idx: [f"{int(floors[i])}层无电梯 / {int(floors[i])} floors, no lift"
                                              for i in idx])
     pm, pm_missing = _flag(comp, "property_management")
@@ -472,11 +476,13 @@ def _notes(comp: pd.DataFrame, prof: Profile, items: np.ndarray) -> np.ndarray:
         val, missing = _flag(comp, name)
         return ~val & ~missing
 
-    lift = np.array([isinstance(s, str) and "lift" in s.split(",") for s in items], dtype=bool)
+    floors = _num(comp, "floors")
+    has_lift, lift_missing = _flag(comp, "has_lift")
     consent = _num(comp, "consent_rate")
     thr = prof.consent.lift_threshold
     with np.errstate(invalid="ignore"):
-        lift_low = lift & (consent < thr - 1e-9)
+        lift_low = ((floors >= prof.survey.lift_min_floors) & ~has_lift & ~lift_missing
+                    & (consent < thr - 1e-9))
     return _join([
         np.where(absent("property_management"), "无物业管理：改造后确定长效管理模式 / no property "
                  "management: agree long-term management after renovation", ""),
@@ -485,7 +491,8 @@ def _notes(comp: pd.DataFrame, prof: Profile, items: np.ndarray) -> np.ndarray:
         np.where(absent("maintenance_fund"), "无维修资金 / no maintenance fund", ""),
         np.where(absent("seismic_ok"), "抗震不达标（目录无对应改造内容）/ below seismic standard "
                  "(no catalogue item)", ""),
-        np.where(lift_low, f"加装电梯需{thr:.0%}同意，当前同意率不足 / lift needs {thr:.0%} consent", ""),
+        np.where(lift_low, f"加装电梯需{thr:.0%}同意，同意率不足，暂不纳入 / lift needs {thr:.0%} "
+                 "consent: not included", ""),
     ], "；", n)
 
 
