@@ -426,3 +426,22 @@ def test_unwritable_output_raises_output_error(tmp_path, assessed, profile):
     with pytest.raises(OutputError, match="not_a_dir"):
         write_survey_workbook(assessed, blocker / "survey.xlsx", profile)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_dir"]
+
+
+def test_service_facility_is_shared_per_community(profile):
+    # Three compounds lacking a kindergarten: two in community K1, one in K2. One
+    # kindergarten per community is costed, split by households (提升类 facilities serve
+    # the community, not one compound).
+    comp = gpd.GeoDataFrame({"compound_id": ["A", "B", "C"], "name": ["a", "b", "c"],
+                             "built_year": [1990, 1992, 1995], "households": [300, 100, 50],
+                             "community_id": ["K1", "K1", "K2"]},
+                            geometry=[_box(0), _box(1), _box(2)], crs=CRS)
+    out = assess_compounds(Layers(comp), profile,
+                           walk=_walk(["A", "B", "C"], [900.0, 900.0, 900.0])).set_index(
+        "compound_id")
+    unit = profile.items["education"].unit_cost
+    share = {cid: float(q.split("=")[1]) for cid, qs in out["quantities"].items()
+             for q in qs.split(",") if q.startswith("education=")}
+    assert share == pytest.approx({"A": 0.75, "B": 0.25, "C": 1.0})
+    assert sum(share[c] for c in ("A", "B")) * unit == pytest.approx(unit)
+    assert "shared by households" in out.loc["A", "evidence"]

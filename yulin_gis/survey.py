@@ -399,6 +399,9 @@ def _items(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, Any
         if not len(idx):
             continue
         qty, est = _quantity(item.unit, comp, ev, prof, item.trigger.evidence)
+        shared = _is_shared_facility(item.unit, item.item_class, keys) and "community_id" in comp
+        if shared:  # one facility serves the community: split its cost by households
+            qty = np.where(needed, _community_share(needed, comp), qty)
         c = np.where(needed, qty * item.unit_cost, 0.0)
         cost[item.item_class] += c
         for k in fund:
@@ -408,6 +411,8 @@ def _items(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, Any
         why = _join([sig[key][1][idx] for key in keys], "; ", len(idx))
         mark = est[idx]
         why[mark] = why[mark] + " [数量估算 / quantity estimated]"
+        if shared:
+            why = why + " [社区内按户分摊一处设施 / one facility per community, shared by households]"
         rows.append(idx)
         codes.append(np.full(len(idx), item.code, dtype=object))
         evid.append(f"{item.code}: " + why)
@@ -417,6 +422,31 @@ def _items(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, Any
         "quantities": _gather(n, rows, qtys, ","), "count": count, "cost": cost, "fund": fund,
         "weighted": weighted,
     }
+
+
+def _is_shared_facility(unit: str, item_class: str, keys: tuple[str, ...]) -> bool:
+    """A 提升类 service facility (triggered by a life-circle gap) built once per community."""
+    return unit == "compound" and item_class == "upgrade" and any(
+        k.startswith("gap:") for k in keys)
+
+
+def _community_share(needed: np.ndarray, comp: pd.DataFrame) -> np.ndarray:
+    """Each needing compound's share of one facility per community, by households.
+
+    Compounds without a community (or households) count as a community of their own.
+    """
+    community = comp["community_id"].astype(object).where(comp["community_id"].notna(), None)
+    hh = np.nan_to_num(_num(comp, "households"))
+    key = np.array([c if c is not None else f"__{i}" for i, c in enumerate(community)],
+                   dtype=object)
+    frame = pd.DataFrame({"key": key, "hh": np.where(needed, np.maximum(hh, 0.0), 0.0),
+                          "n": needed.astype(float)})
+    totals = frame.groupby("key")[["hh", "n"]].transform("sum")
+    by_hh = np.divide(frame["hh"], totals["hh"], out=np.zeros(len(frame)),
+                      where=totals["hh"].to_numpy() > 0)
+    by_count = np.divide(frame["n"], totals["n"], out=np.zeros(len(frame)),
+                         where=totals["n"].to_numpy() > 0)
+    return np.where(totals["hh"].to_numpy() > 0, by_hh, by_count)
 
 
 # --- priority ----------------------------------------------------------------------------
