@@ -71,3 +71,21 @@ def test_import_stays_light() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_input_crs_per_layer_option(tmp_path: Path, survey_table, communities) -> None:
+    from yulin_gis.crs import wgs84_to_gcj02
+
+    lon, lat = wgs84_to_gcj02(survey_table["经度"], survey_table["纬度"])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    survey_table.assign(经度=lon, 纬度=lat).to_csv(folder / "compounds.csv", index=False)
+    communities.to_file(folder / "communities.gpkg")
+    result = CliRunner().invoke(cli, ["validate", str(folder), "--input-crs", "compounds=gcj02",
+                                      "--input-crs", "cgcs2000", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    codes = {p["code"] for p in json.loads(result.output)["problems"]}
+    assert "outside-communities" not in codes
+    both = CliRunner().invoke(cli, ["validate", str(folder), "--input-crs", "gcj02",
+                                    "--input-crs", "wgs84"])
+    assert both.exit_code == 2

@@ -249,3 +249,27 @@ def test_survey_table_joined_to_polygons(tmp_path: Path, survey_table, compounds
     assert types == {"C000": "Point", "C001": "Polygon", "C002": "Polygon"}
     assert {"no-polygon", "polygon-not-in-table"} <= codes(report)
     assert pd.Series(layers.compounds["compound_id"]).is_unique
+
+
+def test_input_crs_per_layer(tmp_path: Path, survey_table, communities, compounds) -> None:
+    # the survey table was picked on Gaode (GCJ-02); the communities are in CGCS2000
+    lon, lat = wgs84_to_gcj02(survey_table["经度"], survey_table["纬度"])
+    folder = tmp_path / "input"
+    folder.mkdir()
+    survey_table.assign(经度=lon, 纬度=lat).to_csv(folder / "compounds.csv", index=False)
+    communities.to_file(folder / "communities.gpkg")
+    layers, report = validate_input(folder, input_crs={"compounds": "gcj02", "*": "cgcs2000"})
+    assert report.ok, report.to_text()
+    got = layers.compounds.to_crs(4546).geometry
+    want = compounds.geometry.centroid.to_crs(4546).reset_index(drop=True)
+    assert np.max(got.distance(want)) < 0.01
+    assert layers.communities.to_crs(4490).geom_equals_exact(
+        communities.geometry, tolerance=1e-9).all()
+    # every compound falls in its community only when each layer gets its own CRS
+    assert layers.compounds["community_id"].notna().all()
+
+
+def test_input_crs_unknown_layer_is_an_error(sample_gpkg: Path) -> None:
+    layers, report = validate_input(sample_gpkg, input_crs={"parcels": "gcj02"})
+    assert layers is None
+    assert "unknown layer 'parcels'" in report.errors[0].message

@@ -210,7 +210,8 @@ def check_gcj02(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | Non
         "warning", "likely-gcj02", f"the compounds look like GCJ-02 (Gaode/Tencent) "
         f"coordinates declared as WGS84/CGCS2000: converted from GCJ-02, {max(gains)} more of "
         f"{n} checked fall inside communities / off roads. If they were picked on Gaode or "
-        "Tencent maps, run again with --input-crs gcj02", source, "compounds", None,
+        "Tencent maps, run again with --input-crs compounds=gcj02 (or --input-crs gcj02 when "
+        "every layer was)", source, "compounds", None,
         "geometry"))
     return True
 

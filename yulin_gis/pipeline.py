@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -183,7 +184,8 @@ def _check_stage_inputs(layers: Layers, report: ValidationReport, options: PlanO
             None, unit)], header=f"Input {source} cannot be packaged")
 
 
-def run(input_path: str | Path, out_dir: str | Path, *, input_crs: str | None = None,
+def run(input_path: str | Path, out_dir: str | Path, *,
+        input_crs: str | Mapping[str, str] | None = None,
         dem: str | Path | None = None, polygons: str | Path | None = None,
         maps_dir: str | Path | None = None, options: PlanOptions | None = None,
         until: str = "utilities", maps: bool = True) -> RunResult:

@@ -29,6 +29,7 @@ import datetime as _dt
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-__all__ = ["ValidationReport", "load_layers", "validate_input", "validate_layer"]
+__all__ = ["ValidationReport", "load_layers", "parse_layer_crs", "validate_input", "validate_layer"]
 
 logger = logging.getLogger(__name__)
 
@@ -475,7 +476,30 @@ def _check_dem(dem: str | Path, problems: list[Problem]) -> Path | None:
     return path
 
 
-def validate_input(path: str | Path, *, input_crs: str | None = None,
+def parse_layer_crs(input_crs: str | Mapping[str, str] | None) -> dict[str, str | None]:
+    """Normalise ``input_crs`` to ``{layer name or "*": crs}``.
+
+    A single value applies to every layer (``"*"``); a mapping such as
+    ``{"compounds": "gcj02"}`` declares the CRS of single layers (``"*"`` for the rest),
+    e.g. a survey table picked on Gaode beside boundaries already in CGCS2000.
+
+    Raises
+    ------
+    CRSError
+        An unknown CRS or layer name.
+    """
+    if input_crs is None or isinstance(input_crs, str):
+        return {"*": parse_input_crs(input_crs)}
+    out: dict[str, str | None] = {}
+    for name, value in input_crs.items():
+        if name != "*" and name not in LAYERS:
+            raise CRSError(f"--input-crs names an unknown layer {name!r}; layers: "
+                           f"{', '.join(LAYER_NAMES)}")
+        out[name] = parse_input_crs(value)
+    return out
+
+
+def validate_input(path: str | Path, *, input_crs: str | Mapping[str, str] | None = None,
                    dem: str | Path | None = None, polygons: str | Path | None = None,
                    analysis_crs: str | None = None) -> tuple[Layers | None, ValidationReport]:
     """Read and validate an input; return the projected layers and the report.
@@ -485,7 +509,8 @@ def validate_input(path: str | Path, *, input_crs: str | None = None,
     path
         GeoPackage, single compound layer, survey table or folder (see :mod:`yulin_gis.io`).
     input_crs
-        ``gcj02``, ``bd09``, ``wgs84`` or an EPSG code overriding the files' CRS.
+        ``gcj02``, ``bd09``, ``wgs84`` or an EPSG code overriding the files' CRS, or a
+        mapping layer name → CRS (see :func:`parse_layer_crs`).
     dem
         Optional DEM GeoTIFF.
     polygons
@@ -500,7 +525,7 @@ def validate_input(path: str | Path, *, input_crs: str | None = None,
     """
     report = ValidationReport()
     try:
-        parsed_crs = parse_input_crs(input_crs)
+        layer_crs = parse_layer_crs(input_crs)
         raws = read_input(path, report.problems)
     except (InputFileError, CRSError) as exc:
         report.problems.append(Problem("error", "unreadable-input", str(exc), str(path)))
@@ -516,6 +541,7 @@ def validate_input(path: str | Path, *, input_crs: str | None = None,
         report.rows[name] = len(raw.frame)
         report.sources[name] = raw.source
         report.blank_rows[name] = len(drop_blank_rows(raw.frame)[1])
+        parsed_crs = layer_crs.get(name, layer_crs.get("*"))
         try:
             layer = validate_layer(raw, parsed_crs, report.problems)
         except InputFileError as exc:
@@ -532,7 +558,7 @@ def validate_input(path: str | Path, *, input_crs: str | None = None,
     dem_path = _check_dem(dem, report.problems) if dem is not None else None
     if not report.ok or "compounds" not in valid:
         return None, report
-    if parsed_crs not in {"gcj02", "bd09"}:
+    if layer_crs.get("compounds", layer_crs.get("*")) not in {"gcj02", "bd09"}:
         check_gcj02(valid["compounds"], valid.get("communities"), valid.get("roads"),
                     report.sources["compounds"], report.problems)
     centre = valid["compounds"].geometry.union_all().centroid

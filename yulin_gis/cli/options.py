@@ -23,10 +23,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 input_argument = click.argument(
     "input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path),
 )
+def _layer_crs(ctx: click.Context, param: click.Parameter,
+               values: tuple[str, ...]) -> str | dict[str, str] | None:
+    """``--input-crs gcj02`` (every layer) or ``--input-crs compounds=gcj02`` (one layer)."""
+    if not values:
+        return None
+    plain = [v for v in values if "=" not in v]
+    if len(values) == 1 and plain:
+        return plain[0]
+    if len(plain) > 1:
+        raise click.BadParameter("give one CRS for all layers, or LAYER=CRS pairs")
+    out = {"*": plain[0]} if plain else {}
+    out.update(dict(v.split("=", 1) for v in values if "=" in v))
+    return out
+
+
 input_crs_option = click.option(
-    "--input-crs", default=None, metavar="CRS",
+    "--input-crs", default=(), multiple=True, metavar="[LAYER=]CRS", callback=_layer_crs,
     help="CRS of the input coordinates when the files do not say or say wrong: gcj02 "
-    "(Gaode/Tencent), bd09 (Baidu), wgs84, cgcs2000 or EPSG:code.",
+    "(Gaode/Tencent), bd09 (Baidu), wgs84, cgcs2000 or EPSG:code; LAYER=CRS for one layer "
+    "(e.g. compounds=gcj02), repeatable.",
 )
 dem_option = click.option(
     "--dem", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

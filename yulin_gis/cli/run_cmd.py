@@ -44,7 +44,7 @@ def _stage_command(name: str, until: str, doc: str) -> click.Command:
                   help="Compound polygons joined by compound_id to a survey table.")
     @plan_options
     @run_errors
-    def command(input_path: Path, out_dir: Path, input_crs: str | None, dem: Path | None,
+    def command(input_path: Path, out_dir: Path, input_crs: str | dict[str, str] | None, dem: Path | None,
                 polygons: Path | None, **kwargs: Any) -> None:
         from yulin_gis.pipeline import run as run_pipeline
 

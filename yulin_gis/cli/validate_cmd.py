@@ -20,7 +20,7 @@ __all__ = ["validate"]
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Report format.")
 @run_errors
-def validate(input_path: Path, input_crs: str | None, dem: Path | None,
+def validate(input_path: Path, input_crs: str | dict[str, str] | None, dem: Path | None,
              polygons: Path | None, fmt: str) -> None:
     """Validate INPUT (GeoPackage, shapefile, GeoJSON, Excel/CSV survey table or folder).
 
