@@ -243,7 +243,7 @@ def test_schedule_respects_deadlines_and_pipes_first(simple: pd.DataFrame) -> No
 
 def test_schedule_flags_when_durations_do_not_fit() -> None:
     pk = make_packages([("A", "X", 2000, 1.0, 1, 1, 0)]).assign(plan_year="2023")
-    out = schedule_packages(pk, durations_days={"design": 200, "utility": 150})
+    out = schedule_packages(pk, durations_days={"design": 200, "utility": 150, "design_lead": 0})
     row = out.iloc[0]
     assert row["late_start"]
     assert row["basic_overdue"]
@@ -258,6 +258,24 @@ def test_schedule_flags_when_durations_do_not_fit() -> None:
     assert prof["basic_deadline"] == pd.Timestamp("2023-10-01")
     with pytest.raises(ProfileError):
         schedule_packages(pk, deadlines={"start_by": "June 30"})
+
+
+def test_design_brought_forward_so_basic_works_meet_the_deadline() -> None:
+    # 4,000 households: construction twice the reference durations; from 01-01 the basic
+    # works would end in January; design starts in the previous autumn instead
+    pk = make_packages([("A", "X", 4000, 1.0, 1, 1, 0)]).assign(plan_year="2023")
+    yulin = {"basic": 150}  # the Yulin profile's basic-works duration
+    row = schedule_packages(pk, durations_days=yulin).iloc[0]
+    assert row["design_start"] < pd.Timestamp("2023-01-01")
+    assert row["design_start"] >= pd.Timestamp("2022-10-01")
+    assert row["basic_end"] <= pd.Timestamp("2023-12-31")
+    assert not row["basic_overdue"]
+    assert row["schedule_flag"] == ""
+    fixed = schedule_packages(pk, durations_days={**yulin, "design_lead": 0}).iloc[0]
+    assert fixed["design_start"] == pd.Timestamp("2023-01-01")
+    assert fixed["basic_overdue"]
+    small = schedule_packages(pk.assign(households=300), durations_days=yulin).iloc[0]
+    assert small["design_start"] == pd.Timestamp("2023-01-01")  # only when needed
 
 
 def test_apply_plan_to_compounds_keeps_every_compound(simple: pd.DataFrame) -> None:

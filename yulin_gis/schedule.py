@@ -7,8 +7,9 @@ in-compound water, power, road and gas works by 31 December.
 
 Schedule (:func:`schedule_packages`)
 ------------------------------------
-Per scheduled package: design and approval (设计审批) from ``plan_start`` of the plan year,
-then construction: utility (pipe) works (管线改造) first, surface works that lie over the
+Per scheduled package: design and approval (设计审批) from ``plan_start`` of the plan year
+(brought forward by up to ``design_lead`` days, into the previous year's last quarter, when
+the basic works would otherwise end after ``basic_by``), then construction: utility (pipe) works (管线改造) first, surface works that lie over the
 pipes (roads, paving) after them, building-body basic works (roofs, facades, stairwells)
 in parallel, improvement/upgrade works (完善类/提升类) after the basic works, then
 acceptance (竣工验收). Construction durations scale with ``sqrt(households / 500)``
@@ -51,6 +52,8 @@ DEFAULT_DURATIONS_DAYS: dict[str, float] = {
     "building": 90,  # roofs, facades, stairwells: in parallel with the pipe works
     "improve": 60,  # improvement/upgrade works after the basic works
     "acceptance": 30,  # completion acceptance (竣工验收)
+    "design_lead": 92,  # design may start this many days before plan_start (from 1 October
+    # of the year before) when the basic works would otherwise miss their deadline
 }
 """Typical durations for a package of ``reference_households`` households (editable)."""
 
@@ -181,6 +184,11 @@ def _schedule_one(pid: str, year: Any, households: float, improve: bool,
     start_deadline = _mmdd(dl["start_by"], y, "start_by")
     basic_deadline = _mmdd(dl["basic_by"], y, "basic_by")
     start = design_start + days("design", scaled=False)
+    basic_len = max(days("utility") + days("surface"), days("building"))
+    if start + basic_len > basic_deadline:  # bring design forward, at most design_lead days
+        earliest = design_start - days("design_lead", scaled=False)
+        design_start = max(earliest, basic_deadline - basic_len - days("design", scaled=False))
+        start = design_start + days("design", scaled=False)
     utility_end = start + days("utility")
     surface_start = utility_end  # surface works lie over the pipes: after them
     basic_end = max(surface_start + days("surface"), start + days("building"))
