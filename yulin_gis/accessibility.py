@@ -55,6 +55,7 @@ from yulin_gis.lifecircle import (
     default_thresholds,
     life_circle_gaps,
 )
+from yulin_gis.schema import require_unique_ids
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -332,14 +333,7 @@ def _validate_layers(
     compounds: gpd.GeoDataFrame, target: Any, facilities: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Check fields and CRSs; return compounds and facilities in the network's CRS."""
-    if "compound_id" not in compounds.columns:
-        raise SchemaError("compounds layer has no 'compound_id' field")
-    dup = compounds["compound_id"][compounds["compound_id"].duplicated()]
-    if len(dup):
-        raise SchemaError(
-            "compounds layer: duplicate compound_id values: "
-            + ", ".join(map(str, dup.unique()[:20]))
-        )
+    require_unique_ids(compounds)
     if "kind" not in facilities.columns:
         raise SchemaError("facilities layer has no 'kind' field")
     for crs, name in (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "GAP_FIELDS",
@@ -24,6 +24,7 @@ __all__ = [
     "LayerSpec",
     "header_key",
     "match_headers",
+    "require_unique_ids",
     "schema_markdown",
 ]
 
@@ -401,3 +402,19 @@ def schema_markdown() -> str:
         lines += [f"| `{k}` | {', '.join(v)} |" for k, v in values.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def require_unique_ids(frame: Any, layer: str = "compounds", field: str = "compound_id") -> None:
+    """Raise :class:`~yulin_gis.errors.SchemaError` when ``field`` is absent or repeats.
+
+    The guard analysis functions use on frames that did not come through validation.
+    """
+    from yulin_gis.errors import SchemaError
+
+    if field not in frame.columns:
+        raise SchemaError(f"{layer} layer has no {field!r} field")
+    ids = frame[field]
+    dup = ids[ids.duplicated()].unique()
+    if len(dup):
+        raise SchemaError(f"{layer} layer: duplicate {field} "
+                          + ", ".join(map(str, dup[:20])))

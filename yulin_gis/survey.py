@@ -37,10 +37,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from yulin_gis.errors import SchemaError
 from yulin_gis.hazards import UTILITIES, compound_pipe_hazards, empty_pipe_hazards
 from yulin_gis.profile import CLASSES, Profile, load_profile
-from yulin_gis.schema import GAP_FIELDS, VOCABULARIES
+from yulin_gis.schema import GAP_FIELDS, VOCABULARIES, require_unique_ids
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -589,12 +588,7 @@ def assess_compounds(
     prof = profile if profile is not None else load_profile()
     year = prof.survey.as_of_year if as_of_year is None else int(as_of_year)
     comp = layers.compounds
-    if "compound_id" not in comp.columns:
-        raise SchemaError("layer compounds: missing field 'compound_id'")
-    ids = comp["compound_id"].astype(str)
-    dup = ids[ids.duplicated()].unique()
-    if len(dup):
-        raise SchemaError(f"layer compounds: duplicate compound_id {', '.join(map(str, dup[:10]))}")
+    require_unique_ids(comp)
     pipe_ev, pipe_missing = _pipe_evidence(layers, comp, prof, year, pipes)
     terr_ev, terr_missing = _terrain_evidence(layers, comp, prof, terrain)
     walk_ev, walk_missing = _walk_evidence(layers, comp, prof, walk)

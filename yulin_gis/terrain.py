@@ -45,6 +45,7 @@ import pandas as pd
 import shapely
 
 from yulin_gis.errors import CRSError, InputFileError, SchemaError
+from yulin_gis.schema import require_unique_ids
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -456,14 +457,7 @@ def _low_threshold_decimated(
 
 
 def _validate(compounds: gpd.GeoDataFrame) -> None:
-    if "compound_id" not in compounds.columns:
-        raise SchemaError("compounds layer has no 'compound_id' field")
-    dup = compounds["compound_id"][compounds["compound_id"].duplicated()]
-    if len(dup):
-        raise SchemaError(
-            "compounds layer: duplicate compound_id values: "
-            + ", ".join(map(str, dup.unique()[:20]))
-        )
+    require_unique_ids(compounds)
 
 
 def compound_terrain(

@@ -435,60 +435,7 @@ def render_map(
     max_zoom: int = 20,
     fit: Sequence[str] | None = None,
 ) -> MapPage:
-    """Render layers to a self-contained HTML page; see :func:`build_map` for parameters.
-
-    Returns
-    -------
-    MapPage
-        The HTML, the features written per layer and the rows skipped per layer.
-    """
-    _validate(layers)
-    bases = resolve_basemaps(basemap, tianditu_key)
-    shift = _shift_for(bases, gaode_shift)
-    records, all_bounds, written, skipped = [], [], {}, {}
-    for lyr in layers:
-        rec, bounds, skip = _encode_layer(lyr, decimals, shift)
-        records.append(rec)
-        written[lyr.name] = rec["n"]
-        skipped[lyr.name] = skip
-        if bounds is not None and (not fit or lyr.name in fit):
-            all_bounds.append(bounds)
-    rasters = [raster_overlay_payload(r, shift) for r in raster_overlays]
-    for r in rasters if not fit else ():
-        (s, w), (n, e) = r["bounds"]
-        all_bounds.append(np.array([w, s, e, n]))
-    total = sum(written.values())
-    use_canvas = renderer == "canvas" or (renderer == "auto" and total > canvas_threshold)
-    bbox = None
-    if all_bounds:
-        b = np.vstack(all_bounds)
-        bbox = [[float(b[:, 1].min()), float(b[:, 0].min())],
-                [float(b[:, 3].max()), float(b[:, 2].max())]]
-    payload = {"title": title, "layers": records, "rasters": rasters, "basemaps": bases,
-               "bounds": bbox, "center": [22.63, 110.16], "canvas": use_canvas,
-               "maxZoom": max_zoom}
-    page = _page(payload, title, offline)
-    logger.info("map %r: %d layer(s), %d feature(s), %.1f MB", title, len(layers), total,
-                len(page.encode("utf-8")) / 1e6)
-    return MapPage(page, written, skipped)
-
-
-def build_map(
-    layers: Sequence[MapLayer],
-    title: str = "",
-    *,
-    basemap: str | Sequence[str] = "none",
-    offline: bool = True,
-    gaode_shift: bool | None = None,
-    raster_overlays: Sequence[RasterOverlay] = (),
-    tianditu_key: str | None = None,
-    decimals: int = 5,
-    renderer: Literal["auto", "canvas", "svg"] = "auto",
-    canvas_threshold: int = 2000,
-    max_zoom: int = 20,
-    fit: Sequence[str] | None = None,
-) -> str:
-    """Build an interactive map page and return its HTML.
+    """Render layers to a self-contained HTML page.
 
     Parameters
     ----------
@@ -522,8 +469,8 @@ def build_map(
 
     Returns
     -------
-    str
-        The HTML page (UTF-8 text).
+    MapPage
+        The HTML, the features written per layer and the rows skipped per layer.
 
     Raises
     ------
@@ -532,11 +479,40 @@ def build_map(
     SchemaError
         Unknown basemap or missing Tianditu key.
     """
-    return render_map(
-        layers, title, basemap=basemap, offline=offline, gaode_shift=gaode_shift,
-        raster_overlays=raster_overlays, tianditu_key=tianditu_key, decimals=decimals,
-        renderer=renderer, canvas_threshold=canvas_threshold, max_zoom=max_zoom, fit=fit,
-    ).html
+    _validate(layers)
+    bases = resolve_basemaps(basemap, tianditu_key)
+    shift = _shift_for(bases, gaode_shift)
+    records, all_bounds, written, skipped = [], [], {}, {}
+    for lyr in layers:
+        rec, bounds, skip = _encode_layer(lyr, decimals, shift)
+        records.append(rec)
+        written[lyr.name] = rec["n"]
+        skipped[lyr.name] = skip
+        if bounds is not None and (not fit or lyr.name in fit):
+            all_bounds.append(bounds)
+    rasters = [raster_overlay_payload(r, shift) for r in raster_overlays]
+    for r in rasters if not fit else ():
+        (s, w), (n, e) = r["bounds"]
+        all_bounds.append(np.array([w, s, e, n]))
+    total = sum(written.values())
+    use_canvas = renderer == "canvas" or (renderer == "auto" and total > canvas_threshold)
+    bbox = None
+    if all_bounds:
+        b = np.vstack(all_bounds)
+        bbox = [[float(b[:, 1].min()), float(b[:, 0].min())],
+                [float(b[:, 3].max()), float(b[:, 2].max())]]
+    payload = {"title": title, "layers": records, "rasters": rasters, "basemaps": bases,
+               "bounds": bbox, "center": [22.63, 110.16], "canvas": use_canvas,
+               "maxZoom": max_zoom}
+    page = _page(payload, title, offline)
+    logger.info("map %r: %d layer(s), %d feature(s), %.1f MB", title, len(layers), total,
+                len(page.encode("utf-8")) / 1e6)
+    return MapPage(page, written, skipped)
+
+
+def build_map(layers: Sequence[MapLayer], title: str = "", **options: Any) -> str:
+    """Build an interactive map page and return its HTML (options as :func:`render_map`)."""
+    return render_map(layers, title, **options).html
 
 
 def write_map(path: str | os.PathLike[str], layers: Sequence[MapLayer], title: str = "",
