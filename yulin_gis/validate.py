@@ -52,8 +52,8 @@ from yulin_gis.errors import (
     ValidationError,
 )
 from yulin_gis.io import RawLayer, drop_blank_rows, read_input, read_vector
-from yulin_gis.postgis import mask_url
 from yulin_gis.layers import LAYER_NAMES, Layers
+from yulin_gis.postgis import mask_url
 from yulin_gis.schema import LAYERS, FieldSpec, LayerSpec, match_headers
 
 if TYPE_CHECKING:
