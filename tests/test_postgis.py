@@ -138,6 +138,26 @@ def test_read_sample_from_postgis(pg: Cluster) -> None:
     assert "input.compounds" in raws["compounds"].source
 
 
+def test_survey_table_without_geometry(pg: Cluster, survey_table: Any) -> None:
+    """A plain table (摸底调查表 with 经度/纬度) is read like a spreadsheet."""
+    from sqlalchemy import create_engine
+
+    from yulin_gis.validate import validate_input
+
+    pg.sql("yulin", "CREATE SCHEMA IF NOT EXISTS survey")
+    engine = create_engine(pg.url("yulin").replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        survey_table.to_sql("老旧小区", engine, schema="survey", index=False)
+    finally:
+        engine.dispose()
+    layers, report = validate_input(pg.url("yulin", "survey"), input_crs="wgs84")
+    assert layers is not None, report.to_text()
+    out = layers.compounds.sort_values("compound_id")
+    assert out["households"].tolist() == [100, 150, 200, 250]
+    assert out.geom_type.eq("Point").all()
+
+
+@pytest.mark.filterwarnings("ignore:Could not parse CRS:UserWarning")
 def test_chinese_table_names_and_srid0(pg: Cluster, compounds: gpd.GeoDataFrame,
                                        communities: gpd.GeoDataFrame) -> None:
     from yulin_gis.validate import validate_input

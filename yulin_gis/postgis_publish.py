@@ -212,7 +212,9 @@ def _gpkg_styles(con: sqlite3.Connection) -> list[tuple[Any, ...]]:
 def _write_styles(cur: Any, dbname: str, schema: str, styles: list[tuple[Any, ...]],
                   dropped: list[str]) -> int:
     """Replace this schema's yulin_gis styles in ``public.layer_styles``."""
-    cur.execute(LAYER_STYLES_DDL)
+    cur.execute("SELECT to_regclass('public.layer_styles') IS NULL")
+    if cur.fetchone()[0]:
+        cur.execute(LAYER_STYLES_DDL)
     mine = sorted({str(s[2]) for s in styles})
     cur.execute("DELETE FROM public.layer_styles WHERE f_table_catalog = %s AND "
                 "f_table_schema = %s AND f_table_name = ANY(%s) AND styleName = ANY(%s)",
@@ -284,7 +286,9 @@ def publish_gpkg(gpkg_path: str | Path, url: str, *,
             with engine.begin() as con:
                 cur = con.connection.driver_connection.cursor()  # type: ignore[union-attr]
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(target.schema)}")
+                cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (target.schema,))
+                if cur.fetchone() is None:  # CREATE needs a privilege even with IF NOT EXISTS
+                    cur.execute(f"CREATE SCHEMA {_quote(target.schema)}")
                 dropped = _drop_previous(cur, target.schema, layers)
                 for layer in layers:
                     _create(cur, target.schema, layer)
