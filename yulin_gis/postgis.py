@@ -136,8 +136,9 @@ def parse_database_url(url: str) -> DatabaseTarget:
 def _explain(exc: BaseException, target: DatabaseTarget) -> DatabaseError:
     """Turn a driver error into a :class:`DatabaseError` a planner can act on."""
     text = str(getattr(exc, "orig", None) or exc).strip()
-    first = text.splitlines()[-1].strip() if text else type(exc).__name__
-    first = re.sub(r"^connection to server at .*? failed: ", "", first)
+    first = text.splitlines()[0].strip() if text else type(exc).__name__
+    first = re.sub(r"^(connection (failed|is bad): )?connection to server at .*? failed: ",
+                   "", first)
     where = f"PostgreSQL at {target.where}"
     if "password authentication failed" in text:
         return DatabaseError(f"{where}: wrong password for user {target.user!r} "
