@@ -261,6 +261,22 @@ def test_publish_again_replaces(pg: Cluster, published: dict[str, Any]) -> None:
     assert pg.sql("yulin", "SELECT count(*) FROM public.layer_styles") == [(styles,)]
 
 
+def test_publish_as_an_ordinary_role(pg: Cluster, published: dict[str, Any]) -> None:
+    """A role without CREATE on schema public publishes once layer_styles exists."""
+    from yulin_gis.postgis_publish import publish_gpkg
+
+    pg.sql("yulin", f"GRANT CREATE ON DATABASE yulin TO {PW_USER}")
+    pg.sql("yulin", f"GRANT SELECT, INSERT, UPDATE, DELETE ON public.layer_styles TO {PW_USER}")
+    pg.sql("yulin", f"GRANT USAGE ON SEQUENCE public.layer_styles_id_seq TO {PW_USER}")
+    url = pg.url("yulin", "plan_pw", user=PW_USER, password=PW_PASSWORD)
+    counts = publish_gpkg(published["out"] / "plan.gpkg", url)
+    assert counts == _counts(pg, "plan")
+    assert _counts(pg, "plan_pw") == counts
+    (n,), = pg.sql("yulin", "SELECT count(*) FROM public.layer_styles "
+                   "WHERE f_table_schema = 'plan_pw'")
+    assert n >= 3
+
+
 def test_failed_publication_keeps_the_previous_one(pg: Cluster,
                                                    published: dict[str, Any]) -> None:
     from yulin_gis.postgis_publish import publish_gpkg
