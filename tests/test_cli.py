@@ -66,7 +66,8 @@ def test_python_dash_m_entry_point() -> None:
 
 def test_import_stays_light() -> None:
     code = ("import sys, yulin_gis; heavy = [m for m in ('folium', 'rasterio', 'matplotlib', "
-            "'openpyxl', 'dask', 'scipy', 'networkx', 'geopandas') if m in sys.modules]; "
+            "'openpyxl', 'dask', 'scipy', 'networkx', 'geopandas', 'sqlalchemy', 'psycopg', "
+            "'geoalchemy2') if m in sys.modules]; "
             "print(','.join(heavy))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)

@@ -12,6 +12,7 @@ import logging
 from yulin_gis.errors import (
     ConservationError,
     CRSError,
+    DatabaseError,
     InputFileError,
     OutputError,
     Problem,
@@ -59,6 +60,8 @@ _LAZY = {
     "bd09_to_wgs84": "yulin_gis.crs",
     "wgs84_to_bd09": "yulin_gis.crs",
     "get_path": "yulin_gis.datasets",
+    "read_postgis_input": "yulin_gis.postgis",
+    "publish_gpkg": "yulin_gis.postgis_publish",
 }
 
 
@@ -79,6 +82,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "CRSError",
     "ConservationError",
+    "DatabaseError",
     "InputFileError",
     "Layers",
     "MapLayer",
@@ -108,6 +112,8 @@ __all__ = [
     "nearest_facility_distances",
     "package_funding",
     "pipes_near_compounds",
+    "publish_gpkg",
+    "read_postgis_input",
     "read_progress",
     "render_static_map",
     "renewal_risk",

@@ -17,6 +17,7 @@ from typing import Any, Literal
 __all__ = [
     "CRSError",
     "ConservationError",
+    "DatabaseError",
     "InputFileError",
     "OutputError",
     "Problem",
@@ -51,6 +52,10 @@ class ProfileError(YulinGisError, ValueError):
 
 class OutputError(YulinGisError, OSError):
     """An output could not be written (folder not writable, disk full, ...)."""
+
+
+class DatabaseError(YulinGisError, OSError):
+    """A PostgreSQL/PostGIS database cannot be reached, logged into or used (names host:port)."""
 
 
 class ConservationError(YulinGisError, AssertionError):

@@ -334,7 +334,8 @@ def read_input(path: str | Path, problems: list[Problem] | None = None) -> dict[
     ----------
     path
         A GeoPackage, a single compound layer (shapefile, GeoJSON), a survey table
-        (xlsx/csv), or a folder of files named after the layers.
+        (xlsx/csv), a folder of files named after the layers, or a PostGIS URL
+        ``postgresql://USER@HOST:PORT/DBNAME?schema=NAME`` (see :mod:`yulin_gis.postgis`).
     problems
         A list that receives warnings (e.g. layers that are ignored).
 
@@ -342,8 +343,14 @@ def read_input(path: str | Path, problems: list[Problem] | None = None) -> dict[
     ------
     InputFileError
         When the path is missing, of an unknown type, or unreadable.
+    DatabaseError
+        When a PostGIS URL cannot be reached or used.
     """
     problems = problems if problems is not None else []
+    if isinstance(path, str) and path.lower().startswith(("postgresql:", "postgres:")):
+        from yulin_gis.postgis import read_postgis_input
+
+        return read_postgis_input(path, problems)
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: input not found")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from yulin_gis.conservation import check_conservation, write_manifest
 from yulin_gis.crs import STORAGE_CRS
+from yulin_gis.postgis import is_database_url, mask_url
 from yulin_gis.stages import PlanOptions, PlanState
 from yulin_gis.validate import ValidationReport, validate_input
 
@@ -188,7 +189,7 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         input_crs: str | Mapping[str, str] | None = None,
         dem: str | Path | None = None, polygons: str | Path | None = None,
         maps_dir: str | Path | None = None, options: PlanOptions | None = None,
-        until: str = "utilities", maps: bool = True) -> RunResult:
+        until: str = "utilities", maps: bool = True, publish: str | None = None) -> RunResult:
     """Run the pipeline on an input and write every output.
 
     Parameters
@@ -207,6 +208,10 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         Last stage to run: one of :data:`STAGES`.
     maps
         Write the web maps, static maps and summary.
+    publish
+        A PostGIS URL (``postgresql://USER@HOST:PORT/DBNAME?schema=NAME``): after the
+        files are written, publish every layer of ``plan.gpkg`` there, replacing the
+        previous publication in one transaction (see :mod:`yulin_gis.postgis_publish`).
 
     Raises
     ------
@@ -222,12 +227,17 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         raise ValueError(f"until must be one of {', '.join(STAGES)}, not {until!r}")
     options = options or PlanOptions()
     out = Path(out_dir)
+    label = mask_url(input_path)
+    if publish is not None:  # fail before the stages when the target cannot be used
+        from yulin_gis.postgis import open_database, parse_database_url
+
+        open_database(parse_database_url(publish), need_schema=False).dispose()
     layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons)
     for problem in report.warnings:
         logger.warning("%s", problem)
     if layers is None:
-        raise ValidationError(report.problems, header=f"Input {input_path} failed validation")
-    _check_stage_inputs(layers, report, options, until, str(input_path))
+        raise ValidationError(report.problems, header=f"Input {label} failed validation")
+    _check_stage_inputs(layers, report, options, until, label)
     state = (_validated_state(layers, options) if until == "validate"
              else _run_stages(layers, options, until))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
@@ -239,10 +249,16 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         mdir = Path(maps_dir) if maps_dir is not None else out / "maps"
         files += write_maps(state, mdir, basemap=options.basemap, offline=not options.online)
         files += write_summary(state, mdir)
-    inputs = [Path(input_path)] + ([Path(dem)] if dem else [])
-    opts = {"input_crs": input_crs, "dem": dem, "polygons": polygons, "until": until,
+    inputs = ([] if is_database_url(input_path) else [Path(input_path)]) + (
+        [Path(dem)] if dem else [])
+    opts = {"input": label, "input_crs": input_crs, "dem": dem, "polygons": polygons,
+            "until": until, "publish": mask_url(publish) if publish else None,
             **{k: str(v) for k, v in vars(options).items()}}
     _remove_stale(previous, files)
     files.append(write_manifest(out, inputs, opts, files))
+    if publish is not None:
+        from yulin_gis.postgis_publish import publish_gpkg
+
+        publish_gpkg(files[0], publish)
     compounds = state.compounds.to_crs(STORAGE_CRS)
     return RunResult(out, compounds, state, files, report)

@@ -53,6 +53,7 @@ from yulin_gis.errors import (
 )
 from yulin_gis.io import RawLayer, drop_blank_rows, read_input, read_vector
 from yulin_gis.layers import LAYER_NAMES, Layers
+from yulin_gis.postgis import mask_url
 from yulin_gis.schema import LAYERS, FieldSpec, LayerSpec, match_headers
 
 if TYPE_CHECKING:
@@ -344,8 +345,8 @@ def _check_crs(gdf: gpd.GeoDataFrame, input_crs: str | None, col: _Collector) ->
         return input_crs
     crs = input_crs or (gdf.crs.to_string() if gdf.crs is not None else None)
     if crs is None:
-        col.add("error", "no-crs", "layer has no coordinate reference system (.prj missing?); "
-                "pass --input-crs")
+        col.add("error", "no-crs", "layer has no coordinate reference system (.prj missing, or SRID "
+                "0 in PostGIS?); pass --input-crs")
         return None
     from pyproj import CRS
 
@@ -528,11 +529,11 @@ def validate_input(path: str | Path, *, input_crs: str | Mapping[str, str] | Non
         layer_crs = parse_layer_crs(input_crs)
         raws = read_input(path, report.problems)
     except (InputFileError, CRSError) as exc:
-        report.problems.append(Problem("error", "unreadable-input", str(exc), str(path)))
+        report.problems.append(Problem("error", "unreadable-input", str(exc), mask_url(path)))
         return None, report
     if "compounds" not in raws:
         report.problems.append(Problem("error", "missing-layer", "no compounds layer (小区) "
-                                       "found; name it 'compounds' or 小区", str(path)))
+                                       "found; name it 'compounds' or 小区", mask_url(path)))
     valid: dict[str, gpd.GeoDataFrame] = {}
     for name in LAYER_NAMES:
         if name not in raws:

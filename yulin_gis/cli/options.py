@@ -15,13 +15,30 @@ __all__ = [
     "input_crs_option",
     "out_option",
     "plan_options",
+    "publish_option",
     "run_errors",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+class _InputPath(click.Path):
+    """An existing file or folder, or a ``postgresql://`` URL (kept as text)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.lower().startswith(("postgresql:", "postgres:")):
+            return value
+        return super().convert(value, param, ctx)
+
+
 input_argument = click.argument(
-    "input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path),
+    "input_path", metavar="INPUT", type=_InputPath(exists=True, path_type=Path),
+)
+publish_option = click.option(
+    "--publish", default=None, metavar="URL",
+    help="Also publish every layer of plan.gpkg, with QGIS styles, into PostGIS: "
+    "postgresql://USER@HOST:PORT/DBNAME?schema=NAME (replaces the previous publication "
+    "in one transaction; password from the URL, PGPASSWORD or ~/.pgpass).",
 )
 def _layer_crs(ctx: click.Context, param: click.Parameter,
                values: tuple[str, ...]) -> str | dict[str, str] | None:

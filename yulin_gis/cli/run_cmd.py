@@ -18,6 +18,7 @@ from yulin_gis.cli.options import (
     input_crs_option,
     out_option,
     plan_options,
+    publish_option,
     run_errors,
 )
 
@@ -43,16 +44,18 @@ def _stage_command(name: str, until: str, doc: str) -> click.Command:
     @click.option("--polygons", type=click.Path(exists=True, path_type=Path), default=None,
                   help="Compound polygons joined by compound_id to a survey table.")
     @plan_options
+    @publish_option
     @run_errors
-    def command(input_path: Path, out_dir: Path, input_crs: str | dict[str, str] | None, dem: Path | None,
-                polygons: Path | None, **kwargs: Any) -> None:
+    def command(input_path: Path | str, out_dir: Path, input_crs: str | dict[str, str] | None,
+                dem: Path | None, polygons: Path | None, publish: str | None,
+                **kwargs: Any) -> None:
         from yulin_gis.pipeline import run as run_pipeline
 
         no_maps = kwargs.pop("no_maps")
         options = build_plan_options(kwargs)
         _summary(run_pipeline(input_path, out_dir, input_crs=input_crs, dem=dem,
                               polygons=polygons, options=options, until=until,
-                              maps=not no_maps))
+                              maps=not no_maps, publish=publish))
 
     return command
 
@@ -84,8 +87,9 @@ def _repo_maps_dir(out_dir: Path) -> Path:
 @click.option("--maps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the maps go (default: the repository's maps/ folder).")
 @plan_options
+@publish_option
 @run_errors
-def demo(out_dir: Path, maps_dir: Path | None, **kwargs: Any) -> None:
+def demo(out_dir: Path, maps_dir: Path | None, publish: str | None, **kwargs: Any) -> None:
     """Run the whole pipeline on the embedded Yulin sample (玉林示例数据)."""
     from yulin_gis.datasets import get_path
     from yulin_gis.pipeline import run as run_pipeline
@@ -93,5 +97,6 @@ def demo(out_dir: Path, maps_dir: Path | None, **kwargs: Any) -> None:
     no_maps = kwargs.pop("no_maps")
     result = run_pipeline(get_path("gpkg"), out_dir, dem=get_path("dem"),
                           maps_dir=maps_dir or _repo_maps_dir(out_dir),
-                          options=build_plan_options(kwargs), maps=not no_maps)
+                          options=build_plan_options(kwargs), maps=not no_maps,
+                          publish=publish)
     _summary(result)

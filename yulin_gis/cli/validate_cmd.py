@@ -20,9 +20,10 @@ __all__ = ["validate"]
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Report format.")
 @run_errors
-def validate(input_path: Path, input_crs: str | dict[str, str] | None, dem: Path | None,
+def validate(input_path: Path | str, input_crs: str | dict[str, str] | None, dem: Path | None,
              polygons: Path | None, fmt: str) -> None:
-    """Validate INPUT (GeoPackage, shapefile, GeoJSON, Excel/CSV survey table or folder).
+    """Validate INPUT (GeoPackage, shapefile, GeoJSON, Excel/CSV survey table, folder or
+    postgresql://USER@HOST:PORT/DBNAME?schema=NAME).
 
     Exit status 0 when there are only warnings, 1 when there are errors.
     """
