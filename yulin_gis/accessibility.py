@@ -48,7 +48,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.errors import CRSError, SchemaError
+from yulin_gis.crs import require_metric
+from yulin_gis.errors import SchemaError
 from yulin_gis.lifecircle import (
     DEFAULT_KIND_CIRCLE,
     LIFE_CIRCLE_DISTANCES_M,
@@ -149,14 +150,6 @@ class WalkNetwork:
         return graph
 
 
-def _check_metric_crs(crs: Any, what: str) -> None:
-    if crs is not None and getattr(crs, "is_geographic", False):
-        raise CRSError(
-            f"{what} is in a geographic CRS ({crs.to_string()}); project it to a metric "
-            "CGCS2000 Gauss–Krüger CRS (e.g. EPSG:4546) before measuring distances"
-        )
-
-
 def _line_rows(roads: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     """Return the road geometries that are usable lines, logging the rest by id."""
     geoms = np.asarray(roads.geometry.values if hasattr(roads, "geometry") else roads.values)
@@ -222,7 +215,7 @@ def walking_network(
     if not (snap_tolerance_m > 0 and math.isfinite(snap_tolerance_m)):
         raise ValueError(f"snap_tolerance_m must be a positive number, got {snap_tolerance_m!r}")
     crs = getattr(roads, "crs", None)
-    _check_metric_crs(crs, "the roads layer")
+    require_metric(crs, "the roads layer")
     lines = _line_rows(roads)
     if node_crossings and len(lines):
         lines = np.asarray([shapely.union_all(lines)], dtype=object)
@@ -341,7 +334,7 @@ def _validate_layers(
         (target, "roads"),
         (facilities.crs, "facilities"),
     ):
-        _check_metric_crs(crs, f"the {name} layer")
+        require_metric(crs, f"the {name} layer")
     if target is not None:
         if compounds.crs is not None and compounds.crs != target:
             compounds = compounds.to_crs(target)

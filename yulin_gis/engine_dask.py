@@ -31,7 +31,6 @@ Folder layout (``write_partitioned``)
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Iterable
@@ -43,7 +42,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.crs import STORAGE_CRS, gauss_kruger_epsg
+from yulin_gis.crs import STORAGE_CRS, same_crs, to_zone, transformer, zone_epsg
+from yulin_gis.crs import to_lonlat as _lonlat
 from yulin_gis.errors import CRSError, InputFileError, OutputError, SchemaError
 from yulin_gis.hazards import compound_pipe_hazards
 from yulin_gis.layers import LAYER_NAMES, Layers
@@ -113,43 +113,6 @@ class PartitionRef:
     key: str
 
 
-def zone_epsg(lon: np.ndarray) -> np.ndarray:
-    """Gauss–Krüger zone EPSG code per longitude (vectorised :func:`gauss_kruger_epsg`).
-
-    Raises
-    ------
-    CRSError
-        When a longitude lies outside China's 3-degree zones.
-    """
-    lon = np.asarray(lon, dtype=float)
-    cm = np.floor((lon + 1.5) / 3.0) * 3.0
-    for value in np.unique(cm[np.isfinite(cm)]):
-        gauss_kruger_epsg(float(value))  # raises CRSError outside the zones
-    return np.where(np.isfinite(cm), 4534 + (cm - 75) // 3, -1).astype(np.int64)
-
-
-@functools.lru_cache(maxsize=64)
-def _transformer(src: Any, dst: Any) -> Any:
-    from pyproj import Transformer
-
-    return Transformer.from_crs(src, dst, always_xy=True)
-
-
-def _same_crs(a: Any, b: Any) -> bool:
-    from pyproj import CRS
-
-    if a is None or b is None:
-        return a is None and b is None
-    return bool(CRS.from_user_input(a).equals(CRS.from_user_input(b)))
-
-
-def _project(gdf: gpd.GeoDataFrame, epsg: int) -> gpd.GeoDataFrame:
-    """``gdf`` in the zone; unchanged (no float round trip) when already there."""
-    if gdf.crs is not None and _same_crs(gdf.crs, epsg):
-        return gdf
-    return gdf.to_crs(epsg=epsg)
-
-
 def _keys(epsg: np.ndarray, ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
     return np.array([f"{e}_{a}_{b}" for e, a, b in zip(epsg.tolist(), ix.tolist(), iy.tolist(),
                                                      strict=True)], dtype=object)
@@ -162,17 +125,10 @@ def _tile_of(lon: np.ndarray, lat: np.ndarray, tile_m: float) -> tuple[np.ndarra
     iy = np.zeros(len(lon), dtype=np.int64)
     for z in np.unique(zone[zone > 0]).tolist():
         sel = zone == z
-        x, y = _transformer(STORAGE_CRS, int(z)).transform(lon[sel], lat[sel])
+        x, y = transformer(STORAGE_CRS, int(z)).transform(lon[sel], lat[sel])
         ix[sel] = np.floor(np.asarray(x) / tile_m).astype(np.int64)
         iy[sel] = np.floor(np.asarray(y) / tile_m).astype(np.int64)
     return zone, ix, iy
-
-
-def _lonlat(x: np.ndarray, y: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray]:
-    if _same_crs(crs, STORAGE_CRS):
-        return np.asarray(x, float), np.asarray(y, float)
-    lon, lat = _transformer(crs, STORAGE_CRS).transform(x, y)
-    return np.asarray(lon, float), np.asarray(lat, float)
 
 
 def _compound_keys(comp: gpd.GeoDataFrame, tile_m: float) -> np.ndarray:
@@ -216,7 +172,7 @@ def _zone_envelope(boxes: Iterable[tuple[float, float, float, float]], epsg: int
     """Lon/lat envelope of boxes of one zone (edges densified), grown by a margin."""
     polys = shapely.segmentize(shapely.box(*np.asarray(list(boxes)).T), 2000.0)
     xy = shapely.get_coordinates(polys)
-    lon, lat = _transformer(epsg, STORAGE_CRS).transform(xy[:, 0], xy[:, 1])
+    lon, lat = transformer(epsg, STORAGE_CRS).transform(xy[:, 0], xy[:, 1])
     m = _LONLAT_MARGIN_DEG
     return (float(np.min(lon)) - m, float(np.min(lat)) - m, float(np.max(lon)) + m, float(np.max(lat)) + m)
 
@@ -257,14 +213,14 @@ def split_layers(layers: Layers, distance_m: float = 30.0, tile_m: float = 20000
     ukey = np.where(ukey == "", first, ukey)
     comp_z: dict[str, gpd.GeoDataFrame] = {}
     for key, part in comp.groupby(ckey, sort=True):
-        comp_z[str(key)] = _project(part, int(str(key).split("_")[0]))
+        comp_z[str(key)] = to_zone(part, int(str(key).split("_")[0]))
     halo = _halo_boxes(keys, comp_z, tile_m, float(distance_m) + _MARGIN_M)
     pipes = (_assign_pipes(util, ukey, ubox, keys, halo, set(comp_z)) if util is not None
              else {})
     out = []
     for key in keys:
         epsg = int(key.split("_")[0])
-        c = comp_z.get(key, comp.iloc[:0].pipe(_project, epsg) if epsg > 0 else comp.iloc[:0])
+        c = comp_z.get(key, comp.iloc[:0].pipe(to_zone, epsg) if epsg > 0 else comp.iloc[:0])
         u = pipes.get(key)
         info = {"n_compounds": len(c), "n_utilities": 0 if u is None else len(u),
                 "n_owned_utilities": 0 if u is None else int(u["_owned"].sum())}
@@ -301,7 +257,7 @@ def _assign_pipes(util: gpd.GeoDataFrame, owner: np.ndarray, box: np.ndarray, ke
         if not len(cand):
             continue
         proj = gpd.GeoSeries(geoms[cand], crs=util.crs)
-        proj_geoms = proj.to_numpy() if _same_crs(util.crs, z) else proj.to_crs(epsg=z).to_numpy()
+        proj_geoms = proj.to_numpy() if same_crs(util.crs, z) else proj.to_crs(epsg=z).to_numpy()
         pos = np.flatnonzero(own[cand])
         kix = owner_idx[cand[pos]]
         if qkeys:
@@ -577,9 +533,9 @@ def _empty_utilities(comp: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def package_task(piece: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None, epsg: int,
                  kwargs: dict[str, Any], keep_graph: bool) -> tuple[PackageResult, int]:
     """:func:`~yulin_gis.packages.make_packages` of one planning-unit partition in its zone."""
-    piece = _project(piece, epsg) if epsg > 0 else piece
+    piece = to_zone(piece, epsg) if epsg > 0 else piece
     if barriers is not None and epsg > 0:
-        barriers = _project(barriers, epsg)
+        barriers = to_zone(barriers, epsg)
     result = _make_packages(piece, barriers=barriers, **kwargs)
     if not keep_graph:
         result.graph = type(result.graph)()

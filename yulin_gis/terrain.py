@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from yulin_gis.crs import layer_zone_epsg
 from yulin_gis.errors import CRSError, InputFileError, SchemaError
 from yulin_gis.schema import require_unique_ids
 
@@ -134,7 +135,7 @@ def _geometries_in_dem_crs(
     from pyproj import CRS
 
     geo = gpd.GeoSeries(compounds.geometry.values, crs=crs)
-    metric = geo.to_crs(geo.estimate_utm_crs()) if geo.crs.is_geographic else geo
+    metric = geo.to_crs(epsg=layer_zone_epsg(geo)) if geo.crs.is_geographic else geo
     target = CRS.from_user_input(dem_crs)
 
     def to_dem(series: gpd.GeoSeries) -> np.ndarray:

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.utility_common import _LABELS_ZH, _check_metric, _need, _same_crs
+from yulin_gis.crs import require_metric, require_same_crs
+from yulin_gis.utility_common import _LABELS_ZH, _need
 
 __all__ = [
     "TRENCH_DURATIONS_DAYS",
@@ -178,8 +179,8 @@ def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
     """
     _need(pipe_upgrades, ["segment_id", "utility", "package_id"], "pipe_upgrades")
     _need(roads, ["road_id"], "roads")
-    _same_crs(pipe_upgrades, roads, "pipe_upgrades and roads")
-    _check_metric(roads, "roads")
+    require_same_crs(pipe_upgrades, roads, "pipe_upgrades and roads")
+    require_metric(roads.crs, "roads")
     durations = {**TRENCH_DURATIONS_DAYS, **(durations_days or {})}
     pu = pipe_upgrades.reset_index(drop=True)
     sr = _segment_roads(pu, roads, buffer_m, along_share)

@@ -33,10 +33,11 @@ import pandas as pd
 import shapely
 
 from yulin_gis.company_workbooks import write_company_workbooks
+from yulin_gis.crs import require_metric, require_same_crs
 from yulin_gis.errors import ProfileError, SchemaError
 from yulin_gis.renewal import DEFAULT_RISK_PARAMS, DESIGN_LIFE_YEARS, renewal_risk
 from yulin_gis.trenches import TRENCH_DURATIONS_DAYS, TRENCH_ORDER, joint_trenches
-from yulin_gis.utility_common import _LABELS_ZH, _check_metric, _need, _same_crs
+from yulin_gis.utility_common import _LABELS_ZH, _need
 from yulin_gis.utility_types import DEFAULT_OWNERS, UTILITY_TYPES
 
 __all__ = [
@@ -127,9 +128,9 @@ def pipes_near_compounds(compounds: gpd.GeoDataFrame, utilities: gpd.GeoDataFram
     """
     _need(compounds, [id_field], "compounds")
     _need(utilities, ["segment_id", "utility"], "utilities")
-    _check_metric(compounds, "compounds")
-    _check_metric(utilities, "utilities")
-    _same_crs(compounds, utilities, "compounds and utilities")
+    require_metric(compounds.crs, "compounds")
+    require_metric(utilities.crs, "utilities")
+    require_same_crs(compounds, utilities, "compounds and utilities")
     pipes = utilities.geometry.to_numpy()
     polys = compounds.geometry.to_numpy()
     ci, si, dist = _near_pairs(polys, pipes, max(distance_m, 0.0), method)
