@@ -47,13 +47,11 @@ from yulin_gis.crs import to_lonlat as _lonlat
 from yulin_gis.errors import CRSError, InputFileError, OutputError, SchemaError
 from yulin_gis.hazards import compound_pipe_hazards
 from yulin_gis.layers import LAYER_NAMES, Layers
-from yulin_gis.packages import make_packages as _make_packages
 from yulin_gis.utilities import pipes_near_compounds
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from yulin_gis.packages import PackageResult
     from yulin_gis.profile import Profile
 
 __all__ = [
@@ -63,7 +61,6 @@ __all__ = [
     "hazard_task",
     "load_partition",
     "overlay_task",
-    "package_task",
     "partition_refs",
     "read_manifest",
     "read_partitioned",
@@ -530,13 +527,3 @@ def _empty_utilities(comp: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                             geometry=gpd.GeoSeries([], crs=comp.crs), crs=comp.crs)
 
 
-def package_task(piece: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None, epsg: int,
-                 kwargs: dict[str, Any], keep_graph: bool) -> tuple[PackageResult, int]:
-    """:func:`~yulin_gis.packages.make_packages` of one planning-unit partition in its zone."""
-    piece = to_zone(piece, epsg) if epsg > 0 else piece
-    if barriers is not None and epsg > 0:
-        barriers = to_zone(barriers, epsg)
-    result = _make_packages(piece, barriers=barriers, **kwargs)
-    if not keep_graph:
-        result.graph = type(result.graph)()
-    return result, epsg
