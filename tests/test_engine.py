@@ -170,7 +170,7 @@ def test_write_read_round_trip(two_zones: Layers, folder: Path) -> None:
 
 def test_overlay_dask_equals_local_and_reference(two_zones: Layers, folder: Path,
                                                  dask_engine: DaskEngine) -> None:
-    ref = pd.concat(_reference(two_zones, lambda c, u: pipes_near_compounds(c, u, 30.0)))
+    ref = pd.concat(_reference(two_zones, lambda c, u: pipes_near_compounds(c, u, distance_m=30.0)))
     local = engine_overlay(two_zones, LocalEngine(), 30.0, tile_m=TILE)
     dask = engine_overlay(folder, dask_engine, 30.0)
     assert local.pairs is not None and dask.pairs is not None
@@ -238,7 +238,7 @@ def test_engine_survey_from_folder_equals_layers(two_zones: Layers, folder: Path
 
 def test_single_zone_equals_the_plain_functions(city: Layers) -> None:
     overlay = engine_overlay(city, LocalEngine(), 30.0, tile_m=TILE)
-    plain_pairs = pipes_near_compounds(city.compounds, _need(city.utilities), 30.0)
+    plain_pairs = pipes_near_compounds(city.compounds, _need(city.utilities), distance_m=30.0)
     pd.testing.assert_frame_equal(_need(overlay.pairs), plain_pairs)  # row for row
     opts = PlanOptions()
     plain = survey_stage(city, opts)

@@ -59,6 +59,20 @@ _LAZY = {
     "bd09_to_wgs84": "yulin_gis.crs",
     "wgs84_to_bd09": "yulin_gis.crs",
     "get_path": "yulin_gis.datasets",
+    # result and option types
+    "PackageResult": "yulin_gis.packages",
+    "PlanResult": "yulin_gis.plan",
+    "StaticLayer": "yulin_gis.symbology",
+    "MapPage": "yulin_gis.webmap",
+    "LayerStyle": "yulin_gis.qgis_styles",
+    "ValidationReport": "yulin_gis.validate",
+    "Profile": "yulin_gis.profile",
+    "NetworkSet": "yulin_gis.network",
+    "UtilityNetwork": "yulin_gis.network",
+    "WalkNetwork": "yulin_gis.accessibility",
+    "ProgressResult": "yulin_gis.assessment",
+    "LocalEngine": "yulin_gis.engine",
+    "DaskEngine": "yulin_gis.engine",
 }
 
 
@@ -76,20 +90,34 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
+
 __all__ = [
     "CRSError",
     "ConservationError",
+    "DaskEngine",
     "InputFileError",
+    "LayerStyle",
     "Layers",
+    "LocalEngine",
     "MapLayer",
+    "MapPage",
+    "NetworkSet",
     "OutputError",
+    "PackageResult",
     "PlanOptions",
+    "PlanResult",
     "Problem",
+    "Profile",
     "ProfileError",
+    "ProgressResult",
     "RunResult",
     "SchemaError",
+    "StaticLayer",
     "StyleBy",
+    "UtilityNetwork",
     "ValidationError",
+    "ValidationReport",
+    "WalkNetwork",
     "YulinGisError",
     "__version__",
     "allocate_plan",

@@ -394,7 +394,7 @@ def _kinds_to_use(facilities: gpd.GeoDataFrame, kinds: Iterable[str] | None) -> 
 def nearest_facility_distances(
     compounds: gpd.GeoDataFrame,
     roads: gpd.GeoDataFrame | None,
-    facilities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame, *,
     kinds: Iterable[str] | None = None,
     cutoff_m: float = 2000.0,
     network: WalkNetwork | None = None,

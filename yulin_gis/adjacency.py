@@ -125,7 +125,7 @@ def _crosses_barrier(geoms: np.ndarray, i: np.ndarray, j: np.ndarray,
 
 
 def compound_adjacency(
-    compounds: gpd.GeoDataFrame,
+    compounds: gpd.GeoDataFrame, *,
     gap_m: float = 15.0,
     barriers: gpd.GeoDataFrame | None = None,
     unit: str | None = "community_id",

@@ -381,7 +381,7 @@ def run_engine_survey(layers: Source, profile: Profile | None, engine: Engine, *
         has_pipes = int(read_manifest(folder)["rows"].get("utilities", 0)) > 0
     pipes = (engine_pipe_hazards(layers, prof, engine, as_of_year=as_of_year, tile_m=tile_m)
              if has_pipes else None)
-    return assess_compounds(base, prof, walk=walk, terrain=terrain, pipes=pipes, as_of_year=as_of_year)
+    return assess_compounds(base, profile=prof, walk=walk, terrain=terrain, pipes=pipes, as_of_year=as_of_year)
 
 
 def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "county",

@@ -491,7 +491,7 @@ def overlay_task(src: Partition | PartitionRef, distance_m: float, lengths: str,
                               "length_in_m": pd.Series(dtype=float)})
         crow = srow = np.empty(0, dtype=np.int64)
     else:
-        pairs = pipes_near_compounds(p.compounds, util, distance_m, lengths=lengths,  # type: ignore[arg-type]
+        pairs = pipes_near_compounds(p.compounds, util, distance_m=distance_m, lengths=lengths,  # type: ignore[arg-type]
                                      method=method)  # type: ignore[arg-type]
         cmap = pd.Series(p.compounds["_row"].to_numpy(), index=p.compounds["compound_id"].astype(str))
         smap = pd.Series(util["_row"].to_numpy(), index=util["segment_id"].astype(str))

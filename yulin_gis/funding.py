@@ -241,9 +241,8 @@ def split_costs(
 
 def package_funding(
     packages: pd.DataFrame,
-    compounds: pd.DataFrame | None = None,
+    compounds: pd.DataFrame | None = None, *,
     funding_shares: Mapping[str, Any] | None = None,
-    *,
     item_classes: Mapping[str, str] | None = None,
     item_weights: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:

@@ -342,7 +342,7 @@ def _build_one(utility: str, part: gpd.GeoDataFrame, tol: float, split: bool) ->
     return UtilityNetwork(utility, seg, node_xy[used], tol, _concat(frames), edges)
 
 
-def build_networks(utilities: gpd.GeoDataFrame, snap_tolerance_m: float = 0.5,
+def build_networks(utilities: gpd.GeoDataFrame, *, snap_tolerance_m: float = 0.5,
                    split_at_junctions: bool = True) -> NetworkSet:
     """Build one network per utility type, snapping segment end points within a tolerance.
 
@@ -493,7 +493,7 @@ def topology_report(networks: Mapping[str, UtilityNetwork] | gpd.GeoDataFrame,
         segment; all its ids are in ``detail``), ``node_id``, ``x``, ``y``, ``detail``.
     """
     if isinstance(networks, gpd.GeoDataFrame):
-        networks = build_networks(networks, snap_tolerance_m)
+        networks = build_networks(networks, snap_tolerance_m=snap_tolerance_m)
     frames = [getattr(networks, "rejected", _concat([]))]
     for ut in sorted(networks, key=lambda k: UTILITY_TYPES.index(k) if k in UTILITY_TYPES else 99):
         net = networks[ut]

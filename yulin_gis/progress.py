@@ -125,8 +125,8 @@ def _map_headers(columns: list[Any]) -> dict[Any, str]:
 
 def read_progress(
     path: str | Path,
-    package_ids: Collection[str] | None = None,
     *,
+    package_ids: Collection[str] | None = None,
     problems: list[Problem] | None = None,
     sheet: str | int = 0,
 ) -> pd.DataFrame:
@@ -347,9 +347,8 @@ def assess_packages(
 
 def assess_counties(
     plan: Any,
-    progress: pd.DataFrame,
+    progress: pd.DataFrame, *,
     as_of: date,
-    *,
     deadlines: Mapping[str, str] | None = None,
     years: Collection[int] | None = None,
     weights: Mapping[str, float] | None = None,

@@ -469,9 +469,8 @@ def _open_gpkg(path: Path) -> sqlite3.Connection:
 
 
 def write_layer_styles(
-    gpkg_path: str | Path,
+    gpkg_path: str | Path, *,
     styles: Mapping[str, LayerStyle] | None = None,
-    *,
     owner: str = "yulin_gis",
 ) -> list[str]:
     """Store default QGIS styles for the layers of a GeoPackage.

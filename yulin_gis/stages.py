@@ -119,7 +119,7 @@ def survey_stage(layers: Layers, options: PlanOptions, *,
     from yulin_gis.survey import assess_compounds
 
     profile = load_profile(options.profile_path)
-    assessed = assess_compounds(layers, profile, pipes=pipes)
+    assessed = assess_compounds(layers, profile=profile, pipes=pipes)
     eligible = assessed["eligible"].fillna(False).astype(bool).to_numpy()
     assessed["status"] = np.where(eligible, "eligible", "excluded")
     reason = assessed["exclusion_reason"].fillna("").astype(str)

@@ -363,12 +363,11 @@ def _crs_note(target: Any) -> str:
 
 def render_static_map(
     layers: Sequence[StaticLayer],
-    path: str | Path,
+    path: str | Path, *,
     title: str,
     crs: str = "EPSG:4546",
     dpi: int = 150,
     boundary: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None = None,
-    *,
     figsize: tuple[float, float] = (11.69, 8.27),
     note: str | None = None,
     fit: Literal["all", "layers"] = "all",
@@ -540,7 +539,7 @@ def overview_map(
     """
     below, above = _context_layers(packages, communities, counties)
     layers = [*below, compound_layer(compounds, style_by), *above]
-    return render_static_map(layers, path, title, crs=crs, dpi=dpi, figsize=figsize, note=note)
+    return render_static_map(layers, path, title=title, crs=crs, dpi=dpi, figsize=figsize, note=note)
 
 
 def _safe_filename(name: str) -> str:
@@ -608,7 +607,7 @@ def county_maps(
         below, above = _county_context(packages, communities, county, county_field, part)
         written.append(render_static_map(
             [*below, compound_layer(part, style_by), *above],
-            folder / f"{stem}.{fmt}", title_template.format(county=county), crs=crs, dpi=dpi,
+            folder / f"{stem}.{fmt}", title=title_template.format(county=county), crs=crs, dpi=dpi,
             boundary=boundary, figsize=figsize, fit=fit, boundary_label="县（市、区）界",
         ))
     return written

@@ -463,10 +463,9 @@ def _validate(compounds: gpd.GeoDataFrame) -> None:
 
 def compound_terrain(
     compounds: gpd.GeoDataFrame,
-    dem_path: str | os.PathLike[str],
+    dem_path: str | os.PathLike[str], *,
     ring_m: float = 100.0,
     low_quantile: float = 0.2,
-    *,
     low_elevation_m: float | None = None,
     min_pixels: int = 20,
     max_supersample: int = 16,

@@ -131,7 +131,7 @@ def _conflicts(trench: Mapping[str, Any], own_plans: pd.DataFrame | None) -> str
     return "；".join(dict.fromkeys(texts))
 
 
-def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
+def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *,
                    packages: gpd.GeoDataFrame | None = None, buffer_m: float = 8.0,
                    own_plans: pd.DataFrame | None = None, compounds: gpd.GeoDataFrame | None = None,
                    start: str = "03-01", end: str = "12-31",
