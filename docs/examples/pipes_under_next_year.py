@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 import yulin_gis as yg
 from yulin_gis.crs import layer_zone_epsg
@@ -35,8 +36,9 @@ def main() -> None:
     args = parser.parse_args()
 
     packages = gpd.read_file(args.plan, layer="packages")
-    years = sorted(packages["plan_year"].dropna().astype(int).unique())
-    year = args.year if args.year is not None else years[0]
+    # unscheduled packages have no plan year (an empty cell)
+    packages["plan_year"] = pd.to_numeric(packages["plan_year"], errors="coerce").astype("Int64")
+    year = args.year if args.year is not None else int(packages["plan_year"].min())
     chosen = packages[packages["plan_year"] == year]
     pipes = gpd.read_file(args.pipes, layer=args.pipes_layer)
     zone = layer_zone_epsg(chosen)  # the CGCS2000 Gauss–Krüger zone: distances in metres
