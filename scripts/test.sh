@@ -12,4 +12,5 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; t
 fi
 "$PY" -m ruff check .
 "$PY" -m mypy
+PYTHON="$PY" scripts/build_docs.sh
 "$PY" -m pytest -q "$@"

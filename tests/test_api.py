@@ -70,3 +70,13 @@ def test_every_returned_type_is_importable_from_the_package() -> None:
     for cls in ("PackageResult", "PlanResult", "StaticLayer", "Layers", "Problem", "RunResult",
                 "MapPage", "ValidationReport", "NetworkSet", "WalkNetwork", "LocalEngine"):
         assert isinstance(getattr(yulin_gis, cls), type), cls
+
+
+def test_every_public_name_is_in_the_api_reference() -> None:
+    """docs/api/api.rst documents every name of ``yulin_gis.__all__`` (built by scripts/build_docs.sh)."""
+    import re
+    from pathlib import Path
+
+    rst = (Path(__file__).resolve().parents[1] / "docs" / "api" / "api.rst").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\.\. (?:autofunction|autoclass|autoexception|data):: (\w+)", rst, re.M))
+    assert set(yulin_gis.__all__) == documented

@@ -79,6 +79,7 @@ PROGRESS_HEADERS: dict[str, tuple[str, ...]] = {
 DEFAULT_SCORE_WEIGHTS: dict[str, float] = {
     "completion": 0.5, "on_time_start": 0.25, "on_time_basic": 0.25,
 }
+"""How a county's progress score weighs completion, on-time start and on-time basic works."""
 _DATE_FIELDS = ("actual_start", "actual_completion", "actual_basic_completion")
 _STATUS_LOOKUP = {header_key(a): k for k, aliases in STATUS_ALIASES.items()
                   for a in (*aliases, k)}

@@ -207,7 +207,7 @@ class LayerStyle:
 
     @property
     def renderer(self) -> str:
-        """The QGIS renderer type: singleSymbol, categorizedSymbol or graduatedSymbol."""
+        """Which QGIS renderer draws the layer (singleSymbol, categorizedSymbol or graduatedSymbol)."""
         if self.field and self.categories:
             return "categorizedSymbol"
         if self.field and self.ranges:

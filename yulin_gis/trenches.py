@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 TRENCH_ORDER: tuple[str, ...] = (
     "storm", "sewer", "combined_sewer", "gas", "water_supply", "power", "telecom", "cable_tv", "road",
 )
-"""Suggested digging order: drainage (deepest) first, then gas, water, power, telecom and
+"""The suggested digging order — drainage (deepest) first, then gas, water, power, telecom and
 cable TV, the road surface last (建办城〔2021〕50号: drainage and gas first)."""
 
 TRENCH_DURATIONS_DAYS: dict[str, int] = {

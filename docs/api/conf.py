@@ -35,3 +35,31 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(Path|DataFrame|GeoDataFrame|GeoSeries|Series|Graph|ndarray|date|datetime"
                r"|Callable|Mapping|Sequence|Iterable|Collection|Any|Literal|ArrayLike)"),
 ]
+napoleon_use_ivar = True
+nitpick_ignore_regex += [(r"py:.*", r"(csr_matrix|scipy(\..*)?)")]
+
+
+def _resolve_by_name(app, env, node, contnode):  # noqa: ANN001, ANN202
+    """Resolve ``yulin_gis.module.name`` and bare ``name`` to the one documented object.
+
+    Public names are documented once, as ``yulin_gis.<name>``; docstrings may cite them by
+    their module path (``yulin_gis.packages.make_packages``) or, inside a module, bare.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    last = target.rsplit(".", 1)[-1]
+    domain = env.get_domain("py")
+    names = [name for name, *_ in domain.get_objects()]
+    hits = [n for n in names if n == f"yulin_gis.{last}"] or [
+        n for n in names if n.endswith(f".{last}") and n.startswith("yulin_gis.")
+        and n.count(".") == 2]
+    if len(hits) != 1:
+        return None
+    node["reftarget"] = hits[0]
+    return domain.resolve_xref(env, node.get("refdoc"), app.builder, node.get("reftype"),
+                               hits[0], node, contnode)
+
+
+def setup(app):  # noqa: ANN001, ANN201
+    app.connect("missing-reference", _resolve_by_name)
