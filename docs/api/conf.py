@@ -30,16 +30,16 @@ language = "en"
 # resolved without intersphinx inventories fetched over the network; everything of
 # yulin_gis itself must resolve.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(pandas|pd|geopandas|gpd|numpy|np|networkx|nx|shapely|pyproj|folium|matplotlib"
-               r"|rasterio|pathlib|os|datetime|collections|typing|dask|openpyxl)(\..*)?"),
-    (r"py:.*", r"(Path|DataFrame|GeoDataFrame|GeoSeries|Series|Graph|ndarray|date|datetime"
-               r"|Callable|Mapping|Sequence|Iterable|Collection|Any|Literal|ArrayLike)"),
+    (r"py:.*", (r"(pandas|pd|geopandas|gpd|numpy|np|networkx|nx|shapely|pyproj|folium|matplotlib"
+               r"|rasterio|pathlib|os|datetime|collections|typing|dask|openpyxl)(\..*)?")),
+    (r"py:.*", (r"(Path|DataFrame|GeoDataFrame|GeoSeries|Series|Graph|ndarray|date|datetime"
+               r"|Callable|Mapping|Sequence|Iterable|Collection|Any|Literal|ArrayLike)")),
 ]
 napoleon_use_ivar = True
 nitpick_ignore_regex += [(r"py:.*", r"(csr_matrix|scipy(\..*)?)")]
 
 
-def _resolve_by_name(app, env, node, contnode):  # noqa: ANN001, ANN202
+def _resolve_by_name(app, env, node, contnode):
     """Resolve ``yulin_gis.module.name`` and bare ``name`` to the one documented object.
 
     Public names are documented once, as ``yulin_gis.<name>``; docstrings may cite them by
@@ -61,5 +61,5 @@ def _resolve_by_name(app, env, node, contnode):  # noqa: ANN001, ANN202
                                hits[0], node, contnode)
 
 
-def setup(app):  # noqa: ANN001, ANN201
+def setup(app):
     app.connect("missing-reference", _resolve_by_name)
