@@ -49,14 +49,13 @@ import pandas as pd
 import shapely
 
 from yulin_gis.crs import require_metric
-from yulin_gis.errors import SchemaError
 from yulin_gis.lifecircle import (
     DEFAULT_KIND_CIRCLE,
     LIFE_CIRCLE_DISTANCES_M,
     default_thresholds,
     life_circle_gaps,
 )
-from yulin_gis.schema import require_unique_ids
+from yulin_gis.schema import require_columns, require_unique_ids
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -327,8 +326,7 @@ def _validate_layers(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Check fields and CRSs; return compounds and facilities in the network's CRS."""
     require_unique_ids(compounds)
-    if "kind" not in facilities.columns:
-        raise SchemaError("facilities layer has no 'kind' field")
+    require_columns(facilities, ["kind"], layer="facilities")
     for crs, name in (
         (compounds.crs, "compounds"),
         (target, "roads"),

@@ -46,7 +46,9 @@ from yulin_gis.crs import STORAGE_CRS, same_crs, to_zone, transformer, zone_epsg
 from yulin_gis.crs import to_lonlat as _lonlat
 from yulin_gis.errors import CRSError, InputFileError, OutputError, SchemaError
 from yulin_gis.hazards import compound_pipe_hazards
+from yulin_gis.io import atomic_path
 from yulin_gis.layers import LAYER_NAMES, Layers
+from yulin_gis.schema import require_columns
 from yulin_gis.utilities import pipes_near_compounds
 
 if TYPE_CHECKING:
@@ -192,8 +194,7 @@ def split_layers(layers: Layers, distance_m: float = 30.0, tile_m: float = 20000
         Sorted by key; compounds and segments without geometry go to the first one.
     """
     comp = layers.compounds
-    if "compound_id" not in comp.columns:
-        raise SchemaError("layer compounds: missing field 'compound_id'")
+    require_columns(comp, ["compound_id"], layer="compounds")
     if comp.crs is None:
         raise CRSError("layer compounds has no CRS; the engine needs one to find the zones")
     comp = comp.assign(_row=np.arange(len(comp), dtype=np.int64))
@@ -322,6 +323,12 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a (Geo)Parquet file atomically (:func:`yulin_gis.io.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
 def partition_refs(folder: str | Path, *, with_compounds: bool = True) -> list[PartitionRef]:
     """References to a folder's partitions (by default only those holding compounds)."""
     manifest = read_manifest(folder)
@@ -378,11 +385,11 @@ def write_partitioned(layers: Layers, folder: str | Path, *, distance_m: float =
             (out / name).mkdir(parents=True, exist_ok=True)
         offsets = {n: int(manifest["rows"].get(n, 0)) for n in _SPLIT}
         for p in parts:
-            p.compounds.assign(_row=p.compounds["_row"] + offsets["compounds"]).to_parquet(
-                out / "compounds" / f"{p.key}.parquet", index=False)
+            _write_parquet(p.compounds.assign(_row=p.compounds["_row"] + offsets["compounds"]),
+                           out / "compounds" / f"{p.key}.parquet")
             if p.utilities is not None:
-                p.utilities.assign(_row=p.utilities["_row"] + offsets["utilities"]).to_parquet(
-                    out / "utilities" / f"{p.key}.parquet", index=False)
+                _write_parquet(p.utilities.assign(_row=p.utilities["_row"] + offsets["utilities"]),
+                               out / "utilities" / f"{p.key}.parquet")
             manifest["partitions"][p.key] = {"epsg": p.epsg, "halo_bounds": list(p.halo_bounds),
                                              "batch": manifest["batches"], **p.info}
         for name, layer in layers.present().items():
@@ -390,10 +397,10 @@ def write_partitioned(layers: Layers, folder: str | Path, *, distance_m: float =
                 manifest["rows"][name] = offsets[name] + len(layer)
                 continue
             (out / name).mkdir(parents=True, exist_ok=True)
-            layer.to_crs(STORAGE_CRS).to_parquet(out / name / f"batch-{manifest['batches']:04d}.parquet",
-                                                 index=False)
+            _write_parquet(layer.to_crs(STORAGE_CRS), out / name / f"batch-{manifest['batches']:04d}.parquet")
         manifest["batches"] += 1
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+        with atomic_path(out / MANIFEST) as tmp:  # last: a folder without it is incomplete
+            tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the partitioned layers ({exc})") from exc
     return manifest
@@ -502,7 +509,7 @@ def overlay_task(src: Partition | PartitionRef, distance_m: float, lengths: str,
     result: dict[str, Any] = {"key": p.key, "n_pairs": len(pairs), "totals": totals, "pairs": pairs}
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        pairs.to_parquet(Path(out_dir) / f"{p.key}.parquet", index=False)
+        _write_parquet(pairs, Path(out_dir) / f"{p.key}.parquet")
         result["pairs"] = None
     return result
 

@@ -230,7 +230,7 @@ def plan_stage(state: PlanState) -> PlanState:
                            share_cap=prof.eligibility.share_cap)
     scheduled = schedule_packages(
         result.packages, deadlines={"start_by": prof.schedule.start_by,
-                                    "basic_complete_by": prof.schedule.basic_complete_by},
+                                    "basic_by": prof.schedule.basic_complete_by},
         durations_days=dict(prof.schedule.durations_days))
     comp = apply_plan_to_compounds(state.compounds, scheduled)
     planned = (comp["plan_year"] != "").to_numpy()

@@ -33,9 +33,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
@@ -482,23 +480,14 @@ def _figure(
 
 
 def _save(fig: Any, out: Path, fmt: str, dpi: int) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".{fmt}.tmp", dir=out.parent)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write into {out.parent} ({exc})") from exc
+    from yulin_gis.io import atomic_path
+
     metadata: dict[str, Any] = {"Software": None} if fmt == "png" else {"CreationDate": None, "ModDate": None}
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi, metadata=metadata)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{out}: could not write the map ({exc})") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- convenience maps --------------------------------------------------------------------------

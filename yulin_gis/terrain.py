@@ -45,8 +45,8 @@ import pandas as pd
 import shapely
 
 from yulin_gis.crs import layer_zone_epsg
-from yulin_gis.errors import CRSError, InputFileError, SchemaError
-from yulin_gis.schema import require_unique_ids
+from yulin_gis.errors import CRSError, InputFileError
+from yulin_gis.schema import require_columns, require_unique_ids
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -594,9 +594,7 @@ def waterlogging_risk(
     pandas.Series
         Boolean, named ``waterlogging_risk``, same index as ``terrain_df``.
     """
-    for col in ("rel_elev_m", "low_share"):
-        if col not in terrain_df.columns:
-            raise SchemaError(f"terrain table has no {col!r} column")
+    require_columns(terrain_df, ("rel_elev_m", "low_share"), layer="terrain table")
     rel = terrain_df["rel_elev_m"].to_numpy(dtype=float)
     low = terrain_df["low_share"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from yulin_gis.errors import SchemaError
+from yulin_gis.schema import require_columns
 from yulin_gis.utility_types import UTILITY_LABELS_ZH
 
 __all__: list[str] = []
@@ -19,6 +19,4 @@ _LABELS_ZH = {**UTILITY_LABELS_ZH, "road": "道路面层"}
 
 
 def _need(df: pd.DataFrame, cols: Iterable[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise SchemaError(f"{name} lack column(s) {', '.join(missing)}")
+    require_columns(df, cols, layer=name)
