@@ -38,7 +38,9 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from yulin_gis.errors import CRSError, Problem, SchemaError, ValidationError
+from yulin_gis.crs import require_metric
+from yulin_gis.errors import Problem, SchemaError, ValidationError
+from yulin_gis.schema import missing_column_problems
 from yulin_gis.traces import isolation_impact, segments_near, trace_package
 from yulin_gis.utility_types import (
     DEFAULT_OWNERS,
@@ -182,10 +184,7 @@ class NetworkSet(dict[str, UtilityNetwork]):
 
 def _check_layer(utilities: gpd.GeoDataFrame) -> None:
     problems: list[Problem] = []
-    for col in ("segment_id", "utility"):
-        if col not in utilities.columns:
-            problems.append(Problem("error", "missing-field", f"utilities need a {col} column",
-                                    layer="utilities", field=col))
+    problems += missing_column_problems(utilities, ("segment_id", "utility"), layer="utilities")
     if "segment_id" in utilities.columns:
         ids = utilities["segment_id"].astype(str)
         for dup in sorted(ids[ids.duplicated()].unique()):
@@ -193,9 +192,7 @@ def _check_layer(utilities: gpd.GeoDataFrame) -> None:
                                     layer="utilities", row=str(dup), field="segment_id"))
     if problems:
         raise ValidationError(problems, "Utilities cannot be turned into networks")
-    if utilities.crs is not None and utilities.crs.is_geographic:
-        raise CRSError(f"utilities are in a geographic CRS ({utilities.crs.to_string()}); "
-                       "project them to a metric CRS such as EPSG:4546 first")
+    require_metric(utilities.crs, "the utilities layer")
 
 
 def _problem_rows(utility: str, code: str, ids: Iterable[Any], detail: str | Iterable[str] = "",

@@ -32,6 +32,7 @@ from yulin_gis.adjacency import compound_adjacency, graph_arrays
 from yulin_gis.errors import Problem, SchemaError, ValidationError
 from yulin_gis.package_partitions import package_by_partition, partition_key
 from yulin_gis.partition import partition_arrays
+from yulin_gis.schema import missing_column_problems
 
 __all__ = [
     "PackageResult",
@@ -115,10 +116,8 @@ class PackageResult:
 def _validate(compounds: gpd.GeoDataFrame, unit: str, floor: float, ceiling: float) -> None:
     """Collect the problems that make packaging impossible and raise them once."""
     problems: list[Problem] = []
-    for col in ("compound_id", unit, "households"):
-        if col not in compounds.columns:
-            problems.append(Problem("error", "missing-field", f"column {col!r} is needed for packages",
-                                    layer="compounds", field=col))
+    problems += missing_column_problems(compounds, ("compound_id", unit, "households"),
+                                        layer="compounds", purpose="needed for packages")
     if not 0 <= floor <= ceiling:
         problems.append(Problem("error", "bad-option",
                                 f"household limits must satisfy 0 <= floor <= ceiling, got "
