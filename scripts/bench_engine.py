@@ -121,7 +121,7 @@ def one(folder: Path, cities: int, engine_name: str) -> dict[str, Any]:
         steps["hazards_s"] = time.perf_counter() - t
         t = time.perf_counter()
         comp = read_partitioned(folder, ("compounds",), keys=[r.key for r in refs]).compounds
-        surveyed = assess_compounds(Layers(compounds=comp, crs="EPSG:4490"), prof, pipes=hz)
+        surveyed = assess_compounds(Layers(compounds=comp, crs="EPSG:4490"), profile=prof, pipes=hz)
         steps["survey_s"] = time.perf_counter() - t
         t = time.perf_counter()
         other = read_partitioned(folder, ("roads", "rivers"), batches=range(cities), keys=[])
@@ -185,7 +185,7 @@ def plain(folder: Path, cities: int) -> dict[str, Any]:
             lay = Layers(compounds=comp, utilities=util, crs=f"EPSG:{z}")
             t_rd += time.perf_counter() - t
             t = time.perf_counter()
-            pairs = pipes_near_compounds(lay.compounds, util, 30.0)
+            pairs = pipes_near_compounds(lay.compounds, util, distance_m=30.0)
             t_ov += time.perf_counter() - t
             out["pairs"] += len(pairs)
             del pairs

@@ -82,7 +82,7 @@ def _run_method(name: str, n_pipes: int, n_comp: int, out: str, queue: Any) -> N
 
         mode = "within" if "lengths=within" in name else "full"
         method = "dwithin" if "method=dwithin" in name else "envelope"
-        pairs = pipes_near_compounds(compounds, utilities, DIST, lengths=mode, method=method)
+        pairs = pipes_near_compounds(compounds, utilities, distance_m=DIST, lengths=mode, method=method)
     elif name == "geopandas sjoin dwithin":
         import geopandas as gpd
 

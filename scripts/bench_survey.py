@@ -210,7 +210,7 @@ def main() -> None:
         comp, layers.roads, layers.facilities, kinds=list(prof.life_circle.kinds),
         cutoff_m=prof.life_circle.cutoff_m), res)
     out = timed("ours: assess_compounds (frames passed in)", lambda: assess_compounds(
-        layers, prof, walk=walk, terrain=terrain, pipes=hz), res)
+        layers, profile=prof, walk=walk, terrain=terrain, pipes=hz), res)
     total = sum(res[k][0] for k in res if k.startswith("ours"))
     total_cpu = sum(res[k][1] for k in res if k.startswith("ours"))
     print(f"survey total (ours): {total:.1f} s wall, {total_cpu:.1f} s cpu; peak RSS {peak_rss_gb():.2f} GB")

@@ -170,7 +170,7 @@ def test_write_read_round_trip(two_zones: Layers, folder: Path) -> None:
 
 def test_overlay_dask_equals_local_and_reference(two_zones: Layers, folder: Path,
                                                  dask_engine: DaskEngine) -> None:
-    ref = pd.concat(_reference(two_zones, lambda c, u: pipes_near_compounds(c, u, 30.0)))
+    ref = pd.concat(_reference(two_zones, lambda c, u: pipes_near_compounds(c, u, distance_m=30.0)))
     local = engine_overlay(two_zones, LocalEngine(), 30.0, tile_m=TILE)
     dask = engine_overlay(folder, dask_engine, 30.0)
     assert local.pairs is not None and dask.pairs is not None
@@ -225,6 +225,36 @@ def test_survey_packages_plan_dask_equals_local(two_zones: Layers, dask_engine: 
     assert set(_need(a.packages)["county"]) == {"西县", "东县"}
 
 
+def _rows(frame: pd.DataFrame, cols: list[str]) -> dict[str, tuple[Any, ...]]:
+    """One entry per compound: its values of ``cols`` (missing values as "")."""
+    vals = frame[cols].astype(object).where(frame[cols].notna(), "").astype(str)
+    return dict(zip(frame["compound_id"].astype(str), map(tuple, vals.to_numpy().tolist()), strict=True))
+
+
+def test_every_row_equal_local_dask_and_make_packages(two_zones: Layers, folder: Path,
+                                                      dask_engine: DaskEngine) -> None:
+    """Row by row, not counts: each compound's package and plan year, each pipe–compound pair."""
+    opts = PlanOptions()
+    states = [plan_stage(engine_package_stage(engine_survey_stage(two_zones, opts, e), e))
+              for e in (LocalEngine(), dask_engine)]
+    local, dask = (_rows(s.compounds, ["status", "package_id", "plan_year"]) for s in states)
+    assert len(local) == len(dask) == len(two_zones.compounds)
+    differ = [cid for cid in local if local[cid] != dask[cid]]
+    assert differ == []
+    assert sum(v[1] != "" for v in local.values()) > len(local) // 2
+    # make_packages called by a user on the surveyed layer: the same package per compound
+    surveyed = survey_stage(two_zones, opts).compounds
+    mine = make_packages(surveyed, gap_m=opts.gap_m, barriers=None).assignments
+    engine = engine_packages(surveyed, dask_engine, gap_m=opts.gap_m).assignments
+    assert _rows(mine, ["package_id", "package_reason"]) == _rows(engine, ["package_id", "package_reason"])
+    # every pipe–compound pair with its distance and length
+    pairs = [engine_overlay(folder, e, 30.0).pairs for e in (LocalEngine(), dask_engine)]
+    a, b = ({(r.compound_id, r.segment_id): (round(r.distance_m, 6), round(r.length_in_m, 6))
+             for r in _need(p).itertuples()} for p in pairs)
+    assert len(a) == len(_need(pairs[0])) > 0
+    assert a == b
+
+
 def test_engine_survey_from_folder_equals_layers(two_zones: Layers, folder: Path,
                                                  dask_engine: DaskEngine) -> None:
     prof = load_profile()
@@ -238,7 +268,7 @@ def test_engine_survey_from_folder_equals_layers(two_zones: Layers, folder: Path
 
 def test_single_zone_equals_the_plain_functions(city: Layers) -> None:
     overlay = engine_overlay(city, LocalEngine(), 30.0, tile_m=TILE)
-    plain_pairs = pipes_near_compounds(city.compounds, _need(city.utilities), 30.0)
+    plain_pairs = pipes_near_compounds(city.compounds, _need(city.utilities), distance_m=30.0)
     pd.testing.assert_frame_equal(_need(overlay.pairs), plain_pairs)  # row for row
     opts = PlanOptions()
     plain = survey_stage(city, opts)

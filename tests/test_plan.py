@@ -52,7 +52,7 @@ def years_of(result) -> dict[str, str]:
 
 
 def test_budget_respected_priority_order_and_whole_packages(simple: pd.DataFrame) -> None:
-    res = allocate_plan(simple, YEARS, {"玉州区": 100, "福绵区": 1000}, share_cap=None)
+    res = allocate_plan(simple, years=YEARS, budget_by_county_year={"玉州区": 100, "福绵区": 1000}, share_cap=None)
     assert years_of(res) == {"P1": "2022", "P2": "2023", "P3": "2024", "P4": "2025",
                              "P5": "", "Q1": "2022"}
     reason = res.packages.set_index("package_id").loc["P5", "unscheduled_reason"]
@@ -63,7 +63,7 @@ def test_budget_respected_priority_order_and_whole_packages(simple: pd.DataFrame
 
 
 def test_oversized_package_left_unscheduled_with_reason(simple: pd.DataFrame) -> None:
-    res = allocate_plan(simple, YEARS, {"玉州区": 500, "福绵区": 200}, share_cap=None,
+    res = allocate_plan(simple, years=YEARS, budget_by_county_year={"玉州区": 500, "福绵区": 200}, share_cap=None,
                         compute_budget_needed=False)
     row = res.packages.set_index("package_id").loc["Q1"]
     assert row["plan_year"] == ""
@@ -73,7 +73,7 @@ def test_oversized_package_left_unscheduled_with_reason(simple: pd.DataFrame) ->
 
 
 def test_household_capacity_respected(simple: pd.DataFrame) -> None:
-    res = allocate_plan(simple, YEARS, households_capacity={"玉州区": 250, "福绵区": 50},
+    res = allocate_plan(simple, years=YEARS, households_capacity={"玉州区": 250, "福绵区": 50},
                         share_cap=None)
     assert years_of(res) == {"P1": "2022", "P2": "2022", "P3": "2023", "P4": "2023",
                              "P5": "2024", "Q1": "2022"}
@@ -83,7 +83,7 @@ def test_household_capacity_respected(simple: pd.DataFrame) -> None:
 def test_lower_priority_fills_leftover_budget() -> None:
     pk = make_packages([("A", "X", 10, 60.0, 90, 10, 0), ("B", "X", 10, 60.0, 80, 10, 0),
                         ("C", "X", 10, 40.0, 70, 10, 0)])
-    res = allocate_plan(pk, (2022, 2023), 100, share_cap=None)
+    res = allocate_plan(pk, years=(2022, 2023), budget_by_county_year=100, share_cap=None)
     assert years_of(res) == {"A": "2022", "B": "2023", "C": "2022"}
 
 
@@ -93,24 +93,24 @@ def test_share_cap_holds_and_retries_after_pre2000_packages() -> None:
         ("A", "X", 100, 10.0, 50, 100, 0),
         ("B", "X", 100, 10.0, 40, 100, 0),
     ])
-    res = allocate_plan(pk, (2022,), None, share_cap=0.15)
+    res = allocate_plan(pk, years=(2022,), budget_by_county_year=None, share_cap=0.15)
     assert years_of(res) == {"S": "2022", "A": "2022", "B": "2022"}  # 30 / 300 = 10 %
-    res2 = allocate_plan(pk, (2022,), None, share_cap=0.05)
+    res2 = allocate_plan(pk, years=(2022,), budget_by_county_year=None, share_cap=0.05)
     assert years_of(res2)["S"] == ""
     assert "share cap" in res2.packages.set_index("package_id").loc["S", "unscheduled_reason"]
     assert (res2.totals["share_ratio"] <= 0.05 + 1e-9).all()
 
 
 def test_deterministic_under_row_order(simple: pd.DataFrame) -> None:
-    a = allocate_plan(simple, YEARS, {"玉州区": 150, "福绵区": 300})
-    b = allocate_plan(simple.sample(frac=1, random_state=3), YEARS, {"玉州区": 150, "福绵区": 300})
+    a = allocate_plan(simple, years=YEARS, budget_by_county_year={"玉州区": 150, "福绵区": 300})
+    b = allocate_plan(simple.sample(frac=1, random_state=3), years=YEARS, budget_by_county_year={"玉州区": 150, "福绵区": 300})
     assert years_of(a) == years_of(b)
     tie = make_packages([("b", "X", 1, 1.0, 50, 1, 0), ("a", "X", 1, 1.0, 50, 1, 0)])
-    assert years_of(allocate_plan(tie, (2022, 2023), 1)) == {"a": "2022", "b": "2023"}
+    assert years_of(allocate_plan(tie, years=(2022, 2023), budget_by_county_year=1)) == {"a": "2022", "b": "2023"}
 
 
 def test_coverage_true_and_by_year(simple: pd.DataFrame) -> None:
-    res = allocate_plan(simple, YEARS, {"玉州区": 200, "福绵区": 300})
+    res = allocate_plan(simple, years=YEARS, budget_by_county_year={"玉州区": 200, "福绵区": 300})
     assert res.covered
     assert res.budget_needed is None
     cum = res.coverage_by_year.set_index(["county", "plan_year"])["pre2000_covered"]
@@ -119,18 +119,18 @@ def test_coverage_true_and_by_year(simple: pd.DataFrame) -> None:
 
 def test_budget_needed_what_if(simple: pd.DataFrame) -> None:
     budget = {"玉州区": 100, "福绵区": 250}
-    res = allocate_plan(simple, YEARS, budget)
+    res = allocate_plan(simple, years=YEARS, budget_by_county_year=budget)
     assert not res.covered
     need = res.budget_needed
     assert need is not None
     assert need.feasible
-    rerun = allocate_plan(simple, YEARS, need.budget_by_county_year)
+    rerun = allocate_plan(simple, years=YEARS, budget_by_county_year=need.budget_by_county_year)
     assert rerun.covered
     less = {k: v * 0.999 for k, v in need.budget_by_county_year.items()}
     for county in ("玉州区", "福绵区"):
         part = {k: (v if k[0] == county else need.budget_by_county_year[k])
                 for k, v in less.items()}
-        assert not allocate_plan(simple, YEARS, part, compute_budget_needed=False).covered
+        assert not allocate_plan(simple, years=YEARS, budget_by_county_year=part, compute_budget_needed=False).covered
     # trimmed: the extra money goes where it is needed, never below the given budgets
     assert [need.budget_by_county_year[("玉州区", y)] for y in YEARS] == [200, 100, 100, 100]
     assert [need.budget_by_county_year[("福绵区", y)] for y in YEARS] == [300, 250, 250, 250]
@@ -138,7 +138,7 @@ def test_budget_needed_what_if(simple: pd.DataFrame) -> None:
     assert need.extra_yuan == 150
     uniform = budget_needed_for_full_coverage(simple, YEARS, budget, trim=False)
     assert uniform.scale_by_county["玉州区"] == pytest.approx(2.0, abs=0.011)  # ceil to yuan
-    assert allocate_plan(simple, YEARS, uniform.budget_by_county_year).covered
+    assert allocate_plan(simple, years=YEARS, budget_by_county_year=uniform.budget_by_county_year).covered
     assert set(need.to_frame().columns) == {"county", "plan_year", "budget_needed_yuan"}
 
 
@@ -160,7 +160,7 @@ def test_limits_forms_and_errors() -> None:
     with pytest.raises(ProfileError):
         normalise_limits({"X": -1}, ["X"], YEARS)
     with pytest.raises(ProfileError):
-        allocate_plan(make_packages([("A", "X", 1, 1.0, 1, 1, 0)]), (2023, 2022))
+        allocate_plan(make_packages([("A", "X", 1, 1.0, 1, 1, 0)]), years=(2023, 2022))
 
 
 def test_bad_packages_collected() -> None:
@@ -188,7 +188,7 @@ def test_property_limits_never_exceeded(rows, budget, cap, share_cap) -> None:
         (f"p{i:02d}", c, hh, float(cost), pr, hh * pre // 100, hh * (100 - pre) * sh // 10000)
         for i, (c, hh, cost, pr, pre, sh) in enumerate(rows)
     ])
-    res = allocate_plan(pk, (2022, 2023, 2024), budget, cap, share_cap,
+    res = allocate_plan(pk, years=(2022, 2023, 2024), budget_by_county_year=budget, households_capacity=cap, share_cap=share_cap,
                         compute_budget_needed=False)
     tot = res.totals
     assert (tot["cost_yuan"] <= budget + 1e-6).all()
@@ -198,7 +198,7 @@ def test_property_limits_never_exceeded(rows, budget, cap, share_cap) -> None:
     out = res.packages
     assert len(out) == len(pk)
     assert ((out["plan_year"] != "") ^ (out["unscheduled_reason"] != "")).all()
-    again = allocate_plan(pk.iloc[::-1], (2022, 2023, 2024), budget, cap, share_cap,
+    again = allocate_plan(pk.iloc[::-1], years=(2022, 2023, 2024), budget_by_county_year=budget, households_capacity=cap, share_cap=share_cap,
                           compute_budget_needed=False)
     assert years_of(res) == years_of(again)
 
@@ -210,14 +210,14 @@ def test_property_what_if_budget_covers(rows, budget) -> None:
                         for i, (c, hh, cost, pr, pre, _sh) in enumerate(rows)])
     need = budget_needed_for_full_coverage(pk, YEARS, budget, None, None)
     assert need.feasible
-    assert allocate_plan(pk, YEARS, need.budget_by_county_year or budget).covered
+    assert allocate_plan(pk, years=YEARS, budget_by_county_year=need.budget_by_county_year or budget).covered
 
 
 @settings(max_examples=15, deadline=None)
 @given(n=st.integers(1, 12), per_year=st.integers(1, 4))
 def test_property_equal_packages_follow_priority(n, per_year) -> None:
     pk = make_packages([(f"p{i:02d}", "X", 10, 10.0, (i * 37) % 101, 10, 0) for i in range(n)])
-    res = allocate_plan(pk, YEARS, 10.0 * per_year, share_cap=None)
+    res = allocate_plan(pk, years=YEARS, budget_by_county_year=10.0 * per_year, share_cap=None)
     ordered = res.packages.sort_values("plan_order")
     ranks = [int(y) if y else 9999 for y in ordered["plan_year"]]
     assert ranks == sorted(ranks)
@@ -227,7 +227,7 @@ def test_property_equal_packages_follow_priority(n, per_year) -> None:
 
 
 def test_schedule_respects_deadlines_and_pipes_first(simple: pd.DataFrame) -> None:
-    res = allocate_plan(simple, YEARS, {"玉州区": 100, "福绵区": 1000}, share_cap=None)
+    res = allocate_plan(simple, years=YEARS, budget_by_county_year={"玉州区": 100, "福绵区": 1000}, share_cap=None)
     sched = schedule_packages(res.packages).set_index("package_id")
     p1 = sched.loc["P1"]
     assert p1["planned_start"] <= pd.Timestamp("2022-06-30")
@@ -279,7 +279,7 @@ def test_design_brought_forward_so_basic_works_meet_the_deadline() -> None:
 
 
 def test_apply_plan_to_compounds_keeps_every_compound(simple: pd.DataFrame) -> None:
-    res = allocate_plan(simple, YEARS, {"玉州区": 100, "福绵区": 1000}, share_cap=None)
+    res = allocate_plan(simple, years=YEARS, budget_by_county_year={"玉州区": 100, "福绵区": 1000}, share_cap=None)
     sched = schedule_packages(res.packages)
     comp = pd.DataFrame({"compound_id": ["c1", "c2", "c3", "c4"],
                          "package_id": ["P1", "P5", None, "ZZ"]})
@@ -319,7 +319,7 @@ def test_funding_split_sums_to_cost() -> None:
 
     packages = pd.DataFrame({"package_id": ["P1", "P2"], "county": ["X", "X"],
                              "plan_year": ["2022", "2023"], "cost_yuan": [1500.0, 50.0]})
-    pf = package_funding(packages, comp, shares, item_classes={"road": "basic", "lift": "improve"})
+    pf = package_funding(packages, comp, funding_shares=shares, item_classes={"road": "basic", "lift": "improve"})
     assert pf[list(FUNDING_COLUMNS)].sum(axis=1).to_list() == pytest.approx([1500.0, 50.0])
     summary = funding_by_county_year(pf)
     assert list(summary["plan_year"]) == [2022, 2023]
@@ -343,12 +343,12 @@ def test_pre2000_packages_go_before_share_only_packages() -> None:
         ("MIX", "X", 100, 10.0, 50, 80, 20),
         ("OLD", "X", 100, 10.0, 10, 100, 0),
     ])
-    res = allocate_plan(pk, (2022,), None, share_cap=0.17)
+    res = allocate_plan(pk, years=(2022,), budget_by_county_year=None, share_cap=0.17)
     assert years_of(res) == {"NEW": "2022", "MIX": "2022", "OLD": "2022"}  # 35/215
     assert list(res.packages.sort_values("plan_order")["package_id"]) == ["MIX", "OLD", "NEW"]
-    tight = allocate_plan(pk, (2022,), None, share_cap=0.15)
+    tight = allocate_plan(pk, years=(2022,), budget_by_county_year=None, share_cap=0.15)
     assert years_of(tight) == {"NEW": "", "MIX": "2022", "OLD": "2022"}  # 20/200 fits
-    plain = allocate_plan(pk, (2022,), None, share_cap=0.15, pre2000_first=False)
+    plain = allocate_plan(pk, years=(2022,), budget_by_county_year=None, share_cap=0.15, pre2000_first=False)
     assert years_of(plain)["MIX"] == ""  # NEW took the share room first
     assert not plain.covered
     need = budget_needed_for_full_coverage(pk, (2022,), 100, None, 0.15, pre2000_first=False)
@@ -359,7 +359,7 @@ def test_pre2000_packages_go_before_share_only_packages() -> None:
 
 def test_empty_packages_give_empty_plan() -> None:
     empty = make_packages([]).astype({"households": float, "cost_yuan": float})
-    res = allocate_plan(empty, YEARS, 10)
+    res = allocate_plan(empty, years=YEARS, budget_by_county_year=10)
     assert res.covered
     assert len(res.totals) == 0
     assert len(res.coverage_by_year) == 0

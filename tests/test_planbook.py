@@ -53,7 +53,7 @@ def plan(compounds: pd.DataFrame):
         "priority": [90, 50, 70], "pre2000_households": [100, 0, 30],
         "share_households": [0, 120, 0],
     })
-    return allocate_plan(packages, (2022, 2023), {"玉州区": 500000, "福绵区": 50000},
+    return allocate_plan(packages, years=(2022, 2023), budget_by_county_year={"玉州区": 500000, "福绵区": 50000},
                          share_cap=None)
 
 
@@ -98,7 +98,7 @@ def test_city_summary_read_back(tmp_path: Path, compounds: pd.DataFrame, plan) -
                              "actual_start": [pd.Timestamp("2022-04-01")],
                              "actual_completion": [pd.Timestamp("2022-11-01")],
                              "actual_basic_completion": [pd.NaT]})
-    assessment = assess_counties(plan, progress, date(2023, 1, 10), years={2022})
+    assessment = assess_counties(plan, progress, as_of=date(2023, 1, 10), years={2022})
     path = write_city_summary_workbook(tmp_path / "out" / "全市汇总.xlsx", plan, funding,
                                        assessment)
     sheets = pd.read_excel(path, sheet_name=None, header=HEADER_ROW - 1)
@@ -162,7 +162,7 @@ def test_charts_and_html_summary(tmp_path: Path, compounds: pd.DataFrame, plan) 
     progress = pd.DataFrame({"package_id": ["P1"], "status": ["in_progress"],
                              "actual_start": [pd.Timestamp("2022-07-10")],
                              "actual_completion": [pd.NaT], "actual_basic_completion": [pd.NaT]})
-    assessment = assess_counties(plan, progress, date(2023, 1, 10), years={2022})
+    assessment = assess_counties(plan, progress, as_of=date(2023, 1, 10), years={2022})
     charts = plan_charts(plan, tmp_path / "a", funding, assessment)
     assert sorted(charts) == ["coverage", "funding", "households_cost", "progress"]
     for png in charts.values():

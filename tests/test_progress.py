@@ -124,7 +124,7 @@ def test_ranking_on_hand_made_case(plan: pd.DataFrame) -> None:
         ("B1", "completed", "2023-05-01", "2024-02-01"),
         ("B2", "in_progress", "2023-08-01", None),
     ])
-    res = assess_counties(plan, prog, date(2024, 1, 15), years={2023}).set_index("county")
+    res = assess_counties(plan, prog, as_of=date(2024, 1, 15), years={2023}).set_index("county")
     # 玉州区: all done on time -> 100; 容县: 150/200 done, 1 late start, 2 overdue
     assert res.loc["玉州区", "score"] == pytest.approx(100.0)
     assert res.loc["容县", "completion_rate"] == pytest.approx(0.75)
@@ -138,7 +138,7 @@ def test_ranking_on_hand_made_case(plan: pd.DataFrame) -> None:
     assert res.loc["北流市", "grade_zh"] == "通报批评"
     assert res.loc["陆川县", "tasks"] == 0
     assert pd.isna(res.loc["陆川县", "rank"])
-    later = assess_counties(plan, prog, date(2025, 1, 15)).set_index("county")
+    later = assess_counties(plan, prog, as_of=date(2025, 1, 15)).set_index("county")
     assert later.loc["陆川县", "tasks"] == 1
     assert later.loc["陆川县", "score"] == pytest.approx(0.0)
 
@@ -148,8 +148,8 @@ def test_equal_scores_share_rank() -> None:
                          "plan_year": [2023, 2023], "households": [1, 1]})
     prog = progress_frame([("x", "completed", "2023-03-01", "2023-10-01"),
                            ("y", "completed", "2023-03-01", "2023-10-01")])
-    res = assess_counties(plan, prog, date(2024, 1, 1))
+    res = assess_counties(plan, prog, as_of=date(2024, 1, 1))
     assert list(res["county"]) == ["乙", "甲"]
     assert list(res["rank"]) == [1, 1]
     with pytest.raises(ValueError, match="weights"):
-        assess_counties(plan, prog, date(2024, 1, 1), weights={"completion": 0.9})
+        assess_counties(plan, prog, as_of=date(2024, 1, 1), weights={"completion": 0.9})

@@ -80,7 +80,7 @@ def _qml(path: Path, table: str) -> ET.Element:
 
 
 def test_table_has_qgis_columns_and_one_default_row_per_layer(gpkg: Path) -> None:
-    styled = write_layer_styles(gpkg, default_styles())
+    styled = write_layer_styles(gpkg, styles=default_styles())
     assert styled == ["communities", "compounds", "packages", "pipe_upgrades", "utilities"]
     with sqlite3.connect(gpkg) as con:
         cols = [r[1] for r in con.execute("PRAGMA table_info(layer_styles)")]
@@ -185,7 +185,7 @@ def test_rerun_replaces_rows_and_only_one_default_per_layer(gpkg: Path) -> None:
     assert len(rows) == len(first)
     assert all(r["id"] != first[str(r["f_table_name"])] for r in rows)  # replaced, not kept
     other = LayerStyle(symbol=Symbol("#000000"), name="另一样式")
-    write_layer_styles(gpkg, {"compounds": other})
+    write_layer_styles(gpkg, styles={"compounds": other})
     comp = [r for r in _rows(gpkg) if r["f_table_name"] == "compounds"]
     assert sorted((r["styleName"], r["useAsDefault"]) for r in comp) == [
         ("yulin_gis 默认样式", 0), ("另一样式", 1)]
@@ -198,7 +198,7 @@ def test_rerun_replaces_rows_and_only_one_default_per_layer(gpkg: Path) -> None:
 def test_missing_layers_are_skipped_and_missing_field_falls_back(gpkg: Path) -> None:
     styles = {"joint_trenches": default_styles()["joint_trenches"],
               "communities": LayerStyle(field="no_such_field", auto=True)}
-    assert write_layer_styles(gpkg, styles) == ["communities"]
+    assert write_layer_styles(gpkg, styles=styles) == ["communities"]
     renderer = _qml(gpkg, "communities").find("renderer-v2")
     assert renderer is not None
     assert renderer.get("type") == "singleSymbol"
@@ -253,7 +253,7 @@ def test_missing_field_gives_single_symbol_and_many_values_an_expression(
     many.to_file(gpkg, layer="many_packages", driver="GPKG", engine="pyogrio")  # > MAX_CATEGORIES
     styles = default_styles()
     with caplog.at_level("WARNING", logger="yulin_gis.qgis_styles"):
-        write_layer_styles(gpkg, {"many_packages": styles["packages"],
+        write_layer_styles(gpkg, styles={"many_packages": styles["packages"],
                                   "communities": styles["compounds"]})  # communities lack tier
     assert any("no field 'tier'" in r.getMessage() for r in caplog.records)
     comm = _qml(gpkg, "communities").find("renderer-v2")

@@ -65,7 +65,7 @@ def _png(path: Path) -> np.ndarray:
 
 def test_png_has_expected_size_and_is_not_blank(tmp_path: Path, compounds: gpd.GeoDataFrame) -> None:
     layer = compound_layer(compounds, "tier")
-    out = render_static_map([layer], tmp_path / "m.png", "测试图", dpi=50, figsize=(6, 4))
+    out = render_static_map([layer], tmp_path / "m.png", title="测试图", dpi=50, figsize=(6, 4))
     assert out == tmp_path / "m.png"
     pixels = _png(out)
     assert pixels.shape[:2] == (200, 300)  # rows = 4 in × 50 dpi, columns = 6 in × 50 dpi
@@ -89,9 +89,9 @@ def test_png_is_deterministic_and_replaces_existing(tmp_path: Path, compounds: g
     path = tmp_path / "m.png"
     path.write_bytes(b"old")
     layer = compound_layer(compounds, "built_year")
-    render_static_map([layer], path, "图", dpi=40, figsize=(5, 4))
+    render_static_map([layer], path, title="图", dpi=40, figsize=(5, 4))
     first = path.read_bytes()
-    render_static_map([layer], path, "图", dpi=40, figsize=(5, 4))
+    render_static_map([layer], path, title="图", dpi=40, figsize=(5, 4))
     assert first.startswith(b"\x89PNG")
     assert path.read_bytes() == first
 
@@ -185,7 +185,7 @@ def test_mixed_layers_render(tmp_path: Path, compounds: gpd.GeoDataFrame) -> Non
     points = compounds.copy()
     points["geometry"] = compounds.centroid
     layers = [StaticLayer(pipes, "管线", style_by="utility"), compound_layer(points.to_crs(4490), "tier")]
-    out = render_static_map(layers, tmp_path / "mixed.png", "混合", dpi=40, figsize=(5, 4),
+    out = render_static_map(layers, tmp_path / "mixed.png", title="混合", dpi=40, figsize=(5, 4),
                             boundary=box(X0 - 100, Y0 - 100, X0 + 3500, Y0 + 900))
     assert _png(out).shape[:2] == (160, 200)
 
@@ -204,16 +204,16 @@ def test_county_maps_one_file_per_county(tmp_path: Path, compounds: gpd.GeoDataF
 def test_errors(tmp_path: Path, compounds: gpd.GeoDataFrame) -> None:
     layer = compound_layer(compounds, "tier")
     with pytest.raises(OutputError):
-        render_static_map([layer], tmp_path / "m.jpg", "t")
+        render_static_map([layer], tmp_path / "m.jpg", title="t")
     with pytest.raises(CRSError):
-        render_static_map([layer], tmp_path / "m.png", "t", crs="EPSG:4490")
+        render_static_map([layer], tmp_path / "m.png", title="t", crs="EPSG:4490")
     with pytest.raises(CRSError):
         render_static_map([StaticLayer(compounds.set_crs(None, allow_override=True), "x")],
-                          tmp_path / "m.png", "t")
+                          tmp_path / "m.png", title="t")
     with pytest.raises(SchemaError):
-        render_static_map([StaticLayer(compounds, "x", style_by="nope")], tmp_path / "m.png", "t")
+        render_static_map([StaticLayer(compounds, "x", style_by="nope")], tmp_path / "m.png", title="t")
     with pytest.raises(SchemaError):
-        render_static_map([StaticLayer(compounds.iloc[:0], "x")], tmp_path / "m.png", "t")
+        render_static_map([StaticLayer(compounds.iloc[:0], "x")], tmp_path / "m.png", title="t")
     with pytest.raises(SchemaError):
         county_maps(compounds.drop(columns="county"), out_dir=tmp_path)
     assert not any(tmp_path.iterdir())
@@ -293,8 +293,8 @@ def test_fit_frames_layers_or_boundary(compounds: gpd.GeoDataFrame) -> None:
 def test_large_layers_are_rasterised_in_pdf(tmp_path: Path, compounds: gpd.GeoDataFrame,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     layer = compound_layer(compounds, "tier")
-    vector = render_static_map([layer], tmp_path / "v.pdf", "图", dpi=30, figsize=(4, 3)).read_bytes()
+    vector = render_static_map([layer], tmp_path / "v.pdf", title="图", dpi=30, figsize=(4, 3)).read_bytes()
     monkeypatch.setattr(staticmap, "RASTERIZE_ABOVE", 3)
-    raster = render_static_map([layer], tmp_path / "r.pdf", "图", dpi=30, figsize=(4, 3)).read_bytes()
+    raster = render_static_map([layer], tmp_path / "r.pdf", title="图", dpi=30, figsize=(4, 3)).read_bytes()
     assert b"/Subtype /Image" not in vector
     assert b"/Subtype /Image" in raster

@@ -122,7 +122,7 @@ def assessed(profile, compounds):
     terrain = pd.DataFrame({"rel_elev_m": [-0.1, -2.5, 0.0, 0.3, np.nan],
                             "low_share": [0.0, 0.8, 0.1, 0.0, np.nan]},
                            index=pd.Index(list(compounds["compound_id"]), name="compound_id"))
-    return assess_compounds(Layers(compounds, utilities=_pipes(3.0)), profile,
+    return assess_compounds(Layers(compounds, utilities=_pipes(3.0)), profile=profile,
                             walk=walk, terrain=terrain)
 
 
@@ -214,7 +214,7 @@ def test_priority_components(assessed, profile):
 def test_minimal_survey_never_crashes_and_says_not_surveyed(profile):
     comp = gpd.GeoDataFrame({"compound_id": ["X"], "name": ["只有必填"], "built_year": [1995],
                              "households": [40]}, geometry=[Point(X0, Y0)], crs=CRS)
-    out = assess_compounds(Layers(comp), profile)
+    out = assess_compounds(Layers(comp), profile=profile)
     row = out.iloc[0]
     assert row["tier"] == "priority"
     assert row["items"] == ""
@@ -230,12 +230,12 @@ def test_duplicate_ids_rejected(profile, compounds):
     dup = compounds.copy()
     dup.loc[1, "compound_id"] = "A"
     with pytest.raises(SchemaError, match="duplicate compound_id A"):
-        assess_compounds(Layers(dup), profile)
+        assess_compounds(Layers(dup), profile=profile)
 
 
 def test_other_city_profile_changes_decisions(compounds):
     other = load_profile(DEFAULT_PROFILE_PATH.with_name("example_other_city.toml"))
-    out = assess_compounds(Layers(compounds, utilities=_pipes(8.0)), other,
+    out = assess_compounds(Layers(compounds, utilities=_pipes(8.0)), profile=other,
                            walk=_walk(list(compounds["compound_id"]), [250.0] * 5)).set_index("compound_id")
     # built 2003 is still "share" but consent 0.5 < 0.75 excludes B in this city
     assert out.loc["B", "tier"] == "excluded"
@@ -263,7 +263,7 @@ def test_layers_terrain_and_walk_modules_are_used(tmp_path, profile, compounds):
     facilities = gpd.GeoDataFrame({"facility_id": ["K1"], "kind": ["kindergarten"]},
                                   geometry=[Point(X0 + 50, Y0 - 30)], crs=CRS)
     layers = Layers(compounds, roads=roads, facilities=facilities, dem_path=dem)
-    out = assess_compounds(layers, profile).set_index("compound_id")
+    out = assess_compounds(layers, profile=profile).set_index("compound_id")
     assert out.loc["B", "rel_elev_m"] == pytest.approx(-3.0, abs=0.2)
     assert bool(out.loc["B", "waterlogging_risk"])
     assert not bool(out.loc["A", "waterlogging_risk"])
@@ -367,7 +367,7 @@ def test_evidence_lists_nearest_segments_then_count(profile, compounds):
 def test_rows_missing_from_precomputed_frames_are_not_surveyed(profile, compounds):
     walk = _walk(["A", "B", "C", "D"], [250.0, 800.0, 900.0, 100.0])  # no row for E
     pipes = compound_pipe_hazards(compounds, _pipes(3.0), profile).drop(index="A")
-    out = assess_compounds(Layers(compounds), profile, walk=walk, pipes=pipes).set_index("compound_id")
+    out = assess_compounds(Layers(compounds), profile=profile, walk=walk, pipes=pipes).set_index("compound_id")
     assert pd.isna(out.loc["E", "gap_kindergarten"])
     assert "education" not in out.loc["E", "items"].split(",")
     assert "walk" in out.loc["E", "not_surveyed"].split(", ")
@@ -382,7 +382,7 @@ def test_unparsed_chinese_booleans_are_read_not_truthy(profile):
                              "households": [40, 40], "roof_leak": ["是", "否"],
                              "facade_damaged": ["无法判断", None]},
                             geometry=[_box(0), _box(1)], crs=CRS)
-    out = assess_compounds(Layers(comp), profile).set_index("compound_id")
+    out = assess_compounds(Layers(comp), profile=profile).set_index("compound_id")
     assert out.loc["P", "items"].split(",") == ["roof_repair"]
     assert out.loc["Q", "items"] == ""
     assert "facade_damaged" in out.loc["P", "not_surveyed"].split(", ")
@@ -390,7 +390,7 @@ def test_unparsed_chinese_booleans_are_read_not_truthy(profile):
 
 def test_rerun_on_assessed_layer_is_identical(assessed, profile, compounds):
     walk = _walk(list(compounds["compound_id"]), [250.0, 800.0, np.nan, 100.0, 120.0])
-    again = assess_compounds(Layers(assessed, utilities=_pipes(3.0)), profile, walk=walk,
+    again = assess_compounds(Layers(assessed, utilities=_pipes(3.0)), profile=profile, walk=walk,
                              terrain=pd.DataFrame({"rel_elev_m": [-0.1, -2.5, 0.0, 0.3, np.nan],
                                                    "low_share": [0.0, 0.8, 0.1, 0.0, np.nan]},
                                                   index=pd.Index(list(compounds["compound_id"]))))
@@ -405,7 +405,7 @@ def test_lift_consent_and_management_notes(profile):
                              "consent_rate": [0.7], "owners_committee": [False],
                              "seismic_ok": [False]},
                             geometry=[_box(0)], crs=CRS)
-    row = assess_compounds(Layers(comp), profile).iloc[0]
+    row = assess_compounds(Layers(comp), profile=profile).iloc[0]
     # 0.7 < 3/4: no lift item (Civil Code art. 278), a note instead
     assert "lift" not in row["items"].split(",")
     assert row["eligible"]  # 0.7 ≥ 2/3: consent_ok
@@ -413,7 +413,7 @@ def test_lift_consent_and_management_notes(profile):
     assert "lift needs 75% consent: not included" in row["notes"]
     assert "no owners' committee" in row["notes"]
     assert "below seismic standard" in row["notes"]
-    agreed = assess_compounds(Layers(comp.assign(consent_rate=[0.8])), profile).iloc[0]
+    agreed = assess_compounds(Layers(comp.assign(consent_rate=[0.8])), profile=profile).iloc[0]
     assert "lift" in agreed["items"].split(",")
     assert "lift needs" not in agreed["notes"]
 
@@ -436,7 +436,7 @@ def test_service_facility_is_shared_per_community(profile):
                              "built_year": [1990, 1992, 1995], "households": [300, 100, 50],
                              "community_id": ["K1", "K1", "K2"]},
                             geometry=[_box(0), _box(1), _box(2)], crs=CRS)
-    out = assess_compounds(Layers(comp), profile,
+    out = assess_compounds(Layers(comp), profile=profile,
                            walk=_walk(["A", "B", "C"], [900.0, 900.0, 900.0])).set_index(
         "compound_id")
     unit = profile.items["education"].unit_cost

@@ -74,7 +74,7 @@ def test_dwithin_pairs_equal_brute_force() -> None:
 
 
 def test_overlay_totals_per_compound_and_package(street: dict[str, gpd.GeoDataFrame]) -> None:
-    pairs = pipes_near_compounds(street["compounds"], street["utilities"], 30.0, lengths="full")
+    pairs = pipes_near_compounds(street["compounds"], street["utilities"], distance_m=30.0, lengths="full")
     per_compound = overlay_totals(pairs, value="length_in_m")
     assert per_compound.loc["C1", "gas"] == pytest.approx(200.0)
     per_pkg = overlay_totals(pairs, by="package_id", membership=street["compounds"])
@@ -94,7 +94,7 @@ def test_risk_grey_iron_gas_above_recent_pe() -> None:
     assert not risk.at["new", "hazard"]
     assert "灰口铸铁" in risk.at["old", "reason"]
     assert risk["risk_score"].between(0, 100).all()
-    old_pe = renewal_risk(segs.assign(install_year=[1985, 1998]), 2024).set_index("segment_id")
+    old_pe = renewal_risk(segs.assign(install_year=[1985, 1998]), as_of_year=2024).set_index("segment_id")
     assert old_pe.at["new", "hazard"]  # PE gas over 20 years
 
 
@@ -102,16 +102,16 @@ def test_risk_consequence_and_params() -> None:
     segs = pd.DataFrame({"segment_id": ["a", "b"], "utility": ["water_supply"] * 2,
                          "material": ["ductile_iron"] * 2, "install_year": [2000, 2000]})
     kw = {"households_served": {"a": 600}, "road_classes": {"a": "arterial", "b": "internal"}}
-    base = renewal_risk(segs, 2024, **kw).set_index("segment_id")
+    base = renewal_risk(segs, as_of_year=2024, **kw).set_index("segment_id")
     assert base.at["a", "risk_score"] > base.at["b", "risk_score"]
-    shorter = renewal_risk(segs, 2024, params={"design_life_years": {"ductile_iron": 20}}, **kw)
+    shorter = renewal_risk(segs, as_of_year=2024, params={"design_life_years": {"ductile_iron": 20}}, **kw)
     assert (shorter["risk_score"].to_numpy() > base["risk_score"].to_numpy()).all()
     with pytest.raises(ProfileError):
-        renewal_risk(segs, 2024, params={"no_such_key": 1})
+        renewal_risk(segs, as_of_year=2024, params={"no_such_key": 1})
 
 
 def test_helpers_households_and_road_class(street: dict[str, gpd.GeoDataFrame]) -> None:
-    pairs = pipes_near_compounds(street["compounds"], street["utilities"], 30.0)
+    pairs = pipes_near_compounds(street["compounds"], street["utilities"], distance_m=30.0)
     hh = households_near_segments(pairs, street["compounds"])
     assert hh["W1"] == 100
     assert hh["G2"] == 50
@@ -190,7 +190,7 @@ def test_risk_takes_profile_hazard_rules() -> None:
     segs = pd.DataFrame({"segment_id": ["g", "c", "p"], "utility": ["gas", "combined_sewer", "gas"],
                          "material": ["grey_cast_iron", "concrete", "pe"],
                          "install_year": [2010, 2015, 2015]})
-    risk = renewal_risk(segs, 2024, params={"hazard_rules": rules}).set_index("segment_id")
+    risk = renewal_risk(segs, as_of_year=2024, params={"hazard_rules": rules}).set_index("segment_id")
     assert risk.at["g", "hazard"]
     assert risk.at["c", "hazard"]  # rule "always"
     assert not risk.at["p", "hazard"]
@@ -244,7 +244,7 @@ def test_within_lengths_match_clipping() -> None:
                                  geometry=polys, crs=CRS)
     utilities = gpd.GeoDataFrame({"segment_id": [f"s{i}" for i in range(len(lines))],
                                   "utility": "water_supply"}, geometry=lines, crs=CRS)
-    pairs = pipes_near_compounds(compounds, utilities, 30.0)
+    pairs = pipes_near_compounds(compounds, utilities, distance_m=30.0)
     assert len(pairs) > 100
     ci = pairs["compound_id"].str[1:].astype(int).to_numpy()
     si = pairs["segment_id"].str[1:].astype(int).to_numpy()
@@ -252,5 +252,5 @@ def test_within_lengths_match_clipping() -> None:
     zone = shapely.buffer(polys, 30.0, quad_segs=256)
     expected = shapely.length(shapely.intersection(geoms[si], zone[ci]))
     np.testing.assert_allclose(pairs["length_in_m"].to_numpy(), expected, atol=0.5)
-    inside = pipes_near_compounds(compounds, utilities, 30.0, lengths="inside")
+    inside = pipes_near_compounds(compounds, utilities, distance_m=30.0, lengths="inside")
     assert (inside["length_in_m"] <= pairs["length_in_m"] + 1e-6).all()

@@ -238,13 +238,13 @@ def test_validation_collects_all_problems(compounds: gpd.GeoDataFrame) -> None:
 
 def test_write_map_is_atomic(compounds: gpd.GeoDataFrame, tmp_path: Path) -> None:
     target = tmp_path / "maps" / "overview.html"
-    page = write_map(target, [_layer(compounds)], "总览")
+    page = write_map([_layer(compounds)], target, title="总览")
     assert target.read_text(encoding="utf-8") == page.html
     assert sorted(p.name for p in target.parent.iterdir()) == ["overview.html"]
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(OutputError):
-        write_map(blocker / "m.html", [_layer(compounds)])
+        write_map([_layer(compounds)], blocker / "m.html")
 
 
 def test_large_layer_switches_to_canvas(compounds: gpd.GeoDataFrame) -> None:

@@ -109,7 +109,7 @@ def _dem(path: Path) -> Path:
 
 def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
     dem = RasterOverlay(_dem(tmp_path / "dem.tif"), "高程（米）", opacity=0.5)
-    out = write_map(tmp_path / "map.html", _layers(), title="玉林市老旧小区改造",
+    out = write_map(_layers(), tmp_path / "map.html", title="玉林市老旧小区改造",
                     raster_overlays=[dem])
     page, log = _open(browser, tmp_path / "map.html")
     stats = page.evaluate("window.yulinMap.stats()")
@@ -146,7 +146,7 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
 
 
 def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) -> None:
-    write_map(tmp_path / "m.html", _layers(), title="控件", renderer="canvas")
+    write_map(_layers(), tmp_path / "m.html", title="控件", renderer="canvas")
     page, log = _open(browser, tmp_path / "m.html")
     stats = page.evaluate("window.yulinMap.stats()")
     assert stats["canvas"] is True

@@ -62,6 +62,20 @@ _LAZY = {
     "get_path": "yulin_gis.datasets",
     "read_postgis_input": "yulin_gis.postgis",
     "publish_gpkg": "yulin_gis.postgis_publish",
+    # result and option types
+    "PackageResult": "yulin_gis.packages",
+    "PlanResult": "yulin_gis.plan",
+    "StaticLayer": "yulin_gis.symbology",
+    "MapPage": "yulin_gis.webmap",
+    "LayerStyle": "yulin_gis.qgis_styles",
+    "ValidationReport": "yulin_gis.validate",
+    "Profile": "yulin_gis.profile",
+    "NetworkSet": "yulin_gis.network",
+    "UtilityNetwork": "yulin_gis.network",
+    "WalkNetwork": "yulin_gis.accessibility",
+    "ProgressResult": "yulin_gis.assessment",
+    "LocalEngine": "yulin_gis.engine",
+    "DaskEngine": "yulin_gis.engine",
 }
 
 
@@ -79,21 +93,35 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
+
 __all__ = [
     "CRSError",
     "ConservationError",
+    "DaskEngine",
     "DatabaseError",
     "InputFileError",
+    "LayerStyle",
     "Layers",
+    "LocalEngine",
     "MapLayer",
+    "MapPage",
+    "NetworkSet",
     "OutputError",
+    "PackageResult",
     "PlanOptions",
+    "PlanResult",
     "Problem",
+    "Profile",
     "ProfileError",
+    "ProgressResult",
     "RunResult",
     "SchemaError",
+    "StaticLayer",
     "StyleBy",
+    "UtilityNetwork",
     "ValidationError",
+    "ValidationReport",
+    "WalkNetwork",
     "YulinGisError",
     "__version__",
     "allocate_plan",

@@ -48,14 +48,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.errors import CRSError, SchemaError
+from yulin_gis.crs import require_metric
 from yulin_gis.lifecircle import (
     DEFAULT_KIND_CIRCLE,
     LIFE_CIRCLE_DISTANCES_M,
     default_thresholds,
     life_circle_gaps,
 )
-from yulin_gis.schema import require_unique_ids
+from yulin_gis.schema import require_columns, require_unique_ids
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -149,14 +149,6 @@ class WalkNetwork:
         return graph
 
 
-def _check_metric_crs(crs: Any, what: str) -> None:
-    if crs is not None and getattr(crs, "is_geographic", False):
-        raise CRSError(
-            f"{what} is in a geographic CRS ({crs.to_string()}); project it to a metric "
-            "CGCS2000 Gauss–Krüger CRS (e.g. EPSG:4546) before measuring distances"
-        )
-
-
 def _line_rows(roads: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     """Return the road geometries that are usable lines, logging the rest by id."""
     geoms = np.asarray(roads.geometry.values if hasattr(roads, "geometry") else roads.values)
@@ -222,7 +214,7 @@ def walking_network(
     if not (snap_tolerance_m > 0 and math.isfinite(snap_tolerance_m)):
         raise ValueError(f"snap_tolerance_m must be a positive number, got {snap_tolerance_m!r}")
     crs = getattr(roads, "crs", None)
-    _check_metric_crs(crs, "the roads layer")
+    require_metric(crs, "the roads layer")
     lines = _line_rows(roads)
     if node_crossings and len(lines):
         lines = np.asarray([shapely.union_all(lines)], dtype=object)
@@ -334,14 +326,13 @@ def _validate_layers(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Check fields and CRSs; return compounds and facilities in the network's CRS."""
     require_unique_ids(compounds)
-    if "kind" not in facilities.columns:
-        raise SchemaError("facilities layer has no 'kind' field")
+    require_columns(facilities, ["kind"], layer="facilities")
     for crs, name in (
         (compounds.crs, "compounds"),
         (target, "roads"),
         (facilities.crs, "facilities"),
     ):
-        _check_metric_crs(crs, f"the {name} layer")
+        require_metric(crs, f"the {name} layer")
     if target is not None:
         if compounds.crs is not None and compounds.crs != target:
             compounds = compounds.to_crs(target)
@@ -401,7 +392,7 @@ def _kinds_to_use(facilities: gpd.GeoDataFrame, kinds: Iterable[str] | None) -> 
 def nearest_facility_distances(
     compounds: gpd.GeoDataFrame,
     roads: gpd.GeoDataFrame | None,
-    facilities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame, *,
     kinds: Iterable[str] | None = None,
     cutoff_m: float = 2000.0,
     network: WalkNetwork | None = None,

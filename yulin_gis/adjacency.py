@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.errors import CRSError, Problem, ValidationError
+from yulin_gis.crs import require_metric
+from yulin_gis.errors import Problem, ValidationError
 
 __all__ = ["adjacency_report", "compound_adjacency", "graph_arrays"]
 
@@ -47,9 +48,7 @@ def _validate(compounds: gpd.GeoDataFrame, unit: str | None) -> None:
     if problems:
         raise ValidationError(problems, "Compounds cannot be turned into a neighbour graph")
     crs = compounds.crs
-    if crs is not None and crs.is_geographic:
-        raise CRSError(f"compounds are in a geographic CRS ({crs.to_string()}); project them "
-                       "to a metric CRS such as EPSG:4546 first")
+    require_metric(crs, "the compounds layer")
     if crs is None:
         logger.warning("compounds have no CRS; coordinates are taken as metres")
 
@@ -126,7 +125,7 @@ def _crosses_barrier(geoms: np.ndarray, i: np.ndarray, j: np.ndarray,
 
 
 def compound_adjacency(
-    compounds: gpd.GeoDataFrame,
+    compounds: gpd.GeoDataFrame, *,
     gap_m: float = 15.0,
     barriers: gpd.GeoDataFrame | None = None,
     unit: str | None = "community_id",

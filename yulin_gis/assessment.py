@@ -82,14 +82,14 @@ def assess_progress(plan_dir: str | Path, table: str | Path, as_of: date,
     out = Path(plan_dir)
     packages = _planned_packages(out)
     problems: list[Problem] = []
-    progress = read_progress(table, packages["package_id"].astype(str).tolist(),
+    progress = read_progress(table, package_ids=packages["package_id"].astype(str).tolist(),
                              problems=problems)
     for problem in problems:
         logger.warning("%s", problem)
     cols = [c for c in ("package_id", "county", "plan_year", "households") if c in packages]
     plan = pd.DataFrame(packages[cols]).fillna({"plan_year": ""})
     per_package = assess_packages(plan, progress, as_of)
-    counties = assess_counties(plan, progress, as_of)
+    counties = assess_counties(plan, progress, as_of=as_of)
     actual = per_package[["package_id", "status", "late_start", "overdue_basic"]].rename(
         columns={"status": "progress_status", "late_start": "started_late",
                  "overdue_basic": "basic_overdue_actual"})
@@ -121,7 +121,7 @@ def _progress_maps(packages: gpd.GeoDataFrame, counties: pd.DataFrame, maps_dir:
                             "started_late": "逾期开工", "basic_overdue_actual": "基础类逾期"},
                      search_fields=["package_id"])
     path = maps_dir / "progress.html"
-    write_map(path, [layer], "老旧小区改造实施进度")
+    write_map([layer], path, title="老旧小区改造实施进度")
     files = [path]
     if counties["tasks"].sum() > 0:
         files.append(chart_progress(counties.dropna(subset=["score"]),

@@ -225,12 +225,13 @@ def check_dem_coverage(dem_path: str | os.PathLike[str], compounds: gpd.GeoDataF
     """
     import rasterio
     import shapely
-    from pyproj import Transformer
+
+    from yulin_gis.crs import transformer
 
     sample = compounds.iloc[:: max(1, math.ceil(len(compounds) / max_checked))]
     pts = shapely.point_on_surface(np.asarray(sample.geometry.values, dtype=object))
     with rasterio.open(dem_path) as src:
-        t = Transformer.from_crs(compounds.crs, src.crs, always_xy=True)
+        t = transformer(compounds.crs, src.crs.to_wkt())
         x, y = t.transform(shapely.get_x(pts), shapely.get_y(pts))
         rows, cols = rasterio.transform.rowcol(src.transform, x, y)
         rows, cols = np.asarray(rows), np.asarray(cols)

@@ -17,9 +17,10 @@ CGCS2000 geographic coordinates (EPSG:4490), practically equal to WGS84 at map s
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -41,9 +42,15 @@ __all__ = [
     "gcj02_to_wgs84",
     "in_china",
     "parse_input_crs",
+    "require_metric",
+    "same_crs",
+    "to_lonlat",
     "to_storage_crs",
+    "to_zone",
+    "transformer",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
+    "zone_epsg",
 ]
 
 logger = logging.getLogger(__name__)
@@ -278,3 +285,111 @@ def gauss_kruger_epsg(lon: float, lat: float = 30.0) -> int:
             "(73.5–136.5°E); pass an explicit analysis CRS"
         )
     return 4534 + (cm - 75) // 3
+
+
+def zone_epsg(lon: ArrayLike) -> NDArray[np.int64]:
+    """Gauss–Krüger zone EPSG code per longitude (vectorised :func:`gauss_kruger_epsg`).
+
+    Non-finite longitudes give ``-1``.
+
+    Raises
+    ------
+    CRSError
+        When a longitude lies outside China's 3-degree zones.
+    """
+    lons = np.asarray(lon, dtype=float)
+    cm = np.floor((lons + 1.5) / 3.0) * 3.0
+    for value in np.unique(cm[np.isfinite(cm)]):
+        gauss_kruger_epsg(float(value))  # raises CRSError outside the zones
+    return np.where(np.isfinite(cm), 4534 + (cm - 75) // 3, -1).astype(np.int64)
+
+
+@functools.lru_cache(maxsize=64)
+def transformer(src: Any, dst: Any) -> Any:
+    """A cached ``pyproj.Transformer`` from ``src`` to ``dst`` (x = easting/longitude first).
+
+    Parameters
+    ----------
+    src, dst
+        Anything ``pyproj.CRS.from_user_input`` accepts (hashable: an EPSG code, a string,
+        a ``pyproj.CRS``).
+    """
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def same_crs(a: Any, b: Any) -> bool:
+    """Whether two CRS definitions are equal (two missing CRSs are equal; one is not)."""
+    from pyproj import CRS
+
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(CRS.from_user_input(a).equals(CRS.from_user_input(b)))
+
+
+def to_lonlat(x: ArrayLike, y: ArrayLike, crs: Any) -> tuple[_FloatArray, _FloatArray]:
+    """Coordinates in ``crs`` as CGCS2000 lon/lat (unchanged when already there)."""
+    if same_crs(crs, STORAGE_CRS):
+        return np.asarray(x, float), np.asarray(y, float)
+    lon, lat = transformer(crs, STORAGE_CRS).transform(x, y)
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
+def to_zone(gdf: gpd.GeoDataFrame, epsg: int) -> gpd.GeoDataFrame:
+    """``gdf`` in the Gauss–Krüger zone ``epsg``; unchanged (no float round trip) when there."""
+    if gdf.crs is not None and same_crs(gdf.crs, epsg):
+        return gdf
+    return gdf.to_crs(epsg=epsg)
+
+
+def require_metric(crs: Any, what: str) -> None:
+    """Raise when ``crs`` is geographic: distances and areas need metres.
+
+    Parameters
+    ----------
+    crs
+        A ``pyproj.CRS`` (or None: coordinates are then taken as metres).
+    what
+        What the layer is, for the message (``"the roads layer"``).
+
+    Raises
+    ------
+    CRSError
+        When ``crs`` is geographic (lon/lat).
+    """
+    if crs is not None and getattr(crs, "is_geographic", False):
+        raise CRSError(
+            f"{what} is in a geographic CRS ({crs.to_string()}); project it to a metric "
+            "CGCS2000 Gauss–Krüger CRS (e.g. EPSG:4546) before measuring distances"
+        )
+
+
+def require_same_crs(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, names: str) -> None:
+    """Raise when two layers carry different CRSs (a layer without a CRS is not checked).
+
+    Raises
+    ------
+    CRSError
+        Naming both layers (``names``) and both CRSs.
+    """
+    if a.crs is not None and b.crs is not None and not same_crs(a.crs, b.crs):
+        raise CRSError(f"{names} are in different CRSs ({a.crs.to_string()} vs "
+                       f"{b.crs.to_string()}); project both to the analysis CRS first")
+
+
+def layer_zone_epsg(layer: gpd.GeoDataFrame | gpd.GeoSeries) -> int:
+    """Gauss–Krüger zone (:func:`gauss_kruger_epsg`) of the centre of a layer's extent.
+
+    Raises
+    ------
+    CRSError
+        When the layer has no CRS, no extent, or lies outside China's zones.
+    """
+    if layer.crs is None:
+        raise CRSError("layer has no coordinate reference system; cannot choose its zone")
+    b = layer.total_bounds
+    if not np.isfinite(b).all():
+        raise CRSError("layer has no geometry; cannot choose its zone")
+    lon, lat = to_lonlat([(b[0] + b[2]) / 2], [(b[1] + b[3]) / 2], layer.crs)
+    return gauss_kruger_epsg(float(lon[0]), float(lat[0]))

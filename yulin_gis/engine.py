@@ -17,10 +17,8 @@ single-machine function (:func:`~yulin_gis.utilities.pipes_near_compounds`,
 :func:`~yulin_gis.hazards.compound_pipe_hazards`, :func:`~yulin_gis.packages.make_packages`)
 and the pieces are put back in input order, so for layers within one zone (Yulin: EPSG:4546)
 the overlay and the survey evidence are exactly what those functions return; across zones
-each compound is assessed in its own zone. Packaging equals ``make_packages`` called on
-each county (or street) — the same as one call on everything only while ``make_packages``
-treats units independently (its solver currently scales edge weights over the whole call:
-on a 3,000-compound city cut into 4 counties, 98.3 % of the assignments agree).
+each compound is assessed in its own zone. Packaging is ``make_packages`` itself, whose ``by`` partitions (counties) the engine
+runs: the pipeline, ``make_packages`` and both engines give the same packages row for row.
 
 Storage: :func:`write_partitioned` / :func:`read_partitioned` (partitioned GeoParquet,
 re-exported from :mod:`yulin_gis.engine_dask`).
@@ -46,12 +44,10 @@ from yulin_gis.engine_dask import (
     PartitionRef,
     hazard_task,
     overlay_task,
-    package_task,
     partition_refs,
     read_partitioned,
     split_layers,
     write_partitioned,
-    zone_epsg,
 )
 from yulin_gis.errors import SchemaError, YulinGisError
 from yulin_gis.layers import Layers
@@ -385,56 +381,18 @@ def run_engine_survey(layers: Source, profile: Profile | None, engine: Engine, *
         has_pipes = int(read_manifest(folder)["rows"].get("utilities", 0)) > 0
     pipes = (engine_pipe_hazards(layers, prof, engine, as_of_year=as_of_year, tile_m=tile_m)
              if has_pipes else None)
-    return assess_compounds(base, prof, walk=walk, terrain=terrain, pipes=pipes, as_of_year=as_of_year)
-
-
-def _piece_zones(comp: gpd.GeoDataFrame, groups: np.ndarray) -> dict[Any, int]:
-    """Zone of each partition: that of the mean longitude of its compounds' points."""
-    import shapely
-
-    from yulin_gis.engine_dask import _lonlat
-
-    rep = shapely.point_on_surface(comp.geometry.to_numpy())
-    lon, _ = _lonlat(shapely.get_x(rep), shapely.get_y(rep), comp.crs)
-    mean = pd.Series(lon).groupby(groups).mean()
-    zones = zone_epsg(mean.fillna(np.inf).to_numpy())
-    return {k: int(z) for k, z in zip(mean.index, zones, strict=True)}
-
-
-def _piece_barriers(barriers: gpd.GeoDataFrame | None, piece: gpd.GeoDataFrame,
-                    pad: float) -> gpd.GeoDataFrame | None:
-    """The barriers whose bounding box meets the partition's, grown by ``pad``."""
-    import shapely
-
-    if barriers is None:
-        return None
-    b = piece.geometry.total_bounds
-    if not np.isfinite(b).all():
-        return barriers.iloc[:0]
-    if piece.crs is not None and piece.crs.is_geographic:  # metres → degrees, generously
-        pad = pad / (111_320.0 * np.cos(np.radians(min(max(abs(b[1]), abs(b[3])), 80.0)))) * 1.5
-    box = shapely.box(b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad)
-    hit = shapely.STRtree(barriers.geometry.to_numpy()).query(box)
-    return barriers.iloc[np.sort(hit)]
-
-
-_PACKAGE_COLUMNS = frozenset({
-    "compound_id", "households", "eligible", "priority", "buildings", "floor_area_m2", "cost_yuan",
-    "items", "street", "county", "community_id", "exclusion_reason", "geometry",
-})
-"""The columns :func:`~yulin_gis.packages.make_packages` reads (the rest is not sent)."""
+    return assess_compounds(base, profile=prof, walk=walk, terrain=terrain, pipes=pipes, as_of_year=as_of_year)
 
 
 def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "county",
                     unit: str = "community_id", barriers: gpd.GeoDataFrame | None = None,
                     keep_graph: bool = True, **kwargs: Any) -> PackageResult:
-    """:func:`~yulin_gis.packages.make_packages` run per ``by`` partition (county/street).
+    """:func:`~yulin_gis.packages.make_packages` with its ``by`` partitions run by ``engine``.
 
     Packages never cross the planning unit, so each partition (a county or street holding
     whole units) is independent; it is projected in the zone of its compounds and solved
-    by one task. Results are put back in input order (assignments) and in the order of
-    ``make_packages`` (packages by unit): exactly ``make_packages`` of each partition (see
-    the module notes for the whole-data call).
+    by one task. This is ``make_packages(compounds, by=by, engine=engine, ...)``, which
+    insists that ``by`` exists and holds whole units.
 
     Parameters
     ----------
@@ -444,21 +402,18 @@ def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "c
         :class:`LocalEngine` or :class:`DaskEngine`.
     by
         Column partitioning the work; every ``unit`` must lie within one value of it.
-    unit, barriers, **kwargs
+    unit, barriers, keep_graph, **kwargs
         As for ``make_packages`` (barriers in the compounds' CRS).
-    keep_graph
-        Return the union of the partitions' neighbour graphs (else an empty graph).
 
     Raises
     ------
     SchemaError
         When ``by`` is missing or a unit spans two of its values.
     """
-    from yulin_gis.packages import PackageResult
+    from yulin_gis.packages import make_packages
+    from yulin_gis.schema import require_columns
 
-    for col in (by, unit):
-        if col not in compounds.columns:
-            raise SchemaError(f"layer compounds: missing field {col!r} to partition packages by")
+    require_columns(compounds, (by, unit), layer="compounds", purpose=f"to partition packages by {by}")
     key = compounds[by].astype(object).where(compounds[by].notna(), "").astype(str).to_numpy()
     units = compounds[unit].astype(object).where(compounds[unit].notna(), "").astype(str)
     spread = pd.Series(key).groupby(units.to_numpy()).nunique()
@@ -466,71 +421,8 @@ def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "c
         bad = ", ".join(map(str, spread[spread > 1].index[:10]))
         raise SchemaError(f"layer compounds: {unit} {bad} lie in more than one {by}; "
                           f"partition by {unit} or a coarser column")
-    keep = [c for c in compounds.columns
-            if c in _PACKAGE_COLUMNS or c in (by, unit, compounds.geometry.name)]
-    comp = compounds[keep].assign(_row=np.arange(len(compounds)))  # only what make_packages reads
-    zones = _piece_zones(comp, key)
-    pad = float(kwargs.get("gap_m", 15.0)) + 1.0
-    items = []
-    for k in sorted(set(key.tolist())):
-        piece = comp[key == k]
-        items.append((piece, _piece_barriers(barriers, piece, pad), zones.get(k, -1)))
-    task = functools.partial(_run_package_task, kwargs={**kwargs, "unit": unit}, keep_graph=keep_graph)
-    results = engine.map(task, items)
-    return _merge_packages(results, comp, compounds, unit, PackageResult)
-
-
-def _run_package_task(item: tuple[Any, Any, int], kwargs: dict[str, Any], keep_graph: bool) -> Any:
-    piece, barriers, epsg = item
-    return package_task(piece, barriers, epsg, kwargs, keep_graph)
-
-
-def _merge_packages(results: list[Any], comp: gpd.GeoDataFrame, compounds: gpd.GeoDataFrame,
-                    unit: str, result_cls: Any) -> PackageResult:
-    """The partitions' results as one: assignments in input order, packages by unit."""
-    import geopandas as gpd
-    import networkx as nx
-
-    assigns, packs, graphs, sums = [], [], [], []
-    for res, _epsg in results:
-        assigns.append(res.assignments)
-        pk = res.packages
-        if compounds.crs is not None and pk.crs is not None and len(pk):
-            pk = pk.to_crs(compounds.crs) if not pk.crs.equals(compounds.crs) else pk
-        packs.append(pk.set_crs(compounds.crs, allow_override=True))
-        graphs.append(res.graph)
-        sums.append(res.summary)
-    row = pd.Series(comp["_row"].to_numpy(), index=comp["compound_id"].astype(str).to_numpy())
-    assignments = pd.concat(assigns, ignore_index=True) if assigns else pd.DataFrame()
-    if len(assignments):
-        assignments = assignments.iloc[np.argsort(row.reindex(assignments["compound_id"]).to_numpy(),
-                                                  kind="stable")].reset_index(drop=True)
-    packages = gpd.GeoDataFrame(pd.concat(packs, ignore_index=True), crs=compounds.crs) if packs else None
-    if packages is not None and len(packages):
-        packages = packages.iloc[np.argsort(packages[unit].astype(str).to_numpy(), kind="stable")]
-        packages = packages.reset_index(drop=True)
-        packages.attrs = {}
-    graph = nx.compose_all(graphs) if graphs else nx.Graph()
-    return result_cls(assignments=assignments, packages=packages, summary=_merge_summary(sums, packages),
-                      graph=graph)
-
-
-def _merge_summary(sums: list[dict[str, Any]], packages: gpd.GeoDataFrame | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    reasons: dict[str, int] = {}
-    for s in sums:
-        for k, v in s.items():
-            if k == "flag_reasons":
-                for r, c in v.items():
-                    reasons[r] = reasons.get(r, 0) + int(c)
-            elif isinstance(v, int | float) and k != "mean_polsby_popper":
-                out[k] = out.get(k, 0) + v
-    out["flag_reasons"] = dict(sorted(reasons.items()))
-    pp = (pd.to_numeric(packages["compactness"], errors="coerce") if packages is not None and len(packages)
-          else pd.Series(dtype=float))
-    out["mean_polsby_popper"] = float(pp.mean()) if pp.notna().any() else float("nan")
-    out["n_partitions"] = len(sums)
-    return out
+    return make_packages(compounds, by=by, engine=engine, unit=unit, barriers=barriers,
+                         keep_graph=keep_graph, **kwargs)
 
 
 # --------------------------------------------------------------------------- stages

@@ -31,7 +31,6 @@ Folder layout (``write_partitioned``)
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Iterable
@@ -43,17 +42,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.crs import STORAGE_CRS, gauss_kruger_epsg
+from yulin_gis.crs import STORAGE_CRS, same_crs, to_zone, transformer, zone_epsg
+from yulin_gis.crs import to_lonlat as _lonlat
 from yulin_gis.errors import CRSError, InputFileError, OutputError, SchemaError
 from yulin_gis.hazards import compound_pipe_hazards
+from yulin_gis.io import atomic_path
 from yulin_gis.layers import LAYER_NAMES, Layers
-from yulin_gis.packages import make_packages as _make_packages
+from yulin_gis.schema import require_columns
 from yulin_gis.utilities import pipes_near_compounds
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from yulin_gis.packages import PackageResult
     from yulin_gis.profile import Profile
 
 __all__ = [
@@ -63,7 +63,6 @@ __all__ = [
     "hazard_task",
     "load_partition",
     "overlay_task",
-    "package_task",
     "partition_refs",
     "read_manifest",
     "read_partitioned",
@@ -113,43 +112,6 @@ class PartitionRef:
     key: str
 
 
-def zone_epsg(lon: np.ndarray) -> np.ndarray:
-    """Gauss–Krüger zone EPSG code per longitude (vectorised :func:`gauss_kruger_epsg`).
-
-    Raises
-    ------
-    CRSError
-        When a longitude lies outside China's 3-degree zones.
-    """
-    lon = np.asarray(lon, dtype=float)
-    cm = np.floor((lon + 1.5) / 3.0) * 3.0
-    for value in np.unique(cm[np.isfinite(cm)]):
-        gauss_kruger_epsg(float(value))  # raises CRSError outside the zones
-    return np.where(np.isfinite(cm), 4534 + (cm - 75) // 3, -1).astype(np.int64)
-
-
-@functools.lru_cache(maxsize=64)
-def _transformer(src: Any, dst: Any) -> Any:
-    from pyproj import Transformer
-
-    return Transformer.from_crs(src, dst, always_xy=True)
-
-
-def _same_crs(a: Any, b: Any) -> bool:
-    from pyproj import CRS
-
-    if a is None or b is None:
-        return a is None and b is None
-    return bool(CRS.from_user_input(a).equals(CRS.from_user_input(b)))
-
-
-def _project(gdf: gpd.GeoDataFrame, epsg: int) -> gpd.GeoDataFrame:
-    """``gdf`` in the zone; unchanged (no float round trip) when already there."""
-    if gdf.crs is not None and _same_crs(gdf.crs, epsg):
-        return gdf
-    return gdf.to_crs(epsg=epsg)
-
-
 def _keys(epsg: np.ndarray, ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
     return np.array([f"{e}_{a}_{b}" for e, a, b in zip(epsg.tolist(), ix.tolist(), iy.tolist(),
                                                      strict=True)], dtype=object)
@@ -162,17 +124,10 @@ def _tile_of(lon: np.ndarray, lat: np.ndarray, tile_m: float) -> tuple[np.ndarra
     iy = np.zeros(len(lon), dtype=np.int64)
     for z in np.unique(zone[zone > 0]).tolist():
         sel = zone == z
-        x, y = _transformer(STORAGE_CRS, int(z)).transform(lon[sel], lat[sel])
+        x, y = transformer(STORAGE_CRS, int(z)).transform(lon[sel], lat[sel])
         ix[sel] = np.floor(np.asarray(x) / tile_m).astype(np.int64)
         iy[sel] = np.floor(np.asarray(y) / tile_m).astype(np.int64)
     return zone, ix, iy
-
-
-def _lonlat(x: np.ndarray, y: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray]:
-    if _same_crs(crs, STORAGE_CRS):
-        return np.asarray(x, float), np.asarray(y, float)
-    lon, lat = _transformer(crs, STORAGE_CRS).transform(x, y)
-    return np.asarray(lon, float), np.asarray(lat, float)
 
 
 def _compound_keys(comp: gpd.GeoDataFrame, tile_m: float) -> np.ndarray:
@@ -216,7 +171,7 @@ def _zone_envelope(boxes: Iterable[tuple[float, float, float, float]], epsg: int
     """Lon/lat envelope of boxes of one zone (edges densified), grown by a margin."""
     polys = shapely.segmentize(shapely.box(*np.asarray(list(boxes)).T), 2000.0)
     xy = shapely.get_coordinates(polys)
-    lon, lat = _transformer(epsg, STORAGE_CRS).transform(xy[:, 0], xy[:, 1])
+    lon, lat = transformer(epsg, STORAGE_CRS).transform(xy[:, 0], xy[:, 1])
     m = _LONLAT_MARGIN_DEG
     return (float(np.min(lon)) - m, float(np.min(lat)) - m, float(np.max(lon)) + m, float(np.max(lat)) + m)
 
@@ -239,8 +194,7 @@ def split_layers(layers: Layers, distance_m: float = 30.0, tile_m: float = 20000
         Sorted by key; compounds and segments without geometry go to the first one.
     """
     comp = layers.compounds
-    if "compound_id" not in comp.columns:
-        raise SchemaError("layer compounds: missing field 'compound_id'")
+    require_columns(comp, ["compound_id"], layer="compounds")
     if comp.crs is None:
         raise CRSError("layer compounds has no CRS; the engine needs one to find the zones")
     comp = comp.assign(_row=np.arange(len(comp), dtype=np.int64))
@@ -257,14 +211,14 @@ def split_layers(layers: Layers, distance_m: float = 30.0, tile_m: float = 20000
     ukey = np.where(ukey == "", first, ukey)
     comp_z: dict[str, gpd.GeoDataFrame] = {}
     for key, part in comp.groupby(ckey, sort=True):
-        comp_z[str(key)] = _project(part, int(str(key).split("_")[0]))
+        comp_z[str(key)] = to_zone(part, int(str(key).split("_")[0]))
     halo = _halo_boxes(keys, comp_z, tile_m, float(distance_m) + _MARGIN_M)
     pipes = (_assign_pipes(util, ukey, ubox, keys, halo, set(comp_z)) if util is not None
              else {})
     out = []
     for key in keys:
         epsg = int(key.split("_")[0])
-        c = comp_z.get(key, comp.iloc[:0].pipe(_project, epsg) if epsg > 0 else comp.iloc[:0])
+        c = comp_z.get(key, comp.iloc[:0].pipe(to_zone, epsg) if epsg > 0 else comp.iloc[:0])
         u = pipes.get(key)
         info = {"n_compounds": len(c), "n_utilities": 0 if u is None else len(u),
                 "n_owned_utilities": 0 if u is None else int(u["_owned"].sum())}
@@ -301,7 +255,7 @@ def _assign_pipes(util: gpd.GeoDataFrame, owner: np.ndarray, box: np.ndarray, ke
         if not len(cand):
             continue
         proj = gpd.GeoSeries(geoms[cand], crs=util.crs)
-        proj_geoms = proj.to_numpy() if _same_crs(util.crs, z) else proj.to_crs(epsg=z).to_numpy()
+        proj_geoms = proj.to_numpy() if same_crs(util.crs, z) else proj.to_crs(epsg=z).to_numpy()
         pos = np.flatnonzero(own[cand])
         kix = owner_idx[cand[pos]]
         if qkeys:
@@ -369,6 +323,12 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a (Geo)Parquet file atomically (:func:`yulin_gis.io.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
 def partition_refs(folder: str | Path, *, with_compounds: bool = True) -> list[PartitionRef]:
     """References to a folder's partitions (by default only those holding compounds)."""
     manifest = read_manifest(folder)
@@ -425,11 +385,11 @@ def write_partitioned(layers: Layers, folder: str | Path, *, distance_m: float =
             (out / name).mkdir(parents=True, exist_ok=True)
         offsets = {n: int(manifest["rows"].get(n, 0)) for n in _SPLIT}
         for p in parts:
-            p.compounds.assign(_row=p.compounds["_row"] + offsets["compounds"]).to_parquet(
-                out / "compounds" / f"{p.key}.parquet", index=False)
+            _write_parquet(p.compounds.assign(_row=p.compounds["_row"] + offsets["compounds"]),
+                           out / "compounds" / f"{p.key}.parquet")
             if p.utilities is not None:
-                p.utilities.assign(_row=p.utilities["_row"] + offsets["utilities"]).to_parquet(
-                    out / "utilities" / f"{p.key}.parquet", index=False)
+                _write_parquet(p.utilities.assign(_row=p.utilities["_row"] + offsets["utilities"]),
+                               out / "utilities" / f"{p.key}.parquet")
             manifest["partitions"][p.key] = {"epsg": p.epsg, "halo_bounds": list(p.halo_bounds),
                                              "batch": manifest["batches"], **p.info}
         for name, layer in layers.present().items():
@@ -437,10 +397,10 @@ def write_partitioned(layers: Layers, folder: str | Path, *, distance_m: float =
                 manifest["rows"][name] = offsets[name] + len(layer)
                 continue
             (out / name).mkdir(parents=True, exist_ok=True)
-            layer.to_crs(STORAGE_CRS).to_parquet(out / name / f"batch-{manifest['batches']:04d}.parquet",
-                                                 index=False)
+            _write_parquet(layer.to_crs(STORAGE_CRS), out / name / f"batch-{manifest['batches']:04d}.parquet")
         manifest["batches"] += 1
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+        with atomic_path(out / MANIFEST) as tmp:  # last: a folder without it is incomplete
+            tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the partitioned layers ({exc})") from exc
     return manifest
@@ -538,7 +498,7 @@ def overlay_task(src: Partition | PartitionRef, distance_m: float, lengths: str,
                               "length_in_m": pd.Series(dtype=float)})
         crow = srow = np.empty(0, dtype=np.int64)
     else:
-        pairs = pipes_near_compounds(p.compounds, util, distance_m, lengths=lengths,  # type: ignore[arg-type]
+        pairs = pipes_near_compounds(p.compounds, util, distance_m=distance_m, lengths=lengths,  # type: ignore[arg-type]
                                      method=method)  # type: ignore[arg-type]
         cmap = pd.Series(p.compounds["_row"].to_numpy(), index=p.compounds["compound_id"].astype(str))
         smap = pd.Series(util["_row"].to_numpy(), index=util["segment_id"].astype(str))
@@ -549,7 +509,7 @@ def overlay_task(src: Partition | PartitionRef, distance_m: float, lengths: str,
     result: dict[str, Any] = {"key": p.key, "n_pairs": len(pairs), "totals": totals, "pairs": pairs}
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        pairs.to_parquet(Path(out_dir) / f"{p.key}.parquet", index=False)
+        _write_parquet(pairs, Path(out_dir) / f"{p.key}.parquet")
         result["pairs"] = None
     return result
 
@@ -574,13 +534,3 @@ def _empty_utilities(comp: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                             geometry=gpd.GeoSeries([], crs=comp.crs), crs=comp.crs)
 
 
-def package_task(piece: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None, epsg: int,
-                 kwargs: dict[str, Any], keep_graph: bool) -> tuple[PackageResult, int]:
-    """:func:`~yulin_gis.packages.make_packages` of one planning-unit partition in its zone."""
-    piece = _project(piece, epsg) if epsg > 0 else piece
-    if barriers is not None and epsg > 0:
-        barriers = _project(barriers, epsg)
-    result = _make_packages(piece, barriers=barriers, **kwargs)
-    if not keep_graph:
-        result.graph = type(result.graph)()
-    return result, epsg

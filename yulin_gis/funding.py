@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from yulin_gis.errors import ProfileError, SchemaError
+from yulin_gis.schema import require_columns
 
 __all__ = [
     "DEFAULT_FUNDING_SHARES",
@@ -196,8 +197,7 @@ def split_costs(
     ProfileError
         Bad shares.
     """
-    if "cost_yuan" not in table.columns:
-        raise SchemaError("table lacks field 'cost_yuan'")
+    require_columns(table, ["cost_yuan"], layer="cost table")
     shares = validate_shares({**DEFAULT_FUNDING_SHARES, **(funding_shares or {})})
     classes = dict(item_classes or {})
     cost = pd.to_numeric(table["cost_yuan"], errors="coerce")
@@ -241,9 +241,8 @@ def split_costs(
 
 def package_funding(
     packages: pd.DataFrame,
-    compounds: pd.DataFrame | None = None,
+    compounds: pd.DataFrame | None = None, *,
     funding_shares: Mapping[str, Any] | None = None,
-    *,
     item_classes: Mapping[str, str] | None = None,
     item_weights: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
@@ -263,8 +262,7 @@ def package_funding(
     kw: dict[str, Any] = {"item_classes": item_classes, "item_weights": item_weights}
     if compounds is None:
         return split_costs(packages, funding_shares, **kw)
-    if "package_id" not in compounds.columns:
-        raise SchemaError("compounds lack field 'package_id'")
+    require_columns(compounds, ["package_id"], layer="compounds")
     parts = split_costs(compounds, funding_shares, **kw)
     parts = parts[parts["package_id"].notna()]
     sums = parts.groupby(parts["package_id"].astype(str))[["cost_yuan", *FUNDING_COLUMNS]].sum()
@@ -301,9 +299,7 @@ def funding_by_county_year(table: pd.DataFrame) -> pd.DataFrame:
         ``county, plan_year`` (int), ``cost_yuan`` and the funding columns, sorted.
     """
     need = ["county", "plan_year", "cost_yuan", *FUNDING_COLUMNS]
-    missing = [c for c in need if c not in table.columns]
-    if missing:
-        raise SchemaError(f"funding table lacks field(s) {missing}")
+    require_columns(table, need, layer="funding table")
     year = table["plan_year"].astype(str).str.strip()
     sub = table.loc[~year.isin(["", "nan", "None", "<NA>"]), need].copy()
     sub["plan_year"] = sub["plan_year"].astype(float).astype(int)

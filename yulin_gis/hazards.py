@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.errors import CRSError, SchemaError
-from yulin_gis.schema import VOCABULARIES
+from yulin_gis.errors import CRSError
+from yulin_gis.schema import VOCABULARIES, require_columns
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -110,9 +110,7 @@ def hazardous_segments(
         ``install_year``, ``age_years``, ``status`` (``hazard`` / ``undetermined``),
         ``rules`` (codes of the criteria met), ``reason_zh``, ``reason_en``.
     """
-    for col in ("segment_id", "utility"):
-        if col not in utilities.columns:
-            raise SchemaError(f"layer utilities: missing field {col!r}")
+    require_columns(utilities, ("segment_id", "utility"), layer="utilities")
     year = profile.survey.as_of_year if as_of_year is None else int(as_of_year)
     util = _column(utilities, "utility", "str")
     mat = _column(utilities, "material", "str")

@@ -145,11 +145,10 @@ def _counts(c: NDArray[np.integer[Any]]) -> str | None:
 
 # ---------------------------------------------------------------- geometry
 
-@cache
 def _transformer(wkt: str) -> Any:
-    from pyproj import Transformer
+    from yulin_gis.crs import transformer
 
-    return Transformer.from_crs(wkt, "EPSG:4326", always_xy=True)
+    return transformer(wkt, "EPSG:4326")
 
 
 def lonlat_transform(gdf: gpd.GeoDataFrame) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:

@@ -38,7 +38,9 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from yulin_gis.errors import CRSError, Problem, SchemaError, ValidationError
+from yulin_gis.crs import require_metric
+from yulin_gis.errors import Problem, SchemaError, ValidationError
+from yulin_gis.schema import missing_column_problems
 from yulin_gis.traces import isolation_impact, segments_near, trace_package
 from yulin_gis.utility_types import (
     DEFAULT_OWNERS,
@@ -182,10 +184,7 @@ class NetworkSet(dict[str, UtilityNetwork]):
 
 def _check_layer(utilities: gpd.GeoDataFrame) -> None:
     problems: list[Problem] = []
-    for col in ("segment_id", "utility"):
-        if col not in utilities.columns:
-            problems.append(Problem("error", "missing-field", f"utilities need a {col} column",
-                                    layer="utilities", field=col))
+    problems += missing_column_problems(utilities, ("segment_id", "utility"), layer="utilities")
     if "segment_id" in utilities.columns:
         ids = utilities["segment_id"].astype(str)
         for dup in sorted(ids[ids.duplicated()].unique()):
@@ -193,9 +192,7 @@ def _check_layer(utilities: gpd.GeoDataFrame) -> None:
                                     layer="utilities", row=str(dup), field="segment_id"))
     if problems:
         raise ValidationError(problems, "Utilities cannot be turned into networks")
-    if utilities.crs is not None and utilities.crs.is_geographic:
-        raise CRSError(f"utilities are in a geographic CRS ({utilities.crs.to_string()}); "
-                       "project them to a metric CRS such as EPSG:4546 first")
+    require_metric(utilities.crs, "the utilities layer")
 
 
 def _problem_rows(utility: str, code: str, ids: Iterable[Any], detail: str | Iterable[str] = "",
@@ -342,7 +339,7 @@ def _build_one(utility: str, part: gpd.GeoDataFrame, tol: float, split: bool) ->
     return UtilityNetwork(utility, seg, node_xy[used], tol, _concat(frames), edges)
 
 
-def build_networks(utilities: gpd.GeoDataFrame, snap_tolerance_m: float = 0.5,
+def build_networks(utilities: gpd.GeoDataFrame, *, snap_tolerance_m: float = 0.5,
                    split_at_junctions: bool = True) -> NetworkSet:
     """Build one network per utility type, snapping segment end points within a tolerance.
 
@@ -493,7 +490,7 @@ def topology_report(networks: Mapping[str, UtilityNetwork] | gpd.GeoDataFrame,
         segment; all its ids are in ``detail``), ``node_id``, ``x``, ``y``, ``detail``.
     """
     if isinstance(networks, gpd.GeoDataFrame):
-        networks = build_networks(networks, snap_tolerance_m)
+        networks = build_networks(networks, snap_tolerance_m=snap_tolerance_m)
     frames = [getattr(networks, "rejected", _concat([]))]
     for ut in sorted(networks, key=lambda k: UTILITY_TYPES.index(k) if k in UTILITY_TYPES else 99):
         net = networks[ut]

@@ -133,18 +133,18 @@ def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
         rasters.append(RasterOverlay(path, f"影像：{Path(path).stem}", opacity=1.0))
     files = []
     options = {"fit": ["小区"], **options}
-    write_map(maps_dir / "overview.html", plan_map_layers(state),
-              f"{city}城镇老旧小区改造规划总览", raster_overlays=rasters, **options)
+    write_map(plan_map_layers(state), maps_dir / "overview.html",
+              title=f"{city}城镇老旧小区改造规划总览", raster_overlays=rasters, **options)
     files.append(maps_dir / "overview.html")
     for county in sorted(state.compounds["county"].dropna().astype(str).unique()):
         path = maps_dir / f"county_{_stem(county)}.html"
-        write_map(path, plan_map_layers(state, county=county), f"{county}老旧小区改造规划",
+        write_map(plan_map_layers(state, county=county), path, title=f"{county}老旧小区改造规划",
                   **options)
         files.append(path)
     if state.pipe_upgrades is not None and len(state.pipe_upgrades):
         for owner in sorted(state.pipe_upgrades["owner"].dropna().astype(str).unique()):
             path = maps_dir / f"utility_{_stem(owner)}.html"
-            write_map(path, plan_map_layers(state, owner=owner), f"{owner}管线改造计划",
+            write_map(plan_map_layers(state, owner=owner), path, title=f"{owner}管线改造计划",
                       **options)
             files.append(path)
     static_args: dict[str, Any] = {"packages": state.packages, "communities": state.layers.communities,

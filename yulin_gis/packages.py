@@ -30,7 +30,9 @@ import shapely
 
 from yulin_gis.adjacency import compound_adjacency, graph_arrays
 from yulin_gis.errors import Problem, SchemaError, ValidationError
+from yulin_gis.package_partitions import package_by_partition, partition_key
 from yulin_gis.partition import partition_arrays
+from yulin_gis.schema import missing_column_problems
 
 __all__ = [
     "PackageResult",
@@ -114,10 +116,8 @@ class PackageResult:
 def _validate(compounds: gpd.GeoDataFrame, unit: str, floor: float, ceiling: float) -> None:
     """Collect the problems that make packaging impossible and raise them once."""
     problems: list[Problem] = []
-    for col in ("compound_id", unit, "households"):
-        if col not in compounds.columns:
-            problems.append(Problem("error", "missing-field", f"column {col!r} is needed for packages",
-                                    layer="compounds", field=col))
+    problems += missing_column_problems(compounds, ("compound_id", unit, "households"),
+                                        layer="compounds", purpose="needed for packages")
     if not 0 <= floor <= ceiling:
         problems.append(Problem("error", "bad-option",
                                 f"household limits must satisfy 0 <= floor <= ceiling, got "
@@ -281,6 +281,7 @@ def _group_items(items: pd.Series, labels: np.ndarray) -> pd.Series:
 
 def make_packages(
     compounds: gpd.GeoDataFrame,
+    *,
     graph: nx.Graph | None = None,
     unit: str = "community_id",
     min_households: float = 1000,
@@ -294,6 +295,9 @@ def make_packages(
     seed: int = 0,
     closing_m: float = 10.0,
     priority_weight: float = 1.0,
+    by: str | None = "county",
+    engine: Any = None,
+    keep_graph: bool = True,
 ) -> PackageResult:
     """Group eligible compounds into contiguous packages (连片改造片区) per planning unit.
 
@@ -324,6 +328,17 @@ def make_packages(
         Closing radius for the Polsby–Popper compactness (bridges roads inside a package).
     priority_weight
         How strongly packages group compounds of similar priority against compactness.
+    by
+        Column whose values are packaged independently, each in the Gauss–Krüger zone of
+        its compounds (``"county"``: what :func:`yulin_gis.run` does, so both give the
+        same packages). The layer is packaged whole when ``by`` is None or not a column,
+        or when a unit spans two of its values (logged).
+    engine
+        Runs the partitions: anything with ``map(func, items)``, such as
+        :class:`yulin_gis.engine.LocalEngine` or :class:`yulin_gis.engine.DaskEngine`;
+        None runs them here, one after the other.
+    keep_graph
+        Return the neighbour graph (False returns an empty graph: less memory).
 
     Returns
     -------
@@ -331,6 +346,41 @@ def make_packages(
         ``assignments`` (every input compound), ``packages``, ``summary``, ``graph``.
     """
     _validate(compounds, unit, min_households, max_households)
+    options: dict[str, Any] = {
+        "unit": unit, "min_households": min_households, "max_households": max_households,
+        "max_buildings": max_buildings, "max_cost": max_cost, "gap_m": gap_m,
+        "absorb_gap_m": absorb_gap_m, "restarts": restarts, "seed": seed,
+        "closing_m": closing_m, "priority_weight": priority_weight,
+    }
+    key = partition_key(compounds, by, unit)
+    if key is None:
+        result = _package_layer(compounds, graph=graph, barriers=barriers, **options)
+        if not keep_graph:
+            result.graph = nx.Graph()
+        return result
+    return package_by_partition(compounds, key, solve=_package_layer, options=options, graph=graph,
+                                barriers=barriers, mapper=engine.map if engine is not None else None,
+                                keep_graph=keep_graph, result_cls=PackageResult)
+
+
+def _package_layer(
+    compounds: gpd.GeoDataFrame,
+    *,
+    graph: nx.Graph | None,
+    unit: str,
+    min_households: float,
+    max_households: float,
+    max_buildings: float | None,
+    max_cost: float | None,
+    gap_m: float,
+    absorb_gap_m: float,
+    barriers: gpd.GeoDataFrame | None,
+    restarts: int,
+    seed: int,
+    closing_m: float,
+    priority_weight: float,
+) -> PackageResult:
+    """:func:`make_packages` of one layer (or one partition) in one solver call."""
     df = compounds.copy()
     df["compound_id"] = df["compound_id"].astype(str)
     df[unit] = df[unit].astype(object).where(df[unit].notna(), "").astype(str)

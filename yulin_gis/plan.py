@@ -178,12 +178,11 @@ class PlanResult:
 
 
 def allocate_plan(
-    packages: pd.DataFrame,
+    packages: pd.DataFrame, *,
     years: Sequence[int] = DEFAULT_YEARS,
     budget_by_county_year: LimitSpec = None,
     households_capacity: LimitSpec = None,
     share_cap: float | None = 0.15,
-    *,
     compute_budget_needed: bool = True,
     pre2000_first: bool = True,
 ) -> PlanResult:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from yulin_gis.errors import Problem, ProfileError, ValidationError
+from yulin_gis.schema import missing_column_problems
 
 __all__ = ["LimitSpec", "Row", "normalise_limits"]
 
@@ -33,11 +34,8 @@ _EPS = 1e-6
 def _check_packages(packages: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate and normalise the package table; raise ValidationError on errors."""
     problems: list[Problem] = []
-    missing = [c for c in _REQUIRED if c not in packages.columns]
-    for col in missing:
-        problems.append(Problem("error", "missing-field", f"packages lack field {col!r}",
-                                layer="packages", field=col))
-    if missing:
+    problems += missing_column_problems(packages, _REQUIRED, layer="packages")
+    if problems:
         raise ValidationError(problems, "Cannot plan packages")
     df = packages.copy()
     if "share_households" not in df.columns:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from yulin_gis.errors import SchemaError
 from yulin_gis.funding import FUNDING_COLUMNS, split_costs
+from yulin_gis.schema import require_columns
 from yulin_gis.xlsx import formula_like, save_workbook
 
 __all__ = [
@@ -129,8 +129,7 @@ def plan_table(
         Columns of :data:`PLAN_COLUMNS_ZH` (canonical names) plus ``plan_year``; sorted
         by county, plan year, package and compound.
     """
-    if "compound_id" not in compounds.columns:
-        raise SchemaError("compounds lack field 'compound_id'")
+    require_columns(compounds, ["compound_id"], layer="compounds")
     df = pd.DataFrame(compounds).copy()
     if packages is not None and "package_id" in df.columns:
         from yulin_gis.plan import apply_plan_to_compounds

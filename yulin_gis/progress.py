@@ -42,8 +42,9 @@ from typing import Any
 
 import pandas as pd
 
-from yulin_gis.errors import Problem, ProfileError, SchemaError, ValidationError
-from yulin_gis.schema import header_key
+from yulin_gis.errors import Problem, ProfileError, ValidationError
+from yulin_gis.schedule import deadline_date, deadline_settings
+from yulin_gis.schema import header_key, require_columns
 
 __all__ = [
     "DEFAULT_SCORE_WEIGHTS",
@@ -79,6 +80,7 @@ PROGRESS_HEADERS: dict[str, tuple[str, ...]] = {
 DEFAULT_SCORE_WEIGHTS: dict[str, float] = {
     "completion": 0.5, "on_time_start": 0.25, "on_time_basic": 0.25,
 }
+"""How a county's progress score weighs completion, on-time start and on-time basic works."""
 _DATE_FIELDS = ("actual_start", "actual_completion", "actual_basic_completion")
 _STATUS_LOOKUP = {header_key(a): k for k, aliases in STATUS_ALIASES.items()
                   for a in (*aliases, k)}
@@ -125,8 +127,8 @@ def _map_headers(columns: list[Any]) -> dict[Any, str]:
 
 def read_progress(
     path: str | Path,
-    package_ids: Collection[str] | None = None,
     *,
+    package_ids: Collection[str] | None = None,
     problems: list[Problem] | None = None,
     sheet: str | int = 0,
 ) -> pd.DataFrame:
@@ -266,14 +268,6 @@ def _finish(found: list[Problem], sink: list[Problem] | None) -> None:
         raise ValidationError(found, "Progress table has errors")
 
 
-def _mmdd(text: str, year: int) -> date:
-    try:
-        month, day = (int(x) for x in str(text).split("-"))
-        return date(year, month, day)
-    except ValueError as exc:
-        raise ProfileError(f"deadline must be 'MM-DD', got {text!r}") from exc
-
-
 def assess_packages(
     plan: Any,
     progress: pd.DataFrame,
@@ -306,12 +300,8 @@ def assess_packages(
         ``overdue_basic``, ``start_deadline``, ``basic_deadline``.
     """
     packages = getattr(plan, "packages", plan)
-    need = {"package_id", "county", "plan_year"}
-    if not need <= set(packages.columns):
-        raise SchemaError(f"plan lacks field(s) {sorted(need - set(packages.columns))}")
-    dl = {"start_by": "06-30", "basic_by": "12-31", **(deadlines or {})}
-    if deadlines and "basic_complete_by" in deadlines and "basic_by" not in deadlines:
-        dl["basic_by"] = deadlines["basic_complete_by"]
+    require_columns(packages, ("package_id", "county", "plan_year"), layer="plan")
+    dl = deadline_settings(deadlines)
     as_of_ts = pd.Timestamp(as_of)
     pk = packages.assign(package_id=packages["package_id"].astype(str),
                          year=pd.to_numeric(packages["plan_year"].astype(str).replace("", None),
@@ -325,8 +315,8 @@ def assess_packages(
     joined["status"] = joined["status"].fillna("not_started").replace("", "not_started")
     rows = []
     for rec in joined.to_dict("records"):
-        sd = pd.Timestamp(_mmdd(dl["start_by"], rec["year"]))
-        bd = pd.Timestamp(_mmdd(dl["basic_by"], rec["year"]))
+        sd = pd.Timestamp(deadline_date(dl["start_by"], rec["year"], "start_by"))
+        bd = pd.Timestamp(deadline_date(dl["basic_by"], rec["year"], "basic_by"))
         started = rec["status"] in ("in_progress", "completed") or pd.notna(rec["actual_start"])
         completed = rec["status"] == "completed"
         basic_date = rec["actual_basic_completion"]
@@ -347,9 +337,8 @@ def assess_packages(
 
 def assess_counties(
     plan: Any,
-    progress: pd.DataFrame,
+    progress: pd.DataFrame, *,
     as_of: date,
-    *,
     deadlines: Mapping[str, str] | None = None,
     years: Collection[int] | None = None,
     weights: Mapping[str, float] | None = None,

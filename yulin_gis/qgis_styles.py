@@ -207,7 +207,7 @@ class LayerStyle:
 
     @property
     def renderer(self) -> str:
-        """The QGIS renderer type: singleSymbol, categorizedSymbol or graduatedSymbol."""
+        """Which QGIS renderer draws the layer (singleSymbol, categorizedSymbol or graduatedSymbol)."""
         if self.field and self.categories:
             return "categorizedSymbol"
         if self.field and self.ranges:
@@ -469,9 +469,8 @@ def _open_gpkg(path: Path) -> sqlite3.Connection:
 
 
 def write_layer_styles(
-    gpkg_path: str | Path,
+    gpkg_path: str | Path, *,
     styles: Mapping[str, LayerStyle] | None = None,
-    *,
     owner: str = "yulin_gis",
 ) -> list[str]:
     """Store default QGIS styles for the layers of a GeoPackage.

@@ -137,7 +137,7 @@ def _hazards(df: pd.DataFrame, age: np.ndarray, rules: Iterable[Any]) -> tuple[n
     return flag, reasons
 
 
-def renewal_risk(utilities: pd.DataFrame, as_of_year: int,
+def renewal_risk(utilities: pd.DataFrame, *, as_of_year: int,
                  households_served: pd.Series | Mapping[str, float] | None = None,
                  road_classes: pd.Series | Mapping[str, str] | None = None,
                  params: Mapping[str, Any] | None = None) -> pd.DataFrame:

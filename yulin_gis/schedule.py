@@ -27,12 +27,16 @@ from typing import Any
 
 import pandas as pd
 
-from yulin_gis.errors import ProfileError, SchemaError
+from yulin_gis.errors import ProfileError
+from yulin_gis.schema import require_columns
 
 __all__ = [
+    "DEADLINE_ALIASES",
     "DEFAULT_DEADLINES",
     "DEFAULT_DURATIONS_DAYS",
     "apply_plan_to_compounds",
+    "deadline_date",
+    "deadline_settings",
     "schedule_packages",
 ]
 
@@ -58,7 +62,38 @@ DEFAULT_DURATIONS_DAYS: dict[str, float] = {
 """Typical durations for a package of ``reference_households`` households (editable)."""
 
 
-def _mmdd(text: str, year: int, key: str) -> date:
+DEADLINE_ALIASES: dict[str, str] = {"basic_complete_by": "basic_by"}
+"""Other names accepted for a deadline key (the profile's ``[schedule]`` table says
+``basic_complete_by``); :func:`deadline_settings` maps them, so the code knows one key."""
+
+
+def deadline_settings(deadlines: Mapping[str, str] | None = None) -> dict[str, str]:
+    """:data:`DEFAULT_DEADLINES` overridden by ``deadlines``, under the one set of keys.
+
+    Raises
+    ------
+    ProfileError
+        When a key and its alias are both given with different dates.
+    """
+    out = dict(DEFAULT_DEADLINES)
+    given: dict[str, str] = {}
+    for key, value in (deadlines or {}).items():
+        canon = DEADLINE_ALIASES.get(key, key)
+        if canon in given and given[canon] != value:
+            raise ProfileError(f"deadline {canon!r} given twice: {given[canon]!r} and {value!r}")
+        given[canon] = value
+    out.update(given)
+    return out
+
+
+def deadline_date(text: str, year: int, key: str = "deadline") -> date:
+    """The date of an ``MM-DD`` deadline in ``year``: the one date parser of the deadlines.
+
+    Raises
+    ------
+    ProfileError
+        Naming ``key`` when ``text`` is not ``MM-DD`` or not a date.
+    """
     try:
         month, day = (int(x) for x in str(text).split("-"))
         return date(year, month, day)
@@ -104,9 +139,7 @@ def schedule_packages(
         start_deadline, basic_deadline`` (Timestamps; NaT when unscheduled),
         ``late_start``, ``basic_overdue`` (bool) and ``schedule_flag`` (str).
     """
-    dl = {**DEFAULT_DEADLINES, **(deadlines or {})}
-    if "basic_complete_by" in dl and not (deadlines and "basic_by" in deadlines):
-        dl["basic_by"] = dl["basic_complete_by"]  # the profile's key
+    dl = deadline_settings(deadlines)
     du = _durations(durations_days)
     for key, value in du.items():
         if float(value) < 0:
@@ -180,9 +213,9 @@ def _schedule_one(pid: str, year: Any, households: float, improve: bool,
     def days(key: str, scaled: bool = True) -> timedelta:
         return timedelta(days=math.ceil(float(du[key]) * (factor if scaled else 1.0)))
 
-    design_start = _mmdd(dl["plan_start"], y, "plan_start")
-    start_deadline = _mmdd(dl["start_by"], y, "start_by")
-    basic_deadline = _mmdd(dl["basic_by"], y, "basic_by")
+    design_start = deadline_date(dl["plan_start"], y, "plan_start")
+    start_deadline = deadline_date(dl["start_by"], y, "start_by")
+    basic_deadline = deadline_date(dl["basic_by"], y, "basic_by")
     start = design_start + days("design", scaled=False)
     basic_len = max(days("utility") + days("surface"), days("building"))
     if start + basic_len > basic_deadline:  # bring design forward, at most design_lead days
@@ -230,8 +263,7 @@ def apply_plan_to_compounds(compounds: pd.DataFrame, packages: pd.DataFrame) -> 
         ``unscheduled_reason`` and, when present on ``packages``, ``planned_start``,
         ``basic_end`` and ``planned_completion``. Every compound is kept.
     """
-    if "package_id" not in compounds.columns:
-        raise SchemaError("compounds lack field 'package_id'")
+    require_columns(compounds, ["package_id"], layer="compounds")
     cols = [c for c in ("plan_year", "unscheduled_reason", "planned_start", "basic_end",
                         "planned_completion") if c in packages.columns]
     lookup = packages.assign(package_id=packages["package_id"].astype(str)).set_index(

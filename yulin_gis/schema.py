@@ -24,6 +24,8 @@ __all__ = [
     "LayerSpec",
     "header_key",
     "match_headers",
+    "missing_column_problems",
+    "require_columns",
     "require_unique_ids",
     "schema_markdown",
 ]
@@ -418,3 +420,51 @@ def require_unique_ids(frame: Any, layer: str = "compounds", field: str = "compo
     if len(dup):
         raise SchemaError(f"{layer} layer: duplicate {field} "
                           + ", ".join(map(str, dup[:20])))
+
+
+def _missing(frame: Any, columns: Any) -> list[str]:
+    have = set(frame.columns)
+    return [str(c) for c in dict.fromkeys(columns) if c not in have]
+
+
+def missing_column_message(layer: str, column: str, purpose: str = "") -> str:
+    """The one wording of a missing-column error: ``layer compounds: missing field 'x' (why)``."""
+    return f"layer {layer}: missing field {column!r}" + (f" ({purpose})" if purpose else "")
+
+
+def missing_column_problems(frame: Any, columns: Any, *, layer: str, purpose: str = "") -> list[Any]:
+    """One :class:`~yulin_gis.errors.Problem` (``missing-field``) per absent column.
+
+    For callers that collect problems and raise them together.
+    """
+    from yulin_gis.errors import Problem
+
+    return [Problem("error", "missing-field", missing_column_message(layer, c, purpose),
+                    layer=layer, field=c) for c in _missing(frame, columns)]
+
+
+def require_columns(frame: Any, columns: Any, *, layer: str, purpose: str = "") -> None:
+    """Raise when ``frame`` lacks any of ``columns``: the one required-columns check.
+
+    Parameters
+    ----------
+    frame
+        A (Geo)DataFrame.
+    columns
+        The column names it needs.
+    layer
+        The layer's name for the message (``"compounds"``, ``"utilities"``, ``"plan"`` ...).
+    purpose
+        What the columns are needed for, appended in brackets.
+
+    Raises
+    ------
+    SchemaError
+        Naming the layer and every missing field, e.g.
+        ``layer compounds: missing field 'households' (for packages)``.
+    """
+    from yulin_gis.errors import SchemaError
+
+    missing = _missing(frame, columns)
+    if missing:
+        raise SchemaError("; ".join(missing_column_message(layer, c, purpose) for c in missing))

@@ -119,7 +119,7 @@ def survey_stage(layers: Layers, options: PlanOptions, *,
     from yulin_gis.survey import assess_compounds
 
     profile = load_profile(options.profile_path)
-    assessed = assess_compounds(layers, profile, pipes=pipes)
+    assessed = assess_compounds(layers, profile=profile, pipes=pipes)
     eligible = assessed["eligible"].fillna(False).astype(bool).to_numpy()
     assessed["status"] = np.where(eligible, "eligible", "excluded")
     reason = assessed["exclusion_reason"].fillna("").astype(str)
@@ -146,12 +146,14 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
     ``packager`` replaces :func:`yulin_gis.packages.make_packages` (same signature and
     result), e.g. the dask engine's per-county packaging.
     """
+    from yulin_gis.packages import make_packages
 
     opts = state.options
     comp = state.compounds
-    result = (packager or _packages_by_county)(comp, unit=opts.unit, min_households=opts.min_households,
-                           max_households=opts.max_households, gap_m=opts.gap_m,
-                           barriers=_barriers(state.layers, opts.barrier_classes))
+    result = (packager or make_packages)(
+        comp, unit=opts.unit, min_households=opts.min_households,
+        max_households=opts.max_households, gap_m=opts.gap_m,
+        barriers=_barriers(state.layers, opts.barrier_classes))
     assign = result.assignments.set_index("compound_id")
     ids = comp["compound_id"].astype(str)
     comp["package_id"] = ids.map(assign["package_id"]).fillna("").to_numpy()
@@ -170,25 +172,6 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
     logger.info("packages: %d from %d eligible compounds (%d flagged)", len(packages),
                 int(packaged.sum()) + int(lost.sum()), int(packages["flag"].sum()))
     return state
-
-
-def _packages_by_county(compounds: gpd.GeoDataFrame, **kwargs: Any) -> Any:
-    """``make_packages`` run county by county (counties are independent: packages never
-    cross the planning unit), exactly as the dask engine partitions the work, so the local
-    and the dask engine give the same packages. Falls back to one call when there is no
-    county or a unit spans two counties.
-    """
-    from yulin_gis.engine import LocalEngine, engine_packages
-    from yulin_gis.packages import make_packages
-
-    unit = kwargs.get("unit", "community_id")
-    if "county" not in compounds.columns or unit not in compounds.columns:
-        return make_packages(compounds, **kwargs)
-    county = compounds["county"].astype(object).where(compounds["county"].notna(), "")
-    if (county.groupby(compounds[unit].astype(object).fillna("").to_numpy()).nunique() > 1).any():
-        logger.warning("some %s span two counties: packaging the whole layer at once", unit)
-        return make_packages(compounds, **kwargs)
-    return engine_packages(compounds, LocalEngine(), by="county", **kwargs)
 
 
 def _household_groups(comp: pd.DataFrame, profile: Profile) -> pd.DataFrame:
@@ -247,7 +230,7 @@ def plan_stage(state: PlanState) -> PlanState:
                            share_cap=prof.eligibility.share_cap)
     scheduled = schedule_packages(
         result.packages, deadlines={"start_by": prof.schedule.start_by,
-                                    "basic_complete_by": prof.schedule.basic_complete_by},
+                                    "basic_by": prof.schedule.basic_complete_by},
         durations_days=dict(prof.schedule.durations_days))
     comp = apply_plan_to_compounds(state.compounds, scheduled)
     planned = (comp["plan_year"] != "").to_numpy()

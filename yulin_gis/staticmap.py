@@ -33,9 +33,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
@@ -363,12 +361,11 @@ def _crs_note(target: Any) -> str:
 
 def render_static_map(
     layers: Sequence[StaticLayer],
-    path: str | Path,
+    path: str | Path, *,
     title: str,
     crs: str = "EPSG:4546",
     dpi: int = 150,
     boundary: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry | None = None,
-    *,
     figsize: tuple[float, float] = (11.69, 8.27),
     note: str | None = None,
     fit: Literal["all", "layers"] = "all",
@@ -483,23 +480,14 @@ def _figure(
 
 
 def _save(fig: Any, out: Path, fmt: str, dpi: int) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".{fmt}.tmp", dir=out.parent)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write into {out.parent} ({exc})") from exc
+    from yulin_gis.io import atomic_path
+
     metadata: dict[str, Any] = {"Software": None} if fmt == "png" else {"CreationDate": None, "ModDate": None}
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi, metadata=metadata)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{out}: could not write the map ({exc})") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- convenience maps --------------------------------------------------------------------------
@@ -540,7 +528,7 @@ def overview_map(
     """
     below, above = _context_layers(packages, communities, counties)
     layers = [*below, compound_layer(compounds, style_by), *above]
-    return render_static_map(layers, path, title, crs=crs, dpi=dpi, figsize=figsize, note=note)
+    return render_static_map(layers, path, title=title, crs=crs, dpi=dpi, figsize=figsize, note=note)
 
 
 def _safe_filename(name: str) -> str:
@@ -608,7 +596,7 @@ def county_maps(
         below, above = _county_context(packages, communities, county, county_field, part)
         written.append(render_static_map(
             [*below, compound_layer(part, style_by), *above],
-            folder / f"{stem}.{fmt}", title_template.format(county=county), crs=crs, dpi=dpi,
+            folder / f"{stem}.{fmt}", title=title_template.format(county=county), crs=crs, dpi=dpi,
             boundary=boundary, figsize=figsize, fit=fit, boundary_label="县（市、区）界",
         ))
     return written

@@ -546,9 +546,8 @@ def _result_columns(tiers: pd.DataFrame, res: dict[str, Any], prio: pd.DataFrame
 
 
 def assess_compounds(
-    layers: Layers,
+    layers: Layers, *,
     profile: Profile | None = None,
-    *,
     walk: pd.DataFrame | None = None,
     terrain: pd.DataFrame | None = None,
     pipes: pd.DataFrame | None = None,

@@ -61,6 +61,7 @@ from yulin_gis.synthetic_layout import (
     _scatter_old_buildings,
     load_real_divisions,
 )
+from yulin_gis.synthetic_negatives import planted_negatives
 from yulin_gis.synthetic_networks import (
     FACILITY_RATES,
     GAP_KINDS,
@@ -476,5 +477,6 @@ def _assemble(ctx: _Ctx, C: pd.DataFrame, A: pd.DataFrame, R: pd.DataFrame, U: p
                           dem_res or (10.0 if ctx.mode == "sample" else max(10.0, round(g.nx * CELL / 2000))))
     rivers = _gdf({"river_id": ["RV01"], "name": ["南流江"]}, [frame.geoms_to_world(np.array([river_line]))[0]])
     truth = _truth(A, U, seg_ids, compounds, facilities, cent, local, dep, chahua, gaps, frame)
+    truth.update(planted_negatives(compounds, roads, facilities, truth["depressions"]))
     return SyntheticCity(compounds, comms, streets, ctx.counties, roads, utilities, nodes, facilities, rivers,
                          dem, transform, truth, mode=ctx.mode)  # type: ignore[arg-type]

@@ -44,8 +44,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.errors import CRSError, InputFileError, SchemaError
-from yulin_gis.schema import require_unique_ids
+from yulin_gis.crs import layer_zone_epsg
+from yulin_gis.errors import CRSError, InputFileError
+from yulin_gis.schema import require_columns, require_unique_ids
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -134,7 +135,7 @@ def _geometries_in_dem_crs(
     from pyproj import CRS
 
     geo = gpd.GeoSeries(compounds.geometry.values, crs=crs)
-    metric = geo.to_crs(geo.estimate_utm_crs()) if geo.crs.is_geographic else geo
+    metric = geo.to_crs(epsg=layer_zone_epsg(geo)) if geo.crs.is_geographic else geo
     target = CRS.from_user_input(dem_crs)
 
     def to_dem(series: gpd.GeoSeries) -> np.ndarray:
@@ -462,10 +463,9 @@ def _validate(compounds: gpd.GeoDataFrame) -> None:
 
 def compound_terrain(
     compounds: gpd.GeoDataFrame,
-    dem_path: str | os.PathLike[str],
+    dem_path: str | os.PathLike[str], *,
     ring_m: float = 100.0,
     low_quantile: float = 0.2,
-    *,
     low_elevation_m: float | None = None,
     min_pixels: int = 20,
     max_supersample: int = 16,
@@ -594,9 +594,7 @@ def waterlogging_risk(
     pandas.Series
         Boolean, named ``waterlogging_risk``, same index as ``terrain_df``.
     """
-    for col in ("rel_elev_m", "low_share"):
-        if col not in terrain_df.columns:
-            raise SchemaError(f"terrain table has no {col!r} column")
+    require_columns(terrain_df, ("rel_elev_m", "low_share"), layer="terrain table")
     rel = terrain_df["rel_elev_m"].to_numpy(dtype=float)
     low = terrain_df["low_share"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.utility_common import _LABELS_ZH, _check_metric, _need, _same_crs
+from yulin_gis.crs import require_metric, require_same_crs
+from yulin_gis.utility_common import _LABELS_ZH, _need
 
 __all__ = [
     "TRENCH_DURATIONS_DAYS",
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 TRENCH_ORDER: tuple[str, ...] = (
     "storm", "sewer", "combined_sewer", "gas", "water_supply", "power", "telecom", "cable_tv", "road",
 )
-"""Suggested digging order: drainage (deepest) first, then gas, water, power, telecom and
+"""The suggested digging order — drainage (deepest) first, then gas, water, power, telecom and
 cable TV, the road surface last (建办城〔2021〕50号: drainage and gas first)."""
 
 TRENCH_DURATIONS_DAYS: dict[str, int] = {
@@ -130,7 +131,7 @@ def _conflicts(trench: Mapping[str, Any], own_plans: pd.DataFrame | None) -> str
     return "；".join(dict.fromkeys(texts))
 
 
-def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
+def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *,
                    packages: gpd.GeoDataFrame | None = None, buffer_m: float = 8.0,
                    own_plans: pd.DataFrame | None = None, compounds: gpd.GeoDataFrame | None = None,
                    start: str = "03-01", end: str = "12-31",
@@ -178,8 +179,8 @@ def joint_trenches(pipe_upgrades: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
     """
     _need(pipe_upgrades, ["segment_id", "utility", "package_id"], "pipe_upgrades")
     _need(roads, ["road_id"], "roads")
-    _same_crs(pipe_upgrades, roads, "pipe_upgrades and roads")
-    _check_metric(roads, "roads")
+    require_same_crs(pipe_upgrades, roads, "pipe_upgrades and roads")
+    require_metric(roads.crs, "roads")
     durations = {**TRENCH_DURATIONS_DAYS, **(durations_days or {})}
     pu = pipe_upgrades.reset_index(drop=True)
     sr = _segment_roads(pu, roads, buffer_m, along_share)

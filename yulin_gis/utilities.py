@@ -33,10 +33,11 @@ import pandas as pd
 import shapely
 
 from yulin_gis.company_workbooks import write_company_workbooks
+from yulin_gis.crs import require_metric, require_same_crs
 from yulin_gis.errors import ProfileError, SchemaError
 from yulin_gis.renewal import DEFAULT_RISK_PARAMS, DESIGN_LIFE_YEARS, renewal_risk
 from yulin_gis.trenches import TRENCH_DURATIONS_DAYS, TRENCH_ORDER, joint_trenches
-from yulin_gis.utility_common import _LABELS_ZH, _check_metric, _need, _same_crs
+from yulin_gis.utility_common import _LABELS_ZH, _need
 from yulin_gis.utility_types import DEFAULT_OWNERS, UTILITY_TYPES
 
 __all__ = [
@@ -87,7 +88,7 @@ _ITEM_UTILITIES: dict[str, tuple[str, ...]] = {
 # --------------------------------------------------------------------------- overlay
 
 
-def pipes_near_compounds(compounds: gpd.GeoDataFrame, utilities: gpd.GeoDataFrame,
+def pipes_near_compounds(compounds: gpd.GeoDataFrame, utilities: gpd.GeoDataFrame, *,
                          distance_m: float = 30.0, id_field: str = "compound_id",
                          lengths: Literal["within", "inside", "full", "none"] = "within",
                          method: Literal["envelope", "dwithin"] = "envelope") -> pd.DataFrame:
@@ -127,9 +128,9 @@ def pipes_near_compounds(compounds: gpd.GeoDataFrame, utilities: gpd.GeoDataFram
     """
     _need(compounds, [id_field], "compounds")
     _need(utilities, ["segment_id", "utility"], "utilities")
-    _check_metric(compounds, "compounds")
-    _check_metric(utilities, "utilities")
-    _same_crs(compounds, utilities, "compounds and utilities")
+    require_metric(compounds.crs, "compounds")
+    require_metric(utilities.crs, "utilities")
+    require_same_crs(compounds, utilities, "compounds and utilities")
     pipes = utilities.geometry.to_numpy()
     polys = compounds.geometry.to_numpy()
     ci, si, dist = _near_pairs(polys, pipes, max(distance_m, 0.0), method)
@@ -448,7 +449,7 @@ def _item_wants(items: pd.Series, utility: pd.Series) -> np.ndarray:
 
 
 def utility_upgrade_plan(compounds_assessed_or_packages: gpd.GeoDataFrame,
-                         utilities: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None = None,
+                         utilities: gpd.GeoDataFrame, *, packages: gpd.GeoDataFrame | None = None,
                          plan_years: Mapping[str, int] | None = None, risk: pd.DataFrame | None = None,
                          unit_costs: Mapping[str, float] | None = None,
                          funding_shares: Mapping[str, Mapping[str, float]] | None = None,
@@ -499,7 +500,7 @@ def utility_upgrade_plan(compounds_assessed_or_packages: gpd.GeoDataFrame,
     """
     _need(utilities, ["segment_id", "utility"], "utilities")
     units = _units(compounds_assessed_or_packages, packages, plan_years)
-    pairs = pipes_near_compounds(units, utilities, distance_m, id_field="unit_id", lengths="none")
+    pairs = pipes_near_compounds(units, utilities, distance_m=distance_m, id_field="unit_id", lengths="none")
     seg = utilities.assign(segment_id=utilities["segment_id"].astype(str)).set_index("segment_id",
                                                                                       drop=False)
     if risk is None:
@@ -507,7 +508,8 @@ def utility_upgrade_plan(compounds_assessed_or_packages: gpd.GeoDataFrame,
         year = as_of_year or (int(years.min()) if len(years) else 2022)
         served = pairs.merge(units[["unit_id", "households"]], on="unit_id").groupby(
             "segment_id")["households"].sum()
-        risk = renewal_risk(seg.reset_index(drop=True), year, served, None, risk_params)
+        risk = renewal_risk(seg.reset_index(drop=True), as_of_year=year, households_served=served,
+                            params=risk_params)
     rk = risk.assign(segment_id=risk["segment_id"].astype(str)).set_index("segment_id")
     u_idx = units.set_index("unit_id")
     df = pairs.join(u_idx[["package_id", "plan_year", "items"]], on="unit_id")

@@ -43,7 +43,14 @@ from yulin_gis.crosscheck import (
     check_gcj02,
     link_communities,
 )
-from yulin_gis.crs import STORAGE_CRS, gauss_kruger_epsg, in_china, parse_input_crs, to_storage_crs
+from yulin_gis.crs import (
+    STORAGE_CRS,
+    gauss_kruger_epsg,
+    in_china,
+    parse_input_crs,
+    to_storage_crs,
+    transformer,
+)
 from yulin_gis.errors import (
     ConservationError,
     CRSError,
@@ -367,9 +374,7 @@ def _check_crs(gdf: gpd.GeoDataFrame, input_crs: str | None, col: _Collector) ->
                     "longitude: lat/lon columns swapped?")
             return None
     elif parsed.area_of_use is not None:
-        from pyproj import Transformer
-
-        t = Transformer.from_crs(parsed, "EPSG:4326", always_xy=True)
+        t = transformer(parsed, "EPSG:4326")
         lon, lat = t.transform([minx, maxx], [miny, maxy])
         w, s, e, n = parsed.area_of_use.bounds
         if not all(np.isfinite([*lon, *lat])) or min(lon) < w - 5 or max(lon) > e + 5 or (

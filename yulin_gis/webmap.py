@@ -515,7 +515,7 @@ def build_map(layers: Sequence[MapLayer], title: str = "", **options: Any) -> st
     return render_map(layers, title, **options).html
 
 
-def write_map(path: str | os.PathLike[str], layers: Sequence[MapLayer], title: str = "",
+def write_map(layers: Sequence[MapLayer], path: str | os.PathLike[str], *, title: str = "",
               **options: Any) -> MapPage:
     """Build a map (options as :func:`build_map`) and write it atomically to ``path``.
 
