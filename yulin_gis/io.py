@@ -44,6 +44,7 @@ __all__ = [
     "dbf_encoding",
     "detect_header_row",
     "drop_blank_rows",
+    "drop_totals_rows",
     "read_input",
     "read_table",
     "read_vector",
@@ -281,6 +282,13 @@ def _promote_header(frame: pd.DataFrame, row: int) -> pd.DataFrame:
 
     names = [str(v).strip() if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
              for j, v in enumerate(frame.iloc[row])]
+    for j, name in enumerate(names):  # a header merged down over two rows sits above
+        above = [frame.iloc[r, j] for r in range(row - 1, max(row - 3, -1), -1)]
+        above.append(frame.columns[j])
+        text = next((str(v).strip() for v in above if isinstance(v, str) and v.strip()
+                     and not str(v).startswith("Unnamed:")), None)
+        if name.startswith("Unnamed:") and text is not None:
+            names[j] = text
     out = frame.iloc[row + 1:].reset_index(drop=True)
     out.columns = pd.Index(names)
     return out
@@ -310,6 +318,31 @@ def drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
     keep = np.ones(len(frame), dtype=bool)
     keep[rows] = False
     return frame[keep].reset_index(drop=True), [int(i) + 1 for i in rows]
+
+
+_TOTALS = {"合计", "总计", "小计", "共计", "累计", "总数", "合计数", "total", "totals", "sum", "subtotal"}
+
+
+def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
+    """Drop totals rows (合计 / 总计 / 小计) typed at the bottom of a table.
+
+    A row is a totals row when one of its first three columns reads 合计 (or 总计, 小计,
+    共计, total ...) and it has no geometry. Returns the frame and the 1-based numbers of
+    the dropped data rows.
+    """
+    cols = [c for c in frame.columns if c != "geometry"][:3]
+    if not cols or len(frame) == 0:
+        return frame, []
+    hit = np.zeros(len(frame), dtype=bool)
+    for c in cols:
+        hit |= np.array([isinstance(v, str) and header_key(v) in _TOTALS for v in frame[c]],
+                        dtype=bool)
+    if "geometry" in frame.columns:
+        hit &= np.array([g is None or getattr(g, "is_empty", False) for g in frame["geometry"]],
+                        dtype=bool)
+    if not hit.any():
+        return frame, []
+    return frame[~hit].reset_index(drop=True), [int(i) + 1 for i in np.flatnonzero(hit)]
 
 
 def _read_one(path: Path, name: str, problems: list[Problem] | None = None) -> RawLayer:

@@ -27,6 +27,7 @@ from yulin_gis.conservation import check_conservation, write_manifest
 from yulin_gis.crs import STORAGE_CRS
 from yulin_gis.stages import PlanOptions, PlanState
 from yulin_gis.validate import ValidationReport, validate_input
+from yulin_gis.validation_report import group_lines, write_validation_report
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -222,9 +223,12 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         raise ValueError(f"until must be one of {', '.join(STAGES)}, not {until!r}")
     options = options or PlanOptions()
     out = Path(out_dir)
-    layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons)
-    for problem in report.warnings:
-        logger.warning("%s", problem)
+    layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons,
+                                    profile=options.profile_path)
+    for line in group_lines(report.warnings):
+        logger.warning("%s", line)
+    for line in report.can_run:
+        logger.info("%s", line)
     if layers is None:
         raise ValidationError(report.problems, header=f"Input {input_path} failed validation")
     _check_stage_inputs(layers, report, options, until, str(input_path))
@@ -232,7 +236,8 @@ def run(input_path: str | Path, out_dir: str | Path, *,
              else _run_stages(layers, options, until))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
     previous = _forget_previous_run(out)
-    files = [write_plan_gpkg(state, out / "plan.gpkg")]
+    files = [write_plan_gpkg(state, out / "plan.gpkg"),
+             write_validation_report(report, out / "validation_report.xlsx")]
     if until != "validate":
         files += write_tables(state, out)
     if maps:
