@@ -141,6 +141,11 @@ def read_vector(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
         raise InputFileError(f"{where}: cannot be read as a GIS layer ({exc})") from exc
 
 
+# Only empty cells are missing: "N/A", "#N/A", "NULL", "NA" stay text, so that validation
+# reports them as placeholders (and a compound named "NA" keeps its name).
+_KEEP_NA_TEXT: dict[str, object] = {"keep_default_na": False, "na_values": [""]}
+
+
 def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     """Read a CSV; a first line narrower than the rows (a bare title line) is kept as a
     row, so that :func:`detect_header_row` can find the real header below it."""
@@ -148,12 +153,12 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
 
     import pandas as pd
 
-    frame = pd.read_csv(path, dtype=object, encoding=encoding)
+    frame = pd.read_csv(path, dtype=object, encoding=encoding, **_KEEP_NA_TEXT)
     if isinstance(frame.index, pd.RangeIndex):
         return frame
     with path.open(encoding=encoding, newline="") as fh:
         width = max((len(row) for row in csv.reader(fh)), default=0)
-    raw = pd.read_csv(path, dtype=object, encoding=encoding, header=None,
+    raw = pd.read_csv(path, dtype=object, encoding=encoding, header=None, **_KEEP_NA_TEXT,
                       names=list(range(width)))
     names = [str(v) if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
              for j, v in enumerate(raw.iloc[0])]
@@ -176,7 +181,8 @@ def read_table(path: str | Path, sheet: str | int | None = 0) -> pd.DataFrame:
                 return _read_csv(path, "utf-8-sig")
             except UnicodeDecodeError:
                 return _read_csv(path, "gbk")
-        return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)  # type: ignore[return-value]
+        return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object,  # type: ignore[return-value]
+                             **_KEEP_NA_TEXT)
     except Exception as exc:
         hint = ("; old Excel 97–2003 (.xls) files are not read: save it as .xlsx or CSV in "
                 "Excel or WPS") if suffix == ".xls" else ""
@@ -262,7 +268,8 @@ def _pick_sheet(path: Path, name: str, problems: list[Problem] | None) -> pd.Dat
         return first
     try:
         sheets: dict[str, pd.DataFrame] = {
-            str(k): v for k, v in pd.read_excel(path, sheet_name=None, dtype=object).items()}
+            str(k): v for k, v in pd.read_excel(path, sheet_name=None, dtype=object,
+                                                **_KEEP_NA_TEXT).items()}
     except Exception:  # the first sheet was readable: keep it
         return first
     ranked = sorted(((_scan_header(f, known)[1], -i, n) for i, (n, f)
@@ -277,8 +284,29 @@ def _pick_sheet(path: Path, name: str, problems: list[Problem] | None) -> pd.Dat
     return sheets[sheet]
 
 
-def _promote_header(frame: pd.DataFrame, row: int) -> pd.DataFrame:
+def _sub_header(frame: pd.DataFrame, row: int, known: set[str]) -> bool:
+    """True when ``row`` below a header holds only header cells (a merged two-row header
+    such as 坐标 over 经度 | 纬度): known headers and blanks, no data."""
+    if row >= len(frame):
+        return False
+    cells = list(frame.iloc[row])
+    texts = [c for c in cells if not (c is None or (isinstance(c, float) and c != c)
+                                      or (isinstance(c, str) and not c.strip()))]
+    return bool(texts) and all(isinstance(c, str) and header_key(c) in known for c in texts)
+
+
+def _promote_header(frame: pd.DataFrame, row: int, known: set[str] | None = None) -> pd.DataFrame:
     import pandas as pd
+
+    if known and _sub_header(frame, row + 1, known):
+        below = frame.iloc[row + 1]
+        merged = frame.iloc[row].copy()
+        for j, cell in enumerate(below):
+            if isinstance(cell, str) and cell.strip():
+                merged.iloc[j] = cell
+        frame = frame.copy()
+        frame.iloc[row + 1] = merged
+        row += 1
 
     names = [str(v).strip() if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
              for j, v in enumerate(frame.iloc[row])]
@@ -346,16 +374,23 @@ def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
 
 
 def _read_one(path: Path, name: str, problems: list[Problem] | None = None) -> RawLayer:
+    import pandas as pd
+
     if path.suffix.lower() in TABLE_SUFFIXES:
         frame = _pick_sheet(path, name, problems)
         row = detect_header_row(frame, name)
-        if row is not None:
-            frame = _promote_header(frame, row)
-            if problems is not None:
-                problems.append(Problem(
-                    "warning", "header-row", f"headers found in spreadsheet row {row + 2} "
-                    f"(rows above it are a title or merged group headers and are skipped)",
-                    file=str(path), layer=name))
+        known = _known_headers(name)
+        if row is None and _sub_header(frame, 0, known):  # pandas' header + a merged second row
+            frame = _promote_header(pd.concat([frame.columns.to_frame().T, frame]), 0, known)
+            row = -1
+        elif row is not None:
+            frame = _promote_header(frame, row, known)
+        if row is not None and problems is not None:
+            problems.append(Problem(
+                "warning", "header-row", f"headers found in spreadsheet row {row + 2} "
+                f"(rows above it are a title or merged group headers and are skipped; a "
+                f"second header row of merged cells is read with it)", file=str(path),
+                layer=name))
         return RawLayer(name, frame, str(path), from_table=True)
     return RawLayer(name, read_vector(path), str(path))
 

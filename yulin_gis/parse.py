@@ -126,6 +126,8 @@ def parse_year(value: object) -> tuple[int | None, Note]:
     text = _text(value)
     if re.fullmatch(r"\d{4}", text):
         return int(text), None
+    if re.fullmatch(r"\d,\d{3}(\.0+)?", text):  # 1,998: a year formatted as a number
+        return int(text[0] + text[2:5]), "mapped"
     decade = _decade(text)
     if decade is not None:
         if decade[0] < 0:
