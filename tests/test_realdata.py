@@ -365,7 +365,7 @@ def test_profile_aliases_are_merged_and_checked(tmp_path: Path, compounds) -> No
     assert report.ok and layers.roads["road_class"].tolist() == ["arterial"]
     bad = tmp_path / "bad.toml"
     bad.write_text(text + '\n[aliases.road_class]\n"景观路" = "highway"\n', encoding="utf-8")
-    with pytest.raises(ProfileError, match="aliases.road_class"):
+    with pytest.raises(ProfileError, match=r"aliases\.road_class"):
         load_profile(bad)
 
 
