@@ -425,7 +425,7 @@ def schema_markdown() -> str:
         "These cell texts read as unknown (NULL), with one grouped warning per field: "
         + ", ".join(f"`{p}`" for p in sorted(PLACEHOLDERS)) + ". "
         "In a 有无 (yes/no) column `无` means *no*.", "",
-        "Only identity, position and eligibility fields stop a run when unreadable or out of "
+        ("Only identity, position and eligibility fields stop a run when unreadable or out of "
         "range (`name`, `lon`, `lat`, `built_year`, `urban_village`, `self_built`, "
         "`renovated_year`, the pipe `utility` type and node `role`); every other field "
         "becomes NULL with a warning. A compound whose build year is unknown, or whose "
@@ -434,11 +434,11 @@ def schema_markdown() -> str:
         "`input.households_per_building`, 默认值（待确认）), gets status `待核实` and is "
         "never planned. A decade (`1990年代`, `九十年代初`) is read as a year range in "
         "`built_year_min` / `built_year_max` (`built_year` holds a year inside it); "
-        "eligibility uses the whole range.", "",
-        "Vocabularies are open except `utility` and `node_role`: an unknown spelling becomes "
+        "eligibility uses the whole range."), "",
+        ("Vocabularies are open except `utility` and `node_role`: an unknown spelling becomes "
         "`other` (or NULL when the vocabulary has no `other`) with a warning naming it. A city "
         "adds its own spellings in the profile, e.g. `[aliases.material]` "
-        "`\"水泥砂浆内衬球墨铸铁管\" = \"ductile_iron\"`, merged over the spellings below.", "",
+        "`\"水泥砂浆内衬球墨铸铁管\" = \"ductile_iron\"`, merged over the spellings below."), "",
     ]
     lines += ["# Value vocabularies (取值词表)", ""]
     for vname, values in VOCABULARIES.items():
