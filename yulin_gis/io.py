@@ -141,25 +141,25 @@ def read_vector(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
         raise InputFileError(f"{where}: cannot be read as a GIS layer ({exc})") from exc
 
 
-# Only empty cells are missing: "N/A", "#N/A", "NULL", "NA" stay text, so that validation
-# reports them as placeholders (and a compound named "NA" keeps its name).
-_KEEP_NA_TEXT: dict[str, object] = {"keep_default_na": False, "na_values": [""]}
-
-
 def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     """Read a CSV; a first line narrower than the rows (a bare title line) is kept as a
-    row, so that :func:`detect_header_row` can find the real header below it."""
+    row, so that :func:`detect_header_row` can find the real header below it.
+
+    Tables are read with ``keep_default_na=False``: only empty cells are missing, and
+    "N/A", "#N/A", "NULL", "NA" stay text, so that validation reports them as
+    placeholders (and a compound named "NA" keeps its name)."""
     import csv
 
     import pandas as pd
 
-    frame = pd.read_csv(path, dtype=object, encoding=encoding, **_KEEP_NA_TEXT)
+    frame = pd.read_csv(path, dtype=object, encoding=encoding, keep_default_na=False,
+                        na_values=[""])
     if isinstance(frame.index, pd.RangeIndex):
         return frame
     with path.open(encoding=encoding, newline="") as fh:
         width = max((len(row) for row in csv.reader(fh)), default=0)
-    raw = pd.read_csv(path, dtype=object, encoding=encoding, header=None, **_KEEP_NA_TEXT,
-                      names=list(range(width)))
+    raw = pd.read_csv(path, dtype=object, encoding=encoding, header=None,
+                      keep_default_na=False, na_values=[""], names=list(range(width)))
     names = [str(v) if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
              for j, v in enumerate(raw.iloc[0])]
     out = raw.iloc[1:].reset_index(drop=True)
@@ -182,7 +182,7 @@ def read_table(path: str | Path, sheet: str | int | None = 0) -> pd.DataFrame:
             except UnicodeDecodeError:
                 return _read_csv(path, "gbk")
         return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object,  # type: ignore[return-value]
-                             **_KEEP_NA_TEXT)
+                             keep_default_na=False, na_values=[""])
     except Exception as exc:
         hint = ("; old Excel 97–2003 (.xls) files are not read: save it as .xlsx or CSV in "
                 "Excel or WPS") if suffix == ".xls" else ""
@@ -269,7 +269,7 @@ def _pick_sheet(path: Path, name: str, problems: list[Problem] | None) -> pd.Dat
     try:
         sheets: dict[str, pd.DataFrame] = {
             str(k): v for k, v in pd.read_excel(path, sheet_name=None, dtype=object,
-                                                **_KEEP_NA_TEXT).items()}
+                                                keep_default_na=False, na_values=[""]).items()}
     except Exception:  # the first sheet was readable: keep it
         return first
     ranked = sorted(((_scan_header(f, known)[1], -i, n) for i, (n, f)
