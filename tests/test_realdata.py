@@ -385,6 +385,14 @@ def test_validate_says_what_can_run_and_writes_the_report(tmp_path: Path) -> Non
     assert "utilities: 无管线图层" in result.output
     rows = list(load_workbook(xlsx)["明细"].iter_rows(values_only=True))
     assert rows[0][:3] == ("级别", "问题代码", "文件") and len(rows) > 1
+    some = real_table(10).astype(object)
+    some.loc[:3, "所属社区"] = "暂无"
+    some.to_csv(path, index=False)
+    _, report = validate_input(path, input_crs="wgs84")
+    assert "部分小区缺少社区" in report.can_run[0]
+    real_table(10).to_csv(path, index=False)
+    _, report = validate_input(path, input_crs="wgs84")
+    assert report.can_run[0].startswith("可运行 / can run: survey, maps; packages, plan; ")
 
 
 def _corpus_table(n: int = 40) -> pd.DataFrame:

@@ -260,10 +260,10 @@ def parse_bool(value: object) -> tuple[bool | None, Note]:
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value), None
     key = _text(value).lower()
-    if key in _TRUE:
-        return True, (None if key in {"true", "1"} else "mapped")
+    if key in _TRUE:  # 是/否 are the standard answers of a survey form: not a repair
+        return True, (None if key in {"true", "1", "是"} else "mapped")
     if key in _FALSE:
-        return False, (None if key in {"false", "0"} else "mapped")
+        return False, (None if key in {"false", "0", "否"} else "mapped")
     return None, "invalid"
 
 

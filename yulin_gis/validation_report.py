@@ -155,7 +155,7 @@ def capabilities(layers: Layers | None) -> list[str]:
     has_comm = ("community_id" in comp.columns and comp["community_id"].notna().any())
     if has_comm and comp["community_id"].notna().all():
         packages = "packages, plan"
-    elif has_comm or "street" in comp.columns or "county" in comp.columns:
+    elif has_comm:
         packages = ("packages, plan: 部分小区缺少社区 → 按街道/县区打包并标记 / some compounds "
                     "without community: packaged per street/county, flagged")
     else:
