@@ -425,3 +425,15 @@ def test_corpus_runs_end_to_end_and_keeps_every_compound(tmp_path: Path) -> None
     assert "YZ030" in "\n".join(
         str(c.value) for row in load_workbook(tmp_path / "out" / "validation_report.xlsx")["汇总"]
         .iter_rows() for c in row)
+
+
+def test_declared_zone_crs_is_used_without_a_warning(tmp_path: Path) -> None:
+    table = real_table(6)
+    east, north = Transformer.from_crs(4490, 4525, always_xy=True).transform(
+        table["经度"].to_numpy(), table["纬度"].to_numpy())
+    path = tmp_path / "小区.csv"
+    table.assign(经度=east, 纬度=north).to_csv(path, index=False)
+    layers, report = validate_input(path, input_crs="EPSG:4525")
+    assert report.ok, report.to_text()
+    assert "gauss-kruger" not in codes(report)
+    assert np.allclose(layers.compounds.to_crs(4490).geometry.x, table["经度"], atol=1e-7)

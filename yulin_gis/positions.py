@@ -200,6 +200,8 @@ def _table_crs(x: np.ndarray, y: np.ndarray, input_crs: str | None, col: Any,
     if metres and (declared is None or declared.is_geographic or input_crs in {"gcj02", "bd09"}
                    or gauss_kruger_crs(x, y)[0] is not None):
         zone_crs, has_zone = gauss_kruger_crs(x, y)
+        if zone_crs is not None and declared is not None and declared.equals(zone_crs):
+            return str(input_crs)
         if zone_crs is not None:
             col.add("warning", "gauss-kruger", f"经度/纬度列是高斯–克吕格平面坐标（米，带号在横坐标前），"
                     f"按 {zone_crs} 读取 / the 经度/纬度 columns hold Gauss–Krüger metres with "
