@@ -437,3 +437,52 @@ def test_declared_zone_crs_is_used_without_a_warning(tmp_path: Path) -> None:
     assert report.ok, report.to_text()
     assert "gauss-kruger" not in codes(report)
     assert np.allclose(layers.compounds.to_crs(4490).geometry.x, table["经度"], atol=1e-7)
+
+
+def _mixed_gpkg(tmp_path: Path) -> tuple[Path, str | None, list[str]]:
+    from conftest import _compound_frame
+
+    comp = _compound_frame(6)
+    comp.loc[1, "geometry"] = Point(X0 + 0.0025, Y0 + 0.0005)
+    comp.loc[4, "geometry"] = Point(X0 + 0.0085, Y0 + 0.0005)
+    comm = gpd.GeoDataFrame({"community_id": ["450902001001"], "name": ["东社区"],
+                             "street": ["玉城街道"], "county": ["玉州区"]},
+                            geometry=[box(X0 - 0.001, Y0 - 0.001, X0 + 0.015, Y0 + 0.002)],
+                            crs=4490)
+    path = tmp_path / "mixed.gpkg"
+    comp.to_file(path, layer="compounds")
+    comm.to_file(path, layer="communities")
+    return path, None, comp["compound_id"].tolist()
+
+
+def _gk_table(tmp_path: Path) -> tuple[Path, str | None, list[str]]:
+    table = real_table(20).assign(所属县区="玉州区", 所属街道="玉城街道")
+    east, north = Transformer.from_crs(4490, 4525, always_xy=True).transform(
+        table["经度"].to_numpy(), table["纬度"].to_numpy())
+    path = tmp_path / "gk.csv"
+    table.assign(经度=east, 纬度=north).to_csv(path, index=False, encoding="gbk")
+    return path, None, table["小区编号"].tolist()
+
+
+def _messy_gcj02(tmp_path: Path) -> tuple[Path, str | None, list[str]]:
+    table = real_table(15)
+    x, y = wgs84_to_gcj02(table["经度"].to_numpy(), table["纬度"].to_numpy())
+    table = table.assign(经度=x, 纬度=y, 所属县区="玉州区")
+    path = tmp_path / "messy.xlsx"
+    _messy_workbook(path, table)
+    return path, "gcj02", table["小区编号"].tolist()
+
+
+@pytest.mark.parametrize("make", [_mixed_gpkg, _gk_table, _messy_gcj02])
+def test_corpus_inputs_run_end_to_end(tmp_path: Path, make) -> None:
+    """``run --no-maps`` on each shape of input: every compound once, each with a status."""
+    path, crs, ids = make(tmp_path)
+    result = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "out"),
+                                      "--no-maps"] + (["--input-crs", crs] if crs else []))
+    assert result.exit_code == 0, result.output
+    comp = gpd.read_file(tmp_path / "out" / "plan.gpkg", layer="compounds")
+    assert sorted(comp["compound_id"]) == sorted(ids)
+    assert comp["status"].notna().all() and (comp["status"] != "").all()
+    unused = comp["status"] != "planned"
+    assert (comp.loc[unused, "exclusion_reason"].fillna("") != "").all()
+    assert (tmp_path / "out" / "validation_report.xlsx").exists()
