@@ -104,14 +104,17 @@ def _f(name: str, kind: Kind, label: str, *aliases: str, **kw: object) -> FieldS
 # --- value vocabularies: canonical value -> accepted spellings (Chinese first) -------------
 VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
     "utility": {
-        "water_supply": ("给水", "供水", "自来水", "给水管", "供水管", "water", "water supply"),
-        "storm": ("雨水", "雨水管", "雨水管网", "stormwater", "storm drain"),
-        "sewer": ("污水", "污水管", "污水管网", "sewage", "wastewater"),
+        "water_supply": ("给水", "供水", "自来水", "给水管", "供水管", "给水管道", "供水管道", "给水管线",
+                         "供水管线", "JS", "water", "water supply"),
+        "storm": ("雨水", "雨水管", "雨水管网", "雨水管道", "雨水管线", "YS", "stormwater", "storm drain"),
+        "sewer": ("污水", "污水管", "污水管网", "污水管道", "污水管线", "WS", "sewage", "wastewater"),
         "combined_sewer": ("雨污合流", "合流", "合流管", "合流制", "combined", "combined sewer"),
-        "gas": ("燃气", "天然气", "燃气管", "煤气", "natural gas"),
-        "power": ("电力", "供电", "电缆", "电力电缆", "电力线", "供电线路", "高压", "低压", "10kV",
+        "gas": ("燃气", "天然气", "燃气管", "燃气管道", "燃气管线", "天然气管道", "煤气", "RQ",
+                "natural gas"),
+        "power": ("电力", "供电", "电缆", "电力电缆", "电力线", "电力管线", "供电线路", "强电", "路灯", "DL", "高压", "低压", "10kV",
                   "0.4kV", "power", "electricity", "electric"),
-        "telecom": ("通信", "弱电", "电信", "通讯", "光缆", "移动", "联通", "communications"),
+        "telecom": ("通信", "弱电", "电信", "通讯", "光缆", "移动", "联通", "铁塔", "通信管线", "通信管道", "TX",
+                    "网络", "communications"),
         "cable_tv": ("有线电视", "广电", "广播电视", "cable", "catv"),
     },
     "material": {
