@@ -486,3 +486,13 @@ def test_corpus_inputs_run_end_to_end(tmp_path: Path, make) -> None:
     unused = comp["status"] != "planned"
     assert (comp.loc[unused, "exclusion_reason"].fillna("") != "").all()
     assert (tmp_path / "out" / "validation_report.xlsx").exists()
+
+
+def test_placeholder_in_an_identity_field_is_an_error(tmp_path: Path) -> None:
+    table = real_table(4).astype(object)
+    table.loc[2, "小区名称"] = "不详"
+    path = tmp_path / "小区.csv"
+    table.to_csv(path, index=False)
+    layers, report = validate_input(path, input_crs="wgs84")
+    assert layers is None
+    assert [(p.code, p.row, p.field) for p in report.errors] == [("missing-value", "YZ002", "name")]

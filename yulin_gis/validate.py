@@ -180,7 +180,10 @@ def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Coll
         else:
             assert parser is not None
             value, note = parser(raw)
-        if note == "placeholder":
+        if note == "placeholder" and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
+            col.add("error", "missing-value", f"required value is a placeholder ({raw!r})",
+                    label, fs.name)
+        elif note == "placeholder":
             holders[str(raw).strip()] += 1
             col.add("warning", "placeholder", f"{raw!r} read as unknown (未知, NULL)", label,
                     fs.name)
