@@ -519,6 +519,36 @@ def validate_input(path: str | Path, *, input_crs: str | Mapping[str, str] | Non
     if "compounds" not in raws:
         report.problems.append(Problem("error", "missing-layer", "no compounds layer (小区) "
                                        "found; name it 'compounds' or 小区", str(path)))
+    valid = _validate_layers(raws, layer_crs, polygons, prof, report)
+    dem_path = _check_dem(dem, report.problems) if dem is not None else None
+    if not report.ok or "compounds" not in valid:
+        return None, report
+    if layer_crs.get("compounds", layer_crs.get("*")) not in {"gcj02", "bd09"}:
+        check_gcj02(valid["compounds"], valid.get("communities"), valid.get("roads"),
+                    report.sources["compounds"], report.problems)
+    if "counties" in valid:
+        _flag_outside_counties(valid["compounds"], valid["counties"], report)
+    reps = valid["compounds"].geometry.representative_point()
+    cx, cy = float(reps.x.median()), float(reps.y.median())  # robust to a far outlier
+    crs = analysis_crs or f"EPSG:{gauss_kruger_epsg(cx, cy)}"
+    layers = Layers(**valid, dem_path=dem_path, crs=STORAGE_CRS, sources=report.sources)
+    layers = layers.to_crs(crs)
+    _check_small_polygons(layers.compounds, report)
+    if dem_path is not None:
+        check_dem_coverage(dem_path, layers.compounds, report.sources["compounds"],
+                           report.problems)
+    if layers.communities is not None:
+        check_communities(layers.communities, report.sources["communities"], report.problems)
+        layers.compounds = link_communities(layers.compounds, layers.communities,
+                                            report.sources["compounds"], report.problems)
+    report.can_run = capabilities(layers)
+    return layers, report
+
+
+def _validate_layers(raws: Mapping[str, RawLayer], layer_crs: Mapping[str, str | None],
+                     polygons: str | Path | None, prof: Profile,
+                     report: ValidationReport) -> dict[str, gpd.GeoDataFrame]:
+    """Validate each raw layer; check that no non-blank row was lost."""
     valid: dict[str, gpd.GeoDataFrame] = {}
     for name in LAYER_NAMES:
         if name not in raws:
@@ -543,29 +573,7 @@ def validate_input(path: str | Path, *, input_crs: str | Mapping[str, str] | Non
             layer = _join_compound_polygons(layer, Path(polygons), parsed_crs, report.problems)
         if layer is not None:
             valid[name] = layer
-    dem_path = _check_dem(dem, report.problems) if dem is not None else None
-    if not report.ok or "compounds" not in valid:
-        return None, report
-    if layer_crs.get("compounds", layer_crs.get("*")) not in {"gcj02", "bd09"}:
-        check_gcj02(valid["compounds"], valid.get("communities"), valid.get("roads"),
-                    report.sources["compounds"], report.problems)
-    if "counties" in valid:
-        _flag_outside_counties(valid["compounds"], valid["counties"], report)
-    reps = valid["compounds"].geometry.representative_point()
-    cx, cy = float(reps.x.median()), float(reps.y.median())  # robust to a far outlier
-    crs = analysis_crs or f"EPSG:{gauss_kruger_epsg(cx, cy)}"
-    layers = Layers(**valid, dem_path=dem_path, crs=STORAGE_CRS, sources=report.sources)
-    layers = layers.to_crs(crs)
-    _check_small_polygons(layers.compounds, report)
-    if dem_path is not None:
-        check_dem_coverage(dem_path, layers.compounds, report.sources["compounds"],
-                           report.problems)
-    if layers.communities is not None:
-        check_communities(layers.communities, report.sources["communities"], report.problems)
-        layers.compounds = link_communities(layers.compounds, layers.communities,
-                                            report.sources["compounds"], report.problems)
-    report.can_run = capabilities(layers)
-    return layers, report
+    return valid
 
 
 def _flag_outside_counties(compounds: gpd.GeoDataFrame, counties: gpd.GeoDataFrame,
