@@ -24,11 +24,21 @@ def test_validate_ok_and_json(sample_gpkg: Path) -> None:
 
 def test_validate_errors_exit_1_and_name_the_field(tmp_path: Path, compounds) -> None:
     bad = tmp_path / "bad.gpkg"
-    compounds.drop(columns=["built_year"]).to_file(bad, layer="compounds")
+    compounds.drop(columns=["name"]).to_file(bad, layer="compounds")
     result = CliRunner().invoke(cli, ["validate", str(bad)])
     assert result.exit_code == 1
-    assert "built_year" in result.output
-    assert "建成年代" in result.output  # the aliases that would have matched
+    assert "field name" in result.output
+    assert "小区名称" in result.output  # the aliases that would have matched
+
+
+def test_validate_without_built_year_column_warns_to_verify(tmp_path: Path, compounds) -> None:
+    """No build years: not an error, every compound 待核实 (eligibility cannot be decided)."""
+    path = tmp_path / "c.gpkg"
+    compounds.drop(columns=["built_year"]).to_file(path, layer="compounds")
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "WARNING [missing-field]" in result.output and "建成年代" in result.output
+    assert "待核实 4 个小区" in result.output
 
 
 def test_bad_input_crs_is_a_clean_error(sample_gpkg: Path, tmp_path: Path) -> None:

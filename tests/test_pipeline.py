@@ -111,9 +111,9 @@ def test_survey_only_run_keeps_every_compound(small_city, tmp_path: Path) -> Non
 
 def test_invalid_input_writes_nothing(tmp_path: Path, compounds) -> None:
     bad = tmp_path / "bad.gpkg"
-    compounds.drop(columns=["households"]).to_file(bad, layer="compounds")
+    compounds.drop(columns=["name"]).to_file(bad, layer="compounds")  # identity: stops a run
     out = tmp_path / "out"
-    with pytest.raises(ValidationError, match="households"):
+    with pytest.raises(ValidationError, match="name"):
         run(bad, out)
     assert not out.exists() or not any(out.iterdir())
 

@@ -53,7 +53,7 @@ def test_counts_and_values_in_range(city: SyntheticCity) -> None:
     assert set(city.utilities.utility) == set(VOCABULARIES["utility"])
     assert set(city.utilities.material) <= set(VOCABULARIES["material"])
     assert set(city.utilities.condition) <= set(VOCABULARIES["condition"])
-    assert set(city.roads.road_class) == set(VOCABULARIES["road_class"])
+    assert set(city.roads.road_class) == set(VOCABULARIES["road_class"]) - {"other"}
     assert set(city.facilities.kind) == set(VOCABULARIES["facility_kind"])
     assert set(city.utility_nodes.role) == {"source", "outfall"}
     assert {f.name for f in GAP_FIELDS} <= set(c.columns)

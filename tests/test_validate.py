@@ -35,14 +35,31 @@ def test_clean_geopackage_passes_and_is_projected(sample_gpkg: Path) -> None:
 
 def test_missing_required_field_names_field_and_aliases(tmp_path: Path, compounds) -> None:
     path = tmp_path / "c.gpkg"
-    compounds.drop(columns=["households"]).to_file(path, layer="compounds")
+    compounds.drop(columns=["name"]).to_file(path, layer="compounds")
     layers, report = validate_input(path)
     assert layers is None
     [problem] = [p for p in report.errors if p.code == "missing-field"]
-    assert problem.field == "households"
-    assert "户数" in problem.message and "总户数" in problem.message
+    assert problem.field == "name"
+    assert "小区名称" in problem.message and "项目名称" in problem.message
     assert problem.file is not None and str(path) in problem.file
     assert problem.layer == "compounds"
+
+
+def test_missing_households_column_is_estimated_or_to_verify(tmp_path: Path, compounds) -> None:
+    """Unknown households are not an error: estimated from floor area, else 待核实."""
+    path = tmp_path / "c.gpkg"
+    frame = compounds.drop(columns=["households"])
+    frame["floor_area_m2"] = [7000.0, None, None, None]
+    frame["buildings"] = [None, 2, None, None]
+    frame.to_file(path, layer="compounds")
+    layers, report = validate_input(path)
+    assert report.ok, report.to_text()
+    assert [p.field for p in report.warnings if p.code == "missing-field"] == ["households"]
+    comp = layers.compounds
+    assert comp["households"].tolist()[:2] == [100, 48]  # 7000 m² ÷ 70; 2 buildings × 24
+    assert comp["households_estimated"].tolist() == [True, True, False, False]
+    assert comp["households"].isna().tolist()[2:] == [True, True]
+    assert [r != "" for r in comp["verify_reason"]] == [False, False, True, True]
 
 
 def test_chinese_header_table_is_read_with_warnings(tmp_path: Path, survey_table) -> None:
@@ -166,8 +183,10 @@ def test_all_errors_collected_at_once(tmp_path: Path, compounds) -> None:
     _, report = validate_input(path)
     found = {(p.code, p.row, p.field) for p in report.errors}
     assert ("bad-value", "C000", "built_year") in found
-    assert ("out-of-range", "C001", "households") in found
     assert ("future-year", "C002", "built_year") in found
+    # households decide no eligibility: out of range degrades to unknown with a warning
+    assert ("out-of-range", "C001", "households") in {(p.code, p.row, p.field)
+                                                       for p in report.warnings}
 
 
 def test_projected_coordinates_declared_as_lonlat(tmp_path: Path, compounds) -> None:
@@ -183,12 +202,18 @@ def test_projected_coordinates_declared_as_lonlat(tmp_path: Path, compounds) -> 
 
 
 def test_swapped_lat_lon_columns(tmp_path: Path, survey_table) -> None:
+    """A whole swapped column is diagnosed as swapped (经度/纬度可能互换) and swapped back."""
     swapped = survey_table.rename(columns={"经度": "纬度", "纬度": "经度"})
     path = tmp_path / "s.csv"
     swapped.to_csv(path, index=False)
     layers, report = validate_input(path, input_crs="wgs84")
-    assert layers is None
-    assert codes(report) & {"swapped-coordinates", "out-of-range"}
+    assert report.ok, report.to_text()
+    [problem] = [p for p in report.warnings if p.code == "swapped-coordinates"]
+    assert "经度/纬度可能互换" in problem.message and "swapped back" in problem.message
+    assert "projected metres" not in report.to_text()
+    pts = layers.compounds.to_crs(4326).geometry
+    assert np.allclose(pts.x, survey_table["经度"].astype(float), atol=1e-6)
+    assert np.allclose(pts.y, survey_table["纬度"].astype(float), atol=1e-6)
 
 
 def test_lines_in_compound_layer_rejected(tmp_path: Path, compounds) -> None:

@@ -118,7 +118,10 @@ class ValidationError(YulinGisError, ValueError):
         self.problems: Sequence[Problem] = list(problems)
         errors = [p for p in self.problems if p.severity == "error"]
         lines = [f"{header}: {len(errors)} error(s)"]
-        lines += [f"  - {p}" for p in errors[:50]]
-        if len(errors) > 50:
-            lines.append(f"  ... and {len(errors) - 50} more")
+        from yulin_gis.validation_report import group_lines  # one line per field and problem
+
+        grouped = group_lines(errors)
+        lines += [f"  - {line}" for line in grouped[:50]]
+        if len(grouped) > 50:
+            lines.append(f"  ... and {len(grouped) - 50} more")
         super().__init__("\n".join(lines))

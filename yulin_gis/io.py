@@ -44,6 +44,7 @@ __all__ = [
     "dbf_encoding",
     "detect_header_row",
     "drop_blank_rows",
+    "drop_totals_rows",
     "read_input",
     "read_table",
     "read_vector",
@@ -142,18 +143,23 @@ def read_vector(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
 
 def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     """Read a CSV; a first line narrower than the rows (a bare title line) is kept as a
-    row, so that :func:`detect_header_row` can find the real header below it."""
+    row, so that :func:`detect_header_row` can find the real header below it.
+
+    Tables are read with ``keep_default_na=False``: only empty cells are missing, and
+    "N/A", "#N/A", "NULL", "NA" stay text, so that validation reports them as
+    placeholders (and a compound named "NA" keeps its name)."""
     import csv
 
     import pandas as pd
 
-    frame = pd.read_csv(path, dtype=object, encoding=encoding)
+    frame = pd.read_csv(path, dtype=object, encoding=encoding, keep_default_na=False,
+                        na_values=[""])
     if isinstance(frame.index, pd.RangeIndex):
         return frame
     with path.open(encoding=encoding, newline="") as fh:
         width = max((len(row) for row in csv.reader(fh)), default=0)
     raw = pd.read_csv(path, dtype=object, encoding=encoding, header=None,
-                      names=list(range(width)))
+                      keep_default_na=False, na_values=[""], names=list(range(width)))
     names = [str(v) if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
              for j, v in enumerate(raw.iloc[0])]
     out = raw.iloc[1:].reset_index(drop=True)
@@ -175,7 +181,8 @@ def read_table(path: str | Path, sheet: str | int | None = 0) -> pd.DataFrame:
                 return _read_csv(path, "utf-8-sig")
             except UnicodeDecodeError:
                 return _read_csv(path, "gbk")
-        return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)  # type: ignore[return-value]
+        return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object,  # type: ignore[return-value]
+                             keep_default_na=False, na_values=[""])
     except Exception as exc:
         hint = ("; old Excel 97–2003 (.xls) files are not read: save it as .xlsx or CSV in "
                 "Excel or WPS") if suffix == ".xls" else ""
@@ -261,7 +268,8 @@ def _pick_sheet(path: Path, name: str, problems: list[Problem] | None) -> pd.Dat
         return first
     try:
         sheets: dict[str, pd.DataFrame] = {
-            str(k): v for k, v in pd.read_excel(path, sheet_name=None, dtype=object).items()}
+            str(k): v for k, v in pd.read_excel(path, sheet_name=None, dtype=object,
+                                                keep_default_na=False, na_values=[""]).items()}
     except Exception:  # the first sheet was readable: keep it
         return first
     ranked = sorted(((_scan_header(f, known)[1], -i, n) for i, (n, f)
@@ -276,11 +284,39 @@ def _pick_sheet(path: Path, name: str, problems: list[Problem] | None) -> pd.Dat
     return sheets[sheet]
 
 
-def _promote_header(frame: pd.DataFrame, row: int) -> pd.DataFrame:
+def _sub_header(frame: pd.DataFrame, row: int, known: set[str]) -> bool:
+    """True when ``row`` below a header holds only header cells (a merged two-row header
+    such as 坐标 over 经度 | 纬度): known headers and blanks, no data."""
+    if row >= len(frame):
+        return False
+    cells = list(frame.iloc[row])
+    texts = [c for c in cells if not (c is None or (isinstance(c, float) and c != c)
+                                      or (isinstance(c, str) and not c.strip()))]
+    return bool(texts) and all(isinstance(c, str) and header_key(c) in known for c in texts)
+
+
+def _promote_header(frame: pd.DataFrame, row: int, known: set[str] | None = None) -> pd.DataFrame:
     import pandas as pd
+
+    if known and _sub_header(frame, row + 1, known):
+        below = frame.iloc[row + 1]
+        merged = frame.iloc[row].copy()
+        for j, cell in enumerate(below):
+            if isinstance(cell, str) and cell.strip():
+                merged.iloc[j] = cell
+        frame = frame.copy()
+        frame.iloc[row + 1] = merged
+        row += 1
 
     names = [str(v).strip() if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
              for j, v in enumerate(frame.iloc[row])]
+    for j, name in enumerate(names):  # a header merged down over two rows sits above
+        above = [frame.iloc[r, j] for r in range(row - 1, max(row - 3, -1), -1)]
+        above.append(frame.columns[j])
+        text = next((str(v).strip() for v in above if isinstance(v, str) and v.strip()
+                     and not str(v).startswith("Unnamed:")), None)
+        if name.startswith("Unnamed:") and text is not None:
+            names[j] = text
     out = frame.iloc[row + 1:].reset_index(drop=True)
     out.columns = pd.Index(names)
     return out
@@ -312,17 +348,49 @@ def drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
     return frame[keep].reset_index(drop=True), [int(i) + 1 for i in rows]
 
 
+_TOTALS = {"合计", "总计", "小计", "共计", "累计", "总数", "合计数", "total", "totals", "sum", "subtotal"}
+
+
+def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
+    """Drop totals rows (合计 / 总计 / 小计) typed at the bottom of a table.
+
+    A row is a totals row when one of its first three columns reads 合计 (or 总计, 小计,
+    共计, total ...) and it has no geometry. Returns the frame and the 1-based numbers of
+    the dropped data rows.
+    """
+    cols = [c for c in frame.columns if c != "geometry"][:3]
+    if not cols or len(frame) == 0:
+        return frame, []
+    hit = np.zeros(len(frame), dtype=bool)
+    for c in cols:
+        hit |= np.array([isinstance(v, str) and header_key(v) in _TOTALS for v in frame[c]],
+                        dtype=bool)
+    if "geometry" in frame.columns:
+        hit &= np.array([g is None or getattr(g, "is_empty", False) for g in frame["geometry"]],
+                        dtype=bool)
+    if not hit.any():
+        return frame, []
+    return frame[~hit].reset_index(drop=True), [int(i) + 1 for i in np.flatnonzero(hit)]
+
+
 def _read_one(path: Path, name: str, problems: list[Problem] | None = None) -> RawLayer:
+    import pandas as pd
+
     if path.suffix.lower() in TABLE_SUFFIXES:
         frame = _pick_sheet(path, name, problems)
         row = detect_header_row(frame, name)
-        if row is not None:
-            frame = _promote_header(frame, row)
-            if problems is not None:
-                problems.append(Problem(
-                    "warning", "header-row", f"headers found in spreadsheet row {row + 2} "
-                    f"(rows above it are a title or merged group headers and are skipped)",
-                    file=str(path), layer=name))
+        known = _known_headers(name)
+        if row is None and _sub_header(frame, 0, known):  # pandas' header + a merged second row
+            frame = _promote_header(pd.concat([frame.columns.to_frame().T, frame]), 0, known)
+            row = -1
+        elif row is not None:
+            frame = _promote_header(frame, row, known)
+        if row is not None and problems is not None:
+            problems.append(Problem(
+                "warning", "header-row", f"headers found in spreadsheet row {row + 2} "
+                f"(rows above it are a title or merged group headers and are skipped; a "
+                f"second header row of merged cells is read with it)", file=str(path),
+                layer=name))
         return RawLayer(name, frame, str(path), from_table=True)
     return RawLayer(name, read_vector(path), str(path))
 

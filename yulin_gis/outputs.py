@@ -178,6 +178,7 @@ def write_summary(state: PlanState, maps_dir: Path) -> list[Path]:
         "小区总数": len(comp),
         "纳入年度计划的小区": int((comp["status"] == "planned").sum()),
         "不纳入改造的小区": int((comp["status"] == "excluded").sum()),
+        "待核实的小区（数据待核实，不纳入计划）": int((comp["status"] == "待核实").sum()),
         "改造片区": len(state.packages),
         "计划年度": f"{plan.years[0]}—{plan.years[-1]}",
         "2000年底前建成小区全部覆盖": "是" if plan.covered else "否",

@@ -28,6 +28,7 @@ from yulin_gis.crs import STORAGE_CRS
 from yulin_gis.postgis import is_database_url, mask_url
 from yulin_gis.stages import PlanOptions, PlanState
 from yulin_gis.validate import ValidationReport, validate_input
+from yulin_gis.validation_report import group_lines, write_validation_report
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -232,9 +233,12 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         from yulin_gis.postgis import open_database, parse_database_url
 
         open_database(parse_database_url(publish), need_schema=False).dispose()
-    layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons)
-    for problem in report.warnings:
-        logger.warning("%s", problem)
+    layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons,
+                                    profile=options.profile_path)
+    for line in group_lines(report.warnings):
+        logger.warning("%s", line)
+    for line in report.can_run:
+        logger.info("%s", line)
     if layers is None:
         raise ValidationError(report.problems, header=f"Input {label} failed validation")
     _check_stage_inputs(layers, report, options, until, label)
@@ -242,7 +246,8 @@ def run(input_path: str | Path, out_dir: str | Path, *,
              else _run_stages(layers, options, until))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
     previous = _forget_previous_run(out)
-    files = [write_plan_gpkg(state, out / "plan.gpkg")]
+    files = [write_plan_gpkg(state, out / "plan.gpkg"),
+             write_validation_report(report, out / "validation_report.xlsx")]
     if until != "validate":
         files += write_tables(state, out)
     if maps:

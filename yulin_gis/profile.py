@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from yulin_gis.errors import ProfileError
+from yulin_gis.input_rules import InputRules, parse_input_rules
 from yulin_gis.profile_check import (
     Checker,
     _consent,
@@ -293,6 +294,7 @@ class Profile:
     utility_companies: dict[str, str]
     items: dict[str, Item]
     path: Path | None = field(default=None, compare=False)
+    inputs: InputRules = field(default_factory=InputRules)
 
     def items_of_class(self, item_class: str) -> list[Item]:
         """Items of one class, in catalogue order."""
@@ -357,6 +359,7 @@ _TOP = {
     "survey": "table", "quantities": "table", "hazards": "table", "waterlogging": "table",
     "life_circle": "table", "priority": "table", "schedule": "table", "plan": "table",
     "departments": "table", "utility_companies": "table", "items": "table",
+    "input": "table?", "aliases": "table?",
 }
 
 
@@ -385,6 +388,7 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
     if {"first_year", "last_year"} <= plan.keys() and plan["last_year"] < plan["first_year"]:
         chk.add("plan.last_year", f"{plan['last_year']} is before plan.first_year {plan['first_year']}")
     items = _items(chk, top.get("items", {}), set(depts), set(utils))
+    inputs = parse_input_rules(chk, top)
     if chk.problems:
         return None
     return Profile(
@@ -404,7 +408,7 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
         priority=Priority(**prio),
         schedule=Schedule(**sched),
         plan=PlanYears(**plan),
-        departments=depts, utility_companies=utils, items=items, path=path,
+        departments=depts, utility_companies=utils, items=items, path=path, inputs=inputs,
     )
 
 

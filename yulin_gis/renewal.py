@@ -42,7 +42,8 @@ DESIGN_LIFE_YEARS: dict[str, float] = {
     "grey_cast_iron": 40, "unlined_cast_iron": 40, "ductile_iron": 50, "steel": 30,
     "galvanized_steel": 20, "pe": 50, "pvc": 40, "asbestos_cement": 30, "cement": 30,
     "concrete": 50, "reinforced_concrete": 60, "clay": 50, "copper": 30, "fibre": 25,
-    "aluminium": 30, "other": 40,
+    "aluminium": 30, "cable": 30, "steel_plastic": 30, "ppr": 40, "grp": 50, "brick": 50,
+    "other": 40,
 }
 """Design life in years per pipe material (typical values, unconfirmed; editable)."""
 

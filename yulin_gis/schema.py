@@ -106,31 +106,51 @@ def _f(name: str, kind: Kind, label: str, *aliases: str, **kw: object) -> FieldS
 # --- value vocabularies: canonical value -> accepted spellings (Chinese first) -------------
 VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
     "utility": {
-        "water_supply": ("给水", "供水", "自来水", "给水管", "供水管", "water", "water supply"),
-        "storm": ("雨水", "雨水管", "雨水管网", "stormwater", "storm drain"),
-        "sewer": ("污水", "污水管", "污水管网", "sewage", "wastewater"),
+        "water_supply": ("给水", "供水", "自来水", "给水管", "供水管", "给水管道", "供水管道", "给水管线",
+                         "供水管线", "JS", "water", "water supply"),
+        "storm": ("雨水", "雨水管", "雨水管网", "雨水管道", "雨水管线", "YS", "stormwater", "storm drain"),
+        "sewer": ("污水", "污水管", "污水管网", "污水管道", "污水管线", "WS", "sewage", "wastewater"),
         "combined_sewer": ("雨污合流", "合流", "合流管", "合流制", "combined", "combined sewer"),
-        "gas": ("燃气", "天然气", "燃气管", "煤气", "natural gas"),
-        "power": ("电力", "供电", "电缆", "电力电缆", "electricity", "electric"),
-        "telecom": ("通信", "弱电", "电信", "通讯", "光缆", "移动", "联通", "communications"),
+        "gas": ("燃气", "天然气", "燃气管", "燃气管道", "燃气管线", "天然气管道", "煤气", "RQ",
+                "natural gas"),
+        "power": ("电力", "供电", "电缆", "电力电缆", "电力线", "电力管线", "供电线路", "强电", "路灯", "DL", "高压", "低压", "10kV",
+                  "0.4kV", "power", "electricity", "electric"),
+        "telecom": ("通信", "弱电", "电信", "通讯", "光缆", "移动", "联通", "铁塔", "通信管线", "通信管道", "TX",
+                    "网络", "communications"),
         "cable_tv": ("有线电视", "广电", "广播电视", "cable", "catv"),
     },
     "material": {
-        "grey_cast_iron": ("灰口铸铁", "灰铸铁", "灰口铸铁管", "grey iron", "gray cast iron", "cast_iron_grey"),
+        "grey_cast_iron": ("灰口铸铁", "灰铸铁", "灰口铸铁管", "灰铸铁管", "灰口铁", "grey iron",
+                           "gray cast iron", "cast_iron_grey"),
         "unlined_cast_iron": ("无内衬铸铁", "无内衬灰口铸铁", "铸铁", "铸铁管", "cast iron", "cast_iron"),
-        "ductile_iron": ("球墨铸铁", "球墨铸铁管", "球铁", "ductile iron", "di"),
-        "steel": ("钢", "钢管", "无缝钢管", "焊接钢管", "steel pipe"),
-        "galvanized_steel": ("镀锌钢管", "镀锌管", "galvanised steel", "galvanized"),
-        "pe": ("聚乙烯", "PE", "PE管", "HDPE", "高密度聚乙烯", "polyethylene"),
-        "pvc": ("PVC", "UPVC", "PVC-U", "聚氯乙烯", "硬聚氯乙烯"),
+        "ductile_iron": ("球墨铸铁", "球墨铸铁管", "球墨", "球墨管", "球铁", "QT", "ductile iron", "di"),
+        "steel": ("钢", "钢管", "无缝钢管", "焊接钢管", "螺旋钢管", "直缝钢管", "普通钢管", "steel pipe",
+                  "steel"),
+        "steel_plastic": ("钢塑", "钢塑管", "钢塑复合管", "衬塑钢管", "涂塑钢管", "钢丝网骨架塑料复合管",
+                          "钢骨架聚乙烯", "steel-plastic composite"),
+        "galvanized_steel": ("镀锌钢管", "镀锌管", "镀锌钢", "镀锌", "热镀锌钢管", "galvanised steel",
+                             "galvanized"),
+        "pe": ("聚乙烯", "PE", "PE管", "HDPE", "HDPE管", "HDPE双壁波纹管", "PE100", "PE80", "高密度聚乙烯",
+               "聚乙烯管", "双壁波纹管", "PE-RT", "polyethylene"),
+        "ppr": ("PPR", "PP-R", "PPR管", "无规共聚聚丙烯", "聚丙烯", "PP"),
+        "pvc": ("PVC", "UPVC", "U-PVC", "PVC-U", "PVC管", "UPVC管", "PVC-M", "PVC-O", "聚氯乙烯",
+                "硬聚氯乙烯", "塑料", "塑料管"),
+        "grp": ("玻璃钢", "玻璃钢管", "玻璃钢夹砂管", "夹砂玻璃钢管", "FRP", "GRP", "RPM"),
+        "brick": ("砖砌", "砖", "砖沟", "砖砌沟", "砖石", "砖混", "masonry"),
         "asbestos_cement": ("石棉水泥", "石棉水泥管", "asbestos cement", "ac"),
         "cement": ("水泥", "水泥管", "cement pipe"),
-        "concrete": ("混凝土", "混凝土管", "素混凝土", "平口混凝土管", "plain concrete"),
-        "reinforced_concrete": ("钢筋混凝土", "钢筋混凝土管", "RC", "rcp"),
+        "concrete": ("混凝土", "混凝土管", "素混凝土", "平口混凝土管", "砼", "砼管", "素砼",
+                     "plain concrete", "concrete"),
+        "reinforced_concrete": ("钢筋混凝土", "钢筋混凝土管", "钢筋砼", "钢砼", "钢筋砼管", "RC", "rcp",
+                                "承插式钢筋混凝土管", "企口钢筋混凝土管"),
         "clay": ("陶土", "陶土管", "vitrified clay"),
-        "copper": ("铜", "铜缆", "铜芯", "copper cable"),
+        "copper": ("铜", "铜缆", "铜芯", "铜芯电缆", "铜芯线", "铜线", "YJV", "YJV22", "YJV32", "VV",
+                   "VV22", "KVV", "RVV", "BV", "BVR", "YJY", "copper cable"),
+        "cable": ("电缆", "电力电缆", "交联电缆", "交联聚乙烯电缆", "低压电缆", "高压电缆", "电缆线",
+                  "cable"),
         "fibre": ("光纤", "光缆", "fiber", "optical fibre"),
-        "aluminium": ("铝", "铝芯", "aluminum"),
+        "aluminium": ("铝", "铝芯", "铝芯电缆", "YJLV", "YJLV22", "VLV", "铝线", "铝绞线", "钢芯铝绞线", "LGJ", "JKLYJ", "JKLGYJ",
+                      "架空线", "架空绝缘线", "架空导线", "架空", "aluminum"),
         "other": ("其他", "其它", "unknown", "未知"),
     },
     "condition": {
@@ -140,10 +160,14 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
         "bad": ("严重破损", "很差", "危险", "严重"),
     },
     "road_class": {
-        "arterial": ("主干路", "主干道", "快速路", "主路"),
-        "secondary": ("次干路", "次干道"),
-        "branch": ("支路", "街巷", "巷道"),
-        "internal": ("小区内部道路", "内部道路", "小区道路", "宅间路"),
+        "arterial": ("主干路", "主干道", "快速路", "主路", "城市主干路", "城市快速路", "一级公路", "国道",
+                     "省道", "干道", "primary", "trunk", "motorway", "arterial road"),
+        "secondary": ("次干路", "次干道", "城市次干路", "二级公路", "县道", "secondary", "tertiary"),
+        "branch": ("支路", "街巷", "巷道", "城市支路", "巷", "小巷", "胡同", "乡道", "村道", "三级公路",
+                   "四级公路", "residential", "unclassified"),
+        "internal": ("小区内部道路", "内部道路", "小区道路", "宅间路", "宅前路", "组团路", "园区道路",
+                     "service", "living_street"),
+        "other": ("其他", "其它", "人行道", "步行道", "footway", "path"),
     },
     "facility_kind": {
         "kindergarten": ("幼儿园",),
@@ -166,12 +190,13 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
     "housing_type": {
         "reform": ("房改房",),
         "fundraised": ("集资房",),
-        "work_unit": ("单位公房", "公房", "单位宿舍", "单位房"),
-        "affordable": ("经济适用房", "经适房"),
-        "resettlement": ("安置房", "回迁房", "拆迁安置房"),
-        "commercial": ("商品房",),
+        "work_unit": ("单位公房", "公房", "单位宿舍", "单位房", "直管公房", "自管公房", "职工宿舍", "宿舍",
+                      "机关宿舍"),
+        "affordable": ("经济适用房", "经适房", "经济适用住房", "保障房", "保障性住房", "公租房", "廉租房"),
+        "resettlement": ("安置房", "回迁房", "拆迁安置房", "还建房", "征收安置房"),
+        "commercial": ("商品房", "商品住宅", "商住", "商住楼"),
         "single_building": ("单栋", "单栋楼", "独栋", "单栋住宅楼", "single building"),
-        "self_built": ("自建房", "私房"),
+        "self_built": ("自建房", "私房", "私宅", "自建住宅", "私人自建"),
         "other": ("其他", "其它"),
     },
 }
@@ -398,6 +423,28 @@ def schema_markdown() -> str:
                 f"| `{fs.name}` | {fs.label_zh} | {kind} | {'yes' if fs.required else ''} | {accepted} |"
             )
         lines.append("")
+    from yulin_gis.parse import PLACEHOLDERS
+
+    lines += [
+        "# Unknown values (未知值)", "",
+        "These cell texts read as unknown (NULL), with one grouped warning per field: "
+        + ", ".join(f"`{p}`" for p in sorted(PLACEHOLDERS)) + ". "
+        "In a 有无 (yes/no) column `无` means *no*.", "",
+        ("Only identity, position and eligibility fields stop a run when unreadable or out of "
+        "range (`name`, `lon`, `lat`, `built_year`, `urban_village`, `self_built`, "
+        "`renovated_year`, the pipe `utility` type and node `role`); every other field "
+        "becomes NULL with a warning. A compound whose build year is unknown, or whose "
+        "households are unknown and cannot be estimated (floor area ÷ "
+        "`quantities.m2_per_household`, units × `input.households_per_unit`, buildings × "
+        "`input.households_per_building`, 默认值（待确认）), gets status `待核实` and is "
+        "never planned. A decade (`1990年代`, `九十年代初`) is read as a year range in "
+        "`built_year_min` / `built_year_max` (`built_year` holds a year inside it); "
+        "eligibility uses the whole range."), "",
+        ("Vocabularies are open except `utility` and `node_role`: an unknown spelling becomes "
+        "`other` (or NULL when the vocabulary has no `other`) with a warning naming it. A city "
+        "adds its own spellings in the profile, e.g. `[aliases.material]` "
+        "`\"水泥砂浆内衬球墨铸铁管\" = \"ductile_iron\"`, merged over the spellings below."), "",
+    ]
     lines += ["# Value vocabularies (取值词表)", ""]
     for vname, values in VOCABULARIES.items():
         lines += [f"## {vname}", "", "| value | accepted spellings |", "|---|---|"]

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from yulin_gis.unknowns import VERIFY_STATUS
+
 if TYPE_CHECKING:
     import geopandas as gpd
 
@@ -35,7 +37,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STATUS_ZH = {"excluded": "不纳入改造", "eligible": "符合条件未成片", "packaged": "已成片未排期",
-             "planned": "已纳入年度计划"}
+             "planned": "已纳入年度计划", "待核实": "待核实"}
 """Chinese labels of the ``status`` values."""
 
 
@@ -122,6 +124,9 @@ def survey_stage(layers: Layers, options: PlanOptions, *,
     assessed = assess_compounds(layers, profile=profile, pipes=pipes)
     eligible = assessed["eligible"].fillna(False).astype(bool).to_numpy()
     assessed["status"] = np.where(eligible, "eligible", "excluded")
+    if "verify_reason" in assessed.columns:  # data to verify first: 待核实, never planned
+        verify = assessed["verify_reason"].fillna("").astype(str) != ""
+        assessed.loc[verify, "status"] = VERIFY_STATUS
     reason = assessed["exclusion_reason"].fillna("").astype(str)
     assessed["exclusion_reason"] = reason.where(~eligible | (reason != ""), "")
     return PlanState(layers, profile, options, assessed)

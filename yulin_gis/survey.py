@@ -57,7 +57,7 @@ _UTIL_ZH = {k: v[0] for k, v in VOCABULARIES["utility"].items()}
 #: Columns :func:`assess_compounds` adds (``walk_<kind>_m``/``gap_<kind>`` and the
 #: ``hazard_*`` columns follow the profile's kinds and the utility types).
 SURVEY_COLUMNS: tuple[str, ...] = (
-    "tier", "eligible", "tier_reason", "exclusion_reason", "consent_ok", "items",
+    "tier", "eligible", "tier_reason", "exclusion_reason", "consent_ok", "verify_reason", "items",
     "items_basic", "items_improve", "items_upgrade", "quantities", "evidence", "not_surveyed",
     "notes", "priority", "prio_age", "prio_hazard", "prio_gaps", "prio_consent", "cost_yuan",
     "cost_basic", "cost_improve", "cost_upgrade", "fund_residents", "fund_utility",
@@ -124,10 +124,14 @@ def _tiers(comp: pd.DataFrame, prof: Profile, year: int) -> pd.DataFrame:
     tier = np.full(n, "excluded", dtype=object)
     reason = np.full(n, "", dtype=object)
     excl: list[np.ndarray] = []
-    yr = np.array(["" if np.isnan(b) else str(int(b)) for b in by], dtype=object)
-    prio = by <= e.priority_built_until
-    share = (by >= e.share_built_from) & (by <= e.share_built_until)
-    later = by > e.share_built_until
+    lo, hi = _year_span(comp, by)
+    yr = np.array(["" if np.isnan(b) else str(int(b)) if a == b else f"{int(a)}—{int(b)}"
+                   for a, b in zip(lo, hi, strict=True)], dtype=object)
+    with np.errstate(invalid="ignore"):  # a decade counts when its whole range is inside
+        prio = hi <= e.priority_built_until
+        share = (lo >= e.share_built_from) & (hi <= e.share_built_until)
+        later = lo > e.share_built_until
+    straddle = np.isfinite(lo) & ~(prio | share | later)
     tier[prio] = "priority"
     reason[prio] = (f"{e.priority_built_until}年底前建成（" + yr[prio] + f"）/ built by "
                     f"{e.priority_built_until} (" + yr[prio] + ")")
@@ -145,6 +149,13 @@ def _tiers(comp: pd.DataFrame, prof: Profile, year: int) -> pd.DataFrame:
         tier[later] = "share"
         reason[later] = late_txt[later] + "，按配置纳入 / eligible by profile rule"
     excl.append(np.where(np.isnan(by), "建成年份未调查 / built year not surveyed", ""))
+    verify = (comp["verify_reason"].fillna("").astype(str).to_numpy(dtype=object)
+              if "verify_reason" in comp.columns else np.full(n, "", dtype=object))
+    verify = verify.copy()
+    span_txt = ("建成年代" + yr + f"跨越政策分界（{e.priority_built_until}/{e.share_built_until}年），"
+                "待核实具体年份 / built-year range " + yr + " straddles a policy boundary")
+    verify[straddle] = np.where(verify[straddle] != "", verify[straddle] + "；", "") + span_txt[straddle]
+    excl.append(np.where(verify != "", "待核实：" + verify, ""))
     uv, _ = _flag(comp, "urban_village")
     if x.urban_village:
         excl.append(np.where(uv, "城中村 / urban village", ""))
@@ -172,8 +183,18 @@ def _tiers(comp: pd.DataFrame, prof: Profile, year: int) -> pd.DataFrame:
     consent_ok = _nullable(~low, np.isnan(consent))
     return pd.DataFrame({
         "tier": tier, "eligible": ~excluded, "tier_reason": reason,
-        "exclusion_reason": exclusion, "consent_ok": consent_ok,
+        "exclusion_reason": exclusion, "consent_ok": consent_ok, "verify_reason": verify,
     }, index=comp.index)
+
+
+def _year_span(comp: pd.DataFrame, by: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The built-year range per compound (a decade such as 1990年代 is 1990–1999)."""
+    lo, hi = by.copy(), by.copy()
+    if {"built_year_min", "built_year_max"} <= set(comp.columns):
+        a, b = _num(comp, "built_year_min"), _num(comp, "built_year_max")
+        ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(by)
+        lo[ok], hi[ok] = a[ok], b[ok]
+    return lo, hi
 
 
 # --- evidence ----------------------------------------------------------------------------

@@ -26,11 +26,9 @@ leaves it out of its graph and reports it).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,14 +41,7 @@ from yulin_gis.crosscheck import (
     check_gcj02,
     link_communities,
 )
-from yulin_gis.crs import (
-    STORAGE_CRS,
-    gauss_kruger_epsg,
-    in_china,
-    parse_input_crs,
-    to_storage_crs,
-    transformer,
-)
+from yulin_gis.crs import STORAGE_CRS, gauss_kruger_epsg, parse_input_crs, to_storage_crs
 from yulin_gis.errors import (
     ConservationError,
     CRSError,
@@ -58,14 +49,25 @@ from yulin_gis.errors import (
     Problem,
     ValidationError,
 )
-from yulin_gis.io import RawLayer, drop_blank_rows, read_input, read_vector
+from yulin_gis.io import RawLayer, drop_blank_rows, drop_totals_rows, read_input, read_vector
 from yulin_gis.layers import LAYER_NAMES, Layers
+from yulin_gis.positions import (
+    check_crs,
+    check_outside_china,
+    flag_positions,
+    outside_counties,
+    points_from_table,
+)
 from yulin_gis.postgis import mask_url
 from yulin_gis.schema import LAYERS, FieldSpec, LayerSpec, match_headers
+from yulin_gis.unknowns import fill_unknowns
+from yulin_gis.validation_report import ValidationReport, capabilities, group_lines
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
+
+    from yulin_gis.profile import Profile
 
 __all__ = ["ValidationReport", "load_layers", "parse_layer_crs", "validate_input", "validate_layer"]
 
@@ -82,48 +84,6 @@ _GEOM_TYPES = {
     "polygon_or_point": {"Polygon", "MultiPolygon", "Point"},
 }
 _MAX_EXAMPLES = 5
-
-
-@dataclass
-class ValidationReport:
-    """All problems found in one input, and the rows read per layer."""
-
-    problems: list[Problem] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
-    blank_rows: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def errors(self) -> list[Problem]:
-        """The problems that stop a run."""
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        """Repairs and information; the run goes on."""
-        return [p for p in self.problems if p.severity == "warning"]
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error."""
-        return not self.errors
-
-    def to_text(self) -> str:
-        """A readable report, errors first."""
-        lines = [f"{name}: {n} rows from {self.sources.get(name, '?')}"
-                 for name, n in self.rows.items()]
-        lines.append(f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)")
-        lines += [f"  {p}" for p in self.errors + self.warnings]
-        lines.append("OK" if self.ok else "FAILED: fix the errors above and run again")
-        return "\n".join(lines)
-
-    def to_json(self) -> str:
-        """The report as JSON for scripts."""
-        return json.dumps({
-            "ok": self.ok, "rows": self.rows, "sources": self.sources,
-            "errors": len(self.errors), "warnings": len(self.warnings),
-            "problems": [p.to_dict() for p in self.problems],
-        }, ensure_ascii=False, indent=2)
 
 
 class _Collector:
@@ -160,7 +120,12 @@ def _check_headers(frame: pd.DataFrame, spec: LayerSpec, col: _Collector) -> pd.
             f"{original} → {canonical}" for original, canonical in rename.items()))
     frame = frame.rename(columns=rename)
     for name in spec.required_fields:
-        if name not in frame.columns:
+        if name not in frame.columns and spec.name == "compounds" and name in VERIFY_WHEN_UNKNOWN:
+            fs = spec.field(name)
+            col.add("warning", "missing-field",
+                    f"no {fs.label_zh} column ({name}; accepted headers: {', '.join(fs.aliases)})"
+                    f": every compound is 待核实 unless it can be estimated", fld=name)
+        elif name not in frame.columns:
             fs = spec.field(name)
             col.add("error", "missing-field",
                     f"required field {name!r} ({fs.label_zh}) is missing; accepted headers: "
@@ -188,54 +153,111 @@ def _check_ids(frame: pd.DataFrame, spec: LayerSpec, col: _Collector) -> None:
                     row=value, fld=spec.id_field)
 
 
+#: Fields whose unreadable or out-of-range values stop a run: identity, position and
+#: eligibility. Every other field degrades to NULL with a warning.
+CRITICAL_FIELDS = frozenset({"name", "lon", "lat", "built_year", "urban_village", "self_built",
+                             "renovated_year", "utility", "role"})
+#: Vocabularies an unknown spelling cannot be read in (they decide which network a pipe
+#: belongs to); every other vocabulary is open: an unknown spelling becomes ``other``.
+CLOSED_VOCABULARIES = frozenset({"utility", "node_role"})
+#: Required fields whose unknown value makes a compound 待核实 instead of an error.
+VERIFY_WHEN_UNKNOWN = {"built_year": "建成年份不详 / built year unknown",
+                       "households": "户数不详且无法估算 / households unknown"}
+
+
 def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Collector,
-                 this_year: int) -> list[Any]:
+                 this_year: int, aliases: Mapping[str, str] | None = None) -> list[Any]:
     parser = _PARSERS.get(fs.kind)
     parsed: list[Any] = []
     mapped: list[str] = []
+    holders: dict[str, int] = defaultdict(int)
+    unknown: dict[str, int] = defaultdict(int)
+    critical = fs.name in CRITICAL_FIELDS
+    vocab = fs.vocabulary or ""
     for label, raw in zip(labels, values, strict=True):
         value: Any
         if fs.kind == "category":
-            value, note = parse.parse_category(raw, fs.vocabulary or "")
+            value, note = parse.parse_category(raw, vocab, aliases)
         else:
             assert parser is not None
             value, note = parser(raw)
-        if note == "invalid":
-            expected = f"one of {', '.join(parse.VOCABULARIES[fs.vocabulary])}" if (
-                fs.vocabulary) else f"a {fs.kind}"
-            col.add("error", "bad-value", f"cannot read {raw!r} as {expected}", label, fs.name)
-        elif value is None and fs.required:
+        if note == "placeholder" and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
+            col.add("error", "missing-value", f"required value is a placeholder ({raw!r})",
+                    label, fs.name)
+        elif note == "placeholder":
+            holders[str(raw).strip()] += 1
+            col.add("warning", "placeholder", f"{raw!r} read as unknown (未知, NULL)", label,
+                    fs.name)
+        elif note == "invalid" and fs.kind == "category" and vocab not in CLOSED_VOCABULARIES:
+            value = "other" if "other" in parse.VOCABULARIES[vocab] else None
+            unknown[str(raw).strip()] += 1
+            col.add("warning", "unknown-value", f"{raw!r} read as {value or 'unknown'}", label,
+                    fs.name)
+        elif note == "invalid":
+            expected = f"one of {', '.join(parse.VOCABULARIES[vocab])}" if vocab else f"a {fs.kind}"
+            col.add("error" if critical else "warning", "bad-value",
+                    f"cannot read {raw!r} as {expected}" + ("" if critical else
+                                                            ": read as unknown (NULL)"),
+                    label, fs.name)
+        elif value is None and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
             col.add("error", "missing-value", "required value is blank", label, fs.name)
         elif note == "mapped":
             mapped.append(f"{label}: {raw!r} → {value!r}")
-        if value is not None and note != "invalid":
-            _check_range(value, fs, label, col, this_year)
+        if value is not None and note != "invalid" and not _in_range(
+                value, fs, label, col, this_year, critical):
+            value = None
         parsed.append(value)
+    _summaries(fs, col, mapped, holders, unknown)
+    return parsed
+
+
+def _counted(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k!r} ×{n}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _summaries(fs: FieldSpec, col: _Collector, mapped: list[str], holders: Mapping[str, int],
+               unknown: Mapping[str, int]) -> None:
+    """One warning per field and kind of repair (the rows are listed separately)."""
     if mapped:
         more = f" (+{len(mapped) - _MAX_EXAMPLES} more)" if len(mapped) > _MAX_EXAMPLES else ""
         col.add("warning", "value-mapped",
                 f"{len(mapped)} value(s) interpreted from text: "
                 f"{'; '.join(mapped[:_MAX_EXAMPLES])}{more}", fld=fs.name)
-    return parsed
+    if holders:
+        col.add("warning", "placeholder", f"{sum(holders.values())} placeholder(s) read as "
+                f"unknown (未知, NULL): {_counted(holders)}", fld=fs.name)
+    if unknown:
+        vocab = fs.vocabulary or ""
+        to = "other" if "other" in parse.VOCABULARIES[vocab] else "unknown (NULL)"
+        col.add("warning", "unknown-value",
+                f"{sum(unknown.values())} value(s) not in the {vocab} vocabulary read as {to}: "
+                f"{_counted(unknown)}; known values: {', '.join(parse.VOCABULARIES[vocab])}. "
+                f"To recognise a spelling add it to the profile table [aliases.{vocab}] "
+                f"(e.g. \"{next(iter(unknown))}\" = \"<value>\")", fld=fs.name)
 
 
-def _check_range(value: Any, fs: FieldSpec, label: str, col: _Collector, this_year: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return
+def _in_range(value: Any, fs: FieldSpec, label: str, col: _Collector, this_year: int,
+              critical: bool) -> bool:
+    """Check a value's plausible range; False when out of range (error when ``critical``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or fs.name in {"lon", "lat"}:
+        return True
     if fs.kind == "year" and value > this_year:
-        col.add("error", "future-year", f"year {value} is in the future", label, fs.name)
+        code, text = "future-year", f"year {value} is in the future"
     elif fs.minimum is not None and value < fs.minimum:
-        col.add("error", "out-of-range", f"{value} is below the minimum {fs.minimum:g}",
-                label, fs.name)
+        code, text = "out-of-range", f"{value} is below the minimum {fs.minimum:g}"
     elif fs.maximum is not None and value > fs.maximum:
-        col.add("error", "out-of-range", f"{value} is above the maximum {fs.maximum:g}",
-                label, fs.name)
+        code, text = "out-of-range", f"{value} is above the maximum {fs.maximum:g}"
     elif fs.kind == "ratio" and not 0.0 <= value <= 1.0:
-        col.add("error", "out-of-range", f"share {value} is outside 0–1", label, fs.name)
+        code, text = "out-of-range", f"share {value} is outside 0–1"
+    else:
+        return True
+    col.add("error" if critical else "warning", code,
+            text + ("" if critical else ": read as unknown (NULL)"), label, fs.name)
+    return False
 
 
 def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, labels: list[str],
-                    col: _Collector) -> pd.DataFrame:
+                    col: _Collector, aliases: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
     import pandas as pd
 
     this_year = _dt.date.today().year
@@ -243,42 +265,17 @@ def _coerce_columns(frame: pd.DataFrame, spec: LayerSpec, labels: list[str],
     for fs in spec.fields:
         if fs.name not in out.columns:
             continue
-        parsed = _parse_field(out[fs.name], fs, labels, col, this_year)
+        parsed = _parse_field(out[fs.name], fs, labels, col, this_year,
+                              aliases.get(fs.vocabulary or ""))
+        if fs.name == "built_year":
+            spans = [parse.parse_year_range(raw) or (v, v)
+                     for raw, v in zip(out[fs.name], parsed, strict=True)]
+            out["built_year_min"] = pd.array([a for a, _ in spans], dtype="Int64")
+            out["built_year_max"] = pd.array([b for _, b in spans], dtype="Int64")
         dtype = {"int": "Int64", "year": "Int64", "float": "Float64", "ratio": "Float64",
                  "bool": "boolean"}.get(fs.kind, "string")
         out[fs.name] = pd.array(parsed, dtype=dtype)  # type: ignore[call-overload]
     return out
-
-
-def _points_from_table(frame: pd.DataFrame, labels: list[str], col: _Collector,
-                       input_crs: str | None) -> gpd.GeoDataFrame | None:
-    import geopandas as gpd
-
-    lon = frame.get("lon")
-    lat = frame.get("lat")
-    if lon is None or lat is None:
-        col.add("error", "missing-field", "a survey table needs lon/lat columns (经度/纬度) "
-                "or compound polygons to join by id", fld="lon" if lon is None else "lat")
-        return None
-    x = lon.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    y = lat.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    ok = np.isfinite(x) & np.isfinite(y)
-    for i in np.flatnonzero(~ok):
-        fld = "lon" if not np.isfinite(x[i]) else "lat"
-        col.add("error", "missing-coordinates", f"{'经度 lon' if fld == 'lon' else '纬度 lat'} "
-                "is blank or not a number", labels[i], fld)
-    crs = input_crs
-    if crs is None:
-        col.add("warning", "assumed-crs", "no --input-crs given: lon/lat read as WGS84; pass "
-                "--input-crs gcj02 (Gaode/Tencent) or bd09 (Baidu) if picked on those maps")
-        crs = "EPSG:4326"
-    import shapely
-
-    geometry = np.asarray(shapely.points(np.where(ok, x, 0.0), np.where(ok, y, 0.0)),
-                          dtype=object)
-    geometry[~ok] = None
-    return gpd.GeoDataFrame(frame, geometry=geometry,
-                            crs=None if crs in {"gcj02", "bd09"} else crs)
 
 
 def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str],
@@ -331,63 +328,9 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str],
     return out
 
 
-def _check_position(gdf: gpd.GeoDataFrame, labels: list[str], col: _Collector) -> None:
-    """Rows in EPSG:4490 whose position is outside China (0,0 typos, foreign CRS)."""
-    import shapely
-
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    bounds = shapely.bounds(geoms)
-    x = (bounds[:, 0] + bounds[:, 2]) / 2
-    y = (bounds[:, 1] + bounds[:, 3]) / 2
-    outside = np.isfinite(x) & ~in_china(np.nan_to_num(x), np.nan_to_num(y))
-    for i in np.flatnonzero(outside)[:50]:
-        col.add("error", "outside-china", f"position {x[i]:.4f}, {y[i]:.4f} (lon, lat) is "
-                "outside China: a typo, 0/0 placeholder or wrong --input-crs?", labels[i],
-                "geometry")
-
-
-def _check_crs(gdf: gpd.GeoDataFrame, input_crs: str | None, col: _Collector) -> str | None:
-    """Return the CRS to convert from, or None (error recorded)."""
-    if input_crs in {"gcj02", "bd09"}:
-        return input_crs
-    crs = input_crs or (gdf.crs.to_string() if gdf.crs is not None else None)
-    if crs is None:
-        col.add("error", "no-crs", "layer has no coordinate reference system (.prj missing, or SRID "
-                "0 in PostGIS?); pass --input-crs")
-        return None
-    from pyproj import CRS
-
-    parsed = CRS.from_user_input(crs)
-    valid = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
-    if valid.empty:
-        return crs
-    minx, miny, maxx, maxy = valid.total_bounds
-    if parsed.is_geographic:
-        if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
-            col.add("error", "coordinates-outside-crs",
-                    f"coordinates ({minx:.0f}–{maxx:.0f}, {miny:.0f}–{maxy:.0f}) cannot be "
-                    f"lon/lat in {crs}: projected metres declared as degrees? pass the right "
-                    "--input-crs (e.g. EPSG:4546)")
-            return None
-        if minx >= 0.8 and maxx <= 56 and miny >= 72 and maxy <= 138:
-            col.add("error", "swapped-coordinates", "x looks like latitude and y like "
-                    "longitude: lat/lon columns swapped?")
-            return None
-    elif parsed.area_of_use is not None:
-        t = transformer(parsed, "EPSG:4326")
-        lon, lat = t.transform([minx, maxx], [miny, maxy])
-        w, s, e, n = parsed.area_of_use.bounds
-        if not all(np.isfinite([*lon, *lat])) or min(lon) < w - 5 or max(lon) > e + 5 or (
-                min(lat) < s - 5 or max(lat) > n + 5):
-            col.add("error", "coordinates-outside-crs",
-                    f"coordinates fall outside the area where {crs} is used "
-                    f"({parsed.name}); wrong CRS declared?")
-            return None
-    return crs
-
-
 def validate_layer(raw: RawLayer, input_crs: str | None = None,
-                   problems: list[Problem] | None = None) -> gpd.GeoDataFrame | None:
+                   problems: list[Problem] | None = None, *,
+                   profile: Profile | None = None) -> gpd.GeoDataFrame | None:
     """Validate one raw layer; return it canonical and in EPSG:4490, or None on errors.
 
     Parameters
@@ -398,11 +341,49 @@ def validate_layer(raw: RawLayer, input_crs: str | None = None,
         ``gcj02``, ``bd09`` or a CRS overriding the file's own.
     problems
         A list receiving every problem found.
+    profile
+        The policy profile (aliases, position thresholds, household rules of thumb);
+        None loads the default.
+
+    Compounds get ``verify_reason`` (待核实原因, "" when none), ``built_year_min`` /
+    ``built_year_max`` (a decade's range) and ``households_estimated``.
     """
+    from yulin_gis.profile import load_profile
+
+    profile = profile or load_profile()
+    rules = profile.inputs
     problems = problems if problems is not None else []
     spec = LAYERS[raw.name]
     col = _Collector(raw.source, raw.name, problems)
     n_before = len(problems)
+    frame = _usable_rows(raw, col)
+    if frame is None:
+        return None
+    frame = _check_headers(frame, spec, col)
+    labels = _row_labels(frame, spec)
+    _check_ids(frame, spec, col)
+    frame = _coerce_columns(frame, spec, labels, col, rules.aliases)
+    reasons = np.full(len(frame), "", dtype=object)
+    gdf = (points_from_table(frame, labels, col, input_crs, rules, reasons) if raw.from_table
+           else frame)
+    if gdf is None:
+        return None
+    gdf = _check_geometry(gdf, spec, labels, col)
+    gdf, source_crs = check_crs(gdf, input_crs, col)
+    if any(p.severity == "error" for p in problems[n_before:]) or source_crs is None:
+        return None
+    out = to_storage_crs(gdf, source_crs).reset_index(drop=True)
+    check_outside_china(out, labels, col)
+    if any(p.severity == "error" for p in problems[n_before:]):
+        return None
+    if raw.name == "compounds":
+        flag_positions(out, labels, col, rules, reasons)
+        out = fill_unknowns(out, labels, col, profile, reasons)
+    return out
+
+
+def _usable_rows(raw: RawLayer, col: _Collector) -> pd.DataFrame | None:
+    """The layer without blank rows and totals rows (合计), or None when nothing is left."""
     if len(raw.frame) == 0:
         col.add("error", "empty-layer", "layer has no rows")
         return None
@@ -410,25 +391,14 @@ def validate_layer(raw: RawLayer, input_crs: str | None = None,
     if dropped:
         col.add("warning", "blank-rows", f"{len(dropped)} blank row(s) without values or "
                 f"geometry skipped (data rows {', '.join(map(str, dropped[:20]))})")
+    frame, totals = drop_totals_rows(frame)
+    if totals:
+        col.add("warning", "totals-row", f"{len(totals)} totals row(s) (合计/总计/小计) are "
+                f"not compounds and are skipped (data rows {', '.join(map(str, totals))})")
     if len(frame) == 0:
         col.add("error", "empty-layer", "layer has only blank rows")
         return None
-    frame = _check_headers(frame, spec, col)
-    labels = _row_labels(frame, spec)
-    _check_ids(frame, spec, col)
-    frame = _coerce_columns(frame, spec, labels, col)
-    gdf = _points_from_table(frame, labels, col, input_crs) if raw.from_table else frame
-    if gdf is None:
-        return None
-    gdf = _check_geometry(gdf, spec, labels, col)
-    source_crs = _check_crs(gdf, input_crs, col)
-    if any(p.severity == "error" for p in problems[n_before:]) or source_crs is None:
-        return None
-    out = to_storage_crs(gdf, source_crs).reset_index(drop=True)
-    _check_position(out, labels, col)
-    if any(p.severity == "error" for p in problems[n_before:]):
-        return None
-    return out
+    return frame
 
 
 def _join_compound_polygons(table: gpd.GeoDataFrame, polygons_path: Path,
@@ -448,7 +418,7 @@ def _join_compound_polygons(table: gpd.GeoDataFrame, polygons_path: Path,
     if dupes:
         col.add("warning", "duplicate-polygon", f"{len(dupes)} compound_id(s) have several "
                 f"polygons; the first is used: {', '.join(dupes[:20])}", fld="compound_id")
-    crs = _check_crs(frame, input_crs if frame.crs is None else None, col)
+    frame, crs = check_crs(frame, input_crs if frame.crs is None else None, col)
     if crs is None:
         return table
     polys = to_storage_crs(frame, crs).drop_duplicates("compound_id").set_index("compound_id")
@@ -507,8 +477,12 @@ def parse_layer_crs(input_crs: str | Mapping[str, str] | None) -> dict[str, str 
 
 def validate_input(path: str | Path, *, input_crs: str | Mapping[str, str] | None = None,
                    dem: str | Path | None = None, polygons: str | Path | None = None,
-                   analysis_crs: str | None = None) -> tuple[Layers | None, ValidationReport]:
+                   analysis_crs: str | None = None, profile: Profile | str | Path | None = None,
+                   ) -> tuple[Layers | None, ValidationReport]:
     """Read and validate an input; return the projected layers and the report.
+
+    ``validate`` and ``run`` both call this, so they run the same checks; the report's
+    ``can_run`` line says which commands the input can serve.
 
     Parameters
     ----------
@@ -523,13 +497,20 @@ def validate_input(path: str | Path, *, input_crs: str | Mapping[str, str] | Non
         Optional compound polygons joined by ``compound_id`` to a survey table.
     analysis_crs
         Metric CRS for analysis; default the CGCS2000 Gauss–Krüger zone of the data.
+    profile
+        Policy profile (or its path) with the ``[input]`` thresholds and ``[aliases]``;
+        None loads the default.
 
     Returns
     -------
     layers, report
         ``layers`` is None when the report has errors.
     """
+    from yulin_gis.profile import Profile, load_profile
+
     report = ValidationReport()
+    report.can_run = capabilities(None)
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
     try:
         layer_crs = parse_layer_crs(input_crs)
         raws = read_input(path, report.problems)
@@ -539,36 +520,18 @@ def validate_input(path: str | Path, *, input_crs: str | Mapping[str, str] | Non
     if "compounds" not in raws:
         report.problems.append(Problem("error", "missing-layer", "no compounds layer (小区) "
                                        "found; name it 'compounds' or 小区", mask_url(path)))
-    valid: dict[str, gpd.GeoDataFrame] = {}
-    for name in LAYER_NAMES:
-        if name not in raws:
-            continue
-        raw = raws[name]
-        report.rows[name] = len(raw.frame)
-        report.sources[name] = raw.source
-        report.blank_rows[name] = len(drop_blank_rows(raw.frame)[1])
-        parsed_crs = layer_crs.get(name, layer_crs.get("*"))
-        try:
-            layer = validate_layer(raw, parsed_crs, report.problems)
-        except InputFileError as exc:
-            report.problems.append(Problem("error", "unreadable-input", str(exc), raw.source))
-            continue
-        if layer is not None and len(layer) != report.rows[name] - report.blank_rows[name]:
-            raise ConservationError(f"{raw.source}: {report.rows[name]} rows read, "
-                                    f"{report.blank_rows[name]} blank, but {len(layer)} "
-                                    "validated: rows were lost")
-        if layer is not None and name == "compounds" and polygons is not None and raw.from_table:
-            layer = _join_compound_polygons(layer, Path(polygons), parsed_crs, report.problems)
-        if layer is not None:
-            valid[name] = layer
+    valid = _validate_layers(raws, layer_crs, polygons, prof, report)
     dem_path = _check_dem(dem, report.problems) if dem is not None else None
     if not report.ok or "compounds" not in valid:
         return None, report
     if layer_crs.get("compounds", layer_crs.get("*")) not in {"gcj02", "bd09"}:
         check_gcj02(valid["compounds"], valid.get("communities"), valid.get("roads"),
                     report.sources["compounds"], report.problems)
-    centre = valid["compounds"].geometry.union_all().centroid
-    crs = analysis_crs or f"EPSG:{gauss_kruger_epsg(centre.x, centre.y)}"
+    if "counties" in valid:
+        _flag_outside_counties(valid["compounds"], valid["counties"], report)
+    reps = valid["compounds"].geometry.representative_point()
+    cx, cy = float(reps.x.median()), float(reps.y.median())  # robust to a far outlier
+    crs = analysis_crs or f"EPSG:{gauss_kruger_epsg(cx, cy)}"
     layers = Layers(**valid, dem_path=dem_path, crs=STORAGE_CRS, sources=report.sources)
     layers = layers.to_crs(crs)
     _check_small_polygons(layers.compounds, report)
@@ -579,7 +542,47 @@ def validate_input(path: str | Path, *, input_crs: str | Mapping[str, str] | Non
         check_communities(layers.communities, report.sources["communities"], report.problems)
         layers.compounds = link_communities(layers.compounds, layers.communities,
                                             report.sources["compounds"], report.problems)
+    report.can_run = capabilities(layers)
     return layers, report
+
+
+def _validate_layers(raws: Mapping[str, RawLayer], layer_crs: Mapping[str, str | None],
+                     polygons: str | Path | None, prof: Profile,
+                     report: ValidationReport) -> dict[str, gpd.GeoDataFrame]:
+    """Validate each raw layer; check that no non-blank row was lost."""
+    valid: dict[str, gpd.GeoDataFrame] = {}
+    for name in LAYER_NAMES:
+        if name not in raws:
+            continue
+        raw = raws[name]
+        report.rows[name] = len(raw.frame)
+        report.sources[name] = raw.source
+        kept, blank = drop_blank_rows(raw.frame)
+        report.blank_rows[name] = len(blank) + len(drop_totals_rows(kept)[1])
+        parsed_crs = layer_crs.get(name, layer_crs.get("*"))
+        try:
+            layer = validate_layer(raw, parsed_crs, report.problems, profile=prof)
+        except InputFileError as exc:
+            report.problems.append(Problem("error", "unreadable-input", str(exc), raw.source))
+            continue
+        if layer is not None and len(layer) != report.rows[name] - report.blank_rows[name]:
+            raise ConservationError(f"{raw.source}: {report.rows[name]} rows read, "
+                                    f"{report.blank_rows[name]} blank or totals, but "
+                                    f"{len(layer)} "
+                                    "validated: rows were lost")
+        if layer is not None and name == "compounds" and polygons is not None and raw.from_table:
+            layer = _join_compound_polygons(layer, Path(polygons), parsed_crs, report.problems)
+        if layer is not None:
+            valid[name] = layer
+    return valid
+
+
+def _flag_outside_counties(compounds: gpd.GeoDataFrame, counties: gpd.GeoDataFrame,
+                           report: ValidationReport) -> None:
+    col = _Collector(report.sources["compounds"], "compounds", report.problems)
+    reasons = compounds["verify_reason"].to_numpy(dtype=object).copy()
+    outside_counties(compounds, counties, col, reasons)
+    compounds["verify_reason"] = reasons
 
 
 def _check_small_polygons(compounds: gpd.GeoDataFrame, report: ValidationReport,
@@ -600,8 +603,8 @@ def load_layers(path: str | Path, **kwargs: Any) -> Layers:
     Warnings are logged.
     """
     layers, report = validate_input(path, **kwargs)
-    for problem in report.warnings:
-        logger.warning("%s", problem)
+    for line in group_lines(report.warnings):
+        logger.warning("%s", line)
     if layers is None:
         raise ValidationError(report.problems, header=f"Input {path} failed validation")
     return layers
