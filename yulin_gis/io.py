@@ -418,7 +418,7 @@ def read_input(path: str | Path, problems: list[Problem] | None = None) -> dict[
     if isinstance(path, str) and path.lower().startswith(("postgresql:", "postgres:")):
         from yulin_gis.postgis import read_postgis_input
 
-        return read_postgis_input(path, problems)
+        return read_postgis_input(path, problems=problems)
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: input not found")

@@ -212,7 +212,7 @@ def run(input_path: str | Path, out_dir: str | Path, *,
     publish
         A PostGIS URL (``postgresql://USER@HOST:PORT/DBNAME?schema=NAME``): after the
         files are written, publish every layer of ``plan.gpkg`` there, replacing the
-        previous publication in one transaction (see :mod:`yulin_gis.postgis_publish`).
+        previous publication in one transaction (see :func:`~yulin_gis.publish_gpkg`).
 
     Raises
     ------

@@ -307,7 +307,7 @@ def _layer_order(tables: dict[str, list[tuple[str, int]]]) -> list[tuple[str, st
     return sorted(found, key=lambda tn: (tn[0] != tn[1], tn[0]))
 
 
-def read_postgis_input(url: str, problems: list[Problem] | None = None) -> dict[str, RawLayer]:
+def read_postgis_input(url: str, *, problems: list[Problem] | None = None) -> dict[str, RawLayer]:
     """Read every layer a PostGIS schema holds, keyed by canonical layer name.
 
     Parameters
@@ -320,7 +320,7 @@ def read_postgis_input(url: str, problems: list[Problem] | None = None) -> dict[
     Raises
     ------
     DatabaseError
-        When the server cannot be reached or used (see :func:`open_database`), or the
+        When the server cannot be reached or used (unreachable server, wrong password, missing database or schema, no postgis extension), or the
         schema holds no table named after a layer.
     """
     from sqlalchemy.exc import SQLAlchemyError
