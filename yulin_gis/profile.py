@@ -30,6 +30,7 @@ from yulin_gis.profile_check import (
     _small_sections,
     parse_fraction,
 )
+from yulin_gis.profile_params import EXTRA_SECTIONS, Extras, build_extras, parameters_table
 from yulin_gis.schema import GAP_FIELDS, VOCABULARIES
 
 __all__ = [
@@ -69,6 +70,9 @@ CLASS_LABELS_ZH: dict[str, str] = {"basic": "基础类", "improve": "完善类",
 #: Units of measure an item may use and the Chinese label of each.
 UNITS: dict[str, str] = {
     "m2": "平方米(建筑面积)",
+    "roof_m2": "平方米(屋面)",
+    "facade_m2": "平方米(外墙)",
+    "site_m2": "平方米(道路)",
     "household": "户",
     "compound": "个小区",
     "lift": "部",
@@ -293,6 +297,18 @@ class Profile:
     utility_companies: dict[str, str]
     items: dict[str, Item]
     path: Path | None = field(default=None, compare=False)
+    extras: Extras | None = field(default=None, compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def x(self) -> Extras:
+        """The programme settings (:mod:`yulin_gis.profile_params`)."""
+        assert self.extras is not None
+        return self.extras
+
+    def parameters_table(self) -> list[tuple[str, str, str, str]]:
+        """Rows ``(参数, 取值, 单位, 来源)`` of every value (the 参数与口径 sheet)."""
+        return parameters_table(self.raw)
 
     def items_of_class(self, item_class: str) -> list[Item]:
         """Items of one class, in catalogue order."""
@@ -357,6 +373,7 @@ _TOP = {
     "survey": "table", "quantities": "table", "hazards": "table", "waterlogging": "table",
     "life_circle": "table", "priority": "table", "schedule": "table", "plan": "table",
     "departments": "table", "utility_companies": "table", "items": "table",
+    **dict.fromkeys(EXTRA_SECTIONS, "table"),
 }
 
 
@@ -385,6 +402,8 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
     if {"first_year", "last_year"} <= plan.keys() and plan["last_year"] < plan["first_year"]:
         chk.add("plan.last_year", f"{plan['last_year']} is before plan.first_year {plan['first_year']}")
     items = _items(chk, top.get("items", {}), set(depts), set(utils))
+    extras = build_extras(chk, top, classes=CLASSES, items=set(items),
+                          owner_codes=set(depts) | set(utils))
     if chk.problems:
         return None
     return Profile(
@@ -405,6 +424,7 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
         schedule=Schedule(**sched),
         plan=PlanYears(**plan),
         departments=depts, utility_companies=utils, items=items, path=path,
+        extras=extras, raw=data,
     )
 
 
