@@ -142,7 +142,9 @@ def _money(comp: pd.DataFrame, long: pd.DataFrame, state: PlanState) -> pd.DataF
     out["optional_unfunded"] = out.index.map({k: "；".join(v) for k, v in texts.items()})
     for k in _FUNDERS:
         out[f"fund_{k}_yuan"] = g[f"{k}_yuan"].sum()
-    out = out.fillna({c: 0.0 for c in out.columns if c.endswith("_yuan")}).fillna("")
+    out = out.fillna({c: 0.0 for c in out.columns if c.endswith("_yuan")})
+    for col in ("optional_funded", "optional_unfunded"):
+        out[col] = out[col].astype(object).where(out[col].notna(), "")
     shares = prof.x.funding_sources
     for s in FUNDING_SOURCES:
         out[f"fund_{s}_yuan"] = out["fund_government_yuan"] * shares.get(s, 0.0)

@@ -91,6 +91,8 @@ def demo(out_dir: Path, maps_dir: Path | None, **kwargs: Any) -> None:
     from yulin_gis.pipeline import run as run_pipeline
 
     no_maps = kwargs.pop("no_maps")
+    if kwargs.get("budget") is None:  # the sample's assumed budget table (layers/README.md)
+        kwargs["budget"] = str(get_path("budget"))
     result = run_pipeline(get_path("gpkg"), out_dir, dem=get_path("dem"),
                           maps_dir=maps_dir or _repo_maps_dir(out_dir),
                           options=build_plan_options(kwargs), maps=not no_maps)
