@@ -255,7 +255,8 @@ def plan_compounds(state: PlanState) -> PlanState:
     waiting = ((comp["status"] == "packaged") & ~planned).to_numpy()
     comp.loc[waiting, "exclusion_reason"] = ("未排入计划：" + comp.loc[waiting, "unscheduled_reason"].astype(str))
     long = _items_long(comp, state, planned)
-    consent = pd.to_numeric(comp.get("consent_rate"), errors="coerce")
+    consent = (pd.to_numeric(comp["consent_rate"], errors="coerce") if "consent_rate" in comp.columns
+               else pd.Series(np.nan, index=comp.index))
     rates = {c: float(r) for c, r in zip(comp["compound_id"].astype(str), consent, strict=True) if pd.notna(r)}
     long = fund_optional(long, budget_left(result.totals), state.profile, rates)
     money = _money(comp, long, state)

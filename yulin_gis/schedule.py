@@ -136,8 +136,9 @@ def schedule_packages(
                                        and rec["planned_completion"] > programme_end)
         if rec["beyond_programme"]:
             rec["schedule_flag"] = "; ".join(filter(None, [
-                rec["schedule_flag"], f"completion {rec['planned_completion'].isoformat()} after "
-                f"the programme deadline {programme_end}"]))
+                rec["schedule_flag"],
+                (f"completion {rec['planned_completion'].isoformat()} after the programme "
+                 f"deadline {programme_end}")]))
         records.append(rec)
     sched = pd.DataFrame(records, index=out.index)
     for col in cols:

@@ -269,9 +269,12 @@ def utility_stage(state: PlanState) -> PlanState:
                      if str(y).strip() not in {"", "nan", "<NA>"}}
         traces = trace_package(nets, state.packages, layers.utility_nodes)
         state.extras["traces"] = traces
+    us = state.profile.x.utilities
     upgrades = utility_upgrade_plan(state.compounds, layers.utilities, packages=state.packages,
                                     plan_years=years, distance_m=state.options.pipe_distance_m,
-                                    as_of_year=state.profile.survey.as_of_year, traces=traces)
+                                    as_of_year=state.profile.survey.as_of_year, traces=traces,
+                                    unit_costs=us.unit_costs, funding_shares=us.funding)
+    upgrades = _profile_owners(upgrades, state.profile)
     upgrades = _with_isolation(upgrades, nets, state)
     state.pipe_upgrades = upgrades
     if layers.roads is not None and len(upgrades):
@@ -280,6 +283,18 @@ def utility_stage(state: PlanState) -> PlanState:
     logger.info("utilities: %d segments to renew, %d joint trenches", len(upgrades),
                 0 if state.joint_trenches is None else len(state.joint_trenches))
     return state
+
+
+def _profile_owners(upgrades: gpd.GeoDataFrame, profile: Profile) -> gpd.GeoDataFrame:
+    """The responsible company (专业经营单位) per utility from the profile (seed §五(二));
+    the input's own ``owner`` is kept as ``owner_recorded``."""
+    names = {**profile.departments, **profile.utility_companies}
+    owners = {u: names[c] for u, c in profile.x.utilities.owners.items() if c in names}
+    if "owner" in upgrades.columns:
+        upgrades["owner_recorded"] = upgrades["owner"]
+    mapped = upgrades["utility"].astype(str).map(owners)
+    upgrades["owner"] = mapped.where(mapped.notna(), upgrades.get("owner")).fillna("").to_numpy()
+    return upgrades
 
 
 def _with_isolation(upgrades: gpd.GeoDataFrame, nets: Any, state: PlanState) -> gpd.GeoDataFrame:
