@@ -211,3 +211,38 @@ def test_covering_budget_plans_every_consenting_pre2000_compound(small_city, tmp
     assert pre["plan_year"].astype(int).max() <= PROFILE.plan.last_year
     cons = res.state.plan.constraints
     assert (cons["budget_households"] == 0).all()
+
+
+def _texts_with(path: Path, needle: str) -> list[str]:
+    """Cells of every workbook under ``path`` that contain ``needle`` (file: sheet!cell)."""
+    from openpyxl import load_workbook
+
+    hits = []
+    for book in sorted(path.rglob("*.xlsx")):
+        if needle in book.name:
+            hits.append(book.name)
+        wb = load_workbook(book, read_only=True)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                hits += [f"{book.name}: {v}" for v in row if isinstance(v, str) and needle in v]
+    return hits
+
+
+def test_second_city_run_writes_no_yulin(small_city, tmp_path) -> None:
+    """Everything city-specific lives in the profile: a run with the second city's profile
+    names the city of that profile, never 玉林, in every workbook and in the plan layers
+    (input values such as a pipe's recorded owner stay in ``owner_recorded``)."""
+    from yulin_gis.pipeline import run
+    from yulin_gis.stages import PlanOptions
+
+    res = run(small_city["gpkg"], tmp_path / "out", options=PlanOptions(profile_path=OTHER),
+              maps=False)
+    hits = _texts_with(tmp_path / "out", "玉林")
+    assert not hits, hits[:10]
+    state = res.state
+    for frame in (state.compounds, state.packages, state.pipe_upgrades):
+        text = frame.drop(columns=[c for c in ("geometry", "owner_recorded") if c in frame])
+        cols = [c for c in text.columns if text[c].dtype == object]
+        assert not any(text[c].astype(str).str.contains("玉林").any() for c in cols)
+    assert set(state.pipe_upgrades["owner"]) <= {*load_profile(OTHER).utility_companies.values(),
+                                                 *load_profile(OTHER).departments.values()}
