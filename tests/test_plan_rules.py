@@ -246,3 +246,37 @@ def test_second_city_run_writes_no_yulin(small_city, tmp_path) -> None:
         assert not any(text[c].astype(str).str.contains("玉林").any() for c in cols)
     assert set(state.pipe_upgrades["owner"]) <= {*load_profile(OTHER).utility_companies.values(),
                                                  *load_profile(OTHER).departments.values()}
+
+
+def test_progress_tracks_publicity_and_consultation(tmp_path) -> None:
+    """Seed §六(三): 通过方案公示征求意见 before the works: the progress table accepts
+    方案公示 and 征求意见 as statuses, and their dates as columns."""
+    from yulin_gis.progress import read_progress
+
+    table = tmp_path / "进度表.csv"
+    table.write_text("片区编号,状态,方案公示日期,征求意见完成日期,实际开工\n"
+                     "P1,方案公示,2023-03-01,,\nP2,征求意见,,2023-02-10,\nP3,在建,2023-01-05,"
+                     "2023-02-01,2023-04-01\n", encoding="utf-8")
+    df = read_progress(table, ["P1", "P2", "P3"]).set_index("package_id")
+    assert df["status"].tolist() == ["publicised", "consulting", "in_progress"]
+    assert df.loc["P1", "scheme_publicised"] == pd.Timestamp("2023-03-01")
+    assert df.loc["P2", "consultation_done"] == pd.Timestamp("2023-02-10")
+
+
+def test_what_if_names_budget_not_the_share() -> None:
+    """Seed §四(一) and §八(二): with a tight budget, the unplanned pre-2000 households are
+    held back by the budget (named), never by the 2001–2005 share; consent-held ones are
+    named too."""
+    from yulin_gis.planning import binding_constraints
+
+    comp, packages = _mixed_compounds()
+    parts, _ = plan_parts(comp, packages)
+    res = allocate_plan(parts, years=(2023,), budget_by_county_year=2e6, share_cap=0.15,
+                        compute_budget_needed=False)
+    held = pd.DataFrame({"status": ["consultation"], "tier": ["priority"], "county": ["X"],
+                         "households": [300.0]})
+    cons = binding_constraints(res, held).set_index("county")
+    assert cons.loc["X", "budget_households"] == 500.0  # package B (5 m yuan) does not fit
+    assert cons.loc["X", "consent_households"] == 300.0
+    assert cons.loc["X", "constraint"] == "预算、居民意愿"
+    assert cons.loc["X", "share_deferred_households"] == 900.0
