@@ -188,6 +188,9 @@ def test_run_without_budget_is_unconstrained_and_gated(small_run) -> None:
     assert np.allclose(funders, p["cost_planned_yuan"], atol=0.05)
     sources = p[[f"fund_{s}_yuan" for s in FUNDING_SOURCES]].sum(axis=1)
     assert np.allclose(sources, p["fund_government_yuan"], atol=0.06)
+    t = plan.totals  # the city summary's money: planned cost and funders per county-year
+    assert t["cost_yuan"].sum() == pytest.approx(p["cost_planned_yuan"].sum(), abs=1.0)
+    assert t["fund_government_yuan"].sum() == pytest.approx(p["fund_government_yuan"].sum(), abs=1.0)
     # 年底完工 beside 已纳入计划
     by = plan.coverage_by_year
     assert (by["pre2000_completed"] <= by["pre2000_scheduled"] + 1e-9).all()

@@ -200,6 +200,24 @@ def _completion_coverage(result: PlanResult, sched: pd.DataFrame) -> None:
                              .where(by["pre2000_households"] > 0)).fillna(1.0)
 
 
+def _money_totals(result: PlanResult, comp: pd.DataFrame) -> None:
+    """Per county and year in ``totals``: 基础类 and funded optional cost, the planned cost
+    (``cost_yuan``), funders and government sources, summed over planned compounds."""
+    cols = [c for c in COMPOUND_PLAN_COLUMNS
+            if c.endswith("_yuan") and c != "residents_per_household_yuan"]
+    planned = comp[comp["status"] == "planned"]
+    sums = planned.assign(plan_year=planned["plan_year"].astype(int)).groupby(
+        ["county", "plan_year"])[cols].sum()
+    t = result.totals
+    key = pd.MultiIndex.from_arrays([t["county"].astype(str), t["plan_year"].astype(int)])
+    sums.index = pd.MultiIndex.from_arrays([sums.index.get_level_values(0).astype(str),
+                                            sums.index.get_level_values(1)])
+    got = sums.reindex(key).fillna(0.0)
+    for col in cols:
+        t[col] = got[col].round(2).to_numpy()
+    t["cost_yuan"] = t["cost_planned_yuan"]
+
+
 def binding_constraints(result: PlanResult, comp: pd.DataFrame) -> pd.DataFrame:
     """Per county: pre-2000 households left out, and what holds them back.
 
@@ -263,6 +281,7 @@ def plan_compounds(state: PlanState) -> PlanState:
     for col in money.columns:
         comp[col] = comp["compound_id"].astype(str).map(money[col]).to_numpy()
     result.packages = sched
+    _money_totals(result, comp)
     _completion_coverage(result, sched)
     result.constraints = binding_constraints(result, comp)
     state.packages = _package_rollup(state.packages, comp, sched) if state.packages is not None else None

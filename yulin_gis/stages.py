@@ -286,14 +286,18 @@ def utility_stage(state: PlanState) -> PlanState:
 
 
 def _profile_owners(upgrades: gpd.GeoDataFrame, profile: Profile) -> gpd.GeoDataFrame:
-    """The responsible company (专业经营单位) per utility from the profile (seed §五(二));
-    the input's own ``owner`` is kept as ``owner_recorded``."""
+    """The responsible company (专业经营单位) per utility (seed §五(二)): the recorded
+    ``owner`` when it is one of the profile's companies or departments, else the profile's
+    owner of that utility; the input's value is kept as ``owner_recorded``."""
     names = {**profile.departments, **profile.utility_companies}
+    known = set(names.values())
     owners = {u: names[c] for u, c in profile.x.utilities.owners.items() if c in names}
-    if "owner" in upgrades.columns:
-        upgrades["owner_recorded"] = upgrades["owner"]
-    mapped = upgrades["utility"].astype(str).map(owners)
-    upgrades["owner"] = mapped.where(mapped.notna(), upgrades.get("owner")).fillna("").to_numpy()
+    recorded = (upgrades["owner"].astype(object).where(upgrades["owner"].notna(), "")
+                if "owner" in upgrades.columns else pd.Series("", index=upgrades.index))
+    upgrades["owner_recorded"] = recorded.astype(str).to_numpy()
+    mapped = upgrades["utility"].astype(str).map(owners).fillna("")
+    keep = recorded.astype(str).isin(known)
+    upgrades["owner"] = recorded.astype(str).where(keep, mapped).to_numpy()
     return upgrades
 
 
