@@ -278,6 +278,12 @@ def test_what_if_names_budget_not_the_share() -> None:
                         compute_budget_needed=False)
     held = pd.DataFrame({"status": ["consultation"], "tier": ["priority"], "county": ["X"],
                          "households": [300.0]})
+    from yulin_gis.planning import reason_zh
+
+    kinds = dict(zip(res.packages["package_id"], (reason_zh(r) for r in
+                                                   res.packages["unscheduled_reason"]), strict=True))
+    assert kinds["B"] == ("budget", "基础类投资500.00万元超过本县（市、区）最大年度预算200.00万元")
+    assert kinds["A"] == ("", "")
     cons = binding_constraints(res, held).set_index("county")
     assert cons.loc["X", "budget_households"] == 500.0  # package B (5 m yuan) does not fit
     assert cons.loc["X", "consent_households"] == 300.0

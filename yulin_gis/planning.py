@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from yulin_gis.plan import PlanResult
     from yulin_gis.stages import PlanState
 
-__all__ = ["COMPOUND_PLAN_COLUMNS", "binding_constraints", "plan_compounds"]
+__all__ = ["COMPOUND_PLAN_COLUMNS", "binding_constraints", "plan_compounds", "reason_zh"]
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +200,38 @@ def _completion_coverage(result: PlanResult, sched: pd.DataFrame) -> None:
                              .where(by["pre2000_households"] > 0)).fillna(1.0)
 
 
+_REASONS: tuple[tuple[str, str, str], ...] = (
+    (r"cost ([\d,]+) yuan exceeds the county's largest yearly budget ([\d,]+) yuan", "budget",
+     "基础类投资{0}万元超过本县（市、区）最大年度预算{1}万元"),
+    (r"([\d,]+) households exceed the county's largest yearly capacity ([\d,]+)", "capacity",
+     "{0}户超过本县（市、区）最大年度实施户数{1}户"),
+    (r"^time", "time", "工期不足：任何计划年度均不能在细则施行后开工并在期限内完工"),
+    (r"pre-2000 part (\S+) of the package not scheduled", "parent",
+     "所属片区2000年前建成部分（{0}）未纳入计划"),
+    (r"share cap", "share", "2001—2005年建成部分按年度任务比例纳入，比例已满，顺延至计划期后"),
+    (r"higher-priority", "budget", "各年度预算或实施能力已被优先级更高的片区占用"),
+)
+
+
+def _wan(text: str) -> str:
+    return f"{float(text.replace(',', '')) / 1e4:,.2f}"
+
+
+def reason_zh(reason: str) -> tuple[str, str]:
+    """``(kind, Chinese text)`` of an allocation reason: kind is ``budget``, ``capacity``,
+    ``time``, ``parent`` or ``share`` (``""`` for no reason)."""
+    import re
+
+    if not reason:
+        return "", ""
+    for pattern, kind, text in _REASONS:
+        m = re.search(pattern, reason)
+        if m:
+            groups = [_wan(g) if kind == "budget" else g for g in m.groups()]
+            return kind, text.format(*groups)
+    return "other", reason
+
+
 def _money_totals(result: PlanResult, comp: pd.DataFrame) -> None:
     """Per county and year in ``totals``: 基础类 and funded optional cost, the planned cost
     (``cost_yuan``), funders and government sources, summed over planned compounds."""
@@ -227,10 +259,10 @@ def binding_constraints(result: PlanResult, comp: pd.DataFrame) -> pd.DataFrame:
     2001–2005 households are counted as ``share_deferred``.
     """
     un = result.unscheduled
-    reason = un["unscheduled_reason"].astype(str)
     pre = un["pre2000_households"].astype(float)
-    kind = np.where(reason.str.contains("capacity"), "capacity",
-                    np.where(reason.str.startswith("time"), "time", "budget"))
+    kind = np.array([reason_zh(str(r))[0] for r in un["unscheduled_reason"]], dtype=object)
+    if result.budget_source == "none":  # no money limit: what is full is the yearly capacity
+        kind = np.where(kind == "budget", "capacity", kind)
     rows = []
     held = comp[(comp["status"] == "consultation") & (comp["tier"] == "priority")]
     for c in sorted(set(result.coverage["county"].astype(str))):
@@ -264,6 +296,9 @@ def plan_compounds(state: PlanState) -> PlanState:
     parts, part_of = plan_parts(comp, pd.DataFrame(pk.drop(columns="geometry")))
     result = _allocate(state, parts)
     sched = _schedule(state, result)
+    kinds = [reason_zh(str(r)) for r in sched["unscheduled_reason"]]
+    sched["unscheduled_kind"] = [k for k, _ in kinds]
+    sched["unscheduled_reason_zh"] = [t for _, t in kinds]
     real_pkg = comp["package_id"].copy()
     comp = apply_plan_to_compounds(comp.assign(package_id=part_of.to_numpy()), sched)
     comp["plan_part"] = comp["package_id"].astype(str)
@@ -271,7 +306,9 @@ def plan_compounds(state: PlanState) -> PlanState:
     planned = (comp["plan_year"] != "").to_numpy()
     comp.loc[planned, "status"] = "planned"
     waiting = ((comp["status"] == "packaged") & ~planned).to_numpy()
-    comp.loc[waiting, "exclusion_reason"] = ("未排入计划：" + comp.loc[waiting, "unscheduled_reason"].astype(str))
+    why = dict(zip(sched["package_id"].astype(str), sched["unscheduled_reason_zh"], strict=True))
+    comp.loc[waiting, "exclusion_reason"] = ["未排入计划：" + why.get(p, "") for p in
+                                             comp.loc[waiting, "plan_part"]]
     long = _items_long(comp, state, planned)
     consent = (pd.to_numeric(comp["consent_rate"], errors="coerce") if "consent_rate" in comp.columns
                else pd.Series(np.nan, index=comp.index))
