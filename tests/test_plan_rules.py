@@ -93,6 +93,11 @@ def test_budget_fills_must_do_before_optional_and_lifts_need_three_quarters() ->
     assert "75%" in out.loc[2, "unfunded_reason"]
     free = fund_optional(long, {("X", 2023): None}, PROFILE, {"a": 0.8})
     assert free["funded"].all()
+    # a later year's budget left over takes optional works as a second phase (分期实施)
+    later = fund_optional(long, {("X", 2023): 1.5e5, ("X", 2024): 1e5}, PROFILE, {"a": 0.7})
+    row = later[(later["compound_id"] == "b") & (later["item"] == "greening")].iloc[0]
+    assert row["funded"] and row["funded_year"] == 2024
+    assert later.loc[later["class"] == "basic", "funded_year"].eq(2023).all()
 
 
 def test_optional_order_follows_the_profile() -> None:

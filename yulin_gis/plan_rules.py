@@ -164,8 +164,9 @@ def fund_optional(long: pd.DataFrame, left: Mapping[tuple[str, int], float | Non
     Returns
     -------
     pandas.DataFrame
-        ``long`` with ``funded`` (bool) and ``unfunded_reason`` (Chinese); 基础类 rows
-        are always funded.
+        ``long`` with ``funded`` (bool), ``funded_year`` (the compound's plan year, or a
+        later one when only a later year's budget has room: a second phase, 分期实施; 0 when
+        not funded) and ``unfunded_reason`` (Chinese); 基础类 rows are always funded.
     """
     out = long.copy()
     basic = (out["class"] == "basic").to_numpy()
@@ -178,6 +179,10 @@ def fund_optional(long: pd.DataFrame, left: Mapping[tuple[str, int], float | Non
     opt = opt.sort_values(["_rank", "priority", "compound_id"], ascending=[True, False, True],
                           kind="mergesort")
     pos = {ix: k for k, ix in enumerate(out.index)}
+    funded_year = np.where(basic, out["plan_year"].to_numpy(dtype=int), 0)
+    years_of: dict[str, list[int]] = {}
+    for c, y in sorted(remaining):
+        years_of.setdefault(c, []).append(y)
     lift_codes = {c for c, i in profile.items.items() if i.unit == "lift"}
     for ix, cid, county, year, code, cost in zip(
             opt.index, opt["compound_id"].astype(str), opt["county"].astype(str),
@@ -186,17 +191,31 @@ def fund_optional(long: pd.DataFrame, left: Mapping[tuple[str, int], float | Non
         if code in lift_codes and not consent.get(cid, -1.0) >= lift_thr - 1e-9:
             reason[k] = f"加装电梯需业主{lift_thr:.0%}同意，待征求意见"
             continue
-        key = (county, int(year))
-        room = remaining.get(key)
-        if room is not None and cost > room + 1e-6:
-            reason[k] = "年度预算已用于基础类及更优先内容"
+        key = _first_year_with_room(remaining, county, years_of.get(county, ()), int(year), cost)
+        if key is None:
+            reason[k] = "计划期内各年度预算已用于基础类及更优先内容"
             continue
         funded[k] = True
+        funded_year[k] = key[1]
+        room = remaining.get(key)
         if room is not None:
             remaining[key] = room - cost
     out["funded"] = funded
+    out["funded_year"] = funded_year
     out["unfunded_reason"] = reason
     return out
+
+
+def _first_year_with_room(remaining: Mapping[tuple[str, int], float | None], county: str,
+                          years: Any, year: int, cost: float) -> tuple[str, int] | None:
+    """The compound's plan year, or the first later plan year, whose budget left takes
+    ``cost`` (a later year is a second phase of optional works, 分期实施); a year with no
+    budget entry counts as unlimited."""
+    for y in [year, *(v for v in years if v > year)]:
+        room = remaining.get((county, y))
+        if room is None or cost <= room + 1e-6:
+            return (county, y)
+    return None
 
 
 def budget_left(totals: pd.DataFrame) -> dict[tuple[str, int], float | None]:

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 _FUNDERS = ("residents", "utility", "government")
 COMPOUND_PLAN_COLUMNS: tuple[str, ...] = (
     "plan_part", "cost_basic_yuan", "cost_optional_yuan", "cost_planned_yuan",
-    "optional_funded", "optional_unfunded", "fund_residents_yuan", "fund_utility_yuan",
+    "optional_funded", "optional_unfunded", "optional_later_year", "fund_residents_yuan", "fund_utility_yuan",
     "fund_government_yuan", *(f"fund_{s}_yuan" for s in FUNDING_SOURCES),
     "residents_per_household_yuan",
 )
@@ -134,6 +134,8 @@ def _money(comp: pd.DataFrame, long: pd.DataFrame, state: PlanState) -> pd.DataF
     out["cost_planned_yuan"] = out["cost_basic_yuan"] + out["cost_optional_yuan"]
     out["optional_funded"] = f[opt].groupby(f.loc[opt, "compound_id"].astype(str))["item"].agg(
         lambda s: "、".join(names[c] for c in s))
+    later = f[opt & (f["funded_year"] > f["plan_year"])]
+    out["optional_later_year"] = later.groupby(later["compound_id"].astype(str))["funded_year"].max()
     un = long[~long["funded"]]
     texts: dict[str, list[str]] = {}
     for cid, code, why in zip(un["compound_id"].astype(str), un["item"], un["unfunded_reason"],
@@ -143,6 +145,8 @@ def _money(comp: pd.DataFrame, long: pd.DataFrame, state: PlanState) -> pd.DataF
     for k in _FUNDERS:
         out[f"fund_{k}_yuan"] = g[f"{k}_yuan"].sum()
     out = out.fillna({c: 0.0 for c in out.columns if c.endswith("_yuan")})
+    out["optional_later_year"] = out["optional_later_year"].map(
+        lambda v: "" if pd.isna(v) else str(int(v)))
     for col in ("optional_funded", "optional_unfunded"):
         out[col] = out[col].astype(object).where(out[col].notna(), "")
     shares = prof.x.funding_sources
@@ -232,22 +236,28 @@ def reason_zh(reason: str) -> tuple[str, str]:
     return "other", reason
 
 
-def _money_totals(result: PlanResult, comp: pd.DataFrame) -> None:
-    """Per county and year in ``totals``: 基础类 and funded optional cost, the planned cost
-    (``cost_yuan``), funders and government sources, summed over planned compounds."""
-    cols = [c for c in COMPOUND_PLAN_COLUMNS
-            if c.endswith("_yuan") and c != "residents_per_household_yuan"]
-    planned = comp[comp["status"] == "planned"]
-    sums = planned.assign(plan_year=planned["plan_year"].astype(int)).groupby(
-        ["county", "plan_year"])[cols].sum()
+def _money_totals(result: PlanResult, long: pd.DataFrame, shares: dict[str, float]) -> None:
+    """Per county and year in ``totals``, by the year the money is spent (optional works
+    funded from a later year's budget count there): 基础类 and optional cost, the planned
+    cost (``cost_yuan``), funders and government sources."""
+    f = long[long["funded"]].assign(
+        year=lambda d: d["funded_year"].astype(int), basic=lambda d: d["class"] == "basic")
+    f = f.assign(cost_basic_yuan=f["cost_yuan"].where(f["basic"], 0.0),
+                 cost_optional_yuan=f["cost_yuan"].where(~f["basic"], 0.0),
+                 fund_residents_yuan=f["residents_yuan"], fund_utility_yuan=f["utility_yuan"],
+                 fund_government_yuan=f["government_yuan"])
+    cols = ["cost_basic_yuan", "cost_optional_yuan", "fund_residents_yuan", "fund_utility_yuan",
+            "fund_government_yuan"]
+    sums = f.groupby([f["county"].astype(str), "year"])[cols].sum()
     t = result.totals
     key = pd.MultiIndex.from_arrays([t["county"].astype(str), t["plan_year"].astype(int)])
-    sums.index = pd.MultiIndex.from_arrays([sums.index.get_level_values(0).astype(str),
-                                            sums.index.get_level_values(1)])
     got = sums.reindex(key).fillna(0.0)
     for col in cols:
         t[col] = got[col].round(2).to_numpy()
+    t["cost_planned_yuan"] = (t["cost_basic_yuan"] + t["cost_optional_yuan"]).round(2)
     t["cost_yuan"] = t["cost_planned_yuan"]
+    for src in FUNDING_SOURCES:
+        t[f"fund_{src}_yuan"] = (t["fund_government_yuan"] * shares.get(src, 0.0)).round(2)
 
 
 def binding_constraints(result: PlanResult, comp: pd.DataFrame) -> pd.DataFrame:
@@ -318,7 +328,7 @@ def plan_compounds(state: PlanState) -> PlanState:
     for col in money.columns:
         comp[col] = comp["compound_id"].astype(str).map(money[col]).to_numpy()
     result.packages = sched
-    _money_totals(result, comp)
+    _money_totals(result, long, state.profile.x.funding_sources)
     _completion_coverage(result, sched)
     result.constraints = binding_constraints(result, comp)
     state.packages = _package_rollup(state.packages, comp, sched) if state.packages is not None else None
