@@ -150,7 +150,10 @@ def test_profile_parameters_table_and_bad_keys_named(tmp_path: Path) -> None:
     assert by_key["programme.effective_date"][1] == "2022-08-03"
     assert "2022年8月3日" in by_key["programme.effective_date"][3]
     assert by_key["funding_sources.central"][3] == "默认值（待确认）"
-    assert by_key["items.roof_repair.unit_cost"][2] == "元/单位"
+    assert by_key["items.roof_repair.unit_cost"][2] == "元/平方米（屋面）"
+    assert by_key["eligibility.share_built_from"][2] == "年"
+    assert by_key["eligibility.share_cap"][2] == "比例"
+    assert by_key["phases.design"][2] == "天"
     text = DEFAULT_PROFILE_PATH.read_text(encoding="utf-8")
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace("pacing_slack = 0.05", "pacing_slak = 0.05").replace(

@@ -232,16 +232,35 @@ _SECTION_ZH = {
     "assessment": "绩效考核", "utilities": "管线", "measures": "工程量口径", "items": "改造内容", "departments": "责任部门",
     "utility_companies": "专业经营单位", "hazards": "隐患判定",
 }
-_UNIT_HINTS = (("_yuan_per_m", "元/米"), ("unit_cost", "元"), ("_days", "天"), ("phases.", "天"),
-               ("_m2", "平方米"), ("_m", "米"), ("households", "户"), ("share", "比例"),
-               ("threshold", "比例"), ("weights", "分/权重"), ("year", "年"), ("funding", "比例"))
+_ITEM_UNIT_COST = {"m2": "元/平方米（建筑面积）", "roof_m2": "元/平方米（屋面）",
+                   "facade_m2": "元/平方米（外墙）", "site_m2": "元/平方米（道路）",
+                   "household": "元/户", "compound": "元/个小区", "lift": "元/部", "m": "元/米"}
+_SUFFIX_UNITS = (("_yuan_per_m", "元/米"), ("_year", "年"), ("_built_until", "年"),
+                 ("_built_from", "年"), ("_days", "天"), ("_m2", "平方米"), ("_m", "米"),
+                 ("households", "户"), ("_score", "分"))
 
 
-def _unit(path: str) -> str:
-    if path.startswith("items.") and path.endswith(".unit_cost"):
-        return "元/单位"
-    for hint, unit in _UNIT_HINTS:
-        if hint in path:
+def _unit(path: str, value: Any, raw: dict[str, Any]) -> str:
+    """The unit of one value, from its key (``""`` for text, switches and codes)."""
+    if isinstance(value, bool | str | list):
+        return ""
+    parts = path.split(".")
+    last = parts[-1]
+    if parts[0] == "items" and last == "unit_cost":
+        unit = (raw.get("items", {}).get(parts[1], {}) or {}).get("unit", "")
+        return _ITEM_UNIT_COST.get(unit, "元")
+    if "durations_days" in parts:
+        return "天"
+    if last == "older_than_years":
+        return "年"
+    if parts[0] == "phases":
+        return "户" if last == "reference_households" else "天"
+    if parts[0] == "priority" and "weights" in parts[1]:
+        return "分" if parts[1] == "weights" else "权重"
+    if any(k in path for k in ("funding", "share", "threshold", "weights", "coverage", "quantile")):
+        return "比例"
+    for suffix, unit in _SUFFIX_UNITS:
+        if last.endswith(suffix):
             return unit
     return ""
 
@@ -277,6 +296,30 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_CLASS_ZH = {"basic": "基础类", "improve": "完善类", "upgrade": "提升类"}
+_UNIT_ZH = {"m2": "平方米（建筑面积）", "roof_m2": "平方米（屋面）", "facade_m2": "平方米（外墙）",
+            "site_m2": "平方米（道路）", "household": "户", "compound": "个小区", "lift": "部",
+            "m": "米"}
+
+
+def _value_zh(path: str, value: Any, raw: dict[str, Any]) -> Any:
+    """Codes shown by their Chinese names: classes, units, departments and companies."""
+    last = path.rsplit(".", 1)[-1]
+    names = {**(raw.get("departments") or {}), **(raw.get("utility_companies") or {}),
+             **{c: (i or {}).get("name_zh", c) for c, i in (raw.get("items") or {}).items()}}
+    if path.startswith("items.") and last == "class":
+        return _CLASS_ZH.get(value, value)
+    if path.startswith("items.") and last == "unit":
+        return _UNIT_ZH.get(value, value)
+    if last in ("departments", "utility_companies") and isinstance(value, list):
+        return [names.get(v, v) for v in value]
+    if path.startswith("utilities.owners.") or path == "programme.optional_order":
+        if isinstance(value, list):
+            return [_CLASS_ZH.get(v, names.get(v, v)) for v in value]
+        return names.get(value, value)
+    return value
+
+
 def parameters_table(raw: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """Rows ``(参数, 取值, 单位, 来源)`` for every value of a profile's raw TOML.
 
@@ -298,5 +341,6 @@ def parameters_table(raw: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             continue
         section = path.split(".", 1)[0].split("[", 1)[0]
         label = f"{_SECTION_ZH.get(section, section)}：{path}"
-        rows.append((label, _text(value), _unit(path), _source(path, sources)))
+        rows.append((label, _text(_value_zh(path, value, raw)), _unit(path, value, raw),
+                     _source(path, sources)))
     return rows
