@@ -257,6 +257,8 @@ def _unit(path: str, value: Any, raw: dict[str, Any]) -> str:
         return "户" if last == "reference_households" else "天"
     if parts[0] == "priority" and "weights" in parts[1]:
         return "分" if parts[1] == "weights" else "权重"
+    if last.endswith(("_year", "_built_until", "_built_from")):
+        return "年"
     if any(k in path for k in ("funding", "share", "threshold", "weights", "coverage", "quantile")):
         return "比例"
     for suffix, unit in _SUFFIX_UNITS:
