@@ -226,8 +226,3 @@ def budget_left(totals: pd.DataFrame) -> dict[tuple[str, int], float | None]:
         out[(str(c), int(y))] = None if pd.isna(b) else max(float(b) - float(cost), 0.0)
     return out
 
-
-def part_years(parts: pd.DataFrame) -> dict[str, Any]:
-    """Part id → plan year (int) for the scheduled parts."""
-    return {p: int(y) for p, y in zip(parts["package_id"], parts["plan_year"], strict=True)
-            if str(y) != ""}

@@ -254,7 +254,8 @@ class Priority:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Deadlines (seed §六(四)) as MM-DD and typical durations in days by class."""
+    """Deadlines (seed §六(四)) as MM-DD; ``durations_days`` (by class) is optional and
+    superseded by the ``[phases]`` durations the schedule uses."""
 
     start_by: str
     basic_complete_by: str
@@ -509,7 +510,7 @@ def _priority(chk: Checker, raw: Any) -> dict[str, Any]:
 
 def _schedule(chk: Checker, raw: Any) -> dict[str, Any]:
     s = chk.table(raw, "schedule", {
-        "start_by": "str", "basic_complete_by": "str", "durations_days": "table",
+        "start_by": "str", "basic_complete_by": "str", "durations_days": "table?",
     })
     parsed = {}
     for key in ("start_by", "basic_complete_by"):
@@ -520,8 +521,8 @@ def _schedule(chk: Checker, raw: Any) -> dict[str, Any]:
     if len(parsed) == 2 and parsed["basic_complete_by"] <= parsed["start_by"]:
         chk.add("schedule.basic_complete_by",
                 f"{s['basic_complete_by']} is not after schedule.start_by {s['start_by']}")
-    dur = chk.table(s.get("durations_days", {}), "schedule.durations_days",
-                    {**dict.fromkeys(CLASSES, "int"), "lift": "int"})
+    dur = chk.table(s.get("durations_days", {}), "schedule.durations_days",  # legacy: [phases]
+                    {**dict.fromkeys(CLASSES, "int?"), "lift": "int?"})
     for k, v in dur.items():
         if v <= 0:
             chk.add(f"schedule.durations_days.{k}", f"must be > 0, got {v}")
