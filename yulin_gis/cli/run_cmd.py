@@ -86,7 +86,11 @@ def _repo_maps_dir(out_dir: Path) -> Path:
 @plan_options
 @run_errors
 def demo(out_dir: Path, maps_dir: Path | None, **kwargs: Any) -> None:
-    """Run the whole pipeline on the embedded Yulin sample (玉林示例数据)."""
+    """Run the whole pipeline on the embedded Yulin sample (玉林示例数据).
+
+    Without --budget, the sample's assumed budget table (layers/yulin_budget.csv,
+    默认值（待确认）) is used.
+    """
     from yulin_gis.datasets import get_path
     from yulin_gis.pipeline import run as run_pipeline
 
