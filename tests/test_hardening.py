@@ -834,7 +834,17 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory):
     util["owner"] = util["owner"].astype(object)
     util.loc[util.index[::3], "owner"] = EVIL_OWNER
     util.to_file(paths["gpkg"], layer="utilities")
-    return run(paths["gpkg"], folder / "out")
+    # pipeline owners are the profile's companies (seed §五(二)): the hostile name arrives
+    # as the gas company's name in the profile
+    from yulin_gis.profile import DEFAULT_PROFILE_PATH
+    from yulin_gis.stages import PlanOptions
+
+    text = DEFAULT_PROFILE_PATH.read_text(encoding="utf-8")
+    profile = folder / "hostile.toml"
+    profile.write_text(text.replace('gas_company = "玉林中燃公司"',
+                                    f"gas_company = {json.dumps(EVIL_OWNER, ensure_ascii=False)}"),
+                       encoding="utf-8")
+    return run(paths["gpkg"], folder / "out", options=PlanOptions(profile_path=profile))
 
 
 def test_hostile_county_and_company_names_stay_inside_the_output(hostile_run) -> None:

@@ -61,8 +61,8 @@ def test_owner_defaults_per_utility() -> None:
     layer = _layer([("w", "water_supply", [(0, 0), (1, 0)]), ("s", "sewer", [(0, 5), (1, 5)]),
                     ("g", "gas", [(0, 9), (1, 9)])], owner=[None, "", "某燃气公司"])
     nets = build_networks(layer)
-    assert nets["water_supply"].segments["owner"].iloc[0] == DEFAULT_OWNERS["water_supply"] == "玉林水务集团"
-    assert nets["sewer"].segments["owner"].iloc[0] == "市城市管理监督局"
+    assert nets["water_supply"].segments["owner"].iloc[0] == DEFAULT_OWNERS["water_supply"] == "供水企业"
+    assert nets["sewer"].segments["owner"].iloc[0] == "城市排水主管部门"
     assert nets["gas"].segments["owner"].iloc[0] == "某燃气公司"
 
 

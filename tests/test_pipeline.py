@@ -23,7 +23,7 @@ def test_every_input_compound_once_with_status_and_reason(small_city, small_run)
     out = gpd.read_file(small_run.out_dir / "plan.gpkg", layer="compounds")
     assert sorted(out["compound_id"]) == sorted(inputs["compound_id"])
     assert out["compound_id"].is_unique
-    assert set(out["status"]) <= {"planned", "packaged", "eligible", "excluded"}
+    assert set(out["status"]) <= {"planned", "packaged", "eligible", "excluded", "consultation"}
     not_planned = out[out["status"] != "planned"]
     assert (not_planned["exclusion_reason"].fillna("").str.len() > 0).all()
     planned = out[out["status"] == "planned"]
@@ -104,8 +104,9 @@ def test_same_input_same_packages_and_plan(small_city, small_run, tmp_path: Path
 
 def test_survey_only_run_keeps_every_compound(small_city, tmp_path: Path) -> None:
     result = run(small_city["gpkg"], tmp_path, until="survey", maps=False)
-    assert set(result.compounds["status"]) <= {"eligible", "excluded"}
-    excluded = result.compounds[result.compounds["status"] == "excluded"]
+    # the consent gate (seed §四(一) 居民改造意愿) already holds compounds at the survey
+    assert set(result.compounds["status"]) <= {"eligible", "excluded", "consultation"}
+    excluded = result.compounds[result.compounds["status"].isin(["excluded", "consultation"])]
     assert (excluded["exclusion_reason"].str.len() > 0).all()
 
 

@@ -74,7 +74,8 @@ def test_division_of_duties_and_utility_companies(yulin):
     for it in yulin.items.values():
         f = it.funding
         assert f.residents + f.utility + f.government == pytest.approx(1.0)
-        assert it.unit in {"m2", "household", "compound", "lift", "m"}
+        assert it.unit in {"m2", "household", "compound", "lift", "m", "roof_m2", "facade_m2",
+                           "site_m2"}
         assert it.unit_cost > 0
 
 

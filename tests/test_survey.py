@@ -185,12 +185,16 @@ def test_items_and_evidence(assessed):
 def test_cost_is_unit_cost_times_quantity(assessed, profile):
     a = assessed.set_index("compound_id")
     it = profile.items
-    # A: gas 100 m of pipe, roof 7,000 m², property room 1, lift: 4 stairwell units
-    expected = (100 * it["gas_pipe"].unit_cost + 7000 * it["roof_repair"].unit_cost
+    # A: gas 100 m of pipe, roof = footprint = 7,000 m² floor area / 6 floors (seed §四(二)1:
+    # 屋面维修 is measured on the roof, not on every storey), property room 1, 4 lifts
+    floors = float(a.loc["A", "floors"])
+    roof = 7000 / floors
+    expected = (100 * it["gas_pipe"].unit_cost + roof * it["roof_repair"].unit_cost
                 + it["property_room"].unit_cost + 4 * it["lift"].unit_cost)
     assert a.loc["A", "cost_yuan"] == pytest.approx(expected)
-    assert a.loc["A", "cost_basic"] == pytest.approx(100 * 350.0 + 7000 * 60.0)
-    assert a.loc["A", "quantities"] == "gas_pipe=100,roof_repair=7000,property_room=1,lift=4"
+    assert a.loc["A", "cost_basic"] == pytest.approx(100 * 350.0 + roof * 60.0)
+    assert a.loc["A", "quantities"] == (f"gas_pipe=100,roof_repair={roof:.12g},property_room=1,"
+                                        "lift=4")
     f = a.loc["A", ["fund_residents", "fund_utility", "fund_government"]].sum()
     assert f == pytest.approx(a.loc["A", "cost_yuan"])
     # B: floor area missing → drainage by households × 3 m, marked as estimated

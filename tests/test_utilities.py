@@ -22,6 +22,7 @@ from yulin_gis.utilities import (
     utility_upgrade_plan,
     write_company_workbooks,
 )
+from yulin_gis.utility_types import DEFAULT_OWNERS
 
 CRS = "EPSG:4546"
 
@@ -128,7 +129,7 @@ def test_upgrade_plan_columns_years_and_funding(street: dict[str, gpd.GeoDataFra
     assert by_id.at["G1", "plan_year"] == 2024
     assert by_id.at["G2", "plan_year"] == 2025
     assert by_id.at["W1", "package_id"] == "P1"  # near P1 (2024) and P2 (2025): earliest wins
-    assert by_id.at["G1", "owner"] == "玉林中燃公司"
+    assert by_id.at["G1", "owner"] == DEFAULT_OWNERS["gas"]  # generic: the pipeline names the profile's
     split = plan[["funding_utility_yuan", "funding_government_yuan", "funding_residents_yuan"]].sum(axis=1)
     np.testing.assert_allclose(split, plan["est_cost_yuan"], atol=2)
     assert by_id.at["S1", "funding_utility_yuan"] == 0  # drainage: government and residents
@@ -169,7 +170,7 @@ def test_company_workbooks_read_back(street: dict[str, gpd.GeoDataFrame], tmp_pa
     jt = joint_trenches(plan, street["roads"])
     paths = write_company_workbooks(plan, jt, tmp_path / "wb")
     assert set(paths) == set(plan["owner"])
-    wb = load_workbook(paths["玉林中燃公司"])
+    wb = load_workbook(paths[DEFAULT_OWNERS["gas"]])
     assert wb.sheetnames == ["管线改造清单", "统筹施工", "汇总"]
     ws = wb["管线改造清单"]
     header = [c.value for c in ws[1]]

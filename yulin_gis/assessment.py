@@ -20,11 +20,14 @@ from yulin_gis.errors import InputFileError, Problem
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from yulin_gis.profile import Profile
+
 __all__ = ["ProgressResult", "assess_progress"]
 
 logger = logging.getLogger(__name__)
 
-_STATUS_ZH = {"not_started": "未开工", "in_progress": "在建", "completed": "已完工"}
+_STATUS_ZH = {"consulting": "征求意见", "publicised": "方案公示", "not_started": "未开工",
+              "in_progress": "在建", "completed": "已完工"}
 _COUNTY_COLUMNS = {
     "rank": "排名", "county": "县（市、区）", "tasks": "应实施片区", "households": "户数",
     "started": "已开工", "completed": "已完工", "completion_rate": "完成率（按户）",
@@ -56,7 +59,7 @@ def _planned_packages(plan_dir: Path) -> gpd.GeoDataFrame:
 
 
 def assess_progress(plan_dir: str | Path, table: str | Path, as_of: date,
-                    maps: bool = True) -> ProgressResult:
+                    maps: bool = True, profile: Profile | None = None) -> ProgressResult:
     """Rank counties by progress against the deadlines and map package progress.
 
     Parameters
@@ -69,6 +72,9 @@ def assess_progress(plan_dir: str | Path, table: str | Path, as_of: date,
         Assessment date; plan years up to its year are assessed.
     maps
         Also write ``maps/progress.html`` and the progress chart.
+    profile
+        Deadlines, score weights and grade cut-offs (``[schedule]``, ``[assessment]``);
+        default Yulin's.
 
     Returns
     -------
@@ -89,7 +95,16 @@ def assess_progress(plan_dir: str | Path, table: str | Path, as_of: date,
     cols = [c for c in ("package_id", "county", "plan_year", "households") if c in packages]
     plan = pd.DataFrame(packages[cols]).fillna({"plan_year": ""})
     per_package = assess_packages(plan, progress, as_of)
-    counties = assess_counties(plan, progress, as_of=as_of)
+    from yulin_gis.profile import load_profile
+
+    prof = profile if profile is not None else load_profile()
+    asm = prof.x.assessment
+    counties = assess_counties(
+        plan, progress, as_of=as_of, weights={
+            "completion": asm.weights["completion"], "on_time_start": asm.weights["on_time_start"],
+            "on_time_basic": asm.weights["on_time_basic"]},
+        good_score=asm.good_score, poor_score=asm.poor_score,
+        deadlines={"start_by": prof.schedule.start_by, "basic_by": prof.schedule.basic_complete_by})
     actual = per_package[["package_id", "status", "late_start", "overdue_basic"]].rename(
         columns={"status": "progress_status", "late_start": "started_late",
                  "overdue_basic": "basic_overdue_actual"})

@@ -31,6 +31,7 @@ SAMPLE_FILES = {
     "dem": "yulin_dem.tif",
     "survey": "yulin_survey.xlsx",
     "truth": "planted_truth.json",
+    "budget": "yulin_budget.csv",
 }
 """Kind → file name of the sample's files."""
 
@@ -68,7 +69,8 @@ def _candidates() -> list[Path]:
 
 
 def get_path(name: str) -> Path:
-    """Return the path of one sample file: ``"gpkg"``, ``"dem"``, ``"survey"`` or ``"truth"``.
+    """Return the path of one sample file: ``"gpkg"``, ``"dem"``, ``"survey"``, ``"truth"`` or
+    ``"budget"`` (the sample's assumed yearly budget table).
 
     Raises
     ------

@@ -26,7 +26,7 @@ TIER_ZH = {"priority": "重点改造（2000年底前建成）", "share": "按比
            "excluded": "不纳入"}
 TIER_COLORS = {"priority": "#d7301f", "share": "#fc8d59", "excluded": "#bdbdbd"}
 STATUS_COLORS = {"planned": "#1a9850", "packaged": "#fee08b", "eligible": "#fc8d59",
-                 "excluded": "#bdbdbd", "待核实": "#762a83"}
+                 "consultation": "#9e9ac8", "excluded": "#bdbdbd", "待核实": "#762a83"}
 UTILITY_ZH = {"water_supply": "供水", "storm": "雨水", "sewer": "污水", "combined_sewer": "雨污合流",
               "gas": "燃气", "power": "电力", "telecom": "通信", "cable_tv": "有线电视"}
 UTILITY_COLORS = {"water_supply": "#1f78b4", "storm": "#33a02c", "sewer": "#8c510a",

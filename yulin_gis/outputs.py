@@ -183,11 +183,14 @@ def write_summary(state: PlanState, maps_dir: Path) -> list[Path]:
         "计划年度": f"{plan.years[0]}—{plan.years[-1]}",
         "2000年底前建成小区全部覆盖": "是" if plan.covered else "否",
     }
-    if plan.budget_needed is not None:
+    if plan.budget_needed is not None and plan.budget_needed.extra_yuan > 0:
         facts["全覆盖尚需追加预算（元）"] = f"{plan.budget_needed.extra_yuan:,.0f}"
+    if plan.constraints is not None:  # what holds back unplanned pre-2000 households
+        for rec in plan.constraints.to_dict("records"):
+            facts[f"{rec['county']}未纳入计划的制约因素"] = rec["constraint"]
     summary = write_plan_summary_html(
         maps_dir / "summary.html", title=f"{state.profile.city}城镇老旧小区改造计划概要",
         images={_CHART_CAPTIONS.get(k, k): p for k, p in charts.items()}, facts=facts,
         tables={"分县分年度汇总": plan.totals},
-        notes=["数据为示例或用户输入；投资为按政策配置单价估算。"])
+        notes=["数据为示例或用户输入；投资为按政策配置单价估算。", *plan.notes])
     return [*charts.values(), summary]

@@ -60,6 +60,7 @@ from yulin_gis.plan_allocation import (
     _allocate_county,
     _check_packages,
     _order,
+    _parents,
     _rows,
     _run_allocation,
     normalise_limits,
@@ -164,6 +165,12 @@ class PlanResult:
     capacity_by_county_year: dict[tuple[str, int], float | None]
     budget_needed: BudgetWhatIf | None = None
     problems: list[Problem] = field(default_factory=list)
+    budget_source: str = "explicit"
+    """``"explicit"`` (a budget was given) or ``"none"`` (unconstrained by money)."""
+    notes: list[str] = field(default_factory=list)
+    """Notes for every plan table (e.g. that no budget constrains the plan)."""
+    constraints: pd.DataFrame | None = None
+    """Per county: pre-2000 households held back by budget, capacity or consent."""
 
     @property
     def scheduled(self) -> pd.DataFrame:
@@ -185,6 +192,7 @@ def allocate_plan(
     share_cap: float | None = 0.15,
     compute_budget_needed: bool = True,
     pre2000_first: bool = True,
+    size_limit: Mapping[int, float | None] | None = None,
 ) -> PlanResult:
     """Schedule whole packages into plan years per county (see the module docstring).
 
@@ -210,6 +218,9 @@ def allocate_plan(
         Allocate packages holding pre-2000 households before packages of 2001–2005
         compounds only (seed §四(一): 重点改造2000年底前建成的小区), each group by priority;
         False uses priority alone.
+    size_limit
+        Year → largest package (households) whose works fit in that year
+        (:func:`yulin_gis.schedule.households_limit_by_year`); None: any size.
 
     Returns
     -------
@@ -240,7 +251,8 @@ def allocate_plan(
                 problems.append(Problem("warning", "no-limit",
                                         f"no {name} given for county {c}: treated as unlimited",
                                         layer="packages", field="county", row=c))
-    placed, reasons = _run_allocation(df, years_t, budgets, caps, share_cap, pre2000_first)
+    placed, reasons = _run_allocation(df, years_t, budgets, caps, share_cap, pre2000_first,
+                                      size_limit)
     ordered = _order(df, pre2000_first)
     df["plan_order"] = ordered.groupby("county").cumcount().add(1).reindex(df.index)
     df["plan_year"] = [str(placed[p]) if p in placed else "" for p in df["package_id"]]
@@ -249,11 +261,12 @@ def allocate_plan(
     coverage, by_year = _coverage(df, years_t, counties)
     covered = bool(coverage["covered"].all()) if len(coverage) else True
     result = PlanResult(df, totals, coverage, by_year, covered, years_t, share_cap,
-                        budgets, caps, None, problems)
+                        budgets, caps, None, problems,
+                        budget_source="none" if budget_by_county_year is None else "explicit")
     if not covered and compute_budget_needed and budget_by_county_year is not None:
         result.budget_needed = budget_needed_for_full_coverage(
             df, years_t, budget_by_county_year, households_capacity, share_cap,
-            pre2000_first=pre2000_first)
+            pre2000_first=pre2000_first, size_limit=size_limit)
     logger.info("plan: %d of %d packages scheduled; pre-2000 covered: %s",
                 len(placed), len(df), covered)
     return result
@@ -312,6 +325,7 @@ def budget_needed_for_full_coverage(
     rel_tol: float = 1e-7,
     trim: bool = True,
     pre2000_first: bool = True,
+    size_limit: Mapping[int, float | None] | None = None,
 ) -> BudgetWhatIf:
     """Find the yearly budgets under which every pre-2000 household gets a plan year.
 
@@ -352,7 +366,7 @@ def budget_needed_for_full_coverage(
         given = {y: base[(c, y)] for y in years_t}
         factor, budgets, reason = _county_budget_needed(
             df[df["county"] == c], c, years_t, given, caps, share_cap, rel_tol, trim,
-            pre2000_first)
+            pre2000_first, size_limit)
         out.scale_by_county[c] = factor
         if reason:
             out.reasons[c] = reason
@@ -371,7 +385,7 @@ def budget_needed_for_full_coverage(
 def _county_budget_needed(
     sub: pd.DataFrame, c: str, years: tuple[int, ...], given: Mapping[int, float | None],
     caps: Mapping[tuple[str, int], float | None], share_cap: float | None, rel_tol: float,
-    trim: bool, pre2000_first: bool,
+    trim: bool, pre2000_first: bool, size_limit: Mapping[int, float | None] | None = None,
 ) -> tuple[float, dict[int, float] | None, str]:
     """Solve one county: (scale factor, verified budgets or None, reason if infeasible)."""
 
@@ -379,15 +393,17 @@ def _county_budget_needed(
     rows = _rows(ordered, pre2000_first)
     must = set(ordered.loc[ordered["pre2000_households"] > 0, "package_id"])
     cap = {y: caps[(c, y)] for y in years}
+    parents = _parents(sub)
 
     def run(b: Mapping[int, float | None]) -> bool:
-        placed, _ = _allocate_county(rows, years, b, cap, share_cap)
+        placed, _ = _allocate_county(rows, years, b, cap, share_cap, parents, size_limit)
         return must <= placed.keys()
 
     def scaled(shape: Mapping[int, float], f: float) -> dict[int, float]:
         return {y: float(math.ceil(shape[y] * f)) for y in years}
 
-    free, why = _allocate_county(rows, years, dict.fromkeys(years), cap, share_cap)
+    free, why = _allocate_county(rows, years, dict.fromkeys(years), cap, share_cap, parents,
+                                 size_limit)
     if not must <= free.keys():
         left = sorted(must - free.keys())
         shown = ", ".join(f"{p} ({why[p]})" for p in left[:5])

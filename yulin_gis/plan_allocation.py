@@ -131,13 +131,20 @@ def _allocate_county(
     budget: Mapping[int, float | None],
     capacity: Mapping[int, float | None],
     share_cap: float | None,
+    parents: Mapping[str, str] | None = None,
+    size_limit: Mapping[int, float | None] | None = None,
 ) -> tuple[dict[str, int], dict[str, str]]:
     """First-fit one county's packages, in the given order, into the years.
 
     ``rows`` are ``(package_id, cost, households, share_households, phase)`` in
     allocation order; phases are allocated one after the other (share-cap retries happen
-    within a phase). Returns package → year and package → reason for those left out.
+    within a phase). ``parents`` maps a deferred part (the 2001–2005 part of a package)
+    to its package's pre-2000 part: it goes no earlier than its parent's year and is
+    left out when the parent is. Returns package → year and package → reason for those
+    left out.
     """
+    parents = parents or {}
+    size_limit = size_limit or {}
     rem_b = {y: budget[y] for y in years}
     rem_c = {y: capacity[y] for y in years}
     hh = dict.fromkeys(years, 0.0)
@@ -151,13 +158,16 @@ def _allocate_county(
             return "budget"
         if rc is not None and h > rc + _EPS:
             return "capacity"
+        lim = size_limit.get(y)
+        if lim is not None and h > lim + _EPS:
+            return "time"
         if share_cap is not None and share[y] + s > share_cap * (hh[y] + h) + _EPS:
             return "share"
         return ""
 
     for phase in sorted({r[4] for r in rows}):
         _passes([r for r in rows if r[4] == phase], years, fits, placed, last_why,
-                (rem_b, rem_c, hh, share))
+                (rem_b, rem_c, hh, share), parents)
     reasons: dict[str, str] = {}
     b_all = [budget[y] for y in years]
     c_all = [capacity[y] for y in years]
@@ -166,9 +176,17 @@ def _allocate_county(
     for pid, cost, h, _s, _ in rows:
         if pid in placed:
             continue
-        if max_b is not None and cost > max_b + _EPS:
+        if pid in parents and parents[pid] not in placed:
+            reasons[pid] = f"pre-2000 part {parents[pid]} of the package not scheduled"
+        elif "share" in last_why.get(pid, []) and pid in parents:
+            reasons[pid] = (f"2001–2005 share cap {share_cap:.0%}: deferred beyond the last plan "
+                            "year (its pre-2000 part is planned)")
+        elif max_b is not None and cost > max_b + _EPS:
             reasons[pid] = (f"cost {cost:,.0f} yuan exceeds the county's largest yearly budget "
                             f"{max_b:,.0f} yuan")
+        elif all(w == "time" for w in last_why.get(pid, [])):
+            reasons[pid] = ("time: in no plan year can its works start after the rules' effective "
+                            "date and end by the deadlines")
         elif max_c is not None and h > max_c + _EPS:
             reasons[pid] = (f"{h:,.0f} households exceed the county's largest yearly capacity "
                             f"{max_c:,.0f}")
@@ -182,7 +200,8 @@ def _allocate_county(
 
 
 def _passes(rows: list[Row], years: Sequence[int], fits: Any, placed: dict[str, int],
-            last_why: dict[str, list[str]], state: tuple[dict[int, Any], ...]) -> None:
+            last_why: dict[str, list[str]], state: tuple[dict[int, Any], ...],
+            parents: Mapping[str, str]) -> None:
     """First-fit passes over ``rows``; later passes retry packages the share cap blocked."""
     rem_b, rem_c, hh, share = state
     while True:
@@ -190,7 +209,12 @@ def _passes(rows: list[Row], years: Sequence[int], fits: Any, placed: dict[str, 
         for pid, cost, h, s, _ in rows:
             if pid in placed:
                 continue
-            why = [fits(y, cost, h, s) for y in years]
+            parent = parents.get(pid)
+            if parent is not None and parent not in placed:
+                last_why[pid] = ["parent"] * len(years)
+                continue
+            first = placed[parent] if parent is not None else years[0]
+            why = [fits(y, cost, h, s) if y >= first else "parent" for y in years]
             last_why[pid] = why
             if "" not in why:
                 continue
@@ -225,6 +249,14 @@ def _rows(ordered: pd.DataFrame, pre2000_first: bool) -> list[Row]:
                     ordered["share_households"], phase, strict=True))
 
 
+def _parents(df: pd.DataFrame) -> dict[str, str]:
+    """Deferred part → its package's pre-2000 part, from an optional ``parent_id`` column."""
+    if "parent_id" not in df.columns:
+        return {}
+    par = df["parent_id"].astype(object).where(df["parent_id"].notna(), "").astype(str)
+    return {p: q for p, q in zip(df["package_id"].astype(str), par, strict=True) if q}
+
+
 def _run_allocation(
     df: pd.DataFrame,
     years: tuple[int, ...],
@@ -232,15 +264,17 @@ def _run_allocation(
     caps: Mapping[tuple[str, int], float | None],
     share_cap: float | None,
     pre2000_first: bool = True,
+    size_limit: Mapping[int, float | None] | None = None,
 ) -> tuple[dict[str, int], dict[str, str]]:
     placed: dict[str, int] = {}
     reasons: dict[str, str] = {}
     ordered = _order(df, pre2000_first)
+    parents = _parents(df)
     for county, group in ordered.groupby("county", sort=True):
         rows = _rows(group, pre2000_first)
         p, r = _allocate_county(
             rows, years, {y: budgets[(str(county), y)] for y in years},
-            {y: caps[(str(county), y)] for y in years}, share_cap,
+            {y: caps[(str(county), y)] for y in years}, share_cap, parents, size_limit,
         )
         placed.update(p)
         reasons.update(r)

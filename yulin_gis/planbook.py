@@ -343,7 +343,8 @@ def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
         t = t.merge(f.drop(columns=["cost_yuan"]), on=["county", "plan_year"], how="left")
     else:
         for col in FUNDING_COLUMNS:
-            t[col] = float("nan")
+            if col not in t.columns:  # the plan's totals carry them (yulin_gis.planning)
+                t[col] = float("nan")
     summary = pd.DataFrame({
         "县（市、区）": t["county"], "年度": t["plan_year"], "片区数": t["packages"],
         "户数": t["households"], "其中2000年前户数": t["pre2000_households"],

@@ -31,6 +31,7 @@ from yulin_gis.profile_check import (
     _small_sections,
     parse_fraction,
 )
+from yulin_gis.profile_params import EXTRA_SECTIONS, Extras, build_extras, parameters_table
 from yulin_gis.schema import GAP_FIELDS, VOCABULARIES
 
 __all__ = [
@@ -70,6 +71,9 @@ CLASS_LABELS_ZH: dict[str, str] = {"basic": "基础类", "improve": "完善类",
 #: Units of measure an item may use and the Chinese label of each.
 UNITS: dict[str, str] = {
     "m2": "平方米(建筑面积)",
+    "roof_m2": "平方米(屋面)",
+    "facade_m2": "平方米(外墙)",
+    "site_m2": "平方米(道路)",
     "household": "户",
     "compound": "个小区",
     "lift": "部",
@@ -251,7 +255,8 @@ class Priority:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Deadlines (seed §六(四)) as MM-DD and typical durations in days by class."""
+    """Deadlines (seed §六(四)) as MM-DD; ``durations_days`` (by class) is optional and
+    superseded by the ``[phases]`` durations the schedule uses."""
 
     start_by: str
     basic_complete_by: str
@@ -295,6 +300,18 @@ class Profile:
     items: dict[str, Item]
     path: Path | None = field(default=None, compare=False)
     inputs: InputRules = field(default_factory=InputRules)
+    extras: Extras | None = field(default=None, compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def x(self) -> Extras:
+        """The programme settings (:mod:`yulin_gis.profile_params`)."""
+        assert self.extras is not None
+        return self.extras
+
+    def parameters_table(self) -> list[tuple[str, str, str, str]]:
+        """Rows ``(参数, 取值, 单位, 来源)`` of every value (the 参数与口径 sheet)."""
+        return parameters_table(self.raw)
 
     def items_of_class(self, item_class: str) -> list[Item]:
         """Items of one class, in catalogue order."""
@@ -360,6 +377,7 @@ _TOP = {
     "life_circle": "table", "priority": "table", "schedule": "table", "plan": "table",
     "departments": "table", "utility_companies": "table", "items": "table",
     "input": "table?", "aliases": "table?",
+    **dict.fromkeys(EXTRA_SECTIONS, "table"),
 }
 
 
@@ -389,6 +407,8 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
         chk.add("plan.last_year", f"{plan['last_year']} is before plan.first_year {plan['first_year']}")
     items = _items(chk, top.get("items", {}), set(depts), set(utils))
     inputs = parse_input_rules(chk, top)
+    extras = build_extras(chk, top, classes=CLASSES, items=set(items),
+                          owner_codes=set(depts) | set(utils))
     if chk.problems:
         return None
     return Profile(
@@ -409,6 +429,7 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
         schedule=Schedule(**sched),
         plan=PlanYears(**plan),
         departments=depts, utility_companies=utils, items=items, path=path, inputs=inputs,
+        extras=extras, raw=data,
     )
 
 
@@ -493,7 +514,7 @@ def _priority(chk: Checker, raw: Any) -> dict[str, Any]:
 
 def _schedule(chk: Checker, raw: Any) -> dict[str, Any]:
     s = chk.table(raw, "schedule", {
-        "start_by": "str", "basic_complete_by": "str", "durations_days": "table",
+        "start_by": "str", "basic_complete_by": "str", "durations_days": "table?",
     })
     parsed = {}
     for key in ("start_by", "basic_complete_by"):
@@ -504,8 +525,8 @@ def _schedule(chk: Checker, raw: Any) -> dict[str, Any]:
     if len(parsed) == 2 and parsed["basic_complete_by"] <= parsed["start_by"]:
         chk.add("schedule.basic_complete_by",
                 f"{s['basic_complete_by']} is not after schedule.start_by {s['start_by']}")
-    dur = chk.table(s.get("durations_days", {}), "schedule.durations_days",
-                    {**dict.fromkeys(CLASSES, "int"), "lift": "int"})
+    dur = chk.table(s.get("durations_days", {}), "schedule.durations_days",  # legacy: [phases]
+                    {**dict.fromkeys(CLASSES, "int?"), "lift": "int?"})
     for k, v in dur.items():
         if v <= 0:
             chk.add(f"schedule.durations_days.{k}", f"must be > 0, got {v}")

@@ -48,6 +48,7 @@ from yulin_gis.schema import header_key, require_columns
 
 __all__ = [
     "DEFAULT_SCORE_WEIGHTS",
+    "PRE_WORK_STATUSES",
     "PROGRESS_HEADERS",
     "STATUS_ALIASES",
     "STATUS_LABELS_ZH",
@@ -59,9 +60,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STATUS_LABELS_ZH: dict[str, str] = {
+    "consulting": "征求意见", "publicised": "方案公示",
     "not_started": "未开工", "in_progress": "在建", "completed": "已完工",
 }
+PRE_WORK_STATUSES = ("consulting", "publicised", "not_started")
+"""Statuses before construction (seed §六(三): 方案公示征求意见 comes before the works)."""
 STATUS_ALIASES: dict[str, tuple[str, ...]] = {
+    "consulting": ("征求意见", "征求意见中", "意见征询", "待征求意见", "consulting", "consultation"),
+    "publicised": ("方案公示", "公示", "公示中", "方案已公示", "publicised", "publicized",
+                   "scheme published"),
     "not_started": ("未开工", "未开始", "待开工", "前期", "not started", "notstarted", "planned"),
     "in_progress": ("在建", "施工中", "已开工", "进行中", "开工", "in progress", "inprogress",
                     "started", "ongoing", "under construction"),
@@ -76,12 +83,15 @@ PROGRESS_HEADERS: dict[str, tuple[str, ...]] = {
                           "完工日期", "完工时间"),
     "actual_basic_completion": ("actual_basic_completion", "基础类完工", "基础类完工日期",
                                 "水电路气完工日期", "basic_completion"),
+    "scheme_publicised": ("scheme_publicised", "方案公示日期", "公示日期"),
+    "consultation_done": ("consultation_done", "征求意见完成日期", "意见征询完成日期"),
 }
 DEFAULT_SCORE_WEIGHTS: dict[str, float] = {
     "completion": 0.5, "on_time_start": 0.25, "on_time_basic": 0.25,
 }
 """How a county's progress score weighs completion, on-time start and on-time basic works."""
-_DATE_FIELDS = ("actual_start", "actual_completion", "actual_basic_completion")
+_DATE_FIELDS = ("actual_start", "actual_completion", "actual_basic_completion",
+                "scheme_publicised", "consultation_done")
 _STATUS_LOOKUP = {header_key(a): k for k, aliases in STATUS_ALIASES.items()
                   for a in (*aliases, k)}
 
@@ -149,7 +159,8 @@ def read_progress(
     Returns
     -------
     pandas.DataFrame
-        ``package_id`` (str), ``status`` (``not_started`` / ``in_progress`` /
+        ``package_id`` (str), ``status`` (``consulting`` 征求意见 / ``publicised``
+        方案公示 / ``not_started`` / ``in_progress`` /
         ``completed``), ``actual_start``, ``actual_completion``,
         ``actual_basic_completion`` (Timestamps or NaT), ``known_package`` (bool),
         ``source_row`` (the spreadsheet row number, header = 1) and any extra columns.
@@ -225,7 +236,7 @@ def _status(value: Any, start: date | None, done: date | None, fname: str, row: 
     key = _STATUS_LOOKUP.get(header_key(value))
     if key is None:
         found.append(Problem("error", "bad-status",
-                             f"unknown status {value!r}; use 未开工, 在建 or 已完工",
+                             f"unknown status {value!r}; use 征求意见, 方案公示, 未开工, 在建 or 已完工",
                              file=fname, row=row, field="status"))
         return ""
     return key
@@ -253,8 +264,9 @@ def _check_rows(df: pd.DataFrame, fname: str, package_ids: Collection[str] | Non
         if status == "completed" and pd.isna(done):
             found.append(Problem("warning", "missing-date", "completed without a completion date",
                                  file=fname, row=row, field="actual_completion"))
-        if status == "not_started" and (pd.notna(start) or pd.notna(done)):
-            found.append(Problem("warning", "status-dates", "status 未开工 but dates are given",
+        if status in PRE_WORK_STATUSES and (pd.notna(start) or pd.notna(done)):
+            found.append(Problem("warning", "status-dates",
+                                 f"status {STATUS_LABELS_ZH[status]} but works dates are given",
                                  file=fname, row=row, field="status"))
 
 

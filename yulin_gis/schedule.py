@@ -108,6 +108,8 @@ def schedule_packages(
     durations_days: Mapping[str, float] | None = None,
     reference_households: float = 500.0,
     has_improvement: Mapping[str, bool] | None = None,
+    not_before: date | None = None,
+    programme_end: date | None = None,
 ) -> pd.DataFrame:
     """Add planned dates and deadline flags to scheduled packages.
 
@@ -130,6 +132,12 @@ def schedule_packages(
         package_id → whether it has improvement/upgrade items (完善类/提升类); when
         absent, taken from ``items_improve + items_upgrade > 0`` columns if present,
         else True.
+    not_before
+        No work (design included) starts before this date: the rules' effective date
+        (the profile's ``programme.effective_date``; seed issued 2022-08-03).
+    programme_end
+        Every class of works should be accepted by this date (``programme.deadline``);
+        later completions are flagged (``beyond_programme``).
 
     Returns
     -------
@@ -137,7 +145,8 @@ def schedule_packages(
         A copy with ``design_start, planned_start, utility_start, utility_end,
         surface_start, basic_end, improve_start, improve_end, planned_completion,
         start_deadline, basic_deadline`` (Timestamps; NaT when unscheduled),
-        ``late_start``, ``basic_overdue`` (bool) and ``schedule_flag`` (str).
+        ``late_start``, ``basic_overdue``, ``beyond_programme`` (bool) and
+        ``schedule_flag`` (str).
     """
     dl = deadline_settings(deadlines)
     du = _durations(durations_days)
@@ -154,12 +163,22 @@ def schedule_packages(
     records: list[dict[str, Any]] = []
     for pid, year, hh, imp in zip(out["package_id"].astype(str), out["plan_year"],
                                   out["households"], improve, strict=True):
-        records.append(_schedule_one(str(pid), year, float(hh), imp, dl, du, reference_households))
+        rec = _schedule_one(str(pid), year, float(hh), imp, dl, du, reference_households,
+                            not_before, programme_end)
+        rec["beyond_programme"] = bool(programme_end is not None and "planned_completion" in rec
+                                       and rec["planned_completion"] > programme_end)
+        if rec["beyond_programme"]:
+            rec["schedule_flag"] = "; ".join(filter(None, [
+                rec["schedule_flag"],
+                (f"completion {rec['planned_completion'].isoformat()} after the programme "
+                 f"deadline {programme_end}")]))
+        records.append(rec)
     sched = pd.DataFrame(records, index=out.index)
     for col in cols:
         out[col] = pd.to_datetime(sched[col]) if len(sched) else pd.Series(dtype="datetime64[ns]")
     out["late_start"] = sched["late_start"].astype(bool) if len(sched) else False
     out["basic_overdue"] = sched["basic_overdue"].astype(bool) if len(sched) else False
+    out["beyond_programme"] = sched["beyond_programme"].astype(bool) if len(sched) else False
     out["schedule_flag"] = sched["schedule_flag"].astype(str) if len(sched) else ""
     n_late, n_overdue = int(out["late_start"].sum()), int(out["basic_overdue"].sum())
     if n_late or n_overdue:
@@ -203,7 +222,9 @@ def _improvement_flags(df: pd.DataFrame, given: Mapping[str, bool] | None) -> li
 
 
 def _schedule_one(pid: str, year: Any, households: float, improve: bool,
-                  dl: Mapping[str, str], du: Mapping[str, float], ref: float) -> dict[str, Any]:
+                  dl: Mapping[str, str], du: Mapping[str, float], ref: float,
+                  not_before: date | None = None,
+                  programme_end: date | None = None) -> dict[str, Any]:
     empty: dict[str, Any] = {"late_start": False, "basic_overdue": False, "schedule_flag": ""}
     if year is None or (isinstance(year, float) and math.isnan(year)) or str(year).strip() == "":
         return empty
@@ -218,10 +239,17 @@ def _schedule_one(pid: str, year: Any, households: float, improve: bool,
     basic_deadline = deadline_date(dl["basic_by"], y, "basic_by")
     start = design_start + days("design", scaled=False)
     basic_len = max(days("utility") + days("surface"), days("building"))
-    if start + basic_len > basic_deadline:  # bring design forward, at most design_lead days
+    whole = basic_len + (days("improve") if improve else timedelta(0)) + days("acceptance", scaled=False)
+    late_all = programme_end is not None and start + whole > programme_end
+    if start + basic_len > basic_deadline or late_all:  # bring design forward, ≤ design_lead days
         earliest = design_start - days("design_lead", scaled=False)
-        design_start = max(earliest, basic_deadline - basic_len - days("design", scaled=False))
-        start = design_start + days("design", scaled=False)
+        target = basic_deadline - basic_len
+        if late_all and programme_end is not None:
+            target = min(target, programme_end - whole)
+        design_start = max(earliest, min(design_start, target - days("design", scaled=False)))
+    if not_before is not None and design_start < not_before:  # not before the rules exist
+        design_start = not_before
+    start = design_start + days("design", scaled=False)
     utility_end = start + days("utility")
     surface_start = utility_end  # surface works lie over the pipes: after them
     basic_end = max(surface_start + days("surface"), start + days("building"))
@@ -279,4 +307,45 @@ def apply_plan_to_compounds(compounds: pd.DataFrame, packages: pd.DataFrame) -> 
     if "unscheduled_reason" in out.columns:
         out.loc[~known.to_numpy(), "unscheduled_reason"] = [
             "not in a package" if k == "" else f"package {k} not in the plan" for k in keys[~known]]
+    return out
+
+
+def households_limit_by_year(
+    years: tuple[int, ...],
+    *,
+    deadlines: Mapping[str, str] | None = None,
+    durations_days: Mapping[str, float] | None = None,
+    reference_households: float = 500.0,
+    not_before: date | None = None,
+    programme_end: date | None = None,
+) -> dict[int, float | None]:
+    """Largest package (households) whose works fit in each plan year (None: any size).
+
+    Durations scale with ``f = clip(sqrt(households / reference_households), 0.5, 2)``
+    (see :func:`schedule_packages`). In year Y the works start at the earliest
+    ``max(1 January − design_lead, not_before) + design``; the basic works must end by
+    ``basic_by`` of Y (seed §六(四)) and, with ``programme_end``, every class of works and
+    the acceptance by that date. Solving for ``f`` gives the limit; 0 when no package fits.
+    """
+    dl = deadline_settings(deadlines)
+    du = _durations(durations_days)
+    basic = max(float(du["utility"]) + float(du["surface"]), float(du["building"]))
+    out: dict[int, float | None] = {}
+    for y in years:
+        design_start = deadline_date(dl["plan_start"], y, "plan_start") - timedelta(days=float(du["design_lead"]))
+        if not_before is not None:
+            design_start = max(design_start, not_before)
+        start = design_start + timedelta(days=float(du["design"]))
+        room = (deadline_date(dl["basic_by"], y, "basic_by") - start).days - 1
+        factor = room / basic if basic > 0 else math.inf
+        if programme_end is not None:
+            room_all = (programme_end - start).days - 1 - float(du["acceptance"])
+            span = basic + float(du["improve"])
+            factor = min(factor, room_all / span if span > 0 else math.inf)
+        if factor >= 2.0:
+            out[y] = None
+        elif factor < 0.5:
+            out[y] = 0.0
+        else:
+            out[y] = math.floor(reference_households * factor * factor)
     return out

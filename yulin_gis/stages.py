@@ -37,7 +37,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STATUS_ZH = {"excluded": "不纳入改造", "eligible": "符合条件未成片", "packaged": "已成片未排期",
-             "planned": "已纳入年度计划", "待核实": "待核实"}
+             "planned": "已纳入年度计划", "consultation": "待征求意见", "待核实": "待核实"}
 """Chinese labels of the ``status`` values."""
 
 
@@ -52,15 +52,17 @@ class PlanOptions:
     unit
         Planning unit packages never cross: ``community_id`` (社区) or ``street`` (街道).
     min_households, max_households
-        Floor and ceiling of households per package.
+        Floor and ceiling of households per package (None: the profile's ``[packaging]``).
     gap_m
-        Compounds within this distance are neighbours (a branch road between them).
+        Compounds within this distance are neighbours (a branch road between them);
+        None: the profile's.
     barrier_classes
-        Road classes that packages never cross (rivers are always barriers).
+        Road classes that packages never cross (rivers are always barriers); None: the
+        profile's.
     budget
         Yearly budget per county in yuan (one number for all), a CSV with ``county``,
-        ``plan_year``, ``budget_yuan``, or None: the even-spread budget (each county's
-        eligible cost divided by the number of plan years).
+        ``plan_year``, ``budget_yuan``, or None: no budget (the plan is unconstrained by
+        money and paced evenly to the deadline; ``PlanResult.budget_source == "none"``).
     capacity
         Yearly household capacity per county, or None for no limit.
     pipe_distance_m
@@ -80,10 +82,10 @@ class PlanOptions:
 
     profile_path: Path | None = None
     unit: str = "community_id"
-    min_households: float = 1000.0
-    max_households: float = 3000.0
-    gap_m: float = 25.0
-    barrier_classes: tuple[str, ...] = ("arterial",)
+    min_households: float | None = None
+    max_households: float | None = None
+    gap_m: float | None = None
+    barrier_classes: tuple[str, ...] | None = None
     budget: float | Path | None = None
     capacity: float | None = None
     pipe_distance_m: float = 30.0
@@ -129,6 +131,9 @@ def survey_stage(layers: Layers, options: PlanOptions, *,
         assessed.loc[verify, "status"] = VERIFY_STATUS
     reason = assessed["exclusion_reason"].fillna("").astype(str)
     assessed["exclusion_reason"] = reason.where(~eligible | (reason != ""), "")
+    from yulin_gis.plan_rules import gate_consent
+
+    assessed = gate_consent(assessed, profile)  # seed §四(一): 居民改造意愿; below → 待征求意见
     return PlanState(layers, profile, options, assessed)
 
 
@@ -155,10 +160,15 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
 
     opts = state.options
     comp = state.compounds
+    pk_prof = state.profile.x.packaging
+    held = (comp["status"] == "consultation").to_numpy() if "status" in comp.columns else False
     result = (packager or make_packages)(
-        comp, unit=opts.unit, min_households=opts.min_households,
-        max_households=opts.max_households, gap_m=opts.gap_m,
-        barriers=_barriers(state.layers, opts.barrier_classes))
+        comp.assign(eligible=comp["eligible"].fillna(False).astype(bool) & ~held),
+        unit=opts.unit,
+        min_households=_or(opts.min_households, pk_prof.min_households),
+        max_households=_or(opts.max_households, pk_prof.max_households),
+        gap_m=_or(opts.gap_m, pk_prof.gap_m),
+        barriers=_barriers(state.layers, _or(opts.barrier_classes, pk_prof.barrier_classes)))
     assign = result.assignments.set_index("compound_id")
     ids = comp["compound_id"].astype(str)
     comp["package_id"] = ids.map(assign["package_id"]).fillna("").to_numpy()
@@ -177,6 +187,11 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
     logger.info("packages: %d from %d eligible compounds (%d flagged)", len(packages),
                 int(packaged.sum()) + int(lost.sum()), int(packages["flag"].sum()))
     return state
+
+
+def _or(value: Any, default: Any) -> Any:
+    """``value`` unless it is None (an option not given: the profile's value)."""
+    return default if value is None else value
 
 
 def _household_groups(comp: pd.DataFrame, profile: Profile) -> pd.DataFrame:
@@ -204,53 +219,15 @@ def profile_funding(profile: Profile) -> dict[str, Any]:
     }
 
 
-def _budget_spec(state: PlanState, years: tuple[int, ...]) -> Any:
-    """The yearly budget per county: the option, or the even-spread default."""
-    budget = state.options.budget
-    if isinstance(budget, Path):
-        from yulin_gis.io import read_table
-
-        table = read_table(budget)
-        table.columns = [str(c).strip() for c in table.columns]
-        return table
-    if budget is not None:
-        return float(budget)
-    pk = state.packages
-    assert pk is not None
-    per_county = pk.groupby("county")["cost_yuan"].sum() / max(len(years), 1)
-    return {str(county): float(np.ceil(v)) for county, v in per_county.items()}
-
-
 def plan_stage(state: PlanState) -> PlanState:
-    """Schedule whole packages into plan years per county (年度计划) and date them."""
-    from yulin_gis.funding import package_funding
-    from yulin_gis.plan import allocate_plan, apply_plan_to_compounds, schedule_packages
+    """Schedule packages into plan years per county (年度计划), date them and fund them.
 
-    prof, pk = state.profile, state.packages
-    assert pk is not None, "run package_stage first"
-    years = prof.plan.years
-    result = allocate_plan(pd.DataFrame(pk.drop(columns="geometry")), years=years,
-                           budget_by_county_year=_budget_spec(state, years),
-                           households_capacity=state.options.capacity,
-                           share_cap=prof.eligibility.share_cap)
-    scheduled = schedule_packages(
-        result.packages, deadlines={"start_by": prof.schedule.start_by,
-                                    "basic_by": prof.schedule.basic_complete_by},
-        durations_days=dict(prof.schedule.durations_days))
-    comp = apply_plan_to_compounds(state.compounds, scheduled)
-    planned = (comp["plan_year"] != "").to_numpy()
-    comp.loc[planned, "status"] = "planned"
-    waiting = ((comp["status"] == "packaged") & ~planned).to_numpy()
-    comp.loc[waiting, "exclusion_reason"] = ("未排入计划 / not scheduled: "
-                                             + comp.loc[waiting, "unscheduled_reason"].astype(str))
-    funded = package_funding(scheduled, pd.DataFrame(comp.drop(columns="geometry")),
-                             **profile_funding(prof))
-    extra = [c for c in funded.columns if c not in pk.columns]
-    state.packages = pk.merge(funded[["package_id", *extra]], on="package_id", how="left")
-    state.compounds, state.plan = comp, result
-    logger.info("plan %d–%d: %d of %d packages scheduled; pre-2000 covered: %s",
-                years[0], years[-1], len(result.scheduled), len(pk), result.covered)
-    return state
+    See :mod:`yulin_gis.planning`: pre-2000 parts first, 2001–2005 parts within the
+    yearly share, 基础类 before optional items, no circular budget.
+    """
+    from yulin_gis.planning import plan_compounds
+
+    return plan_compounds(state)
 
 
 def utility_stage(state: PlanState) -> PlanState:
@@ -279,9 +256,12 @@ def utility_stage(state: PlanState) -> PlanState:
                      if str(y).strip() not in {"", "nan", "<NA>"}}
         traces = trace_package(nets, state.packages, layers.utility_nodes)
         state.extras["traces"] = traces
+    us = state.profile.x.utilities
     upgrades = utility_upgrade_plan(state.compounds, layers.utilities, packages=state.packages,
                                     plan_years=years, distance_m=state.options.pipe_distance_m,
-                                    as_of_year=state.profile.survey.as_of_year, traces=traces)
+                                    as_of_year=state.profile.survey.as_of_year, traces=traces,
+                                    unit_costs=us.unit_costs, funding_shares=us.funding)
+    upgrades = _profile_owners(upgrades, state.profile)
     upgrades = _with_isolation(upgrades, nets, state)
     state.pipe_upgrades = upgrades
     if layers.roads is not None and len(upgrades):
@@ -290,6 +270,22 @@ def utility_stage(state: PlanState) -> PlanState:
     logger.info("utilities: %d segments to renew, %d joint trenches", len(upgrades),
                 0 if state.joint_trenches is None else len(state.joint_trenches))
     return state
+
+
+def _profile_owners(upgrades: gpd.GeoDataFrame, profile: Profile) -> gpd.GeoDataFrame:
+    """The responsible company (专业经营单位) per utility (seed §五(二)): the recorded
+    ``owner`` when it is one of the profile's companies or departments, else the profile's
+    owner of that utility; the input's value is kept as ``owner_recorded``."""
+    names = {**profile.departments, **profile.utility_companies}
+    known = set(names.values())
+    owners = {u: names[c] for u, c in profile.x.utilities.owners.items() if c in names}
+    recorded = (upgrades["owner"].astype(object).where(upgrades["owner"].notna(), "")
+                if "owner" in upgrades.columns else pd.Series("", index=upgrades.index))
+    upgrades["owner_recorded"] = recorded.astype(str).to_numpy()
+    mapped = upgrades["utility"].astype(str).map(owners).fillna("")
+    keep = recorded.astype(str).isin(known)
+    upgrades["owner"] = recorded.astype(str).where(keep, mapped).to_numpy()
+    return upgrades
 
 
 def _with_isolation(upgrades: gpd.GeoDataFrame, nets: Any, state: PlanState) -> gpd.GeoDataFrame:

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from yulin_gis.hazards import UTILITIES, compound_pipe_hazards, empty_pipe_hazards
+from yulin_gis.measures import MEASURED_UNITS, measure
 from yulin_gis.profile import CLASSES, Profile, load_profile
 from yulin_gis.schema import GAP_FIELDS, VOCABULARIES, require_unique_ids
 
@@ -378,6 +379,8 @@ def _quantity(unit: str, comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile,
         return np.ones(n), np.zeros(n, dtype=bool)
     if unit == "household":
         return hh, np.zeros(n, dtype=bool)
+    if unit in MEASURED_UNITS:  # roofs, facades, roads: not from floor area
+        return measure(unit, comp, prof)
     if unit == "m2":
         area = _num(comp, "floor_area_m2")
         est = ~(area > 0)

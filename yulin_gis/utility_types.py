@@ -31,13 +31,15 @@ UTILITY_LABELS_ZH: dict[str, str] = {
 }
 
 DEFAULT_OWNERS: dict[str, str] = {
-    "water_supply": "玉林水务集团",
-    "gas": "玉林中燃公司",
-    "power": "玉林供电局",
-    "telecom": "中国电信玉林分公司",
-    "cable_tv": "广电网络玉林分公司",
-    "storm": "市城市管理监督局",
-    "sewer": "市城市管理监督局",
-    "combined_sewer": "市城市管理监督局",
+    "water_supply": "供水企业",
+    "gas": "燃气企业",
+    "power": "供电企业",
+    "telecom": "通信运营企业",
+    "cable_tv": "广电网络企业",
+    "storm": "城市排水主管部门",
+    "sewer": "城市排水主管部门",
+    "combined_sewer": "城市排水主管部门",
 }
-"""Owner company (权属单位) per utility type when a segment's ``owner`` is missing (seed §五(二))."""
+"""Generic owner (权属单位) per utility type when a segment's ``owner`` is missing. A city's
+companies are named in its profile (``[utilities] owners``, seed §五(二)), which the
+pipeline applies to the pipe upgrades."""

@@ -90,11 +90,17 @@ def _repo_maps_dir(out_dir: Path) -> Path:
 @publish_option
 @run_errors
 def demo(out_dir: Path, maps_dir: Path | None, publish: str | None, **kwargs: Any) -> None:
-    """Run the whole pipeline on the embedded Yulin sample (玉林示例数据)."""
+    """Run the whole pipeline on the embedded Yulin sample (玉林示例数据).
+
+    Without --budget, the sample's assumed budget table (layers/yulin_budget.csv,
+    默认值（待确认）) is used.
+    """
     from yulin_gis.datasets import get_path
     from yulin_gis.pipeline import run as run_pipeline
 
     no_maps = kwargs.pop("no_maps")
+    if kwargs.get("budget") is None:  # the sample's assumed budget table (layers/README.md)
+        kwargs["budget"] = str(get_path("budget"))
     result = run_pipeline(get_path("gpkg"), out_dir, dem=get_path("dem"),
                           maps_dir=maps_dir or _repo_maps_dir(out_dir),
                           options=build_plan_options(kwargs), maps=not no_maps,
