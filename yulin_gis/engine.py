@@ -420,7 +420,7 @@ def _piece_barriers(barriers: gpd.GeoDataFrame | None, piece: gpd.GeoDataFrame,
 
 _PACKAGE_COLUMNS = frozenset({
     "compound_id", "households", "eligible", "priority", "buildings", "floor_area_m2", "cost_yuan",
-    "items", "street", "county", "community_id", "exclusion_reason", "geometry",
+    "items", "street", "county", "community_id", "package_unit", "exclusion_reason", "geometry",
 })
 """The columns :func:`~yulin_gis.packages.make_packages` reads (the rest is not sent)."""
 

@@ -136,7 +136,8 @@ def _forget_previous_run(out: Path) -> dict[str, str]:
         manifest.unlink()
     except OSError as exc:
         raise OutputError(f"{manifest}: cannot remove the previous run's manifest ({exc})") from exc
-    return {str(k): str(v.get("sha256", "")) for k, v in outputs.items() if isinstance(v, dict)}
+    return {str(out / k): str(v.get("sha256", "")) for k, v in outputs.items()
+            if isinstance(v, dict)}
 
 
 def _remove_stale(previous: dict[str, str], written: list[Path]) -> None:
@@ -159,29 +160,17 @@ def _remove_stale(previous: dict[str, str], written: list[Path]) -> None:
             logger.info("removed %s, an output of the previous run not written this time", path)
 
 
-def _check_stage_inputs(layers: Layers, report: ValidationReport, options: PlanOptions,
-                        until: str, source: str) -> None:
-    """Fail before any stage runs when a later stage would lack a field it needs.
+def _fill_divisions(layers: Layers, options: PlanOptions) -> list[str]:
+    """County, community codes and packaging unit of the compounds (:mod:`divisions`).
 
-    Raises
-    ------
-    ValidationError
-        When packages are asked for but the compounds have no planning unit
-        (``community_id`` or ``street``) and no communities layer filled it.
+    Returns the notes of what could not be decided (said once in the run summary).
     """
-    from yulin_gis.errors import Problem, ValidationError
+    from yulin_gis.divisions import fill_divisions
+    from yulin_gis.profile import load_profile
 
-    if STAGES.index(until) < STAGES.index("packages"):
-        return
-    unit = options.unit
-    comp = layers.compounds
-    if unit not in comp.columns or comp[unit].isna().all():
-        label = "社区编号" if unit == "community_id" else "街道"
-        raise ValidationError([Problem(
-            "error", "missing-field", f"packages are made per {unit} ({label}), which the "
-            f"compounds do not have: add a {unit} column or a communities layer (社区) to fill "
-            "it, or run only the survey", report.sources.get("compounds", source), "compounds",
-            None, unit)], header=f"Input {source} cannot be packaged")
+    layers.compounds, rep = fill_divisions(layers.compounds, load_profile(options.profile_path),
+                                           unit=options.unit)
+    return list(rep.notes)
 
 
 def run(input_path: str | Path, out_dir: str | Path, *,
@@ -227,9 +216,10 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         logger.warning("%s", problem)
     if layers is None:
         raise ValidationError(report.problems, header=f"Input {input_path} failed validation")
-    _check_stage_inputs(layers, report, options, until, str(input_path))
+    notes = _fill_divisions(layers, options)
     state = (_validated_state(layers, options) if until == "validate"
              else _run_stages(layers, options, until))
+    state.extras["notes"] = notes = notes + list(state.extras.get("notes", []))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
     previous = _forget_previous_run(out)
     files = [write_plan_gpkg(state, out / "plan.gpkg")]
@@ -243,6 +233,6 @@ def run(input_path: str | Path, out_dir: str | Path, *,
     opts = {"input_crs": input_crs, "dem": dem, "polygons": polygons, "until": until,
             **{k: str(v) for k, v in vars(options).items()}}
     _remove_stale(previous, files)
-    files.append(write_manifest(out, inputs, opts, files))
+    files.append(write_manifest(out, inputs, opts, files, notes=notes))
     compounds = state.compounds.to_crs(STORAGE_CRS)
     return RunResult(out, compounds, state, files, report)

@@ -50,6 +50,7 @@ __all__ = [
     "Priority",
     "Profile",
     "Quantities",
+    "Reference",
     "Schedule",
     "SurveySettings",
     "Trigger",
@@ -271,6 +272,23 @@ class PlanYears:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The city's administrative reference data (paths resolved against the profile).
+
+    Attributes
+    ----------
+    counties
+        County-level boundaries with ``county_code`` and ``county`` (GeoJSON, any CRS).
+    divisions
+        CSV of official names and codes (``level``, ``code``, ``name``, ``parent_code``,
+        ``county_code``, ``county_name``).
+    """
+
+    counties: Path | None = None
+    divisions: Path | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """A validated policy profile; see :func:`load_profile`."""
 
@@ -293,6 +311,7 @@ class Profile:
     utility_companies: dict[str, str]
     items: dict[str, Item]
     path: Path | None = field(default=None, compare=False)
+    reference: Reference = field(default_factory=lambda: Reference())
 
     def items_of_class(self, item_class: str) -> list[Item]:
         """Items of one class, in catalogue order."""
@@ -357,6 +376,7 @@ _TOP = {
     "survey": "table", "quantities": "table", "hazards": "table", "waterlogging": "table",
     "life_circle": "table", "priority": "table", "schedule": "table", "plan": "table",
     "departments": "table", "utility_companies": "table", "items": "table",
+    "reference": "table?",
 }
 
 
@@ -385,6 +405,7 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
     if {"first_year", "last_year"} <= plan.keys() and plan["last_year"] < plan["first_year"]:
         chk.add("plan.last_year", f"{plan['last_year']} is before plan.first_year {plan['first_year']}")
     items = _items(chk, top.get("items", {}), set(depts), set(utils))
+    ref = _reference(chk, top.get("reference", {}), path)
     if chk.problems:
         return None
     return Profile(
@@ -404,8 +425,20 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
         priority=Priority(**prio),
         schedule=Schedule(**sched),
         plan=PlanYears(**plan),
-        departments=depts, utility_companies=utils, items=items, path=path,
+        departments=depts, utility_companies=utils, items=items, path=path, reference=ref,
     )
+
+
+def _reference(chk: Checker, raw: Any, path: Path) -> Reference:
+    """The ``[reference]`` table: file names relative to the profile's folder."""
+    ref = chk.table(raw, "reference", {"counties": "str?", "divisions": "str?"})
+    files: dict[str, Path] = {}
+    for key, name in ref.items():
+        file = (path.parent / name).resolve()
+        if not file.is_file():
+            chk.add(f"reference.{key}", f"file {file} not found")
+        files[key] = file
+    return Reference(**files)
 
 
 def _hazards(chk: Checker, raw: Any) -> list[HazardRule]:

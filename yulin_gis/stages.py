@@ -35,7 +35,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STATUS_ZH = {"excluded": "不纳入改造", "eligible": "符合条件未成片", "packaged": "已成片未排期",
-             "planned": "已纳入年度计划"}
+             "planned": "已纳入年度计划", "待核实": "待核实"}
 """Chinese labels of the ``status`` values."""
 
 
@@ -120,11 +120,73 @@ def survey_stage(layers: Layers, options: PlanOptions, *,
 
     profile = load_profile(options.profile_path)
     assessed = assess_compounds(layers, profile, pipes=pipes)
+    notes = _unestimated_costs(assessed, profile)
+    prior = (assessed["status"].astype(str).to_numpy() if "status" in assessed.columns
+             else None)
     eligible = assessed["eligible"].fillna(False).astype(bool).to_numpy()
     assessed["status"] = np.where(eligible, "eligible", "excluded")
     reason = assessed["exclusion_reason"].fillna("").astype(str)
     assessed["exclusion_reason"] = reason.where(~eligible | (reason != ""), "")
-    return PlanState(layers, profile, options, assessed)
+    notes += hold_for_verification(assessed, prior_status=prior)
+    return PlanState(layers, profile, options, assessed, extras={"notes": notes})
+
+
+VERIFY = "待核实"
+"""Status of compounds whose data must be checked before they can be planned."""
+
+
+def _truthy(series: pd.Series) -> np.ndarray:
+    text = series.astype(object).where(series.notna(), "").astype(str).str.strip().str.lower()
+    return np.asarray(text.isin(["true", "1", "1.0", "yes", "是"]), dtype=bool)
+
+
+def hold_for_verification(comp: pd.DataFrame, *,
+                          prior_status: np.ndarray | None = None) -> list[str]:
+    """Never plan compounds to verify (待核实): status, ``needs_verification`` or no unit.
+
+    A compound whose ``status`` was ``待核实`` before the survey (``prior_status``) or
+    whose ``needs_verification`` is true, or which has no planning unit at all (no community, street or county), gets
+    status ``待核实``, ``eligible`` False and its reason in ``exclusion_reason``.
+    Returns the note for the run summary (empty when none).
+    """
+    n = len(comp)
+    hold = (np.zeros(n, dtype=bool) if prior_status is None
+            else np.asarray(prior_status == VERIFY, dtype=bool))
+    if "needs_verification" in comp.columns:
+        hold |= _truthy(comp["needs_verification"])
+    reason = (comp["verification_reason"].fillna("").astype(str).to_numpy()
+              if "verification_reason" in comp.columns else np.full(n, "", dtype=object))
+    if "package_unit" in comp.columns:
+        no_unit = (comp["package_unit"].fillna("").astype(str) == "").to_numpy()
+        reason = np.where(no_unit & (reason == ""), "无所属社区、街道或县区，无法成片 / no "
+                          "community, street or county: cannot be packaged", reason)
+        hold |= no_unit
+    if not hold.any():
+        return []
+    old = comp["exclusion_reason"].fillna("").astype(str).to_numpy()
+    reason = np.where(reason == "", old, reason)
+    comp.loc[hold, "status"] = VERIFY
+    comp.loc[hold, "eligible"] = False
+    comp.loc[hold, "exclusion_reason"] = [f"{VERIFY}: {r}" if r else VERIFY for r in reason[hold]]
+    logger.warning("%d compounds to verify (%s): never packaged or planned", int(hold.sum()),
+                   VERIFY)
+    return [f"{int(hold.sum())} compounds to verify ({VERIFY}): not planned"]
+
+
+def _unestimated_costs(comp: pd.DataFrame, profile: Profile) -> list[str]:
+    """Blank the costs when no survey gap field was given (cost unknown, not 0 yuan)."""
+    from yulin_gis.schema import GAP_FIELDS
+
+    fields = {f.name for f in GAP_FIELDS} | {f for it in profile.items.values()
+                                             for f in it.trigger.survey}
+    present = [f for f in fields if f in comp.columns and comp[f].notna().any()]
+    if present:
+        return []
+    cost_cols = [c for c in comp.columns if c == "cost_yuan" or c.startswith(("cost_", "fund_"))]
+    for col in cost_cols:
+        comp[col] = np.nan
+    comp["cost_note"] = "未估算：无摸底调查缺项字段 / not estimated: no survey gap fields"
+    return ["no survey gap fields: costs not estimated (未估算)"]
 
 
 def _barriers(layers: Layers, classes: tuple[str, ...]) -> gpd.GeoDataFrame | None:
@@ -149,7 +211,8 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
 
     opts = state.options
     comp = state.compounds
-    result = (packager or _packages_by_county)(comp, unit=opts.unit, min_households=opts.min_households,
+    unit = "package_unit" if "package_unit" in comp.columns else opts.unit
+    result = (packager or _packages_by_county)(comp, unit=unit, min_households=opts.min_households,
                            max_households=opts.max_households, gap_m=opts.gap_m,
                            barriers=_barriers(state.layers, opts.barrier_classes))
     assign = result.assignments.set_index("compound_id")
@@ -161,7 +224,9 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
     lost = (comp["status"] == "eligible").to_numpy()
     comp.loc[lost, "exclusion_reason"] = ("未成片 / not packaged: "
                                           + comp.loc[lost, "package_reason"].astype(str))
-    packages = result.packages.copy()
+    packages = _unit_columns(result.packages.copy(), comp, opts.unit)
+    if "cost_note" in comp.columns:
+        packages["cost_yuan"] = np.nan
     sums = _household_groups(comp[packaged], state.profile)
     for col in sums.columns:
         packages[col] = packages["package_id"].map(sums[col]).fillna(0).to_numpy()
@@ -170,6 +235,37 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
     logger.info("packages: %d from %d eligible compounds (%d flagged)", len(packages),
                 int(packaged.sum()) + int(lost.sum()), int(packages["flag"].sum()))
     return state
+
+
+def _unit_columns(packages: gpd.GeoDataFrame, comp: pd.DataFrame, unit: str) -> gpd.GeoDataFrame:
+    """The asked-for unit column, its level and the 社区未知 flag of each package.
+
+    Packages made per street or county (the compounds' community unknown) get
+    ``community_unknown`` 1 and the reason in ``flag_reason``; the unit itself is
+    ``package_unit`` / ``package_unit_level``.
+    """
+    from yulin_gis.divisions import COMMUNITY_UNKNOWN
+
+    if "package_unit" not in packages.columns:
+        return packages
+    members = pd.DataFrame(comp[comp["package_id"] != ""].drop(columns=comp.geometry.name))
+    first = members.drop_duplicates("package_id").set_index("package_id")
+    pid = packages["package_id"].astype(str)
+    level = pid.map(first["package_unit_level"]).fillna("").astype(str)
+    if unit in first.columns:
+        known = level == unit
+        packages[unit] = pid.map(first[unit]).where(known, None).to_numpy()
+    packages["package_unit_level"] = level.to_numpy()
+    unknown = (level != unit).to_numpy()
+    packages["community_unknown"] = unknown.astype(int)
+    label = {"street": "街道", "county": "县（市、区）"}
+    note = [f"{COMMUNITY_UNKNOWN}：按{label.get(lv, lv)}成片 / community unknown: packaged "
+            f"per {lv}" if u else "" for lv, u in zip(level, unknown, strict=True)]
+    old = packages["flag_reason"].fillna("").astype(str).to_numpy()
+    packages["flag_reason"] = ["；".join(p for p in (o, n) if p) for o, n in
+                               zip(old, note, strict=True)]
+    packages["flag"] = packages["flag_reason"] != ""
+    return packages
 
 
 def _packages_by_county(compounds: gpd.GeoDataFrame, **kwargs: Any) -> Any:
@@ -182,7 +278,8 @@ def _packages_by_county(compounds: gpd.GeoDataFrame, **kwargs: Any) -> Any:
     from yulin_gis.packages import make_packages
 
     unit = kwargs.get("unit", "community_id")
-    if "county" not in compounds.columns or unit not in compounds.columns:
+    if ("county" not in compounds.columns or unit not in compounds.columns
+            or compounds["county"].isna().any()):
         return make_packages(compounds, **kwargs)
     county = compounds["county"].astype(object).where(compounds["county"].notna(), "")
     if (county.groupby(compounds[unit].astype(object).fillna("").to_numpy()).nunique() > 1).any():
@@ -233,6 +330,15 @@ def _budget_spec(state: PlanState, years: tuple[int, ...]) -> Any:
     return {str(county): float(np.ceil(v)) for county, v in per_county.items()}
 
 
+def _even_households(packages: pd.DataFrame, years: tuple[int, ...]) -> dict[str, float]:
+    """Yearly household capacity per county: its households spread evenly over the years
+    (at least its largest package, so every package fits a year)."""
+    hh = pd.to_numeric(packages["households"], errors="coerce").fillna(0)
+    g = hh.groupby(packages["county"].astype(str))
+    per_year = np.maximum(np.ceil(g.sum() / max(len(years), 1)), g.max())
+    return {str(c): float(v) for c, v in per_year.items()}
+
+
 def plan_stage(state: PlanState) -> PlanState:
     """Schedule whole packages into plan years per county (年度计划) and date them."""
     from yulin_gis.funding import package_funding
@@ -241,10 +347,19 @@ def plan_stage(state: PlanState) -> PlanState:
     prof, pk = state.profile, state.packages
     assert pk is not None, "run package_stage first"
     years = prof.plan.years
-    result = allocate_plan(pd.DataFrame(pk.drop(columns="geometry")), years=years,
-                           budget_by_county_year=_budget_spec(state, years),
-                           households_capacity=state.options.capacity,
-                           share_cap=prof.eligibility.share_cap)
+    table = pd.DataFrame(pk.drop(columns="geometry"))
+    budget, capacity = _budget_spec(state, years), state.options.capacity
+    unknown_cost = bool(table["cost_yuan"].isna().all()) and len(table) > 0
+    if unknown_cost:
+        table["cost_yuan"] = 0.0
+        budget = None
+        if capacity is None:
+            capacity = _even_households(table, years)
+            state.extras.setdefault("notes", []).append(
+                "costs not estimated: plan years spread by households (each county's "
+                "households divided evenly over the plan years)")
+    result = allocate_plan(table, years=years, budget_by_county_year=budget,
+                           households_capacity=capacity, share_cap=prof.eligibility.share_cap)
     scheduled = schedule_packages(
         result.packages, deadlines={"start_by": prof.schedule.start_by,
                                     "basic_complete_by": prof.schedule.basic_complete_by},
@@ -259,6 +374,10 @@ def plan_stage(state: PlanState) -> PlanState:
                              **profile_funding(prof))
     extra = [c for c in funded.columns if c not in pk.columns]
     state.packages = pk.merge(funded[["package_id", *extra]], on="package_id", how="left")
+    if unknown_cost:
+        money = [c for c in state.packages.columns if c == "cost_yuan"
+                 or c.startswith(("cost_", "fund_"))]
+        state.packages[money] = np.nan
     state.compounds, state.plan = comp, result
     logger.info("plan %d–%d: %d of %d packages scheduled; pre-2000 covered: %s",
                 years[0], years[-1], len(result.scheduled), len(pk), result.covered)
