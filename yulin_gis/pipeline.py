@@ -54,6 +54,10 @@ class RunResult:
         Every file written, the manifest last.
     report
         The validation report (warnings).
+    maps_dir
+        Where the maps went (None when no maps were written).
+    notes
+        What could not be computed, said once (also in the manifest).
     """
 
     out_dir: Path
@@ -61,6 +65,8 @@ class RunResult:
     state: PlanState
     files: list[Path] = field(default_factory=list)
     report: ValidationReport | None = None
+    maps_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 STAGES = ("validate", "survey", "packages", "plan", "utilities")
@@ -225,6 +231,7 @@ def run(input_path: str | Path, out_dir: str | Path, *,
     files = [write_plan_gpkg(state, out / "plan.gpkg")]
     if until != "validate":
         files += write_tables(state, out)
+    mdir = None
     if maps:
         mdir = Path(maps_dir) if maps_dir is not None else out / "maps"
         files += write_maps(state, mdir, basemap=options.basemap, offline=not options.online)
@@ -235,4 +242,4 @@ def run(input_path: str | Path, out_dir: str | Path, *,
     _remove_stale(previous, files)
     files.append(write_manifest(out, inputs, opts, files, notes=notes))
     compounds = state.compounds.to_crs(STORAGE_CRS)
-    return RunResult(out, compounds, state, files, report)
+    return RunResult(out, compounds, state, files, report, mdir, notes)
