@@ -28,16 +28,46 @@ _BASE_LAYERS = ("counties", "streets", "communities", "roads", "rivers", "utilit
                 "utility_nodes", "facilities")
 
 
+_COUNT_NAMES = frozenset({"households", "buildings", "units", "floors", "n_compounds",
+                          "plan_order", "pre2000_households", "share_households",
+                          "households_cut_off", "built_year", "renovated_year", "plan_year"})
+
+
+def _is_count(name: str) -> bool:
+    """Years and counts: stored as integers."""
+    return (name in _COUNT_NAMES or name.endswith("_year") or name.startswith(("n_", "items_"))
+            or name.endswith("_households"))
+
+
+def _typed_column(name: str, series: pd.Series) -> pd.Series:
+    """One column with GeoPackage-friendly types: NULL not '', integer years and counts,
+    0/1 flags, text ids."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("Int64")
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        series = series.map(lambda v: None if v is None or (isinstance(v, float) and v != v)
+                            or (isinstance(v, str) and not v.strip()) else v)
+        series = series.map(lambda v: v if v is None or isinstance(v, str | int | float)
+                            else str(v)).astype(object)
+        if name.endswith("_id") or name.endswith("_code"):
+            return series.map(lambda v: None if v is None else str(v)).astype(object)
+    if _is_count(name):
+        values = pd.to_numeric(series, errors="coerce")
+        known = series.notna()
+        if values[known].notna().all() and (values[known] % 1 == 0).all():
+            return values.round().astype("Int64")
+    if series.dtype == object and series.map(lambda v: isinstance(v, bool)).any():
+        return series.map(lambda v: int(v) if isinstance(v, bool) else v).astype(object)
+    return series
+
+
 def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Make a layer writable to GeoPackage: storage CRS, plain types for odd columns."""
+    """Make a layer writable to GeoPackage: storage CRS and typed columns
+    (:func:`_typed_column`)."""
     out = gdf.to_crs(STORAGE_CRS)
     for col in out.columns:
-        if col == out.geometry.name:
-            continue
-        series = out[col]
-        if series.dtype == object:
-            out[col] = series.map(lambda v: v if v is None or isinstance(v, str | int | float)
-                                  else str(v))
+        if col != out.geometry.name:
+            out[col] = _typed_column(str(col), out[col])
     return out
 
 
