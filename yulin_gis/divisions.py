@@ -188,15 +188,16 @@ def _fill_community(comp: gpd.GeoDataFrame, profile: Profile, rep: DivisionRepor
     street = (comp["street"].astype(object).where(comp["street"].notna(), "").astype(str)
               if "street" in comp.columns else pd.Series("", index=comp.index))
     keys = pd.DataFrame({"n": text[named], "c": county[named], "s": street[named]})
-    for (name, cty, st), idx in keys.groupby(["n", "c", "s"]).groups.items():
-        code, cands = match_community(str(name), div, str(cty), str(st))
+    for key, idx in keys.groupby(["n", "c", "s"]).groups.items():
+        name, cty, st = (str(k) for k in key)  # type: ignore[attr-defined]
+        code, cands = match_community(name, div, cty, st)
         if code is not None:
             comp.loc[idx, "community_id"] = code
             rep.community_matched += len(idx)
         elif cands:
             rep.community_ambiguous.append(f"{name} ({'/'.join(cands)})")
         else:
-            rep.community_unmatched.append(str(name))
+            rep.community_unmatched.append(name)
 
 
 def _codes(profile: Profile, level: str) -> dict[tuple[str, str], str]:
@@ -206,7 +207,8 @@ def _codes(profile: Profile, level: str) -> dict[tuple[str, str], str]:
         return {}
     div = load_divisions(ref.divisions)
     rows = div[div["level"] == level]
-    return {(r.county_name, r.name): r.code for r in rows.itertuples()}
+    return {(str(c), str(n)): str(k) for c, n, k in
+            zip(rows["county_name"], rows["name"], rows["code"], strict=True)}
 
 
 def _text(comp: gpd.GeoDataFrame, col: str) -> pd.Series:

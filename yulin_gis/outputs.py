@@ -35,8 +35,7 @@ _COUNT_NAMES = frozenset({"households", "buildings", "units", "floors", "n_compo
 
 def _is_count(name: str) -> bool:
     """Years and counts: stored as integers."""
-    return (name in _COUNT_NAMES or name.endswith("_year") or name.startswith(("n_", "items_"))
-            or name.endswith("_households"))
+    return (name in _COUNT_NAMES or name.endswith(("_year", "_households")) or name.startswith(("n_", "items_")))
 
 
 def _typed_column(name: str, series: pd.Series) -> pd.Series:
@@ -49,7 +48,7 @@ def _typed_column(name: str, series: pd.Series) -> pd.Series:
                             or (isinstance(v, str) and not v.strip()) else v)
         series = series.map(lambda v: v if v is None or isinstance(v, str | int | float)
                             else str(v)).astype(object)
-        if name.endswith("_id") or name.endswith("_code"):
+        if name.endswith(("_id", "_code")):
             return series.map(lambda v: None if v is None else str(v)).astype(object)
     if _is_count(name):
         values = pd.to_numeric(series, errors="coerce")
@@ -115,8 +114,12 @@ def write_tables(state: PlanState, out_dir: Path) -> list[Path]:
         table = plan_table(state.compounds, state.packages, **funding,
                            item_labels={c: i.name_zh for c, i in state.profile.items.items()})
         files += write_plan_workbooks(out_dir / "年度计划", table)
-        files.append(write_city_summary_workbook(out_dir / "全市汇总.xlsx", state.plan,
-                                                 city=state.profile.city))
+        from yulin_gis.stages import verification_table
+
+        verify = verification_table(state.compounds)
+        files.append(write_city_summary_workbook(
+            out_dir / "全市汇总.xlsx", state.plan, city=state.profile.city,
+            extra_sheets={"待核实清单": verify} if len(verify) else None))
     if state.pipe_upgrades is not None:
         from yulin_gis.utilities import write_company_workbooks
 
@@ -143,10 +146,10 @@ def _package_sheet(packages: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stem(name: str) -> str:
-    """A file-name-safe form of a county or company name (no path separators, no ``..``)."""
-    import re
+    """A file-name-safe form of a county or company name (valid on Windows)."""
+    from yulin_gis.filenames import safe_filename
 
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", name).strip(" ._") or "未命名"
+    return safe_filename(name, missing="未命名")
 
 
 def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:

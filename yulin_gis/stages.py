@@ -173,6 +173,17 @@ def hold_for_verification(comp: pd.DataFrame, *,
     return [f"{int(hold.sum())} compounds to verify ({VERIFY}): not planned"]
 
 
+def verification_table(comp: pd.DataFrame) -> pd.DataFrame:
+    """The 待核实清单: compounds to verify with their reason (Chinese headers, may be empty)."""
+    cols = {"compound_id": "小区编号", "name": "小区名称", "county": "县（市、区）",
+            "street": "街道", "address": "地址", "exclusion_reason": "待核实原因"}
+    if "status" not in comp.columns:
+        return pd.DataFrame(columns=list(cols.values()))
+    part = pd.DataFrame(comp.loc[comp["status"] == VERIFY, [c for c in cols if c in comp.columns]])
+    part = part.sort_values("compound_id", kind="stable").rename(columns=cols)
+    return part.astype(object).where(part.notna(), "").reset_index(drop=True)
+
+
 def _unestimated_costs(comp: pd.DataFrame, profile: Profile) -> list[str]:
     """Blank the costs when no survey gap field was given (cost unknown, not 0 yuan)."""
     from yulin_gis.schema import GAP_FIELDS
@@ -348,7 +359,8 @@ def plan_stage(state: PlanState) -> PlanState:
     assert pk is not None, "run package_stage first"
     years = prof.plan.years
     table = pd.DataFrame(pk.drop(columns="geometry"))
-    budget, capacity = _budget_spec(state, years), state.options.capacity
+    budget = _budget_spec(state, years)
+    capacity: float | dict[str, float] | None = state.options.capacity
     unknown_cost = bool(table["cost_yuan"].isna().all()) and len(table) > 0
     if unknown_cost:
         table["cost_yuan"] = 0.0

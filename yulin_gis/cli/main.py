@@ -29,8 +29,8 @@ EXAMPLES = {
             "yulin-gis run 小区.gpkg --out out/run --dem dem.tif --budget 30000000"],
     "demo": ["yulin-gis demo --out out/demo"],
     "survey": ["yulin-gis survey layers/yulin_survey.xlsx --input-crs gcj02 --out out/survey"],
-    "packages": ["yulin-gis packages layers/yulin_sample.gpkg --out out/packages "
-                 "--min-households 800"],
+    "packages": [("yulin-gis packages layers/yulin_sample.gpkg --out out/packages "
+                 "--min-households 800")],
     "plan": ["yulin-gis plan layers/yulin_sample.gpkg --out out/plan --capacity 5000"],
     "utilities": ["yulin-gis utilities layers/yulin_sample.gpkg --out out/utilities"],
     "progress": ["yulin-gis progress out/run 进度表.xlsx --as-of 2024-06-30"],
