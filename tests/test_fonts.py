@@ -45,7 +45,7 @@ def test_no_cjk_font_one_warning_and_no_glyph_warnings(
         tmp_path: Path) -> None:
     from yulin_gis import charts
 
-    monkeypatch.setattr(fonts, "system_cjk_font_files", lambda: [])
+    monkeypatch.setattr(fonts, "system_cjk_font_files", list)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with caplog.at_level(logging.WARNING):

@@ -325,7 +325,9 @@ def profile_funding(profile: Profile) -> dict[str, Any]:
 
 
 def _budget_spec(state: PlanState, years: tuple[int, ...]) -> Any:
-    """The yearly budget per county: the option, or the even-spread default."""
+    """The yearly budget per county: the option, or the even-spread default (each
+    county's cost over the plan years, at least its largest package so each can be
+    scheduled)."""
     budget = state.options.budget
     if isinstance(budget, Path):
         from yulin_gis.io import read_table
@@ -337,7 +339,8 @@ def _budget_spec(state: PlanState, years: tuple[int, ...]) -> Any:
         return float(budget)
     pk = state.packages
     assert pk is not None
-    per_county = pk.groupby("county")["cost_yuan"].sum() / max(len(years), 1)
+    cost = pk.groupby("county")["cost_yuan"]
+    per_county = np.maximum(cost.sum() / max(len(years), 1), cost.max().fillna(0))
     return {str(county): float(np.ceil(v)) for county, v in per_county.items()}
 
 
@@ -382,8 +385,11 @@ def plan_stage(state: PlanState) -> PlanState:
     waiting = ((comp["status"] == "packaged") & ~planned).to_numpy()
     comp.loc[waiting, "exclusion_reason"] = ("未排入计划 / not scheduled: "
                                              + comp.loc[waiting, "unscheduled_reason"].astype(str))
-    funded = package_funding(scheduled, pd.DataFrame(comp.drop(columns="geometry")),
-                             **profile_funding(prof))
+    table_c = pd.DataFrame(comp.drop(columns="geometry"))
+    if unknown_cost:  # funding of unknown costs: computed on 0, blanked below
+        money_c = [c for c in table_c.columns if c == "cost_yuan" or c.startswith(("cost_", "fund_"))]
+        table_c[money_c] = table_c[money_c].fillna(0.0)
+    funded = package_funding(scheduled, table_c, **profile_funding(prof))
     extra = [c for c in funded.columns if c not in pk.columns]
     state.packages = pk.merge(funded[["package_id", *extra]], on="package_id", how="left")
     if unknown_cost:
