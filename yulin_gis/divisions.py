@@ -6,7 +6,8 @@ what the profile's reference data allows (``[reference]`` in the profile: county
 boundaries and the official names and codes of the divisions):
 
 * ``county`` by location (the county boundary holding the compound), or from the address
-  text (``玉林市北流市…``) when the compound has no position;
+  text (``玉林市北流市…``) when the compound has no position (a position outside every
+  county leaves the county unknown: the position is suspect, not the address);
 * ``community_id`` from a community name, matched to the official code: exactly, then
   with or without the ``社区``/``居委会`` suffix; an ambiguous name is warned about, not
   guessed;
@@ -54,6 +55,7 @@ class DivisionReport:
     county_by_location: int = 0
     county_by_address: int = 0
     county_unknown: int = 0
+    county_unknown_ids: list[str] = field(default_factory=list)
     community_matched: int = 0
     community_ambiguous: list[str] = field(default_factory=list)
     community_unmatched: list[str] = field(default_factory=list)
@@ -147,7 +149,8 @@ def _fill_county(comp: gpd.GeoDataFrame, profile: Profile, rep: DivisionReport) 
         hit = hit.drop_duplicates("i")
         comp.loc[comp.index[hit["i"].to_numpy()], "county"] = hit["county"].to_numpy()
         rep.county_by_location = len(hit)
-    missing = _blank(comp["county"])
+    # the address decides only where the position cannot (none, or no boundaries)
+    missing = _blank(comp["county"]) & (~placed if ref.counties is not None else True)
     names = _county_names(profile)
     if missing.any() and "address" in comp.columns and names:
         found = comp.loc[missing, "address"].map(
@@ -155,7 +158,9 @@ def _fill_county(comp: gpd.GeoDataFrame, profile: Profile, rep: DivisionReport) 
         found = found[found.notna()]
         comp.loc[found.index, "county"] = found.to_numpy()
         rep.county_by_address = len(found)
-    rep.county_unknown = int(_blank(comp["county"]).sum())
+    unknown = _blank(comp["county"])
+    rep.county_unknown = int(unknown.sum())
+    rep.county_unknown_ids = comp.loc[unknown, "compound_id"].astype(str).head(10).tolist()
 
 
 def _county_names(profile: Profile) -> list[str]:
@@ -297,7 +302,10 @@ def _log(rep: DivisionReport, unit: str, n: int) -> None:
         logger.info("county filled for %d compounds by location and %d from the address text",
                     rep.county_by_location, rep.county_by_address)
     if rep.county_unknown:
-        rep.notes.append(f"no county for {rep.county_unknown} compounds")
+        more = ", ..." if rep.county_unknown > len(rep.county_unknown_ids) else ""
+        rep.notes.append(f"no county for {rep.county_unknown} compounds (no position, or "
+                         f"outside every county of the reference data): "
+                         f"{', '.join(rep.county_unknown_ids)}{more}")
     if rep.community_matched:
         logger.info("community names matched to official codes for %d compounds",
                     rep.community_matched)
@@ -307,7 +315,7 @@ def _log(rep: DivisionReport, unit: str, n: int) -> None:
     if rep.community_unmatched:
         logger.warning("community names not in the official list (kept as given): %s",
                        ", ".join(sorted(set(rep.community_unmatched))[:10]))
-    fallback = {k or "none": v for k, v in rep.unit_counts.items() if k != unit}
+    fallback = {k: v for k, v in rep.unit_counts.items() if k not in {unit, ""}}
     if fallback:
         where = ", ".join(f"{v} compounds per {k}" for k, v in sorted(fallback.items()))
         rep.notes.append(f"no {unit}: {where}, packages flagged {COMMUNITY_UNKNOWN}")
