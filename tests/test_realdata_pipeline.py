@@ -202,7 +202,8 @@ def test_plan_gpkg_types(table, tmp_path: Path) -> None:
     for layer in layers:
         cols = [r[1] for r in con.execute(f'pragma table_info("{layer}")')]
         for col in cols:
-            blank = con.execute(f'select count(*) from "{layer}" where "{col}" = \'\'').fetchone()
+            blank = con.execute(f'select count(*) from "{layer}" where "{col}" in '
+                                "('', 'nan', '<NA>', 'None')").fetchone()
             assert blank[0] == 0, (layer, col)
             types = {r[0] for r in con.execute(f'select distinct typeof("{col}") from "{layer}"')}
             if col.endswith("_year") or col in {"households", "buildings", "n_compounds"}:

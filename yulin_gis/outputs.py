@@ -38,25 +38,38 @@ def _is_count(name: str) -> bool:
     return (name in _COUNT_NAMES or name.endswith(("_year", "_households")) or name.startswith(("n_", "items_")))
 
 
+def _plain(value: Any, *, text: bool = False) -> Any:
+    """One cell: None for missing or blank text, plain Python types, text when asked."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if text:
+        return str(value)
+    return value if isinstance(value, int | float) else str(value)
+
+
 def _typed_column(name: str, series: pd.Series) -> pd.Series:
     """One column with GeoPackage-friendly types: NULL not '', integer years and counts,
     0/1 flags, text ids."""
     if pd.api.types.is_bool_dtype(series):
         return series.astype("Int64")
     if series.dtype == object or pd.api.types.is_string_dtype(series):
-        series = series.map(lambda v: None if v is None or (isinstance(v, float) and v != v)
-                            or (isinstance(v, str) and not v.strip()) else v)
-        series = series.map(lambda v: v if v is None or isinstance(v, str | int | float)
-                            else str(v)).astype(object)
-        if name.endswith(("_id", "_code")):
-            return series.map(lambda v: None if v is None else str(v)).astype(object)
+        is_id = name.endswith(("_id", "_code"))
+        series = pd.Series([_plain(v, text=is_id) for v in series], index=series.index,
+                           dtype=object)
+        if is_id:
+            return series
     if _is_count(name):
         values = pd.to_numeric(series, errors="coerce")
         known = series.notna()
         if values[known].notna().all() and (values[known] % 1 == 0).all():
             return values.round().astype("Int64")
     if series.dtype == object and series.map(lambda v: isinstance(v, bool)).any():
-        return series.map(lambda v: int(v) if isinstance(v, bool) else v).astype(object)
+        return pd.Series([int(v) if isinstance(v, bool) else v for v in series],
+                         index=series.index, dtype=object)
     return series
 
 
