@@ -229,3 +229,38 @@ def test_plan_gpkg_types(table, tmp_path: Path) -> None:
 ])
 def test_safe_filename(name: object, want: str) -> None:
     assert safe_filename(name) == want
+
+
+def test_help_shows_example_and_only_used_options() -> None:
+    from click.testing import CliRunner
+
+    from yulin_gis.cli.main import cli
+
+    runner = CliRunner()
+    for name in ("validate", "run", "demo", "survey", "packages", "plan", "utilities",
+                 "progress"):
+        text = runner.invoke(cli, [name, "--help"]).output
+        assert "Example:" in text and f"yulin-gis {name} " in text, name
+    survey = runner.invoke(cli, ["survey", "--help"]).output
+    for option in ("--budget", "--capacity", "--min-households", "--max-households", "--unit"):
+        assert option not in survey
+    packages = runner.invoke(cli, ["packages", "--help"]).output
+    assert "--min-households" in packages and "--budget" not in packages
+    assert "--budget" in runner.invoke(cli, ["run", "--help"]).output
+
+
+def test_closing_line_says_where_files_went(table, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from yulin_gis.cli.main import cli
+
+    src = _write(_points_no_admin(table).head(20), tmp_path / "t.xlsx")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["survey", str(src), "--input-crs", "gcj02", "--out",
+                                   str(out), "--no-maps"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[-1].endswith("(plan.gpkg, workbooks; no maps; manifest: run_manifest.json)")
+    assert str(out) in lines[-1]
+    notes = [ln for ln in lines if ln.startswith("note:")]
+    assert notes == ["note: no community_id: 20 compounds per county, packages flagged 社区未知"]

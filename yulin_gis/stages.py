@@ -367,6 +367,12 @@ def plan_stage(state: PlanState) -> PlanState:
     unknown_cost = bool(table["cost_yuan"].isna().all()) and len(table) > 0
     if unknown_cost:
         table["cost_yuan"] = 0.0
+        if state.options.budget is not None:  # still checked: a bad table is an error
+            from yulin_gis.plan_allocation import normalise_limits
+
+            normalise_limits(budget, sorted(table["county"].astype(str).unique()), years)
+            state.extras.setdefault("notes", []).append(
+                "costs not estimated: the budget cannot be applied")
         budget = None
         if capacity is None:
             capacity = _even_households(table, years)
