@@ -264,3 +264,13 @@ def test_closing_line_says_where_files_went(table, tmp_path: Path) -> None:
     assert str(out) in lines[-1]
     notes = [ln for ln in lines if ln.startswith("note:")]
     assert notes == ["note: no community_id: 20 compounds per county, packages flagged 社区未知"]
+
+
+def test_county_from_community_code_when_position_is_outside() -> None:
+    comp = gpd.GeoDataFrame(
+        {"compound_id": ["a", "b"], "community_id": ["450902001001", None],
+         "address": ["玉州区人民路", "玉州区人民路"]},
+        geometry=[Point(117.0, 36.6), Point(117.0, 36.6)], crs="EPSG:4490")  # Shandong
+    out, rep = fill_divisions(comp, load_profile())
+    assert out["county"].tolist() == ["玉州区", None]
+    assert rep.county_by_code == 1 and rep.county_unknown_ids == ["b"]

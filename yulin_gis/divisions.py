@@ -5,9 +5,10 @@ than its statistical code, or have no community at all. :func:`fill_divisions` c
 what the profile's reference data allows (``[reference]`` in the profile: county
 boundaries and the official names and codes of the divisions):
 
-* ``county`` by location (the county boundary holding the compound), or from the address
-  text (``玉林市北流市…``) when the compound has no position (a position outside every
-  county leaves the county unknown: the position is suspect, not the address);
+* ``county`` by location (the county boundary holding the compound), else from the
+  official community code, else from the address text (``玉林市北流市…``) when the
+  compound has no position (a position outside every county is suspect: the address is
+  not used to paper over it);
 * ``community_id`` from a community name, matched to the official code: exactly, then
   with or without the ``社区``/``居委会`` suffix; an ambiguous name is warned about, not
   guessed;
@@ -54,6 +55,7 @@ class DivisionReport:
 
     county_by_location: int = 0
     county_by_address: int = 0
+    county_by_code: int = 0
     county_unknown: int = 0
     county_unknown_ids: list[str] = field(default_factory=list)
     community_matched: int = 0
@@ -149,6 +151,14 @@ def _fill_county(comp: gpd.GeoDataFrame, profile: Profile, rep: DivisionReport) 
         hit = hit.drop_duplicates("i")
         comp.loc[comp.index[hit["i"].to_numpy()], "county"] = hit["county"].to_numpy()
         rep.county_by_location = len(hit)
+    missing = _blank(comp["county"])
+    if missing.any() and "community_id" in comp.columns and ref.divisions is not None:
+        div = load_divisions(ref.divisions)
+        by_code = dict(zip(div["code"], div["county_name"], strict=True))
+        found = comp.loc[missing, "community_id"].map(
+            lambda c: by_code.get(str(c).strip()) if isinstance(c, str) else None).dropna()
+        comp.loc[found.index, "county"] = found.to_numpy()
+        rep.county_by_code = len(found)
     # the address decides only where the position cannot (none, or no boundaries)
     missing = _blank(comp["county"]) & (~placed if ref.counties is not None else True)
     names = _county_names(profile)
@@ -298,9 +308,10 @@ def fill_divisions(compounds: gpd.GeoDataFrame, profile: Profile, *,
 
 def _log(rep: DivisionReport, unit: str, n: int) -> None:
     """Say once what was filled, matched or could not be decided."""
-    if rep.county_by_location or rep.county_by_address:
-        logger.info("county filled for %d compounds by location and %d from the address text",
-                    rep.county_by_location, rep.county_by_address)
+    if rep.county_by_location or rep.county_by_address or rep.county_by_code:
+        logger.info("county filled for %d compounds by location, %d from the community code "
+                    "and %d from the address text", rep.county_by_location, rep.county_by_code,
+                    rep.county_by_address)
     if rep.county_unknown:
         more = ", ..." if rep.county_unknown > len(rep.county_unknown_ids) else ""
         rep.notes.append(f"no county for {rep.county_unknown} compounds (no position, or "
