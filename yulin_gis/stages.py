@@ -289,11 +289,13 @@ def _packages_by_county(compounds: gpd.GeoDataFrame, **kwargs: Any) -> Any:
     from yulin_gis.packages import make_packages
 
     unit = kwargs.get("unit", "community_id")
-    if ("county" not in compounds.columns or unit not in compounds.columns
-            or compounds["county"].isna().any()):
+    if "county" not in compounds.columns or unit not in compounds.columns:
         return make_packages(compounds, **kwargs)
-    county = compounds["county"].astype(object).where(compounds["county"].notna(), "")
-    if (county.groupby(compounds[unit].astype(object).fillna("").to_numpy()).nunique() > 1).any():
+    used = (compounds["eligible"].fillna(False).astype(bool).to_numpy()  # units of packages
+            if "eligible" in compounds.columns else np.ones(len(compounds), dtype=bool))
+    county = compounds["county"].astype(object).where(compounds["county"].notna(), "")[used]
+    units = compounds[unit].astype(object).fillna("").to_numpy()[used]
+    if (county.groupby(units).nunique() > 1).any():
         logger.warning("some %s span two counties: packaging the whole layer at once", unit)
         return make_packages(compounds, **kwargs)
     return engine_packages(compounds, LocalEngine(), by="county", **kwargs)
