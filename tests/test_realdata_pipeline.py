@@ -166,6 +166,8 @@ def test_compounds_to_verify_are_never_planned(table, tmp_path: Path) -> None:
     assert (comp.loc[held, "status"] == "待核实").all()
     assert comp.loc[held, "exclusion_reason"].str.contains("建成年份不详").all()
     assert (comp.loc[held, "package_id"].fillna("") == "").all()
+    assert [n for n in result.notes if "待核实" in n] == [
+        f"6 compounds to verify (待核实), never planned: {', '.join(held)}"]
     for book in ("摸底调查评估表.xlsx", "全市汇总.xlsx"):
         wb = load_workbook(out / book, read_only=True)
         ws = wb["待核实清单"]

@@ -225,6 +225,8 @@ def run(input_path: str | Path, out_dir: str | Path, *,
     notes = _fill_divisions(layers, options)
     state = (_validated_state(layers, options) if until == "validate"
              else _run_stages(layers, options, until))
+    for note in state.extras.get("notes", []):
+        logger.warning("%s", note)  # the divisions' notes were logged where made
     state.extras["notes"] = notes = notes + list(state.extras.get("notes", []))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
     previous = _forget_previous_run(out)

@@ -168,9 +168,10 @@ def hold_for_verification(comp: pd.DataFrame, *,
     comp.loc[hold, "status"] = VERIFY
     comp.loc[hold, "eligible"] = False
     comp.loc[hold, "exclusion_reason"] = [f"{VERIFY}: {r}" if r else VERIFY for r in reason[hold]]
-    logger.warning("%d compounds to verify (%s): never packaged or planned", int(hold.sum()),
-                   VERIFY)
-    return [f"{int(hold.sum())} compounds to verify ({VERIFY}): not planned"]
+    ids = comp.loc[hold, "compound_id"].astype(str).tolist()
+    more = ", ..." if len(ids) > 10 else ""
+    return [f"{len(ids)} compounds to verify ({VERIFY}), never planned: "
+            f"{', '.join(ids[:10])}{more}"]
 
 
 def verification_table(comp: pd.DataFrame) -> pd.DataFrame:
