@@ -170,8 +170,8 @@ def hold_for_verification(comp: pd.DataFrame, *,
     comp.loc[hold, "exclusion_reason"] = [f"{VERIFY}: {r}" if r else VERIFY for r in reason[hold]]
     ids = comp.loc[hold, "compound_id"].astype(str).tolist()
     more = ", ..." if len(ids) > 10 else ""
-    return [f"{len(ids)} compounds to verify ({VERIFY}), never planned: "
-            f"{', '.join(ids[:10])}{more}"]
+    return [(f"{len(ids)} compounds to verify ({VERIFY}), never planned: "
+            f"{', '.join(ids[:10])}{more}")]
 
 
 def verification_table(comp: pd.DataFrame) -> pd.DataFrame:
