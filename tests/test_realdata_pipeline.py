@@ -276,3 +276,19 @@ def test_county_from_community_code_when_position_is_outside() -> None:
     out, rep = fill_divisions(comp, load_profile())
     assert out["county"].tolist() == ["玉州区", None]
     assert rep.county_by_code == 1 and rep.county_unknown_ids == ["b"]
+
+
+def test_package_shape_of_points_and_mixed_members() -> None:
+    from shapely.geometry import box
+
+    from yulin_gis.packages import POINT_HULL_BUFFER_M, _package_shape
+
+    pts = np.array([Point(0, 0), Point(100, 0), Point(0, 100)], dtype=object)
+    hull = _package_shape(pts)
+    assert hull.geom_type == "Polygon"
+    assert all(hull.contains(p) for p in pts)
+    assert hull.area > 100 * 100 / 2  # the triangle plus its buffer
+    assert hull.exterior.distance(Point(0, 0)) == pytest.approx(POINT_HULL_BUFFER_M, rel=0.05)
+    mixed = _package_shape(np.array([box(500, 500, 600, 600), Point(0, 0)], dtype=object))
+    assert mixed.area > 100 * 100 and mixed.contains(Point(550, 550))
+    assert _package_shape(np.array([], dtype=object)) is None
