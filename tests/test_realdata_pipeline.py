@@ -292,3 +292,23 @@ def test_package_shape_of_points_and_mixed_members() -> None:
     mixed = _package_shape(np.array([box(500, 500, 600, 600), Point(0, 0)], dtype=object))
     assert mixed.area > 100 * 100 and mixed.contains(Point(550, 550))
     assert _package_shape(np.array([], dtype=object)) is None
+
+
+def test_second_city_without_reference_data_degrades(table, tmp_path: Path) -> None:
+    """A profile with no county boundaries, a table with no county and no community: the
+    survey is written, every compound is 待核实 with its reason, no empty plan tables."""
+    from yulin_gis.profile import DEFAULT_PROFILE_PATH
+    from yulin_gis.stages import PlanOptions
+
+    other = DEFAULT_PROFILE_PATH.parent / "example_other_city.toml"
+    src = _write(_points_no_admin(table).head(20), tmp_path / "t.xlsx")
+    out = tmp_path / "out"
+    result = run(src, out, input_crs="gcj02", maps=False,
+                 options=PlanOptions(profile_path=other))
+    _assert_clean(out, result, table["小区编号"].head(20).astype(str).tolist())
+    assert set(result.compounds["status"]) == {"待核实"}
+    assert result.compounds["exclusion_reason"].str.contains("无所属社区、街道或县区").all()
+    assert "no packages: no annual plan" in result.notes
+    assert result.notes[0].startswith("no county for 20 compounds (none given, and the "
+                                      "profile names no county boundaries)")
+    assert (out / "摸底调查评估表.xlsx").exists() and not (out / "年度计划").exists()

@@ -302,11 +302,11 @@ def fill_divisions(compounds: gpd.GeoDataFrame, profile: Profile, *,
         comp.loc[lost, "needs_verification"] = True
         comp["verification_reason"] = np.where(
             lost, "无位置且无所属县区 / no position and no county", "")
-    _log(rep, unit, len(comp))
+    _log(rep, unit, len(comp), profile.reference.counties is not None)
     return comp, rep
 
 
-def _log(rep: DivisionReport, unit: str, n: int) -> None:
+def _log(rep: DivisionReport, unit: str, n: int, has_boundaries: bool) -> None:
     """Say once what was filled, matched or could not be decided."""
     if rep.county_by_location or rep.county_by_address or rep.county_by_code:
         logger.info("county filled for %d compounds by location, %d from the community code "
@@ -314,8 +314,9 @@ def _log(rep: DivisionReport, unit: str, n: int) -> None:
                     rep.county_by_address)
     if rep.county_unknown:
         more = ", ..." if rep.county_unknown > len(rep.county_unknown_ids) else ""
-        rep.notes.append(f"no county for {rep.county_unknown} compounds (no position, or "
-                         f"outside every county of the reference data): "
+        why = ("no position, or outside every county of the reference data" if has_boundaries
+               else "none given, and the profile names no county boundaries")
+        rep.notes.append(f"no county for {rep.county_unknown} compounds ({why}): "
                          f"{', '.join(rep.county_unknown_ids)}{more}")
     if rep.community_matched:
         logger.info("community names matched to official codes for %d compounds",

@@ -237,6 +237,9 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
     comp.loc[lost, "exclusion_reason"] = ("未成片 / not packaged: "
                                           + comp.loc[lost, "package_reason"].astype(str))
     packages = _unit_columns(result.packages.copy(), comp, opts.unit)
+    for col in ("county", "street"):  # plans are per county, even with no package at all
+        if col not in packages.columns:
+            packages[col] = pd.Series([None] * len(packages), index=packages.index, dtype=object)
     if "cost_note" in comp.columns:
         packages["cost_yuan"] = np.nan
     sums = _household_groups(comp[packaged], state.profile)
@@ -363,6 +366,11 @@ def plan_stage(state: PlanState) -> PlanState:
 
     prof, pk = state.profile, state.packages
     assert pk is not None, "run package_stage first"
+    if not len(pk):  # nothing to schedule: say so, write no empty plan tables
+        state.compounds["plan_year"] = ""
+        state.compounds["unscheduled_reason"] = "not in a package"
+        state.extras.setdefault("notes", []).append("no packages: no annual plan")
+        return state
     years = prof.plan.years
     table = pd.DataFrame(pk.drop(columns="geometry"))
     budget = _budget_spec(state, years)
