@@ -183,11 +183,17 @@ def test_no_survey_fields_costs_not_estimated(table, tmp_path: Path) -> None:
     t = table[[c for c in table.columns if c not in gap_headers]]
     out = tmp_path / "out"
     result = run(_write(t, tmp_path / "bare.xlsx"), out, input_crs="gcj02", maps=False)
+    _assert_clean(out, result, table["小区编号"].astype(str).tolist())
     assert "no survey gap fields: costs not estimated (未估算)" in result.notes
     assert result.compounds["cost_yuan"].isna().all()
     assert result.state.packages["cost_yuan"].isna().all()
     years = result.compounds["plan_year"].replace("", np.nan).dropna().astype(int)
     assert years.nunique() > 1  # spread by households, not all in the first year
+    book = sorted((out / "年度计划").iterdir())[0]
+    rows = list(load_workbook(book, read_only=True).worksheets[0].iter_rows(values_only=True))
+    col = rows[1].index("总投资(元)")
+    costs = [r[col] for r in rows[2:] if isinstance(r[0], int)]
+    assert costs and costs == [None] * len(costs)  # blank (未估算), never 0 yuan
     con = sqlite3.connect(out / "plan.gpkg")
     assert con.execute("select count(*) from compounds where cost_yuan is not null"
                        ).fetchone()[0] == 0

@@ -126,6 +126,9 @@ def write_tables(state: PlanState, out_dir: Path) -> list[Path]:
         funding = profile_funding(state.profile)
         table = plan_table(state.compounds, state.packages, **funding,
                            item_labels={c: i.name_zh for c, i in state.profile.items.items()})
+        if "cost_note" in state.compounds.columns:  # costs not estimated: blank, not 0
+            money = [c for c in table.columns if c == "cost_yuan" or c.startswith("fund_")]
+            table[money] = None
         files += write_plan_workbooks(out_dir / "年度计划", table)
         from yulin_gis.stages import verification_table
 

@@ -144,9 +144,10 @@ def hold_for_verification(comp: pd.DataFrame, *,
                           prior_status: np.ndarray | None = None) -> list[str]:
     """Never plan compounds to verify (待核实): status, ``needs_verification`` or no unit.
 
-    A compound whose ``status`` was ``待核实`` before the survey (``prior_status``) or
-    whose ``needs_verification`` is true, or which has no planning unit at all (no community, street or county), gets
-    status ``待核实``, ``eligible`` False and its reason in ``exclusion_reason``.
+    A compound whose ``status`` was ``待核实`` before the survey (``prior_status``), whose
+    ``needs_verification`` is true, or which has no planning unit at all (no community,
+    street or county) gets status ``待核实``, ``eligible`` False and its reason
+    (``verification_reason`` when given) in ``exclusion_reason``.
     Returns the note for the run summary (empty when none).
     """
     n = len(comp)
@@ -413,6 +414,9 @@ def plan_stage(state: PlanState) -> PlanState:
         money = [c for c in state.packages.columns if c == "cost_yuan"
                  or c.startswith(("cost_", "fund_"))]
         state.packages[money] = np.nan
+        for frame in (result.totals, result.packages):  # the city summary: unknown, not 0
+            if "cost_yuan" in frame.columns:
+                frame["cost_yuan"] = np.nan
     state.compounds, state.plan = comp, result
     logger.info("plan %d–%d: %d of %d packages scheduled; pre-2000 covered: %s",
                 years[0], years[-1], len(result.scheduled), len(pk), result.covered)
