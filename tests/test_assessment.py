@@ -16,7 +16,7 @@ from yulin_gis.cli.main import cli
 
 def _progress_table(plan_dir: Path, path: Path) -> pd.DataFrame:
     packages = gpd.read_file(plan_dir / "plan.gpkg", layer="packages")
-    due = packages[packages["plan_year"].fillna("").isin(["2022", "2023"])].sort_values("package_id")
+    due = packages[packages["plan_year"].isin([2022, 2023])].sort_values("package_id")  # integers
     due = due.sort_values(["plan_year", "package_id"])
     rows = [{"片区编号": pid, "状态": "已完工", "实际开工": "2022-04-01", "实际完工": "2022-11-30"}
             for pid in due["package_id"].iloc[:1]]

@@ -655,7 +655,7 @@ def test_killed_run_leaves_nothing_that_looks_complete(tmp_path: Path,
     assert _leftovers(out)["complete"] == ["plan.gpkg", "validation_report.xlsx"]
     again = run(sample_gpkg, out, until="survey", maps=False)
     manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["outputs"]) == {str(f) for f in again.files[:-1]}
+    assert set(manifest["outputs"]) == {f.relative_to(out).as_posix() for f in again.files[:-1]}
     assert first.files[-1] == again.files[-1] == out / "run_manifest.json"
 
 
@@ -674,7 +674,7 @@ def test_rerun_replaces_outputs_and_removes_stale_ones(tmp_path: Path, sample_gp
     assert mine.exists()
     manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
     for name, entry in manifest["outputs"].items():
-        assert entry["sha256"] == file_sha256(Path(name))
+        assert entry["sha256"] == file_sha256(out / name)
     assert result.files[-1].name == "run_manifest.json"
 
 
@@ -776,19 +776,18 @@ def test_invalid_input_raises_validation_error_listing_all(tmp_path: Path, compo
     assert "field built_year: row C001" in str(info.value)
 
 
-def test_packages_without_planning_unit_fail_before_any_stage(tmp_path: Path,
-                                                               compounds) -> None:
-    """H56: packages asked for, but no community_id and no communities layer: a
-    ValidationError naming the field, before the survey runs; nothing written."""
+def test_packages_without_planning_unit_per_county_flagged(tmp_path: Path, compounds) -> None:
+    """H56: packages asked for, but no community_id and no communities layer: packages are
+    made per county (found from the embedded boundaries), flagged 社区未知, said once."""
     path = gpkg(tmp_path / "c.gpkg", compounds=compounds)
     out = tmp_path / "out"
-    with pytest.raises(ValidationError) as info:
-        run(path, out, until="packages", maps=False)
-    [problem] = info.value.problems
-    assert (problem.field, problem.layer, problem.code) == ("community_id", "compounds",
-                                                           "missing-field")
-    assert "communities layer" in problem.message
-    assert not out.exists()
+    result = run(path, out, until="packages", maps=False)
+    assert set(result.compounds["county"]) == {"玉州区"}
+    pk = result.state.packages
+    assert len(pk) and (pk["community_unknown"] == 1).all()
+    assert pk["package_id"].str.startswith("450902-P").all()
+    assert [n for n in result.notes if "社区未知" in n] == [
+        "no community_id: 4 compounds per county, packages flagged 社区未知"]
     result = CliRunner().invoke(cli, ["survey", str(path), "--out", str(out), "--no-maps"])
     assert result.exit_code == 0, "the survey alone needs no planning unit"
 

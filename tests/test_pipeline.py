@@ -88,8 +88,8 @@ def test_manifest_is_last_and_hashes_outputs(small_run) -> None:
     manifest_path = small_run.files[-1]
     assert manifest_path.name == "run_manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    gpkg = str(small_run.out_dir / "plan.gpkg")
-    assert manifest["outputs"][gpkg]["sha256"] == file_sha256(Path(gpkg))
+    gpkg = small_run.out_dir / "plan.gpkg"
+    assert manifest["outputs"]["plan.gpkg"]["sha256"] == file_sha256(gpkg)  # relative paths
     assert manifest["inputs"]
     assert not list(small_run.out_dir.rglob("*.part*")), "temporary files left behind"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from pathlib import Path
@@ -219,17 +220,21 @@ def test_errors(tmp_path: Path, compounds: gpd.GeoDataFrame) -> None:
     assert not any(tmp_path.iterdir())
 
 
-def test_cjk_font_found_and_fallback_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cjk_font_found_and_fallback_warns(monkeypatch: pytest.MonkeyPatch,
+                                           caplog: pytest.LogCaptureFixture) -> None:
     from matplotlib import font_manager
+
+    import yulin_gis.fonts as fonts
 
     find_cjk_font.cache_clear()
     assert find_cjk_font() == "Noto Sans CJK SC"  # fonts-noto-cjk is installed
     find_cjk_font.cache_clear()
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    monkeypatch.setattr(fonts, "system_cjk_font_files", list)
+    monkeypatch.setattr(logging.getLogger("matplotlib.font_manager"), "level", logging.NOTSET)
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="yulin_gis.fonts"):
         assert find_cjk_font() is None
-    assert any("CJK" in str(w.message) for w in caught)
+    assert [r.message for r in caplog.records if "CJK" in r.message] != []
     find_cjk_font.cache_clear()
 
 

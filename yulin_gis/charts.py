@@ -11,7 +11,6 @@ escapes every piece of text.
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import logging
 from collections.abc import Mapping, Sequence
@@ -34,27 +33,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_PREFERRED = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-              "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
-              "Noto Sans CJK JP", "Noto Serif CJK SC")
-_CJK_HINTS = ("CJK", "Han Sans", "WenQuanYi", "YaHei", "SimHei", "SimSun", "PingFang",
-              "Hei", "Song", "Kai")
-
-
-@functools.lru_cache(maxsize=1)
 def cjk_font_family() -> str | None:
-    """Return the family name of an installed font with Chinese glyphs, or None."""
-    from matplotlib import font_manager
+    """Return the family name of an installed font with Chinese glyphs, or None
+    (:func:`yulin_gis.fonts.cjk_font_family`)."""
+    from yulin_gis.fonts import cjk_font_family as find
 
-    names = sorted({f.name for f in font_manager.fontManager.ttflist})
-    for name in _PREFERRED:
-        if name in names:
-            return name
-    for name in names:
-        if any(h.lower() in name.lower() for h in _CJK_HINTS):
-            return name
-    logger.warning("no CJK font found: Chinese chart labels may not display")
-    return None
+    return find()
 
 
 def _figure(width: float = 9.0, height: float = 4.8) -> Any:

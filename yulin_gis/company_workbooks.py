@@ -40,7 +40,9 @@ _TRENCH_HEADERS: dict[str, str] = {
 
 
 def _safe_filename(name: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("._") or "未注明单位"
+    from yulin_gis.filenames import safe_filename
+
+    return safe_filename(re.sub(r"\s+", "_", str(name)), missing="未注明单位")
 
 
 def _write_sheet(ws: Any, frame: pd.DataFrame, headers: Mapping[str, str]) -> None:

@@ -97,24 +97,31 @@ def _versions() -> dict[str, str]:
 
 
 def write_manifest(out_dir: Path, inputs: Iterable[Path], options: Mapping[str, Any],
-                   outputs: Iterable[Path]) -> Path:
+                   outputs: Iterable[Path], *, notes: Iterable[str] = ()) -> Path:
     """Write ``run_manifest.json`` last, so its presence marks a complete run.
 
-    It records the inputs' hashes, the options, library versions and the outputs' hashes,
-    so a run can be reproduced and a partial run detected.
+    It records the inputs' hashes, the options, library versions, what could not be
+    computed (``notes``) and the outputs' hashes, so a run can be reproduced and a partial
+    run detected. Output paths are relative to ``out_dir`` (POSIX separators), so the
+    folder can be moved or zipped.
     """
+    import os
+
     from yulin_gis.io import atomic_path
 
-    def describe(path: Path) -> dict[str, Any]:
+    def describe(path: Path, relative: bool = False) -> dict[str, Any]:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        return {str(p): {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in files}
+        return {(Path(os.path.relpath(p.resolve(), out_dir.resolve())).as_posix() if relative
+                 else str(p)): {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
+                for p in files}
 
     manifest = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
         "versions": _versions(),
         "inputs": {k: v for p in inputs for k, v in describe(Path(p)).items()},
-        "outputs": {k: v for p in outputs for k, v in describe(Path(p)).items()},
+        "notes": list(notes),
+        "outputs": {k: v for p in outputs for k, v in describe(Path(p), True).items()},
     }
     target = out_dir / "run_manifest.json"
     with atomic_path(target) as tmp:

@@ -416,7 +416,9 @@ def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "c
     require_columns(compounds, (by, unit), layer="compounds", purpose=f"to partition packages by {by}")
     key = compounds[by].astype(object).where(compounds[by].notna(), "").astype(str).to_numpy()
     units = compounds[unit].astype(object).where(compounds[unit].notna(), "").astype(str)
-    spread = pd.Series(key).groupby(units.to_numpy()).nunique()
+    used = (compounds["eligible"].fillna(False).astype(bool).to_numpy()
+            if "eligible" in compounds.columns else np.ones(len(compounds), dtype=bool))
+    spread = pd.Series(key[used]).groupby(units.to_numpy()[used]).nunique()
     if (spread > 1).any():
         bad = ", ".join(map(str, spread[spread > 1].index[:10]))
         raise SchemaError(f"layer compounds: {unit} {bad} lie in more than one {by}; "

@@ -28,16 +28,58 @@ _BASE_LAYERS = ("counties", "streets", "communities", "roads", "rivers", "utilit
                 "utility_nodes", "facilities")
 
 
+_COUNT_NAMES = frozenset({"households", "buildings", "units", "floors", "n_compounds",
+                          "plan_order", "pre2000_households", "share_households",
+                          "households_cut_off", "built_year", "renovated_year", "plan_year"})
+
+
+def _is_count(name: str) -> bool:
+    """Years and counts: stored as integers."""
+    return (name in _COUNT_NAMES or name.endswith(("_year", "_households")) or name.startswith(("n_", "items_")))
+
+
+def _plain(value: Any, *, text: bool = False) -> Any:
+    """One cell: None for missing or blank text, plain Python types, text when asked."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if text:
+        return str(value)
+    return value if isinstance(value, int | float) else str(value)
+
+
+def _typed_column(name: str, series: pd.Series) -> pd.Series:
+    """One column with GeoPackage-friendly types: NULL not '', integer years and counts,
+    0/1 flags, text ids."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("Int64")
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        is_id = name.endswith(("_id", "_code"))
+        series = pd.Series([_plain(v, text=is_id) for v in series], index=series.index,
+                           dtype=object)
+        if is_id:
+            return series
+    if _is_count(name):
+        values = pd.to_numeric(series, errors="coerce")
+        known = series.notna()
+        if values[known].notna().all() and (values[known] % 1 == 0).all():
+            return values.round().astype("Int64")
+    if series.dtype == object and series.map(lambda v: isinstance(v, bool)).any():
+        return pd.Series([int(v) if isinstance(v, bool) else v for v in series],
+                         index=series.index, dtype=object)
+    return series
+
+
 def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Make a layer writable to GeoPackage: storage CRS, plain types for odd columns."""
+    """Make a layer writable to GeoPackage: storage CRS and typed columns
+    (:func:`_typed_column`)."""
     out = gdf.to_crs(STORAGE_CRS)
     for col in out.columns:
-        if col == out.geometry.name:
-            continue
-        series = out[col]
-        if series.dtype == object:
-            out[col] = series.map(lambda v: v if v is None or isinstance(v, str | int | float)
-                                  else str(v))
+        if col != out.geometry.name:
+            out[col] = _typed_column(str(col), out[col])
     return out
 
 
@@ -84,9 +126,16 @@ def write_tables(state: PlanState, out_dir: Path) -> list[Path]:
         funding = profile_funding(state.profile)
         table = plan_table(state.compounds, state.packages, **funding,
                            item_labels={c: i.name_zh for c, i in state.profile.items.items()})
+        if "cost_note" in state.compounds.columns:  # costs not estimated: blank, not 0
+            money = [c for c in table.columns if c == "cost_yuan" or c.startswith("fund_")]
+            table[money] = None
         files += write_plan_workbooks(out_dir / "年度计划", table)
-        files.append(write_city_summary_workbook(out_dir / "全市汇总.xlsx", state.plan,
-                                                 city=state.profile.city))
+        from yulin_gis.stages import verification_table
+
+        verify = verification_table(state.compounds)
+        files.append(write_city_summary_workbook(
+            out_dir / "全市汇总.xlsx", state.plan, city=state.profile.city,
+            extra_sheets={"待核实清单": verify} if len(verify) else None))
     if state.pipe_upgrades is not None:
         from yulin_gis.utilities import write_company_workbooks
 
@@ -113,10 +162,10 @@ def _package_sheet(packages: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stem(name: str) -> str:
-    """A file-name-safe form of a county or company name (no path separators, no ``..``)."""
-    import re
+    """A file-name-safe form of a county or company name (valid on Windows)."""
+    from yulin_gis.filenames import safe_filename
 
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", name).strip(" ._") or "未命名"
+    return safe_filename(name, missing="未命名")
 
 
 def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:

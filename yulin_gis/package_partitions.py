@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 PACKAGE_COLUMNS = frozenset({
     "compound_id", "households", "eligible", "priority", "buildings", "floor_area_m2", "cost_yuan",
-    "items", "street", "county", "community_id", "exclusion_reason", "geometry",
+    "items", "street", "county", "community_id", "package_unit", "exclusion_reason", "geometry",
 })
 """The columns :func:`~yulin_gis.packages.make_packages` reads (the rest is not sent)."""
 
@@ -52,7 +52,9 @@ def partition_key(compounds: gpd.GeoDataFrame, by: str | None, unit: str) -> np.
     if by is None or by not in compounds.columns or unit not in compounds.columns:
         return None
     key = _text(compounds[by]).to_numpy()
-    spread = pd.Series(key).groupby(_text(compounds[unit]).to_numpy()).nunique()
+    used = (compounds["eligible"].fillna(False).astype(bool).to_numpy()  # units of packages
+            if "eligible" in compounds.columns else np.ones(len(compounds), dtype=bool))
+    spread = pd.Series(key[used]).groupby(_text(compounds[unit]).to_numpy()[used]).nunique()
     if (spread > 1).any():
         logger.warning("some %s span two values of %s: packaging the whole layer at once", unit, by)
         return None

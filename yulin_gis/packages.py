@@ -223,7 +223,7 @@ def _package_table(elig: gpd.GeoDataFrame, labels: np.ndarray, unit: str, loads:
     pk["priority"] = np.where(pk["hh"] > 0, pk["hp"] / pk["hh"].where(pk["hh"] > 0, 1), pk["pmean"])
     pk = pk.sort_values(["unit", "priority", "first_id"], ascending=[True, False, True])
     pk["n"] = pk.groupby("unit", sort=False).cumcount() + 1
-    pk["package_id"] = [f"{un or 'NA'}-P{k:02d}" for un, k in zip(pk["unit"], pk["n"], strict=True)]
+    pk["package_id"] = [f"{un or '未定'}-P{k:02d}" for un, k in zip(pk["unit"], pk["n"], strict=True)]
     unit_size = df.groupby("unit").size()
     piece_size = df.groupby("piece").size()
     pieces = g["piece"].first()
@@ -240,7 +240,7 @@ def _package_table(elig: gpd.GeoDataFrame, labels: np.ndarray, unit: str, loads:
             len(idx), sums[lab], caps, floor, bool(oversize[idx].any()),
             int(unit_size[un]) == len(idx), int(piece_size[pieces[lab]]) == len(idx),
             bool(nogeo[idx].all())))
-        unions.append(shapely.union_all(geoms[idx][~nogeo[idx]]))
+        unions.append(_package_shape(geoms[idx][~nogeo[idx]]))
     out = pd.DataFrame({"package_id": pk["package_id"].to_numpy(), unit: pk["unit"].to_numpy()})
     label_order = pk.index.to_numpy()
     for col in ("county", "street"):
@@ -259,6 +259,23 @@ def _package_table(elig: gpd.GeoDataFrame, labels: np.ndarray, unit: str, loads:
     gdf["compactness"] = polsby_popper(gdf.geometry.values, closing_m)
     gdf.attrs["label_to_id"] = dict(zip(label_order.tolist(), out["package_id"], strict=True))
     return gdf
+
+
+POINT_HULL_BUFFER_M = 30.0
+"""Buffer around the convex hull of point compounds: a package of points gets an area."""
+
+
+def _package_shape(geoms: np.ndarray) -> Any:
+    """Union of the members' polygons; points are drawn as their buffered convex hull."""
+    if not len(geoms):
+        return None
+    areal = shapely.area(geoms) > 0
+    parts = list(geoms[areal])
+    if (~areal).any():
+        hull = shapely.convex_hull(shapely.multipoints(
+            shapely.get_coordinates(geoms[~areal])))
+        parts.append(shapely.buffer(hull, POINT_HULL_BUFFER_M, quad_segs=4))
+    return shapely.union_all(parts)
 
 
 def _group_mode(values: pd.Series, labels: np.ndarray) -> pd.Series:

@@ -56,6 +56,10 @@ class RunResult:
         Every file written, the manifest last.
     report
         The validation report (warnings).
+    maps_dir
+        Where the maps went (None when no maps were written).
+    notes
+        What could not be computed, said once (also in the manifest).
     """
 
     out_dir: Path
@@ -63,6 +67,8 @@ class RunResult:
     state: PlanState
     files: list[Path] = field(default_factory=list)
     report: ValidationReport | None = None
+    maps_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 STAGES = ("validate", "survey", "packages", "plan", "utilities")
@@ -138,7 +144,8 @@ def _forget_previous_run(out: Path) -> dict[str, str]:
         manifest.unlink()
     except OSError as exc:
         raise OutputError(f"{manifest}: cannot remove the previous run's manifest ({exc})") from exc
-    return {str(k): str(v.get("sha256", "")) for k, v in outputs.items() if isinstance(v, dict)}
+    return {str(out / k): str(v.get("sha256", "")) for k, v in outputs.items()
+            if isinstance(v, dict)}
 
 
 def _remove_stale(previous: dict[str, str], written: list[Path]) -> None:
@@ -161,29 +168,17 @@ def _remove_stale(previous: dict[str, str], written: list[Path]) -> None:
             logger.info("removed %s, an output of the previous run not written this time", path)
 
 
-def _check_stage_inputs(layers: Layers, report: ValidationReport, options: PlanOptions,
-                        until: str, source: str) -> None:
-    """Fail before any stage runs when a later stage would lack a field it needs.
+def _fill_divisions(layers: Layers, options: PlanOptions) -> list[str]:
+    """County, community codes and packaging unit of the compounds (:mod:`divisions`).
 
-    Raises
-    ------
-    ValidationError
-        When packages are asked for but the compounds have no planning unit
-        (``community_id`` or ``street``) and no communities layer filled it.
+    Returns the notes of what could not be decided (said once in the run summary).
     """
-    from yulin_gis.errors import Problem, ValidationError
+    from yulin_gis.divisions import fill_divisions
+    from yulin_gis.profile import load_profile
 
-    if STAGES.index(until) < STAGES.index("packages"):
-        return
-    unit = options.unit
-    comp = layers.compounds
-    if unit not in comp.columns or comp[unit].isna().all():
-        label = "社区编号" if unit == "community_id" else "街道"
-        raise ValidationError([Problem(
-            "error", "missing-field", f"packages are made per {unit} ({label}), which the "
-            f"compounds do not have: add a {unit} column or a communities layer (社区) to fill "
-            "it, or run only the survey", report.sources.get("compounds", source), "compounds",
-            None, unit)], header=f"Input {source} cannot be packaged")
+    layers.compounds, rep = fill_divisions(layers.compounds, load_profile(options.profile_path),
+                                           unit=options.unit)
+    return list(rep.notes)
 
 
 def run(input_path: str | Path, out_dir: str | Path, *,
@@ -241,15 +236,19 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         logger.info("%s", line)
     if layers is None:
         raise ValidationError(report.problems, header=f"Input {label} failed validation")
-    _check_stage_inputs(layers, report, options, until, label)
+    notes = _fill_divisions(layers, options)
     state = (_validated_state(layers, options) if until == "validate"
              else _run_stages(layers, options, until))
+    for note in state.extras.get("notes", []):
+        logger.warning("%s", note)  # the divisions' notes were logged where made
+    state.extras["notes"] = notes = notes + list(state.extras.get("notes", []))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
     previous = _forget_previous_run(out)
     files = [write_plan_gpkg(state, out / "plan.gpkg"),
              write_validation_report(report, out / "validation_report.xlsx")]
     if until != "validate":
         files += write_tables(state, out)
+    mdir = None
     if maps:
         mdir = Path(maps_dir) if maps_dir is not None else out / "maps"
         files += write_maps(state, mdir, basemap=options.basemap, offline=not options.online)
@@ -260,10 +259,10 @@ def run(input_path: str | Path, out_dir: str | Path, *,
             "until": until, "publish": mask_url(publish) if publish else None,
             **{k: str(v) for k, v in vars(options).items()}}
     _remove_stale(previous, files)
-    files.append(write_manifest(out, inputs, opts, files))
+    files.append(write_manifest(out, inputs, opts, files, notes=notes))
     if publish is not None:
         from yulin_gis.postgis_publish import publish_gpkg
 
         publish_gpkg(files[0], publish)
     compounds = state.compounds.to_crs(STORAGE_CRS)
-    return RunResult(out, compounds, state, files, report)
+    return RunResult(out, compounds, state, files, report, mdir, notes)

@@ -317,8 +317,10 @@ def write_plan_workbooks(out_dir: str | Path, table: pd.DataFrame) -> list[Path]
     pairs = sorted({(str(c), str(y)) for c, y in zip(planned["county"], planned["plan_year"],
                                                       strict=True)})
     paths = []
+    from yulin_gis.filenames import safe_filename
+
     for county, year in pairs:
-        safe = _SHEET_BAD.sub("_", county)
+        safe = safe_filename(county, missing="未填县区")
         paths.append(write_county_plan_workbook(out / f"{safe}_{year}_年度改造计划表.xlsx", table,
                                                 county, year))
     return paths
@@ -389,9 +391,11 @@ def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
 
 def write_city_summary_workbook(path: str | Path, plan: Any, funding: pd.DataFrame | None = None,
                                 assessment: pd.DataFrame | None = None,
-                                city: str = "玉林市") -> Path:
-    """Write the city summary workbook (全市汇总): sheets of :func:`summary_tables`."""
-    sheets = summary_tables(plan, funding, assessment)
+                                city: str = "玉林市",
+                                extra_sheets: Mapping[str, pd.DataFrame] | None = None) -> Path:
+    """Write the city summary workbook (全市汇总): sheets of :func:`summary_tables`, then
+    ``extra_sheets`` (e.g. the 待核实清单)."""
+    sheets = {**summary_tables(plan, funding, assessment), **(extra_sheets or {})}
     years = f"{plan.years[0]}—{plan.years[-1]}" if plan.years else ""
     titles = {
         "分年度汇总": f"{city}{years}年城镇老旧小区改造计划汇总表",

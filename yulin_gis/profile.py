@@ -52,6 +52,7 @@ __all__ = [
     "Priority",
     "Profile",
     "Quantities",
+    "Reference",
     "Schedule",
     "SurveySettings",
     "Trigger",
@@ -277,6 +278,23 @@ class PlanYears:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The city's administrative reference data (paths resolved against the profile).
+
+    Attributes
+    ----------
+    counties
+        County-level boundaries with ``county_code`` and ``county`` (GeoJSON, any CRS).
+    divisions
+        CSV of official names and codes (``level``, ``code``, ``name``, ``parent_code``,
+        ``county_code``, ``county_name``).
+    """
+
+    counties: Path | None = None
+    divisions: Path | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """A validated policy profile; see :func:`load_profile`."""
 
@@ -312,6 +330,7 @@ class Profile:
     def parameters_table(self) -> list[tuple[str, str, str, str]]:
         """Rows ``(参数, 取值, 单位, 来源)`` of every value (the 参数与口径 sheet)."""
         return parameters_table(self.raw)
+    reference: Reference = field(default_factory=lambda: Reference())
 
     def items_of_class(self, item_class: str) -> list[Item]:
         """Items of one class, in catalogue order."""
@@ -378,6 +397,7 @@ _TOP = {
     "departments": "table", "utility_companies": "table", "items": "table",
     "input": "table?", "aliases": "table?",
     **dict.fromkeys(EXTRA_SECTIONS, "table"),
+    "reference": "table?",
 }
 
 
@@ -409,6 +429,7 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
     inputs = parse_input_rules(chk, top)
     extras = build_extras(chk, top, classes=CLASSES, items=set(items),
                           owner_codes=set(depts) | set(utils))
+    ref = _reference(chk, top.get("reference", {}), path)
     if chk.problems:
         return None
     return Profile(
@@ -429,8 +450,20 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
         schedule=Schedule(**sched),
         plan=PlanYears(**plan),
         departments=depts, utility_companies=utils, items=items, path=path, inputs=inputs,
-        extras=extras, raw=data,
+        extras=extras, raw=data, reference=ref,
     )
+
+
+def _reference(chk: Checker, raw: Any, path: Path) -> Reference:
+    """The ``[reference]`` table: file names relative to the profile's folder."""
+    ref = chk.table(raw, "reference", {"counties": "str?", "divisions": "str?"})
+    files: dict[str, Path] = {}
+    for key, name in ref.items():
+        file = (path.parent / name).resolve()
+        if not file.is_file():
+            chk.add(f"reference.{key}", f"file {file} not found")
+        files[key] = file
+    return Reference(**files)
 
 
 def _hazards(chk: Checker, raw: Any) -> list[HazardRule]:

@@ -124,6 +124,9 @@ def survey_stage(layers: Layers, options: PlanOptions, *,
 
     profile = load_profile(options.profile_path)
     assessed = assess_compounds(layers, profile=profile, pipes=pipes)
+    notes = _unestimated_costs(assessed, profile)
+    prior = (assessed["status"].astype(str).to_numpy() if "status" in assessed.columns
+             else None)
     eligible = assessed["eligible"].fillna(False).astype(bool).to_numpy()
     assessed["status"] = np.where(eligible, "eligible", "excluded")
     if "verify_reason" in assessed.columns:  # data to verify first: 待核实, never planned
@@ -134,7 +137,79 @@ def survey_stage(layers: Layers, options: PlanOptions, *,
     from yulin_gis.plan_rules import gate_consent
 
     assessed = gate_consent(assessed, profile)  # seed §四(一): 居民改造意愿; below → 待征求意见
-    return PlanState(layers, profile, options, assessed)
+    notes += hold_for_verification(assessed, prior_status=prior)
+    return PlanState(layers, profile, options, assessed, extras={"notes": notes})
+
+
+VERIFY = "待核实"
+"""Status of compounds whose data must be checked before they can be planned."""
+
+
+def _truthy(series: pd.Series) -> np.ndarray:
+    text = series.astype(object).where(series.notna(), "").astype(str).str.strip().str.lower()
+    return np.asarray(text.isin(["true", "1", "1.0", "yes", "是"]), dtype=bool)
+
+
+def hold_for_verification(comp: pd.DataFrame, *,
+                          prior_status: np.ndarray | None = None) -> list[str]:
+    """Never plan compounds to verify (待核实): status, ``needs_verification`` or no unit.
+
+    A compound whose ``status`` was ``待核实`` before the survey (``prior_status``), whose
+    ``needs_verification`` is true, or which has no planning unit at all (no community,
+    street or county) gets status ``待核实``, ``eligible`` False and its reason
+    (``verification_reason`` when given) in ``exclusion_reason``.
+    Returns the note for the run summary (empty when none).
+    """
+    n = len(comp)
+    hold = (np.zeros(n, dtype=bool) if prior_status is None
+            else np.asarray(prior_status == VERIFY, dtype=bool))
+    if "needs_verification" in comp.columns:
+        hold |= _truthy(comp["needs_verification"])
+    reason = (comp["verification_reason"].fillna("").astype(str).to_numpy()
+              if "verification_reason" in comp.columns else np.full(n, "", dtype=object))
+    if "package_unit" in comp.columns:
+        no_unit = (comp["package_unit"].fillna("").astype(str) == "").to_numpy()
+        reason = np.where(no_unit & (reason == ""), "无所属社区、街道或县区，无法成片 / no "
+                          "community, street or county: cannot be packaged", reason)
+        hold |= no_unit
+    if not hold.any():
+        return []
+    old = comp["exclusion_reason"].fillna("").astype(str).to_numpy()
+    reason = np.where(reason == "", old, reason)
+    comp.loc[hold, "status"] = VERIFY
+    comp.loc[hold, "eligible"] = False
+    comp.loc[hold, "exclusion_reason"] = [f"{VERIFY}: {r}" if r else VERIFY for r in reason[hold]]
+    ids = comp.loc[hold, "compound_id"].astype(str).tolist()
+    more = ", ..." if len(ids) > 10 else ""
+    return [(f"{len(ids)} compounds to verify ({VERIFY}), never planned: "
+            f"{', '.join(ids[:10])}{more}")]
+
+
+def verification_table(comp: pd.DataFrame) -> pd.DataFrame:
+    """The 待核实清单: compounds to verify with their reason (Chinese headers, may be empty)."""
+    cols = {"compound_id": "小区编号", "name": "小区名称", "county": "县（市、区）",
+            "street": "街道", "address": "地址", "exclusion_reason": "待核实原因"}
+    if "status" not in comp.columns:
+        return pd.DataFrame(columns=list(cols.values()))
+    part = pd.DataFrame(comp.loc[comp["status"] == VERIFY, [c for c in cols if c in comp.columns]])
+    part = part.sort_values("compound_id", kind="stable").rename(columns=cols)
+    return part.astype(object).where(part.notna(), "").reset_index(drop=True)
+
+
+def _unestimated_costs(comp: pd.DataFrame, profile: Profile) -> list[str]:
+    """Blank the costs when no survey gap field was given (cost unknown, not 0 yuan)."""
+    from yulin_gis.schema import GAP_FIELDS
+
+    fields = {f.name for f in GAP_FIELDS} | {f for it in profile.items.values()
+                                             for f in it.trigger.survey}
+    present = [f for f in fields if f in comp.columns and comp[f].notna().any()]
+    if present:
+        return []
+    cost_cols = [c for c in comp.columns if c == "cost_yuan" or c.startswith(("cost_", "fund_"))]
+    for col in cost_cols:
+        comp[col] = np.nan
+    comp["cost_note"] = "未估算：无摸底调查缺项字段 / not estimated: no survey gap fields"
+    return ["no survey gap fields: costs not estimated (未估算)"]
 
 
 def _barriers(layers: Layers, classes: tuple[str, ...]) -> gpd.GeoDataFrame | None:
@@ -160,11 +235,12 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
 
     opts = state.options
     comp = state.compounds
+    unit = "package_unit" if "package_unit" in comp.columns else opts.unit
     pk_prof = state.profile.x.packaging
     held = (comp["status"] == "consultation").to_numpy() if "status" in comp.columns else False
     result = (packager or make_packages)(
         comp.assign(eligible=comp["eligible"].fillna(False).astype(bool) & ~held),
-        unit=opts.unit,
+        unit=unit,
         min_households=_or(opts.min_households, pk_prof.min_households),
         max_households=_or(opts.max_households, pk_prof.max_households),
         gap_m=_or(opts.gap_m, pk_prof.gap_m),
@@ -178,7 +254,12 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
     lost = (comp["status"] == "eligible").to_numpy()
     comp.loc[lost, "exclusion_reason"] = ("未成片 / not packaged: "
                                           + comp.loc[lost, "package_reason"].astype(str))
-    packages = result.packages.copy()
+    packages = _unit_columns(result.packages.copy(), comp, opts.unit)
+    for col in ("county", "street"):  # plans are per county, even with no package at all
+        if col not in packages.columns:
+            packages[col] = pd.Series([None] * len(packages), index=packages.index, dtype=object)
+    if "cost_note" in comp.columns:
+        packages["cost_yuan"] = np.nan
     sums = _household_groups(comp[packaged], state.profile)
     for col in sums.columns:
         packages[col] = packages["package_id"].map(sums[col]).fillna(0).to_numpy()
@@ -192,6 +273,37 @@ def package_stage(state: PlanState, packager: Callable[..., Any] | None = None) 
 def _or(value: Any, default: Any) -> Any:
     """``value`` unless it is None (an option not given: the profile's value)."""
     return default if value is None else value
+
+
+def _unit_columns(packages: gpd.GeoDataFrame, comp: pd.DataFrame, unit: str) -> gpd.GeoDataFrame:
+    """The asked-for unit column, its level and the 社区未知 flag of each package.
+
+    Packages made per street or county (the compounds' community unknown) get
+    ``community_unknown`` 1 and the reason in ``flag_reason``; the unit itself is
+    ``package_unit`` / ``package_unit_level``.
+    """
+    from yulin_gis.divisions import COMMUNITY_UNKNOWN
+
+    if "package_unit" not in packages.columns:
+        return packages
+    members = pd.DataFrame(comp[comp["package_id"] != ""].drop(columns=comp.geometry.name))
+    first = members.drop_duplicates("package_id").set_index("package_id")
+    pid = packages["package_id"].astype(str)
+    level = pid.map(first["package_unit_level"]).fillna("").astype(str)
+    if unit in first.columns:
+        known = level == unit
+        packages[unit] = pid.map(first[unit]).where(known, None).to_numpy()
+    packages["package_unit_level"] = level.to_numpy()
+    unknown = (level != unit).to_numpy()
+    packages["community_unknown"] = unknown.astype(int)
+    label = {"street": "街道", "county": "县（市、区）"}
+    note = [f"{COMMUNITY_UNKNOWN}：按{label.get(lv, lv)}成片 / community unknown: packaged "
+            f"per {lv}" if u else "" for lv, u in zip(level, unknown, strict=True)]
+    old = packages["flag_reason"].fillna("").astype(str).to_numpy()
+    packages["flag_reason"] = ["；".join(p for p in (o, n) if p) for o, n in
+                               zip(old, note, strict=True)]
+    packages["flag"] = packages["flag_reason"] != ""
+    return packages
 
 
 def _household_groups(comp: pd.DataFrame, profile: Profile) -> pd.DataFrame:

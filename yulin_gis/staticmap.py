@@ -30,17 +30,17 @@ Example
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from yulin_gis.errors import CRSError, OutputError, SchemaError
+from yulin_gis.fonts import CJK_FONT_CANDIDATES
+from yulin_gis.fonts import cjk_font_family as find_cjk_font
 from yulin_gis.symbology import (
     MISSING_COLOUR,
     MISSING_LABEL,
@@ -82,12 +82,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CJK_FONT_CANDIDATES: tuple[str, ...] = (
-    "Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans SC",
-    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
-    "Hiragino Sans GB", "Noto Sans CJK JP", "Noto Serif CJK SC", "AR PL UMing CN",
-)
-"""Font families tried, in order, for Chinese text."""
 
 RASTERIZE_ABOVE = 20_000
 """Collections with more features are embedded as images in PDF output (at ``dpi``)."""
@@ -95,28 +89,6 @@ MAX_LEGEND_ROWS = 18  # per layer; longer legends end with "…共 N 类"
 
 
 # --- fonts -----------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def find_cjk_font() -> str | None:
-    """Return the family name of an installed CJK font, or None (with a warning).
-
-    The families in :data:`CJK_FONT_CANDIDATES` are tried first, then any font whose name
-    contains "CJK", "Hei", "Song" or "Kai".
-    """
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for family in CJK_FONT_CANDIDATES:
-        if family in names:
-            return family
-    for family in sorted(names):
-        if re.search(r"CJK|Hei|Song|Kai|Ming", family):
-            return family
-    message = "no CJK font found (install fonts-noto-cjk): Chinese text on static maps may not render"
-    logger.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=2)
-    return None
 
 
 def _rc() -> Any:

@@ -408,6 +408,11 @@ def write_survey_workbook(
     for name in sorted(county.unique()):
         part = df[county == name].sort_values(["priority", "compound_id"], ascending=[False, True], kind="stable")
         _write_frame(wb, name, part[cols], used)
+    from yulin_gis.stages import verification_table
+
+    verify = verification_table(df)
+    if len(verify):
+        _write_frame(wb, "待核实清单", verify, used)
     return _save_atomic(wb, path)
 
 

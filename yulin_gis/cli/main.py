@@ -23,11 +23,20 @@ def cli(verbose: int, quiet: int) -> None:
     configure_logging(verbose - quiet)
 
 
-cli.add_command(validate)
-cli.add_command(run)
-cli.add_command(demo)
-cli.add_command(survey)
-cli.add_command(packages)
-cli.add_command(plan)
-cli.add_command(utilities)
-cli.add_command(progress)
+EXAMPLES = {
+    "validate": ["yulin-gis validate layers/yulin_survey.xlsx --input-crs gcj02"],
+    "run": ["yulin-gis run layers/yulin_survey.xlsx --input-crs gcj02 --out out/run",
+            "yulin-gis run 小区.gpkg --out out/run --dem dem.tif --budget 30000000"],
+    "demo": ["yulin-gis demo --out out/demo"],
+    "survey": ["yulin-gis survey layers/yulin_survey.xlsx --input-crs gcj02 --out out/survey"],
+    "packages": [("yulin-gis packages layers/yulin_sample.gpkg --out out/packages "
+                 "--min-households 800")],
+    "plan": ["yulin-gis plan layers/yulin_sample.gpkg --out out/plan --capacity 5000"],
+    "utilities": ["yulin-gis utilities layers/yulin_sample.gpkg --out out/utilities"],
+    "progress": ["yulin-gis progress out/run 进度表.xlsx --as-of 2024-06-30"],
+}
+"""One or two example command lines per command, shown at the end of ``--help``."""
+
+for _cmd in (validate, run, demo, survey, packages, plan, utilities, progress):
+    cli.add_command(_cmd)
+    _cmd.epilog = "\b\nExample:\n" + "\n".join(f"  {line}" for line in EXAMPLES[_cmd.name or ""])

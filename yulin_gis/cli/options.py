@@ -128,18 +128,36 @@ _PLAN_OPTIONS = [
 ]
 
 
-def plan_options(func: F) -> F:
-    """Add the planning options (profile, package limits, budget, basemap) to a command."""
-    for option in reversed(_PLAN_OPTIONS):
-        func = option(func)
-    return func
+_PACKAGE_OPTIONS = frozenset({"unit", "min_households", "max_households", "gap_m"})
+_SCHEDULE_OPTIONS = frozenset({"budget", "capacity"})
+
+
+def plan_options(func: F | None = None, *, stage: str = "utilities") -> Any:
+    """Add the planning options a command uses (``stage``: the last stage it runs).
+
+    ``survey`` gets no package limits and no budget, ``packages`` no budget.
+    """
+    skip: set[str] = set()
+    if stage in {"validate", "survey"}:
+        skip |= _PACKAGE_OPTIONS
+    if stage in {"validate", "survey", "packages"}:
+        skip |= _SCHEDULE_OPTIONS
+
+    def decorate(f: F) -> F:
+        for option in reversed(_PLAN_OPTIONS):
+            name = option(lambda: None).__click_params__[0].name  # type: ignore[attr-defined]
+            if name not in skip:
+                f = option(f)
+        return f
+
+    return decorate(func) if func is not None else decorate
 
 
 def build_plan_options(kwargs: dict[str, Any]) -> Any:
     """Pop the planning options from a command's kwargs into a PlanOptions."""
     from yulin_gis.stages import PlanOptions
 
-    budget_text = kwargs.pop("budget")
+    budget_text = kwargs.pop("budget", None)
     budget: float | Path | None = None
     if budget_text is not None:
         try:
@@ -149,11 +167,13 @@ def build_plan_options(kwargs: dict[str, Any]) -> Any:
             if not budget.exists():
                 raise click.BadParameter(f"{budget_text}: neither a number nor a file",
                                          param_hint="--budget") from None
+    defaults = PlanOptions()
     return PlanOptions(
-        profile_path=kwargs.pop("profile_path"), unit=kwargs.pop("unit"),
-        min_households=kwargs.pop("min_households"),
-        max_households=kwargs.pop("max_households"), gap_m=kwargs.pop("gap_m"),
-        budget=budget, capacity=kwargs.pop("capacity"), basemap=kwargs.pop("basemap"),
+        profile_path=kwargs.pop("profile_path"), unit=kwargs.pop("unit", defaults.unit),
+        min_households=kwargs.pop("min_households", defaults.min_households),
+        max_households=kwargs.pop("max_households", defaults.max_households),
+        gap_m=kwargs.pop("gap_m", defaults.gap_m),
+        budget=budget, capacity=kwargs.pop("capacity", None), basemap=kwargs.pop("basemap"),
         online=kwargs.pop("online"), rasters=tuple(kwargs.pop("rasters")),
         engine=kwargs.pop("engine"), scheduler=kwargs.pop("scheduler"),
         workers=kwargs.pop("workers"))

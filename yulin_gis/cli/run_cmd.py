@@ -26,15 +26,29 @@ __all__ = ["demo", "packages", "plan", "run", "survey", "utilities"]
 
 
 def _summary(result: Any) -> None:
+    """Counts per status, what could not be computed (once) and where the files went."""
     comp = result.compounds
     status = comp["status"].value_counts().sort_index()
     click.echo(f"{len(comp)} compounds: " + ", ".join(f"{k} {v}" for k, v in status.items()))
-    click.echo(f"{len(result.files)} files written to {result.out_dir} "
-               f"(plan.gpkg, workbooks, maps/; manifest: {result.files[-1].name})")
+    for note in getattr(result, "notes", []):
+        click.echo(f"note: {note}")
+    out = Path(result.out_dir)
+    maps_dir = getattr(result, "maps_dir", None)
+    manifest = result.files[-1].name
+    if maps_dir is None:
+        click.echo(f"{len(result.files)} files written to {out} (plan.gpkg, workbooks; no "
+                   f"maps; manifest: {manifest})")
+    elif Path(maps_dir).resolve() == (out / "maps").resolve():
+        click.echo(f"{len(result.files)} files written to {out} (plan.gpkg, workbooks, maps/; "
+                   f"manifest: {manifest})")
+    else:
+        click.echo(f"{len(result.files)} files written: plan.gpkg, workbooks and {manifest} "
+                   f"in {out}, maps in {maps_dir}")
 
 
 def _stage_command(name: str, until: str, doc: str) -> click.Command:
-    """Build a command that runs the pipeline on INPUT up to ``until``."""
+    """Build a command that runs the pipeline on INPUT up to ``until`` (only the options
+    that stage uses)."""
 
     @click.command(name=name, help=doc)
     @input_argument
@@ -43,7 +57,7 @@ def _stage_command(name: str, until: str, doc: str) -> click.Command:
     @dem_option
     @click.option("--polygons", type=click.Path(exists=True, path_type=Path), default=None,
                   help="Compound polygons joined by compound_id to a survey table.")
-    @plan_options
+    @plan_options(stage=until)
     @publish_option
     @run_errors
     def command(input_path: Path | str, out_dir: Path, input_crs: str | dict[str, str] | None,
