@@ -135,7 +135,7 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
     assert "高程（米）" in legend
     assert "重点改造" in legend
     assert "管线" in legend
-    assert "老旧小区（70）" in page.inner_text(".yl-panel")
+    assert "老旧小区（70）" in page.inner_text(".leaflet-control-layers")  # folium LayerControl
     assert page.evaluate("window.__pwned === undefined")
     assert log["requests"] == []
     assert log["errors"] == []
@@ -177,15 +177,15 @@ def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) 
     # Show the hidden layer from the panel.
     page.get_by_text("设施（2）").click()
     assert page.evaluate("window.yulinMap.stats().layers['设施'].drawn") == 2
-    # Measure: two clicks about 300 px apart give a distance in metres.
-    page.get_by_text("测距").click()
+    # Measure (folium.plugins.MeasureControl, in Chinese): two clicks ~300 px apart.
+    page.hover(".leaflet-control-measure")
+    page.click(".leaflet-control-measure .js-start")
     page.mouse.click(300, 400)
     page.mouse.click(600, 400)
-    text = page.inner_text(".leaflet-bottom.leaflet-left")
-    assert "距离" in text
-    assert ("米" in text)
-    assert page.evaluate("window.yulinMap.measure.pts.length") == 2
+    text = page.inner_text(".leaflet-control-measure .js-results")
+    assert "米" in text
     assert page.evaluate("!!document.querySelector('.leaflet-control-scale')")
+    assert page.evaluate("!!document.querySelector('.leaflet-control-zoom-fullscreen')")
     assert log["requests"] == []
     assert log["errors"] == []
     assert log["dialogs"] == []

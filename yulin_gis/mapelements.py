@@ -1,0 +1,250 @@
+"""Compact map layers and their controls as folium elements.
+
+Each class is one concern and works on any ``folium.Map``, ours or a user's:
+
+:class:`CompactLayer`
+    A GeoDataFrame (or a :class:`~yulin_gis.webmap.MapLayer`) drawn from quantised,
+    delta-encoded coordinates and columnar attributes (format: :mod:`yulin_gis.mapjs`),
+    with one style per legend class. Above ``canvas_threshold`` features it is *packed*:
+    coordinates stay in typed arrays and are drawn on one canvas, with grid hit-testing
+    for tooltips and popups. It is a ``folium.map.Layer``: ``folium.LayerControl`` lists
+    it, hidden ones are built on first display.
+:class:`CompactLegend`
+    Legend (with counts) of the compact layers and raster overlays shown.
+:class:`StyleSwitch`
+    One "按…分类显示" select per compact layer with several styles.
+:class:`CompactSearch`
+    Offline substring search over the compact layers' ``search_fields``; a hit zooms to
+    the feature and opens its popup. (folium.plugins.Search needs one Leaflet object per
+    feature, which is what compact layers avoid; see ``docs/MAPS.md``.)
+:class:`MapTitle`
+    The map's title, as a control.
+:class:`RasterLegend`
+    Puts a ``folium.raster_layers.ImageOverlay`` (e.g. a DEM) into the legend.
+
+Every element puts our runtime (``static/yulinmap.js`` and ``yulinmap.css``) once into
+the page header. User text reaches the page as JSON with ``<``, ``>`` and ``&`` escaped,
+and the runtime writes it with ``textContent`` only.
+
+Example::
+
+    import folium
+    from yulin_gis.mapelements import CompactLayer, CompactLegend, CompactSearch
+    from yulin_gis.webmap import StyleBy
+
+    m = folium.Map(location=[22.63, 110.16], zoom_start=12)
+    CompactLayer(gdf, "小区", style_by=StyleBy("built_year", "建成年代", bins=[1990, 2000]),
+                 tooltip={"name": "名称"}, search_fields=["name"]).add_to(m)
+    CompactLegend().add_to(m)
+    CompactSearch().add_to(m)
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from branca.element import Element, MacroElement
+from folium.map import Layer
+from folium.template import Template
+from numpy.typing import NDArray
+
+from yulin_gis.webmap import MapLayer, encode_layer, validate_layers
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["CompactLayer", "CompactLegend", "CompactSearch", "MapTitle", "RasterLegend",
+           "StyleSwitch", "script_json"]
+
+
+@cache
+def _runtime() -> str:
+    root = resources.files("yulin_gis").joinpath("static")
+    css = root.joinpath("yulinmap.css").read_text("utf-8")
+    js = root.joinpath("yulinmap.js").read_text("utf-8")
+    return f"<style>{css}</style>\n<script>{js}</script>"
+
+
+def script_json(payload: Any) -> str:
+    """JSON safe inside ``<script>``: UTF-8 text, ``<``, ``>`` and ``&`` escaped."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _map_name(element: Any) -> str:
+    """The JavaScript name of the folium.Map holding ``element``."""
+    import folium
+
+    node = element._parent
+    while node is not None and not isinstance(node, folium.Map):
+        node = getattr(node, "_parent", None)
+    if node is None:
+        raise ValueError(f"{type(element).__name__} must be added to a folium.Map (or a "
+                         "layer on one) before rendering")
+    return str(node.get_name())
+
+
+class _Compact(MacroElement):
+    """Base: adds the runtime to the page header and knows the map's name."""
+
+    def render(self, **kwargs: Any) -> None:
+        self.map_name = _map_name(self)
+        self.get_root().header.add_child(Element(_runtime()), name="yulin_compact_runtime")
+        super().render(**kwargs)
+
+
+class CompactLayer(Layer):  # type: ignore[misc]
+    """A compact, canvas-drawn vector layer for any folium map.
+
+    Parameters
+    ----------
+    data
+        A GeoDataFrame (any CRS; it must have one) or a
+        :class:`~yulin_gis.webmap.MapLayer` (then ``name`` and ``layer_options`` are unused).
+    name
+        Chinese display name (legend, tooltips, layer control).
+    canvas
+        Draw packed on a canvas (fast for tens of thousands of features). Default: when the
+        layer has more than ``canvas_threshold`` features.
+    decimals
+        Coordinate precision (5 ≈ 1.1 m).
+    shift
+        Optional lon/lat conversion applied after reprojection (WGS84 → GCJ-02 for Gaode).
+    show, control
+        As for any folium layer (visible on opening; listed in ``folium.LayerControl``).
+    canvas_threshold
+        Feature count above which the layer is packed when ``canvas`` is None.
+    **layer_options
+        :class:`~yulin_gis.webmap.MapLayer` options: ``style_by``, ``tooltip``,
+        ``popup``, ``search_fields``, ``label``, ``color``, ``weight``, ``radius``, …
+
+    Attributes
+    ----------
+    n
+        Features written.
+    skipped
+        Row labels without a drawable geometry.
+    bounds
+        ``[west, south, east, north]`` in degrees, or None for an empty layer.
+    """
+
+    _template = Template("""
+{% macro html(this, kwargs) %}<script type="application/json" class="yulin-data" id="{{ this.get_name() }}_data">{{ this.json }}</script>{% endmacro %}
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = yulinCompact({{ this.map_name }}).layer(JSON.parse(
+    document.getElementById("{{ this.get_name() }}_data").textContent));
+{% endmacro %}
+""")
+
+    def __init__(self, data: gpd.GeoDataFrame | MapLayer, name: str = "图层", *,
+                 canvas: bool | None = None, decimals: int = 5, shift: Any = None,
+                 show: bool | None = None, control: bool = True, canvas_threshold: int = 2000,
+                 **layer_options: Any) -> None:
+        layer = data if isinstance(data, MapLayer) else MapLayer(name, data, **layer_options)
+        validate_layers([layer])
+        record, bounds, skipped = encode_layer(layer, decimals, shift)
+        record["canvas"] = bool(canvas) if canvas is not None else record["n"] > canvas_threshold
+        record["bounds"] = None if bounds is None else [[bounds[1], bounds[0]],
+                                                        [bounds[3], bounds[2]]]
+        visible = layer.show if show is None else show
+        super().__init__(name=f"{layer.name}（{record['n']}）", overlay=True, control=control,
+                         show=visible)
+        self._name = "CompactLayer"
+        self.layer = layer
+        self.record = record
+        self.n: int = record["n"]
+        self.skipped: list[str] = skipped
+        self.bounds: NDArray[np.float64] | None = bounds
+
+    @property
+    def json(self) -> str:
+        """The layer's data as escaped JSON."""
+        return script_json(self.record)
+
+    def render(self, **kwargs: Any) -> None:
+        """Render (adds our runtime to the page header once)."""
+        self.map_name = _map_name(self)
+        self.get_root().header.add_child(Element(_runtime()), name="yulin_compact_runtime")
+        super().render(**kwargs)
+
+
+class CompactLegend(_Compact):
+    """Legend of the compact layers and raster overlays shown (classes with counts)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).legend({{ this.position|tojson }});{% endmacro %}
+""")
+
+    def __init__(self, position: str = "bottomright") -> None:
+        super().__init__()
+        self._name = "CompactLegend"
+        self.position = position
+
+
+class StyleSwitch(_Compact):
+    """A "分类显示" select per compact layer offering several styles (``style_by`` lists)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).styleSwitch({{ this.position|tojson }});{% endmacro %}
+""")
+
+    def __init__(self, position: str = "topright") -> None:
+        super().__init__()
+        self._name = "StyleSwitch"
+        self.position = position
+
+
+class CompactSearch(_Compact):
+    """Offline search box over the compact layers' ``search_fields`` (substring)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).searchControl({{ this.position|tojson }}, {{ this.placeholder }});{% endmacro %}
+""")
+
+    def __init__(self, position: str = "topleft", placeholder: str = "搜索名称…") -> None:
+        super().__init__()
+        self._name = "CompactSearch"
+        self.position = position
+        self.placeholder = script_json(placeholder)
+
+
+class MapTitle(_Compact):
+    """The map's title as a control (text only, never markup)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).title({{ this.text }});{% endmacro %}
+""")
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self._name = "MapTitle"
+        self.title = title
+        self.text = script_json(title)
+
+
+class RasterLegend(_Compact):
+    """Show an image overlay's colour ramp in the :class:`CompactLegend`.
+
+    Parameters
+    ----------
+    overlay
+        The ``folium.raster_layers.ImageOverlay`` (already added to the map).
+    name
+        Legend title.
+    legend
+        ``{"colors": [...], "low": "...", "high": "..."}``, or None (listed, no ramp).
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).raster({{ this.overlay.get_name() }}, {{ this.record }});{% endmacro %}
+""")
+
+    def __init__(self, overlay: Any, name: str, legend: dict[str, Any] | None) -> None:
+        super().__init__()
+        self._name = "RasterLegend"
+        self.overlay = overlay
+        self.record = script_json({"name": name, "legend": legend})
