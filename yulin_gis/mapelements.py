@@ -57,8 +57,16 @@ from yulin_gis.webmap import MapLayer, encode_layer, validate_layers
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["CompactLayer", "CompactLegend", "CompactSearch", "MapTitle", "RasterLegend",
-           "StyleSwitch", "script_json"]
+__all__ = [
+    "CompactLayer",
+    "CompactLegend",
+    "CompactSearch",
+    "MapTitle",
+    "RasterLegend",
+    "RawHTML",
+    "StyleSwitch",
+    "script_json",
+]
 
 
 @cache
@@ -75,6 +83,23 @@ def script_json(payload: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+class RawHTML(Element):  # type: ignore[misc]
+    """A piece of page text emitted as it is.
+
+    branca compiles the text of every element as a Jinja template; map data (whose
+    alphabet includes ``{`` and ``%``) and user text must never be, so compact elements
+    render through this class.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the text unchanged."""
+        return self.text
+
+
 def _map_name(element: Any) -> str:
     """The JavaScript name of the folium.Map holding ``element``."""
     import folium
@@ -88,12 +113,26 @@ def _map_name(element: Any) -> str:
     return str(node.get_name())
 
 
-class _Compact(MacroElement):
-    """Base: adds the runtime to the page header and knows the map's name."""
+def _emit(element: Any, script: str, html: str | None = None) -> None:
+    """Add the runtime (once), ``html`` to the body and ``script`` to the page script."""
+    figure = element.get_root()
+    figure.header.add_child(RawHTML(_runtime()), name="yulin_compact_runtime")
+    if html is not None:
+        figure.html.add_child(RawHTML(html), name=element.get_name())
+    figure.script.add_child(RawHTML(script), name=element.get_name())
+
+
+class _Compact(MacroElement):  # type: ignore[misc]
+    """Base of the controls: one call on the map's controller, text never templated."""
+
+    _template = Template("")
+
+    def call(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def render(self, **kwargs: Any) -> None:
-        self.map_name = _map_name(self)
-        self.get_root().header.add_child(Element(_runtime()), name="yulin_compact_runtime")
+        """Add the runtime and this control's call to the page."""
+        _emit(self, f"yulinCompact({_map_name(self)}).{self.call()};\n")
         super().render(**kwargs)
 
 
@@ -132,13 +171,7 @@ class CompactLayer(Layer):  # type: ignore[misc]
         ``[west, south, east, north]`` in degrees, or None for an empty layer.
     """
 
-    _template = Template("""
-{% macro html(this, kwargs) %}<script type="application/json" class="yulin-data" id="{{ this.get_name() }}_data">{{ this.json }}</script>{% endmacro %}
-{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = yulinCompact({{ this.map_name }}).layer(JSON.parse(
-    document.getElementById("{{ this.get_name() }}_data").textContent));
-{% endmacro %}
-""")
+    _template = Template("")
 
     def __init__(self, data: gpd.GeoDataFrame | MapLayer, name: str = "图层", *,
                  canvas: bool | None = None, decimals: int = 5, shift: Any = None,
@@ -160,70 +193,68 @@ var {{ this.get_name() }} = yulinCompact({{ this.map_name }}).layer(JSON.parse(
         self.skipped: list[str] = skipped
         self.bounds: NDArray[np.float64] | None = bounds
 
-    @property
-    def json(self) -> str:
-        """The layer's data as escaped JSON."""
-        return script_json(self.record)
-
     def render(self, **kwargs: Any) -> None:
-        """Render (adds our runtime to the page header once)."""
-        self.map_name = _map_name(self)
-        self.get_root().header.add_child(Element(_runtime()), name="yulin_compact_runtime")
+        """Put the data (escaped JSON) in the page body and make the layer from it."""
+        name = self.get_name()
+        html = (f'<script type="application/json" class="yulin-data" id="{name}_data">'
+                f"{script_json(self.record)}</script>")
+        script = (f"var {name} = yulinCompact({_map_name(self)}).layer(JSON.parse("
+                  f'document.getElementById("{name}_data").textContent));\n')
+        _emit(self, script, html)
         super().render(**kwargs)
 
 
 class CompactLegend(_Compact):
     """Legend of the compact layers and raster overlays shown (classes with counts)."""
 
-    _template = Template("""
-{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).legend({{ this.position|tojson }});{% endmacro %}
-""")
-
     def __init__(self, position: str = "bottomright") -> None:
         super().__init__()
         self._name = "CompactLegend"
         self.position = position
 
+    def call(self) -> str:
+        """The controller call."""
+        return f"legend({script_json(self.position)})"
+
 
 class StyleSwitch(_Compact):
     """A "分类显示" select per compact layer offering several styles (``style_by`` lists)."""
-
-    _template = Template("""
-{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).styleSwitch({{ this.position|tojson }});{% endmacro %}
-""")
 
     def __init__(self, position: str = "topright") -> None:
         super().__init__()
         self._name = "StyleSwitch"
         self.position = position
 
+    def call(self) -> str:
+        """The controller call."""
+        return f"styleSwitch({script_json(self.position)})"
+
 
 class CompactSearch(_Compact):
     """Offline search box over the compact layers' ``search_fields`` (substring)."""
-
-    _template = Template("""
-{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).searchControl({{ this.position|tojson }}, {{ this.placeholder }});{% endmacro %}
-""")
 
     def __init__(self, position: str = "topleft", placeholder: str = "搜索名称…") -> None:
         super().__init__()
         self._name = "CompactSearch"
         self.position = position
-        self.placeholder = script_json(placeholder)
+        self.placeholder = placeholder
+
+    def call(self) -> str:
+        """The controller call."""
+        return f"searchControl({script_json(self.position)}, {script_json(self.placeholder)})"
 
 
 class MapTitle(_Compact):
     """The map's title as a control (text only, never markup)."""
 
-    _template = Template("""
-{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).title({{ this.text }});{% endmacro %}
-""")
-
     def __init__(self, title: str) -> None:
         super().__init__()
         self._name = "MapTitle"
         self.title = title
-        self.text = script_json(title)
+
+    def call(self) -> str:
+        """The controller call."""
+        return f"title({script_json(self.title)})"
 
 
 class RasterLegend(_Compact):
@@ -239,12 +270,12 @@ class RasterLegend(_Compact):
         ``{"colors": [...], "low": "...", "high": "..."}``, or None (listed, no ramp).
     """
 
-    _template = Template("""
-{% macro script(this, kwargs) %}yulinCompact({{ this.map_name }}).raster({{ this.overlay.get_name() }}, {{ this.record }});{% endmacro %}
-""")
-
     def __init__(self, overlay: Any, name: str, legend: dict[str, Any] | None) -> None:
         super().__init__()
         self._name = "RasterLegend"
         self.overlay = overlay
         self.record = script_json({"name": name, "legend": legend})
+
+    def call(self) -> str:
+        """The controller call."""
+        return f"raster({self.overlay.get_name()}, {self.record})"

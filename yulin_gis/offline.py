@@ -174,7 +174,9 @@ def offline_urls(figure: Any, map_root: Any, *, strict: bool = False) -> list[st
 
     Called at render time by the hook :func:`make_offline` installs.
     """
-    from branca.element import CssLink, Element, JavascriptLink
+    from branca.element import CssLink, JavascriptLink
+
+    from yulin_gis.mapelements import RawHTML
 
     icons, popups = _needs(map_root)
     header = figure.header._children
@@ -187,7 +189,7 @@ def offline_urls(figure: Any, map_root: Any, *, strict: bool = False) -> list[st
         if _JQUERY.search(url) and not popups and inline is not None:
             del header[name]  # only folium's Popup needs jQuery
         elif inline is not None:
-            header[name] = Element(inline)
+            header[name] = RawHTML(inline)
         elif _ICON_ONLY.search(url) and not icons:
             del header[name]
         else:
