@@ -52,7 +52,7 @@ from folium.map import Layer
 from folium.template import Template
 from numpy.typing import NDArray
 
-from yulin_gis.webmap import MapLayer, encode_layer, validate_layers
+from yulin_gis.webmap import MapLayer, encode_layer, robust_extent, validate_layers
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -130,7 +130,7 @@ class _Compact(MacroElement):  # type: ignore[misc]
     def call(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Add the runtime and this control's call to the page."""
         _emit(self, f"yulinCompact({_map_name(self)}).{self.call()};\n")
         super().render(**kwargs)
@@ -168,7 +168,10 @@ class CompactLayer(Layer):  # type: ignore[misc]
     skipped
         Row labels without a drawable geometry.
     bounds
-        ``[west, south, east, north]`` in degrees, or None for an empty layer.
+        ``[west, south, east, north]`` in degrees of the rows to frame (far outliers and
+        rows outside ``fit_mask`` left out), or None.
+    boxes
+        ``(n, 4)`` lon/lat boxes of those rows.
     """
 
     _template = Template("")
@@ -179,7 +182,8 @@ class CompactLayer(Layer):  # type: ignore[misc]
                  **layer_options: Any) -> None:
         layer = data if isinstance(data, MapLayer) else MapLayer(name, data, **layer_options)
         validate_layers([layer])
-        record, bounds, skipped = encode_layer(layer, decimals, shift)
+        record, boxes, skipped = encode_layer(layer, decimals, shift)
+        bounds = robust_extent(boxes) if len(boxes) else None
         record["canvas"] = bool(canvas) if canvas is not None else record["n"] > canvas_threshold
         record["bounds"] = None if bounds is None else [[bounds[1], bounds[0]],
                                                         [bounds[3], bounds[2]]]
@@ -192,8 +196,9 @@ class CompactLayer(Layer):  # type: ignore[misc]
         self.n: int = record["n"]
         self.skipped: list[str] = skipped
         self.bounds: NDArray[np.float64] | None = bounds
+        self.boxes: NDArray[np.float64] = boxes
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Put the data (escaped JSON) in the page body and make the layer from it."""
         name = self.get_name()
         html = (f'<script type="application/json" class="yulin-data" id="{name}_data">'

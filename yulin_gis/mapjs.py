@@ -94,26 +94,24 @@ def encode_varints(values: NDArray[np.integer[Any]] | Sequence[int]) -> str:
         return ""
     if v.min() < 0:
         raise ValueError("encode_varints needs non-negative integers (zigzag first)")
-    u = v.astype(np.uint64)
-    n = np.ones(u.size, dtype=np.int64)
-    cap = np.uint64(_FINAL)
+    u = v.astype(np.int32) if v.max() < 2**31 else v  # narrower arrays are faster
+    n = np.ones(u.size, dtype=np.int8)
+    cap = _FINAL
     while True:
         more = u >= cap
         if not more.any():
             break
         n += more
-        cap = cap * np.uint64(_CONT)
-    starts = np.cumsum(n) - n
-    out = np.empty(int(n.sum()), dtype=np.uint8)
-    rest = u.copy()
-    for j in range(int(n.max())):
-        sel = n > j
-        last = n[sel] - 1 == j
-        r = rest[sel]
-        digit = np.where(last, r, (r % np.uint64(_CONT)) + np.uint64(_FINAL))
-        out[starts[sel] + j] = _ALPHABET[digit.astype(np.int64)]
-        rest[sel] = r // np.uint64(_CONT)
-    return out.tobytes().decode("ascii")
+        cap *= _CONT
+    width = int(n.max())
+    out = np.empty((u.size, width), dtype=np.uint8)
+    last, q = n - 1, u
+    for j in range(width):  # digit j: (u // 19**j) % 19 + 70, or the final u // 19**j
+        nxt = q // _CONT
+        out[:, j] = _ALPHABET.take(np.where(last == j, q, q - nxt * _CONT + _FINAL))
+        q = nxt
+    used = np.arange(width)[None, :] < n[:, None]
+    return out[used].tobytes().decode("ascii")
 
 
 def decode_varints(text: str, zigzag: bool = False) -> NDArray[np.int64]:
@@ -181,10 +179,14 @@ def encode_geometry(
     geoms: NDArray[Any], kind: str, to_lonlat: Callable[[NDArray[np.float64]], NDArray[np.float64]],
     decimals: int, shift: Callable[..., tuple[NDArray[np.float64], NDArray[np.float64]]] | None,
 ) -> tuple[dict[str, Any], NDArray[np.float64]]:
-    """Encode drawable geometries; return the page record and the lon/lat bounds."""
+    """Encode drawable geometries; return the page record and each one's lon/lat box.
+
+    The boxes are ``(n, 4)``: west, south, east, north.
+    """
     import shapely
 
     parts = rings = None
+    starts = np.arange(len(geoms))
     if kind == "point":
         single = shapely.get_type_id(geoms) == 0
         geoms = np.where(single, geoms, shapely.centroid(geoms))
@@ -202,9 +204,12 @@ def encode_geometry(
             verts = np.diff(ring_off) - 1
             rings = np.diff(offsets[1])
             parts = np.diff(offsets[2]) if gtype == shapely.GeometryType.MULTIPOLYGON else None
+            first_ring = offsets[1][offsets[2][:-1] if parts is not None else starts]
+            starts = ring_off[first_ring] - first_ring  # one closing vertex dropped per ring
         else:
             verts = np.diff(offsets[0])
             parts = np.diff(offsets[1]) if gtype == shapely.GeometryType.MULTILINESTRING else None
+            starts = offsets[0][offsets[1][:-1] if parts is not None else starts]
     xy = to_lonlat(np.asarray(xy, dtype=np.float64))
     if shift is not None:
         sx, sy = shift(xy[:, 0], xy[:, 1])
@@ -219,8 +224,11 @@ def encode_geometry(
         "r": None if rings is None else _counts(rings),
         "v": None if verts is None else encode_varints(verts),
     }
-    bounds = np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
-    return record, bounds
+    boxes = np.column_stack([np.minimum.reduceat(xy[:, 0], starts),
+                             np.minimum.reduceat(xy[:, 1], starts),
+                             np.maximum.reduceat(xy[:, 0], starts),
+                             np.maximum.reduceat(xy[:, 1], starts)])
+    return record, boxes
 
 
 def decode_geometry(record: Mapping[str, Any], kind: str, n: int) -> list[Any]:
@@ -313,6 +321,7 @@ def encode_field(series: pd.Series, fmt: Formatter | None) -> dict[str, Any]:
 
 _FRONT_MIN = 64  # distinct values before prefix/suffix coding is tried
 _FRONT_MAX = 40  # longest shared prefix or suffix written (one character each)
+_DIGIT_CHARS = [chr(48 + i) for i in range(_FRONT_MAX + 1)]
 
 
 def _shared(a: list[str], b: list[str]) -> NDArray[np.int64]:
@@ -335,18 +344,16 @@ def _front_code(values: list[str | None]) -> list[str | None] | None:
     texts = [v for v in values if isinstance(v, str)]
     if len(texts) < 2 or len(texts) != len(idx):
         return None
-    cur, prev = texts[1:], texts[:-1]
-    pre = np.minimum(_shared(cur, prev), _FRONT_MAX)
-    rest_c = [c[p:] for c, p in zip(cur, pre.tolist(), strict=True)]
-    rest_p = [q[p:] for q, p in zip(prev, pre.tolist(), strict=True)]
-    suf = _shared([r[::-1] for r in rest_c], [r[::-1] for r in rest_p])
-    suf = np.minimum(suf, _FRONT_MAX)
-    coded = [chr(48) + chr(48) + texts[0]]
-    coded += [chr(48 + p) + chr(48 + q) + (r[:len(r) - q] if q else r)
-              for p, q, r in zip(pre.tolist(), suf.tolist(), rest_c, strict=True)]
-    before = sum(len(t.encode("utf-8")) for t in texts)
-    after = sum(len(t.encode("utf-8")) for t in coded)
-    if after > 0.9 * before:
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    pre = np.minimum(_shared(texts[1:], texts[:-1]), _FRONT_MAX)
+    rev = [t[::-1] for t in texts]
+    suf = _shared(rev[1:], rev[:-1])  # common suffix of the whole strings, then of the rests
+    suf = np.minimum(np.minimum(suf, np.minimum(lens[1:], lens[:-1]) - pre), _FRONT_MAX)
+    ch = _DIGIT_CHARS
+    coded = [ch[0] + ch[0] + texts[0]]
+    coded += [ch[p] + ch[q] + c[p:len(c) - q]
+              for p, q, c in zip(pre.tolist(), suf.tolist(), texts[1:], strict=True)]
+    if sum(map(len, coded)) > 0.9 * int(lens.sum()):  # characters: Chinese text dominates
         return None
     out: list[str | None] = list(values)
     for i, c in zip(idx, coded, strict=True):

@@ -34,6 +34,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from branca.element import MacroElement
+
 from yulin_gis.errors import InputFileError, OutputError
 
 __all__ = ["LEAFLET_LICENSE", "inline_assets", "leaflet_inline", "make_offline", "offline_urls"]
@@ -202,6 +204,20 @@ def offline_urls(figure: Any, map_root: Any, *, strict: bool = False) -> list[st
     return left
 
 
+class _OfflineHook(MacroElement):  # type: ignore[misc]
+    """Renders after the map (a later child of its figure) and rewrites the page header."""
+
+    def __init__(self, m: Any, strict: bool) -> None:
+        super().__init__()
+        self._name = "OfflineHook"
+        self.map = m
+        self.strict = strict
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Swap the links registered so far for inline copies."""
+        offline_urls(self.get_root(), self.map, strict=self.strict)
+
+
 def make_offline(m: Any, *, strict: bool = False) -> Any:
     """Make a folium map carry its scripts and styles inline (no CDN request).
 
@@ -219,21 +235,10 @@ def make_offline(m: Any, *, strict: bool = False) -> Any:
         ``m`` itself. Tiles of an online basemap are still fetched: choose none (the
         default of our maps) for a page that makes no request at all.
     """
-    from branca.element import MacroElement
-
     figure = m.get_root()
-
-    class _OfflineHook(MacroElement):
-        """Renders after the map (a later child of the figure) and rewrites the header."""
-
-        def render(self, **kwargs: Any) -> None:
-            offline_urls(figure, m, strict=self.strict)
-
     for child in figure._children.values():
-        if type(child).__name__ == "_OfflineHook":
+        if isinstance(child, _OfflineHook):
             child.strict = strict
             return m
-    hook = _OfflineHook()
-    hook.strict = strict
-    figure.add_child(hook, name="yulin_offline_hook")
+    figure.add_child(_OfflineHook(m, strict), name="yulin_offline_hook")
     return m

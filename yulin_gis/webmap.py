@@ -286,8 +286,8 @@ def _categorical_classes(spec: StyleBy, s: pd.Series) -> tuple[NDArray[np.int64]
         uniq = pd.unique(s.dropna())
         cats = sorted(uniq.tolist(), key=lambda v: (type(v).__name__, v))
         labels = [display_value(c) for c in cats]
-    lookup = {c: i for i, c in enumerate(cats)}
-    codes = np.fromiter((lookup.get(v, -2) for v in s.tolist()), dtype=np.int64, count=len(s))
+    codes = pd.Index(cats, dtype=object).get_indexer(s.astype(object)).astype(np.int64)
+    codes[codes < 0] = -2
     codes[s.isna().to_numpy()] = -1
     raw = spec.colors
     if isinstance(raw, Mapping):
@@ -357,8 +357,12 @@ def validate_layers(layers: Sequence[MapLayer]) -> None:
         raise ValidationError(problems, header="Map layers are not usable")
 
 
-def encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, Any], NDArray[np.float64] | None, list[str]]:
-    """Encode a layer for the page: the record, its lon/lat bounds and the rows skipped."""
+def encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, Any], NDArray[np.float64], list[str]]:
+    """Encode a layer: the page record, lon/lat boxes of the rows to frame, rows skipped.
+
+    The boxes (``(n, 4)``: west, south, east, north) are those of the drawn rows inside
+    the layer's ``fit_mask`` (all drawn rows without one).
+    """
     import shapely
 
     gdf = lyr.gdf
@@ -376,9 +380,10 @@ def encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, An
         raise ValidationError([Problem("error", "mixed-geometry", "the layer mixes points, lines "
                                        "and polygons; split it or set kind", layer=lyr.name)])
     if len(geoms):
-        geom, bounds = encode_geometry(geoms, kind, lonlat_transform(gdf), decimals, shift)
+        geom, boxes = encode_geometry(geoms, kind, lonlat_transform(gdf), decimals, shift)
     else:
-        geom, bounds = {"scale": 10 ** decimals, "c": "", "p": None, "r": None, "v": None}, None
+        geom = {"scale": 10 ** decimals, "c": "", "p": None, "r": None, "v": None}
+        boxes = np.empty((0, 4))
     columns = list(dict.fromkeys([*lyr.tooltip, *lyr.popup, *lyr.search_fields,
                                   *([lyr.label] if lyr.label else [])]))
     index = {c: i for i, c in enumerate(columns)}
@@ -398,7 +403,9 @@ def encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, An
         "paint": {"weight": lyr.weight, "opacity": lyr.opacity, "fillOpacity": lyr.fill_opacity,
                   "radius": lyr.radius, "stroke": lyr.stroke},
     }
-    return record, bounds, skipped
+    if lyr.fit_mask is not None:
+        boxes = boxes[np.asarray(lyr.fit_mask, dtype=bool)[ok]]
+    return record, boxes, skipped
 
 
 def _shift_for(bases: list[dict[str, Any]], gaode_shift: bool | None) -> Any:
@@ -433,22 +440,6 @@ def robust_extent(boxes: NDArray[np.float64]) -> NDArray[np.float64] | None:
     return np.array([good[:, 0].min(), good[:, 1].min(), good[:, 2].max(), good[:, 3].max()])
 
 
-def _fit_boxes(lyr: MapLayer, shift: Any) -> NDArray[np.float64]:
-    """Lon/lat boxes of the rows the opening view should frame."""
-    import shapely
-
-    gdf = lyr.gdf if lyr.fit_mask is None else lyr.gdf[np.asarray(lyr.fit_mask, dtype=bool)]
-    b = shapely.bounds(np.asarray(gdf.geometry.values))
-    if not len(b):
-        return np.empty((0, 4))
-    to_ll = lonlat_transform(gdf)
-    lo, hi = to_ll(b[:, :2].copy()), to_ll(b[:, 2:].copy())
-    if shift is not None:
-        lo = np.column_stack(shift(lo[:, 0], lo[:, 1]))
-        hi = np.column_stack(shift(hi[:, 0], hi[:, 1]))
-    return np.column_stack([lo, hi])
-
-
 def split_mixed(lyr: MapLayer) -> list[MapLayer]:
     """One layer per geometry kind when a layer mixes them (polygons keep the name).
 
@@ -466,12 +457,13 @@ def split_mixed(lyr: MapLayer) -> list[MapLayer]:
         return [lyr]
     out: list[MapLayer] = []
     mask = None if lyr.fit_mask is None else np.asarray(lyr.fit_mask, dtype=bool)
-    for kind, ids, suffix in (("polygon", (3, 6), ""), ("line", (1, 2, 5), "（线）"),
-                              ("point", (0, 4), "（点位）")):
+    kinds: tuple[tuple[Kind, tuple[int, ...], str], ...] = (
+        ("polygon", (3, 6), ""), ("line", (1, 2, 5), "（线）"), ("point", (0, 4), "（点位）"))
+    for kind, ids, suffix in kinds:
         sel = np.isin(tid, ids) | (~drawable if not out else False)
         if np.isin(tid, ids).any():
             out.append(replace(lyr, name=lyr.name + (suffix if out else ""), gdf=lyr.gdf[sel],
-                               kind=kind, fit_mask=None if mask is None else mask[sel]))
+                               kind=kind, fit_mask=None if mask is None else mask[sel].tolist()))
     logger.info("map layer %s mixes geometry kinds: drawn as %s", lyr.name,
                 ", ".join(o.name for o in out))
     return out
@@ -552,7 +544,7 @@ def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence
     shift = _shift_for(bases, gaode_shift)
     m = folium.Map(location=[22.63, 110.16], zoom_start=12, tiles=None, max_zoom=max_zoom,
                    control_scale=True)
-    m.get_root().title = html.escape(title or "地图")
+    m.get_root().title = html.escape(title or "地图")  # type: ignore[attr-defined]
     _add_basemaps(m, bases, max_zoom)
     boxes = _add_rasters(m, raster_overlays, shift) if not fit else []
     if fit:
@@ -564,8 +556,8 @@ def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence
         el = CompactLayer(lyr, canvas=canvas, decimals=decimals, shift=shift)
         el.add_to(m)
         written[lyr.name], skipped[lyr.name] = el.n, el.skipped
-        if el.bounds is not None and (not fit or any(lyr.name.startswith(f) for f in fit)):
-            boxes.append(_fit_boxes(lyr, shift))
+        if len(el.boxes) and (not fit or any(lyr.name.startswith(f) for f in fit)):
+            boxes.append(el.boxes)
     _add_controls(m, layers, title, bases, max_zoom)
     extent = robust_extent(np.vstack(boxes)) if boxes else None
     if extent is not None:
