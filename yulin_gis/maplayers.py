@@ -84,10 +84,10 @@ def _compound_layer(comp: gpd.GeoDataFrame, years: list[str]) -> MapLayer:
     from yulin_gis.webmap import MapLayer, StyleBy
 
     comp = comp.copy()
-    status = comp["status"].astype("string") if "status" in comp.columns else pd.Series(
-        pd.NA, index=comp.index, dtype="string")
-    comp["status_zh"] = status.map(lambda v: STATUS_ZH.get(v, v) if isinstance(v, str) else v)
-    codes = {**STATUS_ZH, **{v: STATUS_ZH.get(v, v) for v in status.dropna().unique()}}
+    status = comp["status"].tolist() if "status" in comp.columns else [None] * len(comp)
+    comp["status_zh"] = pd.Series([STATUS_ZH.get(v, v) if isinstance(v, str) else None
+                                   for v in status], index=comp.index, dtype=object)
+    codes = {**STATUS_ZH, **{v: STATUS_ZH.get(v, v) for v in status if isinstance(v, str)}}
     colors = {**STATUS_COLORS, **{c: "#7b3294" for c, z in codes.items() if z == UNVERIFIED}}
     if "plan_year" in comp.columns:
         comp["plan_year"] = year_text(comp["plan_year"]).to_numpy()
@@ -109,7 +109,7 @@ def _compound_layer(comp: gpd.GeoDataFrame, years: list[str]) -> MapLayer:
                               colors={"基础类": "#fdae61", "完善类": "#abd9e9", "提升类": "#2c7bb6",
                                       "无": "#bdbdbd"}))
     styles = [st for st in styles if st.column in comp.columns]
-    fit = ~comp["status_zh"].isin([UNVERIFIED]).to_numpy()
+    fit = np.array([z != UNVERIFIED for z in comp["status_zh"]], dtype=bool)
     return MapLayer("小区", comp, style_by=styles,
                     tooltip=_present(comp, {"name": "小区名称", "status_zh": "规划状态"}),
                     popup=_present(comp, _COMPOUND_POPUP),

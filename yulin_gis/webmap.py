@@ -525,7 +525,11 @@ def _add_controls(m: Any, layers: Sequence[MapLayer], title: str, bases: list[di
         t = online[0]["tiles"][0]
         tiles = folium.TileLayer(t["url"], attr=t["attribution"], subdomains=t["subdomains"] or "a")
         plugins.MiniMap(tile_layer=tiles, position="bottomleft", toggle_display=True).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # The layer control lists the map's layers when it renders; made a later child of the
+    # figure, it renders after every layer, those the user adds afterwards included.
+    control = folium.LayerControl(collapsed=False, position="topright")
+    m.get_root().add_child(control, name="yulin_layer_control")
+    control._parent = m
 
 
 def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence[str],
