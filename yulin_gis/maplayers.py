@@ -157,7 +157,7 @@ def _package_layer(packages: gpd.GeoDataFrame) -> MapLayer:
                     weight=2.0, tooltip={"package_id": "片区编号"},
                     popup=_present(packages, popup), search_fields=["package_id"],
                     label="package_id" if len(packages) <= 60 else None,
-                    formats={"cost_yuan": "{:,.0f}"})
+                    formats=_present(packages, {"cost_yuan": "{:,.0f}"}))
 
 
 def _utility_layers(state: PlanLayers, owner: str | None) -> list[MapLayer]:
@@ -187,7 +187,8 @@ def _utility_layers(state: PlanLayers, owner: str | None) -> list[MapLayer]:
                                                 "reason": "改造原因", "scope": "范围",
                                                 "households_cut_off": "施工停水/停气影响户数",
                                                 "est_cost_yuan": "估算投资（元）"}),
-                            formats={"length_m": "{:,.0f}", "est_cost_yuan": "{:,.0f}"}))
+                            formats=_present(up, {"length_m": "{:,.0f}",
+                                                  "est_cost_yuan": "{:,.0f}"})))
     jt = state.joint_trenches
     if jt is not None and len(jt):
         out.append(MapLayer("统筹施工路段", jt, kind="line", color="#000000", weight=5.0,
