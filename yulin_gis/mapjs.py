@@ -186,7 +186,7 @@ def encode_geometry(
     import shapely
 
     parts = rings = None
-    starts = np.arange(len(geoms))
+    starts: NDArray[Any] = np.arange(len(geoms))
     if kind == "point":
         single = shapely.get_type_id(geoms) == 0
         geoms = np.where(single, geoms, shapely.centroid(geoms))

@@ -115,7 +115,7 @@ def _compound_layer(comp: gpd.GeoDataFrame, years: list[str]) -> MapLayer:
                     popup=_present(comp, _COMPOUND_POPUP),
                     search_fields=[c for c in ("name", "compound_id") if c in comp.columns],
                     formats=_present(comp, {"cost_yuan": "{:,.0f}", "priority": "{:.1f}"}),
-                    fit_mask=fit if fit.any() else None)
+                    fit_mask=fit.tolist() if fit.any() else None)
 
 
 def _boundary_layers(state: PlanLayers) -> list[MapLayer]:
