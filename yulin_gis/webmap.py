@@ -423,9 +423,8 @@ def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence
                    control_scale=True)
     m.get_root().title = html.escape(title or "地图")  # type: ignore[attr-defined]
     _add_basemaps(m, bases, max_zoom)
-    boxes = _add_rasters(m, raster_overlays, shift) if not fit else []
-    if fit:
-        _add_rasters(m, raster_overlays, shift)
+    raster_boxes = _add_rasters(m, raster_overlays, shift)
+    boxes = [] if fit else raster_boxes  # rasters are framed unless layers are named
     total = sum(len(lyr.gdf) for lyr in layers)
     canvas = renderer == "canvas" or (renderer == "auto" and total > canvas_threshold)
     written, skipped = {}, {}
