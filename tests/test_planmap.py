@@ -41,9 +41,9 @@ def _refs(page: str) -> list[str]:
 
 
 def _fit(m: folium.Map) -> list[list[float]]:
-    from folium.map import FitBounds
+    from yulin_gis.mapelements import FitView
 
-    fits = [c for c in m._children.values() if isinstance(c, FitBounds)]
+    fits = [c for c in m._children.values() if isinstance(c, FitView)]
     assert len(fits) == 1
     return [list(map(float, p)) for p in fits[0].bounds]
 

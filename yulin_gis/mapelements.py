@@ -19,6 +19,8 @@ Each class is one concern and works on any ``folium.Map``, ours or a user's:
     feature, which is what compact layers avoid; see ``docs/MAPS.md``.)
 :class:`MapTitle`
     The map's title, as a control.
+:class:`FitView`
+    Opens the map on given bounds without a zoom animation.
 :class:`RasterLegend`
     Puts a ``folium.raster_layers.ImageOverlay`` (e.g. a DEM) into the legend.
 
@@ -260,6 +262,27 @@ class MapTitle(_Compact):
     def call(self) -> str:
         """The controller call."""
         return f"title({script_json(self.title)})"
+
+
+class FitView(_Compact):
+    """Open the map on ``[[south, west], [north, east]]`` at once (no zoom animation).
+
+    folium's ``fit_bounds`` animates from the initial view; a mouse event during that
+    animation finds nothing under it, so our maps frame their data without it.
+    """
+
+    def __init__(self, bounds: list[list[float]], padding: int = 10) -> None:
+        super().__init__()
+        self._name = "FitView"
+        self.bounds = bounds
+        self.padding = padding
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Add the ``fitBounds`` call to the page."""
+        options = {"padding": [self.padding, self.padding], "animate": False}
+        _emit(self, f"{_map_name(self)}.fitBounds({script_json(self.bounds)}, "
+                    f"{script_json(options)});\n")
+        MacroElement.render(self, **kwargs)
 
 
 class RasterLegend(_Compact):

@@ -412,7 +412,7 @@ def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence
                                                                   dict[str, list[str]]]:
     import folium
 
-    from yulin_gis.mapelements import CompactLayer
+    from yulin_gis.mapelements import CompactLayer, FitView
     from yulin_gis.offline import make_offline
 
     layers = [part for lyr in layers for part in split_mixed(lyr)]
@@ -437,8 +437,8 @@ def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence
     _add_controls(m, layers, title, bases, max_zoom)
     extent = robust_extent(np.vstack(boxes)) if boxes else None
     if extent is not None:
-        m.fit_bounds([[float(extent[1]), float(extent[0])], [float(extent[3]), float(extent[2])]],
-                     padding=(10, 10))
+        FitView([[float(extent[1]), float(extent[0])],
+                 [float(extent[3]), float(extent[2])]]).add_to(m)
     if offline:
         make_offline(m)
     return m, written, skipped
