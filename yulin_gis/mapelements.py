@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +53,7 @@ from folium.map import Layer
 from folium.template import Template
 from numpy.typing import NDArray
 
+from yulin_gis.mapjs import runtime_css, runtime_js
 from yulin_gis.webmap import MapLayer, encode_layer, robust_extent, validate_layers
 
 if TYPE_CHECKING:
@@ -73,10 +73,7 @@ __all__ = [
 
 @cache
 def _runtime() -> str:
-    root = resources.files("yulin_gis").joinpath("static")
-    css = root.joinpath("yulinmap.css").read_text("utf-8")
-    js = root.joinpath("yulinmap.js").read_text("utf-8")
-    return f"<style>{css}</style>\n<script>{js}</script>"
+    return f"<style>{runtime_css()}</style>\n<script>{runtime_js()}</script>"
 
 
 def script_json(payload: Any) -> str:

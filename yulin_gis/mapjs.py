@@ -1,33 +1,32 @@
-"""The page format of the offline web maps: data encoding and our own JavaScript runtime.
+"""The data format of the compact map layers and the Python side of our JavaScript runtime.
 
-:mod:`yulin_gis.webmap` writes the map data as one JSON document into a
-``<script type="application/json" id="yulin-data">`` element and appends the runtime
-(``yulin_gis/static/yulinmap.js`` and ``yulinmap.css``, our own code, read by
-:func:`runtime_js` / :func:`runtime_css`) after it. This module also holds the Python side
-of the format: :func:`encode_varints`, :func:`encode_geometry`, :func:`encode_field` and
-their inverses used by the tests. The runtime only uses Leaflet's public API (no plugins),
-and every piece of user text reaches the page through ``textContent`` (never
-``innerHTML``).
+Each :class:`~yulin_gis.mapelements.CompactLayer` writes its layer as one JSON document in
+a ``<script type="application/json" class="yulin-data">`` element; the runtime
+(``yulin_gis/static/yulinmap.js`` and ``yulinmap.css``, our own code, put once in the page
+header by the folium elements) reads it. This module holds the format:
+:func:`encode_varints`, :func:`encode_geometry`, :func:`encode_field` and their inverses
+used by the tests. The runtime only uses Leaflet's public API, and every piece of user text
+reaches the page through ``textContent`` (never ``innerHTML``).
 
-What the runtime does:
+What the runtime does (``window.yulinCompact(map)`` returns one controller per map):
 
 * decodes the compact geometry (quantised integer coordinates, delta-encoded, written as
   variable-length digits of an 89-character alphabet; see :func:`encode_varints`) and the
   columnar attributes (a dictionary of distinct values per field, prefix/suffix-coded when
   long, plus one code per feature; see :func:`encode_field`);
-* draws each layer with one style per legend class, never one per feature. Small maps
-  (SVG) and labelled layers get one Leaflet object per feature. Layers of canvas maps
-  (above ``canvas_threshold`` features) are *packed*: coordinates stay in typed arrays in
-  Web Mercator metres, are projected on each view change, simplified to 1 px and drawn
-  class by class on one ``L.Canvas`` subclass; hover and click use a uniform grid index
-  and point-in-polygon tests, with a highlight outline, tooltip and popup. (Creating tens
-  of thousands of ``L.Polygon`` objects is what makes big Leaflet maps slow: mostly
-  garbage collection.) Hidden layers are built on first display;
-* adds the controls: layer panel with a "style by" switch, legend (with counts), search,
-  scale bar, fullscreen toggle, distance measurement and a title;
-* exposes ``window.yulinMap`` (``map``, ``ready``, ``stats()``, ``search(text)``,
-  ``show(layer, feature)``, ``bounds(layer, feature)``, ``setStyle(layer, option)``, ``t``
-  timings) for tests, benchmarks and embedding.
+* draws each layer with one style per legend class, never one per feature. Small layers
+  (SVG) and labelled layers get one Leaflet object per feature. Canvas layers (above
+  ``canvas_threshold`` features) are *packed*: coordinates stay in typed arrays in Web
+  Mercator metres, are projected on each view change, simplified to 1 px and drawn class by
+  class on one ``L.Canvas`` subclass; hover and click use a uniform grid index and
+  point-in-polygon tests, with a highlight outline, tooltip and popup. (Creating tens of
+  thousands of ``L.Polygon`` objects is what makes big Leaflet maps slow: mostly garbage
+  collection.) Hidden layers are built on first display;
+* the controls our elements ask for: legend (with counts), "style by" switch, search and
+  title (the layer panel, fullscreen, measurement and minimap are folium's);
+* exposes the controller as ``window.yulinMap`` (``map``, ``layers``, ``ready``,
+  ``stats()``, ``search(text)``, ``show(layer, feature)``, ``bounds(layer, feature)``,
+  ``setStyle(layer, option)``, ``t`` timings) for tests, benchmarks and embedding.
 """
 
 from __future__ import annotations
