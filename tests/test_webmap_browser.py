@@ -190,3 +190,34 @@ def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) 
     assert log["errors"] == []
     assert log["dialogs"] == []
     page.close()
+
+
+def test_points_and_mixed_compounds_drawn(browser: Browser, tmp_path: Path) -> None:
+    """Issue 12: point and mixed compound layers, packages of points as hulls, in Chromium."""
+    from yulin_gis.planmap import PlanLayers, plan_map, save_map
+
+    polys = [shapely.box(110.15 + i * 0.002, 22.63, 110.151 + i * 0.002, 22.631) for i in range(3)]
+    points = [shapely.Point(110.16, 22.64), shapely.Point(110.161, 22.641),
+              shapely.Point(117.0, 36.6)]  # the last one 1,500 km away, 待核实
+    comp = gpd.GeoDataFrame(
+        {"compound_id": [f"C{i}" for i in range(6)], "name": [HOSTILE, *(f"小区{i}" for i in range(5))],
+         "status": ["planned"] * 5 + ["待核实"]}, geometry=[*polys, *points], crs="EPSG:4326")
+    packages = gpd.GeoDataFrame({"package_id": ["P1"]}, crs="EPSG:4326",
+                                geometry=[shapely.MultiPoint([(110.16, 22.64), (110.161, 22.641)])])
+    save_map(plan_map(PlanLayers(comp, packages=packages), renderer="canvas"), tmp_path / "p.html")
+    page, log = _open(browser, tmp_path / "p.html")
+    stats = page.evaluate("window.yulinMap.stats()")
+    assert stats["layers"]["小区"]["drawn"] == 3
+    assert stats["layers"]["小区（点位）"]["drawn"] == 3
+    assert stats["layers"]["改造片区"]["drawn"] == 1
+    # Framed on Yulin, not zoomed out to the far compound.
+    assert page.evaluate("window.yulinMap.map.getZoom()") >= 13
+    assert page.evaluate("window.yulinMap.map.getBounds().getEast()") < 111
+    page.mouse.move(*_feature_xy(page, list(stats["layers"]).index("小区"), 0))
+    tip = "document.querySelector('.leaflet-tooltip.yl-tipbox')"  # not the package labels
+    page.wait_for_function(f"{tip} && {tip}.textContent.includes('onerror')")
+    assert page.evaluate("document.querySelectorAll('.leaflet-tooltip img').length") == 0
+    assert page.evaluate("window.__pwned === undefined")
+    assert log["requests"] == []
+    assert log["errors"] == []
+    page.close()
