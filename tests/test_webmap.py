@@ -56,9 +56,11 @@ def compounds() -> gpd.GeoDataFrame:
 
 
 def _data(page: str) -> dict[str, Any]:
-    m = re.search(r'<script type="application/json" id="yulin-data">(.*?)</script>', page, re.S)
-    assert m is not None
-    return json.loads(m.group(1))
+    """The compact layers' data, as the page holds it (one JSON script per layer)."""
+    found = re.findall(r'<script type="application/json" class="yulin-data" id="[^"]+">(.*?)</script>',
+                       page, re.S)
+    assert found
+    return {"layers": [json.loads(f) for f in found]}
 
 
 class _Refs(HTMLParser):
@@ -100,7 +102,7 @@ def test_offline_page_references_nothing_online(compounds: gpd.GeoDataFrame) -> 
     assert "BSD 2-Clause" in page
     assert "url(images/" not in page
     assert "sourceMappingURL" not in page
-    assert _data(page)["basemaps"] == [{"id": "none", "name": "无底图", "tiles": []}]
+    assert "L.tileLayer" not in page  # no basemap by default
     # Chinese text is UTF-8, not \\uXXXX escapes.
     assert "玉州小区" in page
     assert "\\u7389" not in page
@@ -110,7 +112,8 @@ def test_online_mode_links_cdn(compounds: gpd.GeoDataFrame) -> None:
     offline = build_map([_layer(compounds)])
     online = build_map([_layer(compounds)], offline=False)
     srcs = _refs(online).refs
-    assert any(s.startswith("https://unpkg.com/leaflet@") and s.endswith("leaflet.js") for s in srcs)
+    assert any(s.startswith("https://cdn.jsdelivr.net/npm/leaflet@") and s.endswith("leaflet.js")
+               for s in srcs)
     assert len(online) < len(offline) - 100_000
 
 
@@ -123,7 +126,7 @@ def test_hostile_text_is_never_markup(compounds: gpd.GeoDataFrame) -> None:
     data = _data(page)  # JSON decoding restores the exact text for textContent in the page
     names = data["layers"][0]["fields"][0]["dict"]
     assert names[1:4] == HOSTILE
-    assert data["title"] == "</title><script>alert(4)</script>"
+    assert json.loads(re.search(r"\.title\((.*?)\);", page).group(1)) == "</title><script>alert(4)</script>"
     assert "&lt;/title&gt;" in page.split("</title>")[0]
     runtime = page[page.rindex("<script>"):]
     assert "innerHTML" not in runtime
@@ -248,8 +251,8 @@ def test_write_map_is_atomic(compounds: gpd.GeoDataFrame, tmp_path: Path) -> Non
 
 
 def test_large_layer_switches_to_canvas(compounds: gpd.GeoDataFrame) -> None:
-    assert _data(build_map([_layer(compounds)]))["canvas"] is False
-    assert _data(build_map([_layer(compounds)], canvas_threshold=3))["canvas"] is True
+    assert _data(build_map([_layer(compounds)]))["layers"][0]["canvas"] is False
+    assert _data(build_map([_layer(compounds)], canvas_threshold=3))["layers"][0]["canvas"] is True
 
 
 @settings(max_examples=60, deadline=None)
@@ -279,9 +282,18 @@ def _tiff(path: Path, bands: int, dtype: str) -> Path:
 def test_raster_overlays(compounds: gpd.GeoDataFrame, tmp_path: Path) -> None:
     dem = _tiff(tmp_path / "dem.tif", 1, "float32")
     ortho = _tiff(tmp_path / "ortho.tif", 3, "uint8")
-    data = _data(build_map([_layer(compounds)], raster_overlays=[
-        RasterOverlay(dem, "高程（米）", max_size=16), RasterOverlay(ortho, "正射影像", show=False)]))
-    dem_rec, ortho_rec = data["rasters"]
+    from folium.raster_layers import ImageOverlay
+
+    from yulin_gis.mapelements import RasterLegend
+
+    page = render_map([_layer(compounds)], raster_overlays=[
+        RasterOverlay(dem, "高程（米）", max_size=16), RasterOverlay(ortho, "正射影像", show=False)])
+    images = [c for c in page.map._children.values() if isinstance(c, ImageOverlay)]
+    legends = [json.loads(c.record) for c in page.map._children.values()
+               if isinstance(c, RasterLegend)]
+    dem_rec, ortho_rec = ({"url": i.url, "bounds": i.bounds, "show": i.show, **lg}
+                          for i, lg in zip(images, legends, strict=True))
+    assert dem_rec["url"] in page.html
     png = base64.b64decode(dem_rec["url"].split(",", 1)[1])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
@@ -329,3 +341,12 @@ def test_long_dictionaries_are_prefix_coded(compounds: gpd.GeoDataFrame) -> None
     assert len(json.dumps(ids["dict"])) < 0.6 * len(json.dumps(decode_field(ids)))
     assert decode_field(ids) == [*(f"YL{i:06d}" for i in range(200) if i != 5), None]
     assert "fc" not in names  # five distinct names: left as they are
+
+
+def test_braces_in_text_are_not_templated(compounds: gpd.GeoDataFrame) -> None:
+    """branca compiles element text as Jinja; ours must pass through unchanged."""
+    named = compounds.assign(name=["{{ 7*7 }}", "{% if 1 %}x{% endif %}", "{#c#}", "a", "b"])
+    page = build_map([MapLayer("小区", named, tooltip={"name": "名称"})], title="{{ 6*6 }}")
+    assert _data(page)["layers"][0]["fields"][0]["dict"][:3] == [
+        "{{ 7*7 }}", "{% if 1 %}x{% endif %}", "{#c#}"]
+    assert '"{{ 6*6 }}"' in page

@@ -135,7 +135,7 @@ def test_offline_map_draws_everything(browser: Browser, tmp_path: Path) -> None:
     assert "高程（米）" in legend
     assert "重点改造" in legend
     assert "管线" in legend
-    assert "老旧小区（70）" in page.inner_text(".yl-panel")
+    assert "老旧小区（70）" in page.inner_text(".leaflet-control-layers")  # folium LayerControl
     assert page.evaluate("window.__pwned === undefined")
     assert log["requests"] == []
     assert log["errors"] == []
@@ -177,16 +177,47 @@ def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) 
     # Show the hidden layer from the panel.
     page.get_by_text("设施（2）").click()
     assert page.evaluate("window.yulinMap.stats().layers['设施'].drawn") == 2
-    # Measure: two clicks about 300 px apart give a distance in metres.
-    page.get_by_text("测距").click()
+    # Measure (folium.plugins.MeasureControl, in Chinese): two clicks ~300 px apart.
+    page.hover(".leaflet-control-measure")
+    page.click(".leaflet-control-measure .js-start")
     page.mouse.click(300, 400)
     page.mouse.click(600, 400)
-    text = page.inner_text(".leaflet-bottom.leaflet-left")
-    assert "距离" in text
-    assert ("米" in text)
-    assert page.evaluate("window.yulinMap.measure.pts.length") == 2
+    text = page.inner_text(".leaflet-control-measure .js-results")
+    assert "米" in text
     assert page.evaluate("!!document.querySelector('.leaflet-control-scale')")
+    assert page.evaluate("!!document.querySelector('.leaflet-control-zoom-fullscreen')")
     assert log["requests"] == []
     assert log["errors"] == []
     assert log["dialogs"] == []
+    page.close()
+
+
+def test_points_and_mixed_compounds_drawn(browser: Browser, tmp_path: Path) -> None:
+    """Issue 12: point and mixed compound layers, packages of points as hulls, in Chromium."""
+    from yulin_gis.planmap import PlanLayers, plan_map, save_map
+
+    polys = [shapely.box(110.15 + i * 0.002, 22.63, 110.151 + i * 0.002, 22.631) for i in range(3)]
+    points = [shapely.Point(110.16, 22.64), shapely.Point(110.161, 22.641),
+              shapely.Point(117.0, 36.6)]  # the last one 1,500 km away, 待核实
+    comp = gpd.GeoDataFrame(
+        {"compound_id": [f"C{i}" for i in range(6)], "name": [HOSTILE, *(f"小区{i}" for i in range(5))],
+         "status": ["planned"] * 5 + ["待核实"]}, geometry=[*polys, *points], crs="EPSG:4326")
+    packages = gpd.GeoDataFrame({"package_id": ["P1"]}, crs="EPSG:4326",
+                                geometry=[shapely.MultiPoint([(110.16, 22.64), (110.161, 22.641)])])
+    save_map(plan_map(PlanLayers(comp, packages=packages), renderer="canvas"), tmp_path / "p.html")
+    page, log = _open(browser, tmp_path / "p.html")
+    stats = page.evaluate("window.yulinMap.stats()")
+    assert stats["layers"]["小区"]["drawn"] == 3
+    assert stats["layers"]["小区（点位）"]["drawn"] == 3
+    assert stats["layers"]["改造片区"]["drawn"] == 1
+    # Framed on Yulin, not zoomed out to the far compound.
+    assert page.evaluate("window.yulinMap.map.getZoom()") >= 13
+    assert page.evaluate("window.yulinMap.map.getBounds().getEast()") < 111
+    page.mouse.move(*_feature_xy(page, list(stats["layers"]).index("小区"), 0))
+    tip = "document.querySelector('.leaflet-tooltip.yl-tipbox')"  # not the package labels
+    page.wait_for_function(f"{tip} && {tip}.textContent.includes('onerror')")
+    assert page.evaluate("document.querySelectorAll('.leaflet-tooltip img').length") == 0
+    assert page.evaluate("window.__pwned === undefined")
+    assert log["requests"] == []
+    assert log["errors"] == []
     page.close()

@@ -1,13 +1,11 @@
-"""Assets of the offline web maps: Leaflet from the installed wheel, basemaps, raster overlays.
+"""Basemaps and raster overlays of the web maps (Leaflet itself: :mod:`yulin_gis.offline`).
 
-* :func:`leaflet_head` returns the ``<head>`` snippet that loads Leaflet: inlined from the
-  installed ``xstatic-leaflet`` package (CSS images as data URIs, licence notice kept) when
-  offline, or CDN links when online. Third-party code is never stored in this repository.
 * :func:`resolve_basemaps` turns basemap names (``"none"``, ``"osm"``, ``"tianditu"``,
   ``"tianditu_img"``, ``"gaode"``, ``"gaode_img"``) or XYZ/WMTS URL templates into tile
   specifications for the page.
 * :class:`RasterOverlay` and :func:`raster_overlay_payload` turn a GeoTIFF (DEM,
-  waterlogging depth, orthophoto) into a PNG data URI placed with ``L.imageOverlay``.
+  waterlogging depth, orthophoto) into a PNG data URI (Pillow) for
+  ``folium.raster_layers.ImageOverlay``.
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ import html
 import logging
 import os
 import re
-import struct
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,112 +28,15 @@ from yulin_gis.errors import InputFileError, SchemaError
 __all__ = [
     "BASEMAP_NAMES",
     "GCJ02_BASEMAPS",
-    "LEAFLET_LICENSE",
     "RAMPS",
     "RasterOverlay",
     "TileSpec",
     "encode_png",
-    "leaflet_head",
     "raster_overlay_payload",
     "resolve_basemaps",
 ]
 
 logger = logging.getLogger(__name__)
-
-LEAFLET_LICENSE = """Leaflet {version} (https://leafletjs.com), inlined from the installed xstatic-leaflet package.
-BSD 2-Clause License
-Copyright (c) 2010-2022, Vladimir Agafonkin
-Copyright (c) 2010-2011, CloudMade
-All rights reserved.
-
-Redistribution and use in source and binary forms, with or without modification, are
-permitted provided that the following conditions are met:
-
-   1. Redistributions of source code must retain the above copyright notice, this list of
-      conditions and the following disclaimer.
-
-   2. Redistributions in binary form must reproduce the above copyright notice, this list
-      of conditions and the following disclaimer in the documentation and/or other materials
-      provided with the distribution.
-
-THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND ANY
-EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED WARRANTIES OF
-MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE
-COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL,
-EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE
-GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED
-AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING
-NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED
-OF THE POSSIBILITY OF SUCH DAMAGE."""
-
-_CDN = "https://unpkg.com/leaflet@{version}/dist/"
-
-
-def _leaflet_dir() -> tuple[Path, str]:
-    try:
-        import xstatic.pkg.leaflet as xleaflet
-    except ImportError as exc:  # pragma: no cover - declared dependency
-        raise InputFileError(
-            "the xstatic-leaflet package is not installed; install it (pip install "
-            "xstatic-leaflet) or build the map with offline=False"
-        ) from exc
-    return Path(xleaflet.BASE_DIR), str(xleaflet.VERSION)
-
-
-def _data_uri(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def leaflet_head(offline: bool = True) -> str:
-    """Return the ``<head>`` HTML that loads Leaflet's CSS and JavaScript.
-
-    Parameters
-    ----------
-    offline
-        ``True`` inlines ``leaflet.css`` (with its images as data URIs) and ``leaflet.js``
-        from the installed ``xstatic-leaflet`` package, preceded by Leaflet's licence in an
-        HTML comment; the page then needs no network. ``False`` links unpkg's CDN.
-
-    Returns
-    -------
-    str
-        HTML elements to place inside ``<head>``.
-    """
-    base, version = _leaflet_dir()
-    if not offline:
-        cdn = _CDN.format(version=version)
-        return (
-            f'<link rel="stylesheet" href="{cdn}leaflet.css">\n'
-            f'<script src="{cdn}leaflet.js"></script>\n'
-        )
-    css = (base / "leaflet.css").read_text(encoding="utf-8")
-
-    def _inline(match: re.Match[str]) -> str:
-        image = base / match.group(1)
-        return f"url({_data_uri(image.read_bytes(), 'image/png')})"
-
-    css = re.sub(r"url\((images/[\w.-]+\.png)\)", _inline, css)
-    js = (base / "leaflet.js").read_text(encoding="utf-8")
-    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", js)
-    if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - sanity
-        raise InputFileError("installed Leaflet assets contain a closing tag; cannot inline")
-    # Leaflet sets L.Icon.Default's path from the CSS; give it the inlined marker icons.
-    icons = {
-        name: _data_uri((base / "images" / f"{name}.png").read_bytes(), "image/png")
-        for name in ("marker-icon", "marker-icon-2x", "marker-shadow")
-    }
-    icon_js = (
-        "L.Icon.Default.mergeOptions({"
-        f"iconUrl:'{icons['marker-icon']}',iconRetinaUrl:'{icons['marker-icon-2x']}',"
-        f"shadowUrl:'{icons['marker-shadow']}'}});L.Icon.Default.prototype._getIconUrl="
-        "function(n){return this.options[n+'Url'];};"
-    )
-    notice = LEAFLET_LICENSE.format(version=version).replace("--", "- -")
-    return (
-        f"<!--\n{notice}\n-->\n<style>{css}</style>\n<script>{js}</script>\n"
-        f"<script>{icon_js}</script>\n"
-    )
-
 
 # ---------------------------------------------------------------- basemaps
 
@@ -222,7 +121,7 @@ def resolve_basemaps(
     ----------
     basemap
         One name or template, or several (the first is shown, the others are offered in the
-        layer panel). Names: ``none``, ``osm``, ``tianditu``, ``tianditu_img``, ``gaode``,
+        layer panel). Names: ``none`` (alias ``offline``), ``osm``, ``tianditu``, ``tianditu_img``, ``gaode``,
         ``gaode_img``. A template is any XYZ URL with ``{z}/{x}/{y}`` (optionally ``{s}``
         for subdomains a–c) or a WMTS KVP URL with ``{TileMatrix}/{TileRow}/{TileCol}``,
         e.g. an intranet tile server.
@@ -240,6 +139,7 @@ def resolve_basemaps(
     out: list[dict[str, Any]] = []
     for item in names:
         key = item.strip().lower()
+        key = "none" if key == "offline" else key
         tiles: list[TileSpec]
         if key == "none":
             tiles = []
@@ -310,25 +210,17 @@ class RasterOverlay:
     max_size: int = 2048
 
 
-def _crc_chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(
-        ">I", zlib.crc32(tag + data) & 0xFFFFFFFF
-    )
-
-
 def encode_png(rgba: NDArray[np.uint8]) -> bytes:
-    """Encode an ``(height, width, 4)`` uint8 array as an RGBA PNG (no dependencies)."""
+    """Encode an ``(height, width, 4)`` uint8 array as an RGBA PNG (with Pillow)."""
+    import io
+
+    from PIL import Image
+
     if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
         raise ValueError("encode_png expects an (h, w, 4) uint8 array")
-    h, w, _ = rgba.shape
-    raw = np.concatenate([np.zeros((h, 1), np.uint8), rgba.reshape(h, w * 4)], axis=1)
-    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
-    return b"".join([
-        b"\x89PNG\r\n\x1a\n",
-        _crc_chunk(b"IHDR", header),
-        _crc_chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)),
-        _crc_chunk(b"IEND", b""),
-    ])
+    buf = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=False, compress_level=6)
+    return buf.getvalue()
 
 
 def _hex_rgb(colors: Sequence[str]) -> NDArray[np.float64]:
@@ -435,7 +327,7 @@ def raster_overlay_payload(
     logger.info("raster overlay %s: %d x %d px", overlay.name, width, height)
     return {
         "name": overlay.name,
-        "url": _data_uri(encode_png(rgba), "image/png"),
+        "url": "data:image/png;base64," + base64.b64encode(encode_png(rgba)).decode("ascii"),
         "bounds": [[south, west], [north, east]],
         "opacity": float(overlay.opacity),
         "show": bool(overlay.show),

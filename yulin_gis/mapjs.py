@@ -1,33 +1,32 @@
-"""The page format of the offline web maps: data encoding and our own JavaScript runtime.
+"""The data format of the compact map layers and the Python side of our JavaScript runtime.
 
-:mod:`yulin_gis.webmap` writes the map data as one JSON document into a
-``<script type="application/json" id="yulin-data">`` element and appends the runtime
-(``yulin_gis/static/yulinmap.js`` and ``yulinmap.css``, our own code, read by
-:func:`runtime_js` / :func:`runtime_css`) after it. This module also holds the Python side
-of the format: :func:`encode_varints`, :func:`encode_geometry`, :func:`encode_field` and
-their inverses used by the tests. The runtime only uses Leaflet's public API (no plugins),
-and every piece of user text reaches the page through ``textContent`` (never
-``innerHTML``).
+Each :class:`~yulin_gis.mapelements.CompactLayer` writes its layer as one JSON document in
+a ``<script type="application/json" class="yulin-data">`` element; the runtime
+(``yulin_gis/static/yulinmap.js`` and ``yulinmap.css``, our own code, put once in the page
+header by the folium elements) reads it. This module holds the format:
+:func:`encode_varints`, :func:`encode_geometry`, :func:`encode_field` and their inverses
+used by the tests. The runtime only uses Leaflet's public API, and every piece of user text
+reaches the page through ``textContent`` (never ``innerHTML``).
 
-What the runtime does:
+What the runtime does (``window.yulinCompact(map)`` returns one controller per map):
 
 * decodes the compact geometry (quantised integer coordinates, delta-encoded, written as
   variable-length digits of an 89-character alphabet; see :func:`encode_varints`) and the
   columnar attributes (a dictionary of distinct values per field, prefix/suffix-coded when
   long, plus one code per feature; see :func:`encode_field`);
-* draws each layer with one style per legend class, never one per feature. Small maps
-  (SVG) and labelled layers get one Leaflet object per feature. Layers of canvas maps
-  (above ``canvas_threshold`` features) are *packed*: coordinates stay in typed arrays in
-  Web Mercator metres, are projected on each view change, simplified to 1 px and drawn
-  class by class on one ``L.Canvas`` subclass; hover and click use a uniform grid index
-  and point-in-polygon tests, with a highlight outline, tooltip and popup. (Creating tens
-  of thousands of ``L.Polygon`` objects is what makes big Leaflet maps slow: mostly
-  garbage collection.) Hidden layers are built on first display;
-* adds the controls: layer panel with a "style by" switch, legend (with counts), search,
-  scale bar, fullscreen toggle, distance measurement and a title;
-* exposes ``window.yulinMap`` (``map``, ``ready``, ``stats()``, ``search(text)``,
-  ``show(layer, feature)``, ``bounds(layer, feature)``, ``setStyle(layer, option)``, ``t``
-  timings) for tests, benchmarks and embedding.
+* draws each layer with one style per legend class, never one per feature. Small layers
+  (SVG) and labelled layers get one Leaflet object per feature. Canvas layers (above
+  ``canvas_threshold`` features) are *packed*: coordinates stay in typed arrays in Web
+  Mercator metres, are projected on each view change, simplified to 1 px and drawn class by
+  class on one ``L.Canvas`` subclass; hover and click use a uniform grid index and
+  point-in-polygon tests, with a highlight outline, tooltip and popup. (Creating tens of
+  thousands of ``L.Polygon`` objects is what makes big Leaflet maps slow: mostly garbage
+  collection.) Hidden layers are built on first display;
+* the controls our elements ask for: legend (with counts), "style by" switch, search and
+  title (the layer panel, fullscreen, measurement and minimap are folium's);
+* exposes the controller as ``window.yulinMap`` (``map``, ``layers``, ``ready``,
+  ``stats()``, ``search(text)``, ``show(layer, feature)``, ``bounds(layer, feature)``,
+  ``setStyle(layer, option)``, ``t`` timings) for tests, benchmarks and embedding.
 """
 
 from __future__ import annotations
@@ -94,26 +93,24 @@ def encode_varints(values: NDArray[np.integer[Any]] | Sequence[int]) -> str:
         return ""
     if v.min() < 0:
         raise ValueError("encode_varints needs non-negative integers (zigzag first)")
-    u = v.astype(np.uint64)
-    n = np.ones(u.size, dtype=np.int64)
-    cap = np.uint64(_FINAL)
+    u = v.astype(np.int32) if v.max() < 2**31 else v  # narrower arrays are faster
+    n = np.ones(u.size, dtype=np.int8)
+    cap = _FINAL
     while True:
         more = u >= cap
         if not more.any():
             break
         n += more
-        cap = cap * np.uint64(_CONT)
-    starts = np.cumsum(n) - n
-    out = np.empty(int(n.sum()), dtype=np.uint8)
-    rest = u.copy()
-    for j in range(int(n.max())):
-        sel = n > j
-        last = n[sel] - 1 == j
-        r = rest[sel]
-        digit = np.where(last, r, (r % np.uint64(_CONT)) + np.uint64(_FINAL))
-        out[starts[sel] + j] = _ALPHABET[digit.astype(np.int64)]
-        rest[sel] = r // np.uint64(_CONT)
-    return out.tobytes().decode("ascii")
+        cap *= _CONT
+    width = int(n.max())
+    out = np.empty((u.size, width), dtype=np.uint8)
+    last, q = n - 1, u
+    for j in range(width):  # digit j: (u // 19**j) % 19 + 70, or the final u // 19**j
+        nxt = q // _CONT
+        out[:, j] = _ALPHABET.take(np.where(last == j, q, q - nxt * _CONT + _FINAL))
+        q = nxt
+    used = np.arange(width)[None, :] < n[:, None]
+    return out[used].tobytes().decode("ascii")
 
 
 def decode_varints(text: str, zigzag: bool = False) -> NDArray[np.int64]:
@@ -180,10 +177,14 @@ def encode_geometry(
     geoms: NDArray[Any], kind: str, to_lonlat: Callable[[NDArray[np.float64]], NDArray[np.float64]],
     decimals: int, shift: Callable[..., tuple[NDArray[np.float64], NDArray[np.float64]]] | None,
 ) -> tuple[dict[str, Any], NDArray[np.float64]]:
-    """Encode drawable geometries; return the page record and the lon/lat bounds."""
+    """Encode drawable geometries; return the page record and each one's lon/lat box.
+
+    The boxes are ``(n, 4)``: west, south, east, north.
+    """
     import shapely
 
     parts = rings = None
+    starts: NDArray[Any] = np.arange(len(geoms))
     if kind == "point":
         single = shapely.get_type_id(geoms) == 0
         geoms = np.where(single, geoms, shapely.centroid(geoms))
@@ -201,9 +202,12 @@ def encode_geometry(
             verts = np.diff(ring_off) - 1
             rings = np.diff(offsets[1])
             parts = np.diff(offsets[2]) if gtype == shapely.GeometryType.MULTIPOLYGON else None
+            first_ring = offsets[1][offsets[2][:-1] if parts is not None else starts]
+            starts = ring_off[first_ring] - first_ring  # one closing vertex dropped per ring
         else:
             verts = np.diff(offsets[0])
             parts = np.diff(offsets[1]) if gtype == shapely.GeometryType.MULTILINESTRING else None
+            starts = offsets[0][offsets[1][:-1] if parts is not None else starts]
     xy = to_lonlat(np.asarray(xy, dtype=np.float64))
     if shift is not None:
         sx, sy = shift(xy[:, 0], xy[:, 1])
@@ -218,8 +222,11 @@ def encode_geometry(
         "r": None if rings is None else _counts(rings),
         "v": None if verts is None else encode_varints(verts),
     }
-    bounds = np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
-    return record, bounds
+    boxes = np.column_stack([np.minimum.reduceat(xy[:, 0], starts),
+                             np.minimum.reduceat(xy[:, 1], starts),
+                             np.maximum.reduceat(xy[:, 0], starts),
+                             np.maximum.reduceat(xy[:, 1], starts)])
+    return record, boxes
 
 
 def decode_geometry(record: Mapping[str, Any], kind: str, n: int) -> list[Any]:
@@ -312,6 +319,7 @@ def encode_field(series: pd.Series, fmt: Formatter | None) -> dict[str, Any]:
 
 _FRONT_MIN = 64  # distinct values before prefix/suffix coding is tried
 _FRONT_MAX = 40  # longest shared prefix or suffix written (one character each)
+_DIGIT_CHARS = [chr(48 + i) for i in range(_FRONT_MAX + 1)]
 
 
 def _shared(a: list[str], b: list[str]) -> NDArray[np.int64]:
@@ -334,18 +342,16 @@ def _front_code(values: list[str | None]) -> list[str | None] | None:
     texts = [v for v in values if isinstance(v, str)]
     if len(texts) < 2 or len(texts) != len(idx):
         return None
-    cur, prev = texts[1:], texts[:-1]
-    pre = np.minimum(_shared(cur, prev), _FRONT_MAX)
-    rest_c = [c[p:] for c, p in zip(cur, pre.tolist(), strict=True)]
-    rest_p = [q[p:] for q, p in zip(prev, pre.tolist(), strict=True)]
-    suf = _shared([r[::-1] for r in rest_c], [r[::-1] for r in rest_p])
-    suf = np.minimum(suf, _FRONT_MAX)
-    coded = [chr(48) + chr(48) + texts[0]]
-    coded += [chr(48 + p) + chr(48 + q) + (r[:len(r) - q] if q else r)
-              for p, q, r in zip(pre.tolist(), suf.tolist(), rest_c, strict=True)]
-    before = sum(len(t.encode("utf-8")) for t in texts)
-    after = sum(len(t.encode("utf-8")) for t in coded)
-    if after > 0.9 * before:
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    pre = np.minimum(_shared(texts[1:], texts[:-1]), _FRONT_MAX)
+    rev = [t[::-1] for t in texts]
+    suf = _shared(rev[1:], rev[:-1])  # common suffix of the whole strings, then of the rests
+    suf = np.minimum(np.minimum(suf, np.minimum(lens[1:], lens[:-1]) - pre), _FRONT_MAX)
+    ch = _DIGIT_CHARS
+    coded = [ch[0] + ch[0] + texts[0]]
+    coded += [ch[p] + ch[q] + c[p:len(c) - q]
+              for p, q, c in zip(pre.tolist(), suf.tolist(), texts[1:], strict=True)]
+    if sum(map(len, coded)) > 0.9 * int(lens.sum()):  # characters: Chinese text dominates
         return None
     out: list[str | None] = list(values)
     for i, c in zip(idx, coded, strict=True):

@@ -1,14 +1,18 @@
 """Which layers the planning maps show, and how (styles, legends, Chinese labels).
 
-:func:`plan_map_layers` turns a :class:`~yulin_gis.stages.PlanState` into the
+:func:`plan_map_layers` turns a :class:`~yulin_gis.planmap.PlanLayers` (from a run, a
+``plan.gpkg`` or a :class:`~yulin_gis.stages.PlanState`) into the
 :class:`~yulin_gis.webmap.MapLayer` list of the city overview; the same function, given a
-county or a utility company, gives the per-county and per-utility maps.
+county or a utility company, gives the per-county and per-utility maps. Compounds may be
+polygons, points or both (points are drawn as circle markers); packages that are not
+areas (packages of point compounds) are drawn as their convex hulls.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from yulin_gis.schema import VOCABULARIES
@@ -17,7 +21,7 @@ from yulin_gis.stages import STATUS_ZH
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from yulin_gis.stages import PlanState
+    from yulin_gis.planmap import PlanLayers
     from yulin_gis.webmap import MapLayer
 
 __all__ = ["UTILITY_ZH", "plan_map_layers"]
@@ -42,18 +46,54 @@ _COMPOUND_POPUP = {
 }
 
 
+UNVERIFIED = "待核实"
+"""Status (or its Chinese label) of compounds whose position or data must be checked."""
+
+
 def _present(gdf: gpd.GeoDataFrame, fields: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in fields.items() if k in gdf.columns}
+
+
+def year_text(values: Any) -> pd.Series:
+    """Plan years as text ("2024"), missing as "" (stored as int, float, text or NULL)."""
+    s = pd.Series(values)
+    num = pd.to_numeric(s, errors="coerce")
+    out = num.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    return out.where(num.notna(), "").astype(str)
+
+
+def as_areas(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons as they are; points, lines and collections as convex hulls (never empty)."""
+    import shapely
+
+    geoms = np.asarray(gdf.geometry.values)
+    other = ~np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_missing(geoms)
+    other &= ~shapely.is_empty(geoms)
+    if not other.any():
+        return gdf
+    hull = shapely.convex_hull(geoms[other])
+    thin = ~np.isin(shapely.get_type_id(hull), (3, 6))
+    radius = 0.0003 if gdf.crs is not None and gdf.crs.is_geographic else 30.0
+    hull[thin] = shapely.buffer(hull[thin], radius)
+    geoms = geoms.copy()
+    geoms[other] = hull
+    return gdf.set_geometry(geoms, crs=gdf.crs)
 
 
 def _compound_layer(comp: gpd.GeoDataFrame, years: list[str]) -> MapLayer:
     from yulin_gis.webmap import MapLayer, StyleBy
 
     comp = comp.copy()
-    comp["status_zh"] = comp["status"].map(STATUS_ZH)
+    status = comp["status"].tolist() if "status" in comp.columns else [None] * len(comp)
+    comp["status_zh"] = pd.Series([STATUS_ZH.get(v, v) if isinstance(v, str) else None
+                                   for v in status], index=comp.index, dtype=object)
+    codes = {**STATUS_ZH, **{v: STATUS_ZH.get(v, v) for v in status if isinstance(v, str)}}
+    colors = {**STATUS_COLORS, **{c: "#7b3294" for c, z in codes.items() if z == UNVERIFIED}}
+    if "plan_year" in comp.columns:
+        comp["plan_year"] = year_text(comp["plan_year"]).to_numpy()
     styles = [
         StyleBy("tier", "改造类别", labels=TIER_ZH, colors=TIER_COLORS),
-        StyleBy("status", "规划状态", labels=STATUS_ZH, colors=STATUS_COLORS),
+        StyleBy("status", "规划状态", labels=codes, colors=colors),
         StyleBy("built_year", "建成年代", bins=[1980, 1990, 2000, 2005],
                 bin_labels=["1980年前", "1980—1989", "1990—1999", "2000—2004", "2005年及以后"],
                 colors="YlOrRd"),
@@ -68,13 +108,17 @@ def _compound_layer(comp: gpd.GeoDataFrame, years: list[str]) -> MapLayer:
         styles.append(StyleBy("works_class", "最高改造类别",
                               colors={"基础类": "#fdae61", "完善类": "#abd9e9", "提升类": "#2c7bb6",
                                       "无": "#bdbdbd"}))
+    styles = [st for st in styles if st.column in comp.columns]
+    fit = np.array([z != UNVERIFIED for z in comp["status_zh"]], dtype=bool)
     return MapLayer("小区", comp, style_by=styles,
                     tooltip=_present(comp, {"name": "小区名称", "status_zh": "规划状态"}),
-                    popup=_present(comp, _COMPOUND_POPUP), search_fields=["name", "compound_id"],
-                    formats={"cost_yuan": "{:,.0f}", "priority": "{:.1f}"})
+                    popup=_present(comp, _COMPOUND_POPUP),
+                    search_fields=[c for c in ("name", "compound_id") if c in comp.columns],
+                    formats=_present(comp, {"cost_yuan": "{:,.0f}", "priority": "{:.1f}"}),
+                    fit_mask=fit.tolist() if fit.any() else None)
 
 
-def _boundary_layers(state: PlanState) -> list[MapLayer]:
+def _boundary_layers(state: PlanLayers) -> list[MapLayer]:
     from yulin_gis.webmap import MapLayer
 
     out = []
@@ -82,11 +126,12 @@ def _boundary_layers(state: PlanState) -> list[MapLayer]:
              ("streets", "街道（乡镇）", "#525252", 1.5, {"name": "街道"}),
              ("communities", "社区", "#969696", 1.0, {"name": "社区", "community_id": "社区代码"}))
     for attr, name, colour, weight, tip in specs:
-        gdf = getattr(state.layers, attr)
+        gdf = getattr(state, attr)
         if gdf is not None:
-            out.append(MapLayer(name, gdf, kind="polygon", color=colour, weight=weight,
+            out.append(MapLayer(name, gdf, color=colour, weight=weight,
                                 fill_opacity=0.0, tooltip=_present(gdf, tip),
-                                search_fields=["name"] if attr == "communities" else (),
+                                search_fields=["name"] if attr == "communities" and
+                                "name" in gdf.columns else (),
                                 show=attr != "streets"))
     return out
 
@@ -94,7 +139,10 @@ def _boundary_layers(state: PlanState) -> list[MapLayer]:
 def _package_layer(packages: gpd.GeoDataFrame) -> MapLayer:
     from yulin_gis.webmap import MapLayer, StyleBy
 
-    years = sorted({str(y) for y in packages.get("plan_year", pd.Series(dtype=str)) if str(y)})
+    packages = as_areas(packages)
+    if "plan_year" in packages.columns:
+        packages = packages.assign(plan_year=year_text(packages["plan_year"]).to_numpy())
+    years = sorted({y for y in packages.get("plan_year", pd.Series(dtype=str)) if y})
     styles: list[StyleBy | str] = []
     if years:
         labels = {**{y: f"{y}年" for y in years}, "": "未排入计划"}
@@ -105,19 +153,19 @@ def _package_layer(packages: gpd.GeoDataFrame) -> MapLayer:
              "households": "户数", "cost_yuan": "估算投资（元）", "plan_year": "计划年度",
              "planned_start": "计划开工", "planned_completion": "计划完工",
              "flag_reason": "提示"}
-    return MapLayer("改造片区", packages, kind="polygon", style_by=styles, fill_opacity=0.25,
+    return MapLayer("改造片区", packages, style_by=styles, fill_opacity=0.25,
                     weight=2.0, tooltip={"package_id": "片区编号"},
                     popup=_present(packages, popup), search_fields=["package_id"],
                     label="package_id" if len(packages) <= 60 else None,
-                    formats={"cost_yuan": "{:,.0f}"})
+                    formats=_present(packages, {"cost_yuan": "{:,.0f}"}))
 
 
-def _utility_layers(state: PlanState, owner: str | None) -> list[MapLayer]:
+def _utility_layers(state: PlanLayers, owner: str | None) -> list[MapLayer]:
     from yulin_gis.webmap import MapLayer, StyleBy
 
     out = []
     by_type = StyleBy("utility", "管线类型", labels=UTILITY_ZH, colors=UTILITY_COLORS)
-    nets = state.layers.utilities
+    nets = state.utilities
     if nets is not None:
         if owner is not None:
             nets = nets[nets["owner"] == owner]
@@ -139,7 +187,8 @@ def _utility_layers(state: PlanState, owner: str | None) -> list[MapLayer]:
                                                 "reason": "改造原因", "scope": "范围",
                                                 "households_cut_off": "施工停水/停气影响户数",
                                                 "est_cost_yuan": "估算投资（元）"}),
-                            formats={"length_m": "{:,.0f}", "est_cost_yuan": "{:,.0f}"}))
+                            formats=_present(up, {"length_m": "{:,.0f}",
+                                                  "est_cost_yuan": "{:,.0f}"})))
     jt = state.joint_trenches
     if jt is not None and len(jt):
         out.append(MapLayer("统筹施工路段", jt, kind="line", color="#000000", weight=5.0,
@@ -153,17 +202,18 @@ def _utility_layers(state: PlanState, owner: str | None) -> list[MapLayer]:
     return out
 
 
-def _facility_layers(state: PlanState) -> list[MapLayer]:
+def _facility_layers(state: PlanLayers) -> list[MapLayer]:
     from yulin_gis.webmap import MapLayer, StyleBy
 
     out = []
-    fac = state.layers.facilities
-    if fac is not None:
+    fac = state.facilities
+    if fac is not None and "kind" in fac.columns:
         out.append(MapLayer("公共服务设施", fac, kind="point", show=False, radius=4.0,
                             style_by=StyleBy("kind", "设施类型", labels=FACILITY_ZH),
                             tooltip=_present(fac, {"name": "名称", "kind": "类型"})))
     comp = state.compounds
-    gaps = [c for c in comp.columns if c.startswith("gap_") and comp[c].dtype != object]
+    gaps = [c for c in comp.columns if c.startswith("gap_") and comp[c].dtype != object
+            and "name" in comp.columns]
     if gaps:
         flags = comp[gaps].fillna(False).astype(bool)
         has_gap = flags.any(axis=1)
@@ -173,19 +223,19 @@ def _facility_layers(state: PlanState) -> list[MapLayer]:
         sub["gap_count"] = flags[has_gap].sum(axis=1).to_numpy()
         count = StyleBy("gap_count", "缺少的设施类数", bins=[2, 4],
                         bin_labels=["1类", "2—3类", "4类及以上"], colors="Viridis")
-        out.append(MapLayer("生活圈服务缺口", sub, kind="polygon", style_by=count, show=False,
+        out.append(MapLayer("生活圈服务缺口", sub, style_by=count, show=False,
                             fill_opacity=0.6, tooltip={"name": "小区名称", "gap_kinds": "缺少"}))
     return out
 
 
-def plan_map_layers(state: PlanState, county: str | None = None,
+def plan_map_layers(state: PlanLayers, county: str | None = None,
                     owner: str | None = None) -> list[MapLayer]:
     """The layers of a planning map, bottom first.
 
     Parameters
     ----------
     state
-        The pipeline's results (in any CRS; maps are drawn in WGS84).
+        The results of a run (in any CRS; maps are drawn in WGS84).
     county
         Only this county's compounds and packages (per-county map).
     owner
@@ -194,9 +244,9 @@ def plan_map_layers(state: PlanState, county: str | None = None,
     comp, packages = state.compounds, state.packages
     if county is not None:
         comp = comp[comp["county"] == county]
-        if packages is not None:
+        if packages is not None and "county" in packages.columns:
             packages = packages[packages["county"] == county]
-    years = sorted({str(y) for y in comp.get("plan_year", pd.Series(dtype=str)) if str(y)})
+    years = sorted({y for y in year_text(comp.get("plan_year", pd.Series(dtype=str))) if y})
     layers = [*_boundary_layers(state), _compound_layer(comp, years)]
     if packages is not None and len(packages):
         layers.append(_package_layer(packages))

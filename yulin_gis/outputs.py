@@ -169,33 +169,30 @@ def _stem(name: str) -> str:
 
 
 def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
-    """Write the overview, per-county and per-utility web maps and the static maps."""
-    from yulin_gis.maplayers import plan_map_layers
+    """Write the overview, per-county and per-utility web maps and the static maps.
+
+    The web maps are :func:`yulin_gis.plan_map` folium maps, the same as the API's.
+    """
+    from yulin_gis.planmap import PlanLayers, plan_map, save_map
     from yulin_gis.staticmap import county_maps, overview_map
-    from yulin_gis.webmap import RasterOverlay, write_map
+    from yulin_gis.webmap import RasterOverlay
 
     city = state.profile.city
+    src = PlanLayers.from_state(state)
     rasters = []
     if state.layers.dem_path is not None:
         rasters.append(RasterOverlay(state.layers.dem_path, "数字高程模型（米）", show=False))
     for path in state.options.rasters:  # local GeoTIFFs, e.g. an orthophoto as offline basemap
         rasters.append(RasterOverlay(path, f"影像：{Path(path).stem}", opacity=1.0))
-    files = []
-    options = {"fit": ["小区"], **options}
-    write_map(plan_map_layers(state), maps_dir / "overview.html",
-              title=f"{city}城镇老旧小区改造规划总览", raster_overlays=rasters, **options)
-    files.append(maps_dir / "overview.html")
-    for county in sorted(state.compounds["county"].dropna().astype(str).unique()):
-        path = maps_dir / f"county_{_stem(county)}.html"
-        write_map(plan_map_layers(state, county=county), path, title=f"{county}老旧小区改造规划",
-                  **options)
-        files.append(path)
+    files = [save_map(plan_map(src, rasters=rasters, **options), maps_dir / "overview.html")]
+    counties = state.compounds.get("county", pd.Series(dtype=object))
+    for county in sorted(counties.dropna().astype(str).unique()):
+        files.append(save_map(plan_map(src, county=county, **options),
+                              maps_dir / f"county_{_stem(county)}.html"))
     if state.pipe_upgrades is not None and len(state.pipe_upgrades):
         for owner in sorted(state.pipe_upgrades["owner"].dropna().astype(str).unique()):
-            path = maps_dir / f"utility_{_stem(owner)}.html"
-            write_map(plan_map_layers(state, owner=owner), path, title=f"{owner}管线改造计划",
-                      **options)
-            files.append(path)
+            files.append(save_map(plan_map(src, company=owner, **options),
+                                  maps_dir / f"utility_{_stem(owner)}.html"))
     static_args: dict[str, Any] = {"packages": state.packages, "communities": state.layers.communities,
                    "counties": state.layers.counties, "crs": state.layers.crs}
     overview_args = {**static_args, "counties": None}  # frame the compounds, not whole counties

@@ -1,7 +1,11 @@
-"""Interactive offline web maps (交互式网络地图): one self-contained HTML file per map.
+"""Interactive offline web maps (交互式网络地图) as folium maps.
 
 The builder is generic and data-driven: describe each layer with a :class:`MapLayer`, then
-call :func:`build_map` (returns the HTML) or :func:`write_map` (writes it atomically).
+call :func:`layers_map` (returns a ``folium.Map``: show it in Jupyter, add any folium
+element, ``save()`` it), :func:`build_map` (the HTML) or :func:`write_map` (writes it
+atomically). Each layer becomes a :class:`yulin_gis.mapelements.CompactLayer`; the legend,
+style switch, search and title are our folium elements; fullscreen, measurement and the
+minimap are folium.plugins; every asset is inline (:mod:`yulin_gis.offline`).
 
 Layer configuration
 -------------------
@@ -33,6 +37,8 @@ Layer configuration
 ``interactive``
     ``False`` for layers that must not catch the mouse (e.g. boundaries drawn above
     compounds); layers are listed bottom first and the top one under the mouse answers.
+``fit_mask``
+    Rows the opening view frames (default all; e.g. not the compounds 待核实).
 ``color``, ``stroke``, ``weight``, ``opacity``, ``fill_opacity``, ``radius``
     Paint. ``formats``: ``{column: "{:,.0f} 元" or callable}`` for displayed values.
 
@@ -46,7 +52,7 @@ Example::
                      tooltip={"name": "小区名称", "built_year": "建成年份"},
                      popup={"name": "小区名称", "households": "户数", "cost_yuan": "估算投资（元）"},
                      search_fields=["name"])
-    write_map("maps/overview.html", [layer], title="玉林市老旧小区改造", basemap="none")
+    write_map([layer], "maps/overview.html", title="玉林市老旧小区改造", basemap="none")
 
 Encoding (why the files are small): coordinates are quantised to ``10**-decimals`` degrees
 (5 → about 1 m), delta-encoded along the whole layer and written as variable-length digits
@@ -56,7 +62,7 @@ distinct display values per field (long dictionaries prefix/suffix-coded against
 previous value); Chinese text is UTF-8.
 :func:`yulin_gis.mapjs.decode_geometry` reverses the geometry encoding (used by the
 tests). Maps above ``canvas_threshold`` features draw on a canvas from typed arrays (see
-:mod:`yulin_gis.mapjs`).
+:mod:`yulin_gis.mapelements`).
 
 Other layers of the pipeline: county / street / community boundaries (``style_by=None``,
 ``fill_opacity=0``), packages (``style_by="package_id"`` cycles distinct colours,
@@ -69,38 +75,36 @@ GeoDataFrames and call :func:`write_map` once per map.
 from __future__ import annotations
 
 import html
-import itertools
-import json
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from yulin_gis.errors import OutputError, Problem, ValidationError
 from yulin_gis.mapassets import (
     GCJ02_BASEMAPS,
     RasterOverlay,
-    leaflet_head,
     raster_overlay_payload,
     resolve_basemaps,
 )
 from yulin_gis.mapjs import (
     Formatter,
-    display_value,
     encode_field,
     encode_geometry,
-    encode_varints,
     infer_kind,
     lonlat_transform,
-    runtime_css,
-    runtime_js,
+)
+from yulin_gis.mapstyles import (
+    CATEGORICAL_PALETTE,
+    COLOR_RE,
+    NUMERIC_RAMPS,
+    StyleBy,
+    style_option,
 )
 
 if TYPE_CHECKING:
@@ -114,7 +118,13 @@ __all__ = [
     "RasterOverlay",
     "StyleBy",
     "build_map",
+    "encode_layer",
+    "layers_map",
     "render_map",
+    "robust_extent",
+    "save_html",
+    "split_mixed",
+    "validate_layers",
     "write_map",
 ]
 
@@ -122,58 +132,6 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["auto", "polygon", "line", "point"]
 
-CATEGORICAL_PALETTE = [
-    "#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
-    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#17becf",
-]
-"""Distinct colours cycled over categories without explicit colours."""
-
-NUMERIC_RAMPS: dict[str, list[str]] = {
-    "YlOrRd": ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"],
-    "Blues": ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"],
-    "Greens": ["#edf8e9", "#c7e9c0", "#a1d99b", "#74c476", "#31a354", "#006d2c"],
-    "RdYlGn": ["#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850"],
-    "Viridis": ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"],
-}
-"""Colour ramps (low → high) for numeric classes, interpolated to the number of classes."""
-
-_MISSING_COLOR = "#bdbdbd"
-_OTHER_COLOR = "#969696"
-_COLOR_RE = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9., %]+\)")
-
-
-@dataclass(frozen=True)
-class StyleBy:
-    """One way of colouring a layer: by a categorical or a numeric column.
-
-    Parameters
-    ----------
-    column
-        Column of the layer.
-    title
-        Chinese title for the legend and the style switch (default: the column name).
-    labels
-        Categorical: ``{value: 中文图例}``; its order is the legend's order, values not in
-        it fall into "其他". Without labels, all distinct values are classes (sorted).
-    colors
-        Categorical: ``{value: colour}`` or a list cycled over the classes. Numeric: a key
-        of :data:`NUMERIC_RAMPS` or a list with one colour per class.
-    bins
-        Numeric class edges ``[b0, b1, ...]`` giving classes ``< b0``, ``b0–b1``, …,
-        ``≥ bn`` (a value equal to an edge goes to the upper class).
-    bin_labels
-        Labels for the numeric classes (``len(bins) + 1`` of them).
-    k
-        Number of quantile classes for a numeric column without bins.
-    """
-
-    column: str
-    title: str = ""
-    labels: Mapping[Any, str] | None = None
-    colors: Mapping[Any, str] | Sequence[str] | str | None = None
-    bins: Sequence[float] | None = None
-    bin_labels: Sequence[str] | None = None
-    k: int = 5
 
 
 @dataclass
@@ -197,6 +155,7 @@ class MapLayer:
     fill_opacity: float = 0.55
     radius: float = 5.0
     formats: Mapping[str, Formatter] = field(default_factory=dict)
+    fit_mask: Sequence[bool] | None = None
 
     def style_specs(self) -> list[StyleBy]:
         """Return ``style_by`` normalised to a list of :class:`StyleBy`."""
@@ -219,95 +178,22 @@ class MapPage:
         Features written per layer name.
     skipped
         Per layer name, the row labels of rows without a drawable geometry.
+    map
+        The ``folium.Map`` the page was rendered from.
     """
 
     html: str
     written: dict[str, int]
     skipped: dict[str, list[str]]
+    map: Any = None
 
 
 # ---------------------------------------------------------------- attributes and styles
 
-def _ramp(colors: Sequence[str], n: int) -> list[str]:
-    if n <= 0:
-        return []
-    stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=float)
-    t = np.linspace(0, len(stops) - 1, n)
-    lo = np.floor(t).astype(int).clip(0, len(stops) - 2)
-    rgb = stops[lo] * (1 - (t - lo))[:, None] + stops[lo + 1] * (t - lo)[:, None]
-    return ["#{:02x}{:02x}{:02x}".format(*np.rint(c).astype(int)) for c in rgb]
-
-
-def _is_numeric(spec: StyleBy, s: pd.Series) -> bool:
-    if spec.bins is not None:
-        return True
-    if spec.labels is not None or not pd.api.types.is_numeric_dtype(s):
-        return False
-    return not pd.api.types.is_bool_dtype(s) and s.nunique(dropna=True) > 12
-
-
-def _numeric_classes(spec: StyleBy, s: pd.Series) -> tuple[NDArray[np.int64], list[str], list[str]]:
-    vals = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if spec.bins is not None:
-        edges = [float(b) for b in spec.bins]
-    else:
-        good = vals[np.isfinite(vals)]
-        qs = np.quantile(good, np.linspace(0, 1, spec.k + 1)[1:-1]) if good.size else []
-        edges = sorted({float(f"{q:.3g}") for q in qs})
-    codes = np.searchsorted(np.asarray(edges), vals, side="right").astype(np.int64)
-    fmt = [f"{e:g}" for e in edges]
-    labels = list(spec.bin_labels) if spec.bin_labels is not None else (
-        [f"< {fmt[0]}"] + [f"{a} – {b}" for a, b in itertools.pairwise(fmt)]
-        + [f"≥ {fmt[-1]}"] if fmt else ["全部"]
-    )
-    raw = spec.colors if spec.colors is not None else "YlOrRd"
-    colors = _ramp(NUMERIC_RAMPS[raw], len(labels)) if isinstance(raw, str) else list(raw)  # type: ignore[arg-type]
-    codes[~np.isfinite(vals)] = -1
-    return codes, labels, colors
-
-
-def _categorical_classes(spec: StyleBy, s: pd.Series) -> tuple[NDArray[np.int64], list[str], list[str]]:
-    if spec.labels is not None:
-        cats = list(spec.labels)
-        labels = [str(spec.labels[c]) for c in cats]
-    else:
-        uniq = pd.unique(s.dropna())
-        cats = sorted(uniq.tolist(), key=lambda v: (type(v).__name__, v))
-        labels = [display_value(c) for c in cats]
-    lookup = {c: i for i, c in enumerate(cats)}
-    codes = np.fromiter((lookup.get(v, -2) for v in s.tolist()), dtype=np.int64, count=len(s))
-    codes[s.isna().to_numpy()] = -1
-    raw = spec.colors
-    if isinstance(raw, Mapping):
-        palette = [str(raw.get(c, CATEGORICAL_PALETTE[i % len(CATEGORICAL_PALETTE)]))
-                   for i, c in enumerate(cats)]
-    else:
-        seq = CATEGORICAL_PALETTE if raw is None or isinstance(raw, str) else list(raw)
-        palette = [seq[i % len(seq)] for i in range(len(cats))]
-    return codes, labels, palette
-
-
-def _style_option(spec: StyleBy | None, s: pd.Series | None, layer: MapLayer) -> dict[str, Any]:
-    if spec is None or s is None:
-        return {"title": "", "classes": [{"label": layer.name, "color": layer.color,
-                                          "count": None}], "codes": None}
-    numeric = _is_numeric(spec, s)
-    codes, labels, colors = (_numeric_classes if numeric else _categorical_classes)(spec, s)
-    classes: list[dict[str, Any]] = [{"label": lab, "color": col} for lab, col in zip(labels, colors, strict=False)]
-    for code, label, color in ((-2, "其他", _OTHER_COLOR), (-1, "无数据", _MISSING_COLOR)):
-        if (codes == code).any():
-            codes[codes == code] = len(classes)
-            classes.append({"label": label, "color": color})
-    counts = np.bincount(codes, minlength=len(classes))
-    for c, cnt in zip(classes, counts, strict=False):
-        c["count"] = int(cnt)
-    return {"title": spec.title or spec.column, "classes": classes,
-            "codes": None if not codes.any() else encode_varints(codes)}
-
-
 # ---------------------------------------------------------------- validation and layers
 
-def _validate(layers: Sequence[MapLayer]) -> None:
+def validate_layers(layers: Sequence[MapLayer]) -> None:
+    """Check every layer's columns, CRS, colours and styles; raise all problems at once."""
     problems: list[Problem] = []
 
     def err(code: str, msg: str, layer: str, fld: str | None = None) -> None:
@@ -338,18 +224,24 @@ def _validate(layers: Sequence[MapLayer]) -> None:
                     len(spec.bin_labels) != len(spec.bins) + 1):
                 err("bad-style", "bin_labels needs len(bins) + 1 labels", lyr.name, spec.column)
         for c in colours:
-            if not _COLOR_RE.fullmatch(str(c)):
+            if not COLOR_RE.fullmatch(str(c)):
                 err("bad-colour", f"{c!r} is not a CSS colour", lyr.name)
     if problems:
         raise ValidationError(problems, header="Map layers are not usable")
 
 
-def _encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, Any], NDArray[np.float64] | None, list[str]]:
+def encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, Any], NDArray[np.float64], list[str]]:
+    """Encode a layer: the page record, lon/lat boxes of the rows to frame, rows skipped.
+
+    The boxes (``(n, 4)``: west, south, east, north) are those of the drawn rows inside
+    the layer's ``fit_mask`` (all drawn rows without one).
+    """
     import shapely
 
     gdf = lyr.gdf
     geoms = np.asarray(gdf.geometry.values)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    ok &= shapely.get_type_id(geoms) != 7  # geometry collections: not drawn, listed
     skipped = [str(i) for i in gdf.index[~ok]]
     if skipped:
         logger.warning("map layer %s: %d row(s) without geometry not drawn: %s",
@@ -361,16 +253,17 @@ def _encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, A
         raise ValidationError([Problem("error", "mixed-geometry", "the layer mixes points, lines "
                                        "and polygons; split it or set kind", layer=lyr.name)])
     if len(geoms):
-        geom, bounds = encode_geometry(geoms, kind, lonlat_transform(gdf), decimals, shift)
+        geom, boxes = encode_geometry(geoms, kind, lonlat_transform(gdf), decimals, shift)
     else:
-        geom, bounds = {"scale": 10 ** decimals, "c": "", "p": None, "r": None, "v": None}, None
+        geom = {"scale": 10 ** decimals, "c": "", "p": None, "r": None, "v": None}
+        boxes = np.empty((0, 4))
     columns = list(dict.fromkeys([*lyr.tooltip, *lyr.popup, *lyr.search_fields,
                                   *([lyr.label] if lyr.label else [])]))
     index = {c: i for i, c in enumerate(columns)}
     fields = [encode_field(rows[c], lyr.formats.get(c)) for c in columns]
     specs = lyr.style_specs()
-    styles = [_style_option(s, rows[s.column], lyr) for s in specs] or [
-        _style_option(None, rows.geometry, lyr)]
+    styles = [style_option(s, rows[s.column], lyr) for s in specs] or [
+        style_option(None, rows.geometry, lyr)]
     record = {
         "name": lyr.name, "kind": kind, "n": len(geoms), "show": bool(lyr.show),
         "interactive": bool(lyr.interactive),
@@ -383,12 +276,9 @@ def _encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, A
         "paint": {"weight": lyr.weight, "opacity": lyr.opacity, "fillOpacity": lyr.fill_opacity,
                   "radius": lyr.radius, "stroke": lyr.stroke},
     }
-    return record, bounds, skipped
-
-
-def _script_json(payload: Any) -> str:
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    if lyr.fit_mask is not None:
+        boxes = boxes[np.asarray(lyr.fit_mask, dtype=bool)[ok]]
+    return record, boxes, skipped
 
 
 def _shift_for(bases: list[dict[str, Any]], gaode_shift: bool | None) -> Any:
@@ -406,21 +296,157 @@ def _shift_for(bases: list[dict[str, Any]], gaode_shift: bool | None) -> Any:
     return wgs84_to_gcj02
 
 
-def _page(payload: dict[str, Any], title: str, offline: bool) -> str:
-    return "".join([
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f"<title>{html.escape(title or '地图')}</title>\n",
-        leaflet_head(offline),
-        f"<style>{runtime_css()}</style>\n</head>\n<body>\n<div id=\"yulin-map\"></div>\n",
-        f'<script type="application/json" id="yulin-data">{_script_json(payload)}</script>\n',
-        f"<script>{runtime_js()}</script>\n</body>\n</html>\n",
-    ])
+def robust_extent(boxes: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """``[west, south, east, north]`` of lon/lat boxes, ignoring far outliers.
+
+    A box whose centre lies more than ``max(4 × the 90th percentile, 0.05°)`` from the
+    median centre (a geocoder's mistake 1,500 km away) does not widen the view.
+    """
+    good = boxes[np.all(np.isfinite(boxes), axis=1)]
+    if not len(good):
+        return None
+    if len(good) >= 4:
+        cx, cy = (good[:, 0] + good[:, 2]) / 2, (good[:, 1] + good[:, 3]) / 2
+        mx, my = float(np.median(cx)), float(np.median(cy))
+        d = np.maximum(np.abs(cx - mx) * np.cos(np.radians(my)), np.abs(cy - my))
+        good = good[d <= max(4 * float(np.quantile(d, 0.9)), 0.05)]
+    return np.array([good[:, 0].min(), good[:, 1].min(), good[:, 2].max(), good[:, 3].max()])
+
+
+def split_mixed(lyr: MapLayer) -> list[MapLayer]:
+    """One layer per geometry kind when a layer mixes them (polygons keep the name).
+
+    Points become ``"<name>（点位）"`` and lines ``"<name>（线）"``; a layer of one kind is
+    returned as it is.
+    """
+    import shapely
+
+    if lyr.kind != "auto" or not len(lyr.gdf):
+        return [lyr]
+    geoms = np.asarray(lyr.gdf.geometry.values)
+    tid = shapely.get_type_id(geoms)
+    drawable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & (tid != 7)
+    if infer_kind(geoms[drawable]) is not None:
+        return [lyr]
+    out: list[MapLayer] = []
+    mask = None if lyr.fit_mask is None else np.asarray(lyr.fit_mask, dtype=bool)
+    kinds: tuple[tuple[Kind, tuple[int, ...], str], ...] = (
+        ("polygon", (3, 6), ""), ("line", (1, 2, 5), "（线）"), ("point", (0, 4), "（点位）"))
+    for kind, ids, suffix in kinds:
+        sel = np.isin(tid, ids) | (~drawable if not out else False)
+        if np.isin(tid, ids).any():
+            out.append(replace(lyr, name=lyr.name + (suffix if out else ""), gdf=lyr.gdf[sel],
+                               kind=kind, fit_mask=None if mask is None else mask[sel].tolist()))
+    logger.info("map layer %s mixes geometry kinds: drawn as %s", lyr.name,
+                ", ".join(o.name for o in out))
+    return out
+
+
+def _add_basemaps(m: Any, bases: list[dict[str, Any]], max_zoom: int) -> None:
+    import folium
+
+    several = len(bases) > 1
+    for i, b in enumerate(bases):
+        if not b["tiles"]:
+            if several:
+                folium.FeatureGroup(name=b["name"], overlay=False, show=i == 0).add_to(m)
+            continue
+        for j, t in enumerate(b["tiles"]):
+            folium.TileLayer(t["url"], attr=t["attribution"], subdomains=t["subdomains"] or "a",
+                             max_native_zoom=t["maxNativeZoom"], max_zoom=max_zoom,
+                             name=b["name"] + ("" if j == 0 else " 注记"), overlay=j > 0,
+                             show=i == 0, control=several or j > 0).add_to(m)
+
+
+def _add_rasters(m: Any, overlays: Sequence[RasterOverlay], shift: Any) -> list[NDArray[np.float64]]:
+    from folium.raster_layers import ImageOverlay
+
+    from yulin_gis.mapelements import RasterLegend
+
+    boxes = []
+    for r in overlays:
+        rec = raster_overlay_payload(r, shift)
+        img = ImageOverlay(rec["url"], rec["bounds"], opacity=rec["opacity"], name=rec["name"],
+                           show=rec["show"], interactive=False)
+        img.add_to(m)
+        RasterLegend(img, rec["name"], rec["legend"]).add_to(m)
+        (s, w), (n, e) = rec["bounds"]
+        boxes.append(np.array([[w, s, e, n]]))
+    return boxes
+
+
+def _add_controls(m: Any, layers: Sequence[MapLayer], title: str, bases: list[dict[str, Any]],
+                  max_zoom: int) -> None:
+    import folium
+    from folium import plugins
+
+    from yulin_gis.mapelements import CompactLegend, CompactSearch, MapTitle, StyleSwitch
+
+    if title:
+        MapTitle(title).add_to(m)
+    CompactLegend().add_to(m)
+    if any(len(lyr.style_specs()) > 1 for lyr in layers):
+        StyleSwitch().add_to(m)
+    if any(lyr.search_fields for lyr in layers):
+        CompactSearch().add_to(m)
+    plugins.Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏").add_to(m)
+    plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                           secondary_length_unit="kilometers", primary_area_unit="sqmeters",
+                           secondary_area_unit="hectares", localization="cn").add_to(m)
+    online = [b for b in bases if b["tiles"]]
+    if online:  # the minimap needs tiles: only with an online basemap
+        t = online[0]["tiles"][0]
+        tiles = folium.TileLayer(t["url"], attr=t["attribution"], subdomains=t["subdomains"] or "a")
+        plugins.MiniMap(tile_layer=tiles, position="bottomleft", toggle_display=True).add_to(m)
+    # The layer control lists the map's layers when it renders; made a later child of the
+    # figure, it renders after every layer, those the user adds afterwards included.
+    control = folium.LayerControl(collapsed=False, position="topright")
+    m.get_root().add_child(control, name="yulin_layer_control")
+    control._parent = m
+
+
+def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence[str],
+              offline: bool, gaode_shift: bool | None, raster_overlays: Sequence[RasterOverlay],
+              tianditu_key: str | None, decimals: int, renderer: str, canvas_threshold: int,
+              max_zoom: int, fit: Sequence[str] | None) -> tuple[Any, dict[str, int],
+                                                                  dict[str, list[str]]]:
+    import folium
+
+    from yulin_gis.mapelements import CompactLayer, FitView
+    from yulin_gis.offline import make_offline
+
+    layers = [part for lyr in layers for part in split_mixed(lyr)]
+    validate_layers(layers)
+    bases = resolve_basemaps(basemap, tianditu_key)
+    shift = _shift_for(bases, gaode_shift)
+    m = folium.Map(location=[22.63, 110.16], zoom_start=12, tiles=None, max_zoom=max_zoom,
+                   control_scale=True)
+    m.get_root().title = html.escape(title or "地图")  # type: ignore[attr-defined]
+    _add_basemaps(m, bases, max_zoom)
+    raster_boxes = _add_rasters(m, raster_overlays, shift)
+    boxes = [] if fit else raster_boxes  # rasters are framed unless layers are named
+    total = sum(len(lyr.gdf) for lyr in layers)
+    canvas = renderer == "canvas" or (renderer == "auto" and total > canvas_threshold)
+    written, skipped = {}, {}
+    for lyr in layers:
+        el = CompactLayer(lyr, canvas=canvas, decimals=decimals, shift=shift)
+        el.add_to(m)
+        written[lyr.name], skipped[lyr.name] = el.n, el.skipped
+        if len(el.boxes) and (not fit or any(lyr.name.startswith(f) for f in fit)):
+            boxes.append(el.boxes)
+    _add_controls(m, layers, title, bases, max_zoom)
+    extent = robust_extent(np.vstack(boxes)) if boxes else None
+    if extent is not None:
+        FitView([[float(extent[1]), float(extent[0])],
+                 [float(extent[3]), float(extent[2])]]).add_to(m)
+    if offline:
+        make_offline(m)
+    return m, written, skipped
 
 
 # ---------------------------------------------------------------- public builders
 
-def render_map(
+def layers_map(
     layers: Sequence[MapLayer],
     title: str = "",
     *,
@@ -434,21 +460,23 @@ def render_map(
     canvas_threshold: int = 2000,
     max_zoom: int = 20,
     fit: Sequence[str] | None = None,
-) -> MapPage:
-    """Render layers to a self-contained HTML page.
+) -> Any:
+    """Build a ``folium.Map`` of compact layers with legend, style switch, search and tools.
 
     Parameters
     ----------
     layers
-        Vector layers, bottom first (see the module docstring).
+        Vector layers, bottom first (see the module docstring). A layer mixing points,
+        lines and polygons is drawn as one layer per kind (:func:`split_mixed`).
     title
         Chinese title shown on the map and as the page title.
     basemap
-        ``"none"`` (default, fully offline), ``"osm"``, ``"tianditu"``, ``"tianditu_img"``,
-        ``"gaode"``, ``"gaode_img"`` or an XYZ/WMTS URL template; a list offers several.
+        ``"none"``/``"offline"`` (default, no tiles: the page makes no request), ``"osm"``,
+        ``"tianditu"``, ``"tianditu_img"``, ``"gaode"``, ``"gaode_img"`` or an XYZ/WMTS URL
+        template; a list offers several in the layer control.
     offline
-        ``True`` inlines Leaflet from the installed ``xstatic-leaflet`` (no request leaves
-        the page unless a tiled basemap is chosen); ``False`` links Leaflet's CDN.
+        Carry Leaflet and every plugin inline (:func:`yulin_gis.offline.make_offline`);
+        ``False`` leaves folium's CDN links.
     gaode_shift
         Shift vector data and rasters from WGS84 to GCJ-02. Default: when the first
         basemap is a Gaode one. Set it for intranet tile servers that serve GCJ-02.
@@ -459,68 +487,87 @@ def render_map(
     decimals
         Coordinate precision in decimal places of degrees (5 ≈ 1.1 m, 6 ≈ 0.11 m).
     renderer
-        ``"auto"`` uses canvas above ``canvas_threshold`` features, SVG below.
+        ``"auto"`` packs layers on a canvas above ``canvas_threshold`` features in all.
     canvas_threshold
         Feature count above which ``"auto"`` picks canvas.
     max_zoom
         Highest zoom level.
     fit
         Names of the layers the opening view frames (default: every layer and raster).
+        Far outliers and rows outside a layer's ``fit_mask`` are not framed.
 
     Returns
     -------
-    MapPage
-        The HTML, the features written per layer and the rows skipped per layer.
+    folium.Map
+        Show it in Jupyter, add any folium element, ``save()`` it.
 
     Raises
     ------
     ValidationError
-        A layer lacks a configured column or CRS, mixes geometry kinds, has a bad colour.
+        A layer lacks a configured column or CRS, or has a bad colour.
     SchemaError
         Unknown basemap or missing Tianditu key.
     """
-    _validate(layers)
-    bases = resolve_basemaps(basemap, tianditu_key)
-    shift = _shift_for(bases, gaode_shift)
-    records, all_bounds, written, skipped = [], [], {}, {}
-    for lyr in layers:
-        rec, bounds, skip = _encode_layer(lyr, decimals, shift)
-        records.append(rec)
-        written[lyr.name] = rec["n"]
-        skipped[lyr.name] = skip
-        if bounds is not None and (not fit or lyr.name in fit):
-            all_bounds.append(bounds)
-    rasters = [raster_overlay_payload(r, shift) for r in raster_overlays]
-    for r in rasters if not fit else ():
-        (s, w), (n, e) = r["bounds"]
-        all_bounds.append(np.array([w, s, e, n]))
-    total = sum(written.values())
-    use_canvas = renderer == "canvas" or (renderer == "auto" and total > canvas_threshold)
-    bbox = None
-    if all_bounds:
-        b = np.vstack(all_bounds)
-        bbox = [[float(b[:, 1].min()), float(b[:, 0].min())],
-                [float(b[:, 3].max()), float(b[:, 2].max())]]
-    payload = {"title": title, "layers": records, "rasters": rasters, "basemaps": bases,
-               "bounds": bbox, "center": [22.63, 110.16], "canvas": use_canvas,
-               "maxZoom": max_zoom}
-    page = _page(payload, title, offline)
-    logger.info("map %r: %d layer(s), %d feature(s), %.1f MB", title, len(layers), total,
-                len(page.encode("utf-8")) / 1e6)
-    return MapPage(page, written, skipped)
+    return _assemble(layers, title, basemap=basemap, offline=offline, gaode_shift=gaode_shift,
+                     raster_overlays=raster_overlays, tianditu_key=tianditu_key,
+                     decimals=decimals, renderer=renderer, canvas_threshold=canvas_threshold,
+                     max_zoom=max_zoom, fit=fit)[0]
+
+
+def render_map(layers: Sequence[MapLayer], title: str = "", **options: Any) -> MapPage:
+    """Render layers to a self-contained HTML page (options as :func:`layers_map`).
+
+    Returns
+    -------
+    MapPage
+        The HTML, the folium map, the features written and the rows skipped per layer.
+    """
+    m, written, skipped = _assemble(layers, title, **{**_DEFAULTS, **options})
+    page = m.get_root().render()
+    logger.info("map %r: %d layer(s), %d feature(s), %.1f MB", title, len(written),
+                sum(written.values()), len(page.encode("utf-8")) / 1e6)
+    return MapPage(page, written, skipped, m)
+
+
+_DEFAULTS: dict[str, Any] = {
+    "basemap": "none", "offline": True, "gaode_shift": None, "raster_overlays": (),
+    "tianditu_key": None, "decimals": 5, "renderer": "auto", "canvas_threshold": 2000,
+    "max_zoom": 20, "fit": None,
+}
 
 
 def build_map(layers: Sequence[MapLayer], title: str = "", **options: Any) -> str:
-    """Build an interactive map page and return its HTML (options as :func:`render_map`)."""
+    """Build an interactive map page and return its HTML (options as :func:`layers_map`)."""
     return render_map(layers, title, **options).html
+
+
+def save_html(path: str | os.PathLike[str], page: str) -> Path:
+    """Write an HTML page atomically (temporary file in the same folder, then rename).
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be created or written.
+    """
+    from yulin_gis.io import atomic_path
+
+    target = Path(path)
+    try:
+        with atomic_path(target) as tmp, tmp.open("wb") as fh:
+            fh.write(page.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write map {target}: {exc}") from exc
+    logger.info("wrote map %s", target)
+    return target
 
 
 def write_map(layers: Sequence[MapLayer], path: str | os.PathLike[str], *, title: str = "",
               **options: Any) -> MapPage:
-    """Build a map (options as :func:`build_map`) and write it atomically to ``path``.
-
-    The page is written to a temporary file in the same folder, flushed and renamed over
-    ``path``, so readers never see a half-written map.
+    """Build a map (options as :func:`layers_map`) and write it atomically to ``path``.
 
     Returns
     -------
@@ -533,17 +580,5 @@ def write_map(layers: Sequence[MapLayer], path: str | os.PathLike[str], *, title
         The folder cannot be created or written.
     """
     page = render_map(layers, title, **options)
-    from yulin_gis.io import atomic_path
-
-    target = Path(path)
-    try:
-        with atomic_path(target) as tmp, tmp.open("wb") as fh:
-            fh.write(page.html.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OutputError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"cannot write map {target}: {exc}") from exc
-    logger.info("wrote map %s", target)
+    save_html(path, page.html)
     return page

@@ -1,9 +1,10 @@
-/* yulin_gis offline map runtime (our own code on Leaflet's public API; MIT like the package).
-   Reads the JSON in #yulin-data written by yulin_gis.webmap; see yulin_gis/mapjs.py for the format. */
+/* yulin_gis compact map layers (our own code on Leaflet's public API; MIT like the package).
+   window.yulinCompact(map) returns the map's controller: .layer(data) makes a Leaflet layer from
+   one encoded layer written by yulin_gis.mapelements (format: yulin_gis/mapjs.py); .legend(),
+   .styleSwitch(), .searchControl(), .title(text) and .raster(layer, record) add the controls. */
 (function () {
   'use strict';
-  var TT = {start: performance.now()};  /* timings (ms since navigation) for benchmarks */
-  var D = JSON.parse(document.getElementById('yulin-data').textContent);
+  if (window.yulinCompact) { return; }
   var T = new Int8Array(128), FINAL = 70, CONT = 19, a, k = 0;
   for (a = 0x21; a < 0x7f; a++) {
     if ('"\\<>&'.indexOf(String.fromCharCode(a)) < 0) { T[a] = k++; }
@@ -28,9 +29,6 @@
     if (text !== undefined && text !== null) { e.textContent = String(text); }
     if (parent) { parent.appendChild(e); }
     return e;
-  }
-  function toggleClass(e, cls) {
-    if (L.DomUtil.hasClass(e, cls)) { L.DomUtil.removeClass(e, cls); } else { L.DomUtil.addClass(e, cls); }
   }
   function stop(div) {
     L.DomEvent.disableClickPropagation(div);
@@ -91,31 +89,11 @@
       ctx.restore();
     }
   });
-
-  var useCanvas = D.canvas;
-  var map = L.map('yulin-map', {zoomControl: true,
-                                maxZoom: D.maxZoom, attributionControl: true});
-  var renderer = useCanvas ? new BatchCanvas({padding: 0.5, tolerance: 2}) : L.svg({padding: 0.5});
-  map.createPane('yulinRaster');
-  map.getPane('yulinRaster').style.zIndex = 350;
-
-  /* ---------- basemaps ---------- */
-  var bases = [];
-  D.basemaps.forEach(function (b) {
-    var parts = b.tiles.map(function (t) {
-      return L.tileLayer(t.url, {subdomains: t.subdomains, attribution: t.attribution,
-                                 maxZoom: D.maxZoom, maxNativeZoom: t.maxNativeZoom});
-    });
-    bases.push({name: b.name, layer: parts.length ? L.layerGroup(parts) : null});
-  });
-  var activeBase = bases.length ? bases[0] : null;
-  if (activeBase && activeBase.layer) { activeBase.layer.addTo(map); }
-
   /* ---------- vector layers ---------- */
   function classStyles(LD, opt) {
     var p = LD.paint;
     return opt.classes.map(function (c) {
-      var s = {renderer: renderer, color: p.stroke || c.color, weight: p.weight,
+      var s = {renderer: LD._renderer, color: p.stroke || c.color, weight: p.weight,
                opacity: p.opacity, fillColor: c.color, fillOpacity: p.fillOpacity,
                fillRule: 'nonzero', interactive: LD.interactive};  /* rings oriented in Python */
       if (LD.kind === 'line') { s.color = c.color; s.fill = false; }
@@ -236,8 +214,8 @@
   }
 
   var PackedLayer = L.Layer.extend({
-    initialize: function (LD) {
-      this.LD = LD; this.G = packGeometry(LD); this.painted = 0;
+    initialize: function (LD, R) {
+      this.LD = LD; this.R = R; this.G = packGeometry(LD); this.painted = 0;
       this.PX = new Float32Array(this.G.MX.length); this.PY = new Float32Array(this.G.MX.length);
       this.setOption(LD.styleIdx, true);
     },
@@ -249,10 +227,10 @@
       var order = new Int32Array(LD.n), pos = count.slice(0, nc);
       for (f = 0; f < LD.n; f++) { order[pos[codes[f]]++] = f; }
       this.order = order; this.classStart = count; this.styles = classStyles(LD, opt);
-      if (!quiet && this._map) { packedRenderer.refresh(); }
+      if (!quiet && this._map) { this.R.refresh(); }
     },
-    onAdd: function () { packedRenderer.add(this); },
-    onRemove: function () { packedRenderer.remove(this); },
+    onAdd: function () { this.R.add(this); },
+    onRemove: function () { this.R.remove(this); },
     project: function (k, cx, cy) {
       var MX = this.G.MX, MY = this.G.MY, PX = this.PX, PY = this.PY;
       for (var i = 0; i < MX.length; i++) { PX[i] = k * MX[i] + cx; PY[i] = cy - k * MY[i]; }
@@ -387,10 +365,10 @@
     onAdd: function () { L.Renderer.prototype.onAdd.call(this); },
     add: function (PL) {
       this._packed.push(PL);
-      if (!this._map) { map.addLayer(this); } else { this.refresh(); }
+      if (!this._map) { this.options.map.addLayer(this); } else { this.refresh(); }
     },
     remove: function (PL) {
-      if (hover.LD && hover.LD.group === PL) { clearHover(); }
+      this.options.onRemove(PL);
       this._packed = this._packed.filter(function (q) { return q !== PL; });
       this.refresh();
     },
@@ -409,392 +387,325 @@
     },
     _draw: function () { /* nothing Leaflet-managed is drawn here */ }
   });
-  var packedRenderer = new PackedCanvas({padding: 0.5});
 
-  /* hover tooltip, highlight and popup for packed layers */
-  var hover = {tip: L.tooltip({className: 'yl-tipbox', direction: 'top', offset: [0, -6]}),
-               LD: null, f: -1, hl: null};
-  function packedHit(latlng) {
-    var x = RE * latlng.lng * D2R, y = mercY(latlng.lat), tolPx = 3;
-    var k = packedRenderer._k || 1;
-    for (var i = D.layers.length - 1; i >= 0; i--) {
-      var LD = D.layers[i];
-      if (!LD.packed || !LD.interactive || !map.hasLayer(LD.group)) { continue; }
-      var tol = (LD.kind === 'point' ? LD.paint.radius + tolPx : tolPx) / k;
-      var f = LD.group.hit(x, y, LD.kind === 'polygon' ? 0 : tol);
-      if (f >= 0) { return {LD: LD, f: f}; }
-    }
-    return null;
-  }
-  function clearHover() {
-    if (hover.hl) { map.removeLayer(hover.hl); hover.hl = null; }
-    if (map.hasLayer(hover.tip)) { map.removeLayer(hover.tip); }
-    hover.LD = null; hover.f = -1;
-    map.getContainer().style.cursor = measure.on ? 'crosshair' : '';
-  }
-  function highlight(LD, f) {
-    var s = LD.group.styles[optCodes(LD.styles[LD.styleIdx], LD.n)[f]];
-    var opts = {color: s.color, weight: LD.paint.weight + 2, fill: false, interactive: false,
-                renderer: hlRenderer};
-    var ll = LD.group.latlngs(f);
-    if (LD.kind === 'point') { return L.circleMarker(ll, L.extend(opts, {radius: s.radius + 2})); }
-    return LD.kind === 'polygon' ? L.polygon(ll, opts) : L.polyline(ll, opts);
-  }
-  var hlRenderer = L.svg({padding: 0.1});
-  var pending = null;
-  map.on('mousemove', function (e) {
-    if (pending) { return; }
-    pending = L.Util.requestAnimFrame(function () {
-      pending = null;
-      if (measure.on) { return; }
-      var h = packedHit(e.latlng);
-      if (!h) { if (hover.LD) { clearHover(); } return; }
-      if (h.LD !== hover.LD || h.f !== hover.f) {
-        clearHover();
-        hover.LD = h.LD; hover.f = h.f;
-        hover.hl = highlight(h.LD, h.f).addTo(map);
-        if (h.LD.tooltip.length) { hover.tip.setContent(infoNode(h.LD, h.f, 'tooltip', false)); }
-        map.getContainer().style.cursor = 'pointer';
-      }
-      if (h.LD.tooltip.length) {
-        hover.tip.setLatLng(e.latlng);
-        if (!map.hasLayer(hover.tip)) { hover.tip.addTo(map); }
-      }
-    });
-  });
-  map.on('mouseout', function () { clearHover(); });
-  map.on('click', function (e) {
-    if (measure.on) { return; }
-    var h = packedHit(e.latlng);
-    if (h && h.LD.popup.length) {
-      L.popup({maxWidth: 360}).setLatLng(e.latlng)
-        .setContent(infoNode(h.LD, h.f, 'popup', true)).openOn(map);
-    }
-  });
-
-  function buildLayer(LD) {
-    var geoms = decodeFeatures(LD), opt = LD.styles[LD.styleIdx];
-    var styles = classStyles(LD, opt), codes = optCodes(opt, LD.n);
-    var feats = new Array(LD.n);
-    for (var f = 0; f < LD.n; f++) {
-      var s = styles[codes[f]], lyr;
-      if (LD.kind === 'point') { lyr = L.circleMarker(geoms[f], s); }
-      else if (LD.kind === 'polygon') { lyr = L.polygon(geoms[f], s); }
-      else { lyr = L.polyline(geoms[f], s); }
-      lyr._yf = f;
-      feats[f] = lyr;
-    }
-    LD.feats = feats;
-    var group = L.featureGroup(feats);
-    if (LD.tooltip.length) {
-      group.bindTooltip(function (l) { return infoNode(LD, l._yf, 'tooltip', false); },
-                        {sticky: true, className: 'yl-tipbox'});
-    }
-    if (LD.popup.length) {
-      group.bindPopup(function (l) { return infoNode(LD, l._yf, 'popup', true); },
-                      {maxWidth: 360});
-    }
-    if (LD.label !== null && LD.n <= 2000) {
-      feats.forEach(function (l) {
-        var t = fieldValue(LD.fields[LD.label], l._yf);
-        l.bindTooltip(el('span', null, t), {permanent: true, direction: 'center',
-                                             className: 'yl-label', interactive: false});
-      });
-    }
-    group.on('mouseover', function (e) {
-      var l = e.propagatedFrom || e.layer;
-      if (l && l.setStyle) { l.setStyle({weight: LD.paint.weight + 2}); }
-    });
-    group.on('mouseout', function (e) {
-      var l = e.propagatedFrom || e.layer;
-      if (l && l.setStyle) { l.setStyle({weight: LD.paint.weight}); }
-    });
-    LD.group = group;
-    return group;
-  }
-  function ensureGroup(LD) {
-    if (!LD.group && D.canvas && LD.label === null) {
-      LD.packed = true;
-      LD.group = new PackedLayer(LD);
-    }
-    return LD.group || buildLayer(LD);
-  }
-  function setStyleOption(LD, si) {
-    LD.styleIdx = si;
-    if (!LD.group) { return; }
-    if (LD.packed) { LD.group.setOption(si); clearHover(); return; }
-    var opt = LD.styles[si], styles = classStyles(LD, opt), codes = optCodes(opt, LD.n);
-    for (var f = 0; f < LD.n; f++) { LD.feats[f].setStyle(styles[codes[f]]); }
-  }
-
-  /* ---------- initial view, rasters, layers ---------- */
-  if (D.bounds) { map.fitBounds(D.bounds, {padding: [10, 10]}); }
-  else { map.setView(D.center, 12); }
-
-  D.rasters.forEach(function (R) {
-    R.layer = L.imageOverlay(R.url, R.bounds, {opacity: R.opacity, pane: 'yulinRaster',
-                                               interactive: false});
-    if (R.show) { R.layer.addTo(map); }
-  });
-  TT.parsed = performance.now();
-  D.layers.forEach(function (LD) {
-    LD.styleIdx = 0;
-    if (LD.show) { ensureGroup(LD).addTo(map); }
-  });
-
-  /* ---------- title ---------- */
-  if (D.title) {
-    var Title = L.Control.extend({options: {position: 'topright'}, onAdd: function () {
-      return el('div', 'yl-box yl-title', D.title);
+  /* ---------- one controller per map: layers, hover, legend, style switch, search ---------- */
+  function controller(map) {
+    var TT = {start: performance.now()};  /* timings (ms since navigation) for benchmarks */
+    var C = {map: map, layers: [], rasters: [], ready: false, t: TT};
+    var svg = L.svg({padding: 0.5}), batch = null, hlRenderer = L.svg({padding: 0.1});
+    var hover = {tip: L.tooltip({className: 'yl-tipbox', direction: 'top', offset: [0, -6]}),
+                 LD: null, f: -1, hl: null};
+    var packedR = new PackedCanvas({padding: 0.5, map: map, onRemove: function (PL) {
+      if (hover.LD && hover.LD.group === PL) { clearHover(); }
     }});
-    new Title().addTo(map);
-  }
+    var legendDiv = null, LEGEND_MAX = 30;
 
-  /* ---------- legend ---------- */
-  var legendDiv, LEGEND_MAX = 30;
-  function refreshLegend() {
-    if (!legendDiv) { return; }
-    legendDiv.textContent = '';
-    var any = false;
-    D.layers.forEach(function (LD) {
-      if (!LD.n || !LD.group || !map.hasLayer(LD.group)) { return; }
-      var opt = LD.styles[LD.styleIdx];
-      any = true;
-      el('h4', null, opt.title ? LD.name + ' · ' + opt.title : LD.name, legendDiv);
-      opt.classes.forEach(function (c, i) {
-        if (i === LEGEND_MAX) { el('div', 'yl-row', '… 共 ' + opt.classes.length + ' 类', legendDiv); }
-        if (i >= LEGEND_MAX) { return; }
-        var row = el('div', 'yl-row', null, legendDiv), sw = el('span', 'yl-sw', null, row);
-        sw.style.background = c.color;
-        el('span', null, c.count === null ? c.label : c.label + '（' + c.count + '）', row);
-      });
-    });
-    D.rasters.forEach(function (R) {
-      if (!R.legend || !map.hasLayer(R.layer)) { return; }
-      any = true;
-      el('h4', null, R.name, legendDiv);
-      var g = el('div', 'yl-grad', null, legendDiv);
-      g.style.background = 'linear-gradient(to right,' + R.legend.colors.join(',') + ')';
-      el('div', 'yl-row', R.legend.low + ' — ' + R.legend.high, legendDiv);
-    });
-    legendDiv.style.display = any ? '' : 'none';
-  }
-  var Legend = L.Control.extend({options: {position: 'bottomright'}, onAdd: function () {
-    legendDiv = el('div', 'yl-box yl-legend');
-    stop(legendDiv);
-    return legendDiv;
-  }});
-  new Legend().addTo(map);
-
-  /* ---------- layer panel (basemaps, layers, style switch) ---------- */
-  var Panel = L.Control.extend({options: {position: 'topright'}, onAdd: function () {
-    var div = el('div', 'yl-box yl-panel');
-    stop(div);
-    var head = el('div', null, null, div), btn = el('a', null, '图层 ▾', head);
-    btn.href = '#'; btn.setAttribute('role', 'button');
-    var body = el('div', null, null, div);
-    L.DomEvent.on(btn, 'click', function (e) {
-      L.DomEvent.preventDefault(e);
-      body.style.display = body.style.display === 'none' ? '' : 'none';
-    });
-    if (bases.length > 1) {
-      el('h4', null, '底图', body);
-      bases.forEach(function (b, i) {
-        var lab = el('label', null, null, body), inp = el('input', null, null, lab);
-        inp.type = 'radio'; inp.name = 'yl-base'; inp.checked = (i === 0);
-        el('span', null, ' ' + b.name, lab);
-        L.DomEvent.on(inp, 'change', function () {
-          if (activeBase && activeBase.layer) { map.removeLayer(activeBase.layer); }
-          activeBase = b;
-          if (b.layer) { b.layer.addTo(map); b.layer.eachLayer(function (t) { t.bringToBack(); }); }
-        });
-      });
-    }
-    el('h4', null, '图层', body);
-    D.layers.forEach(function (LD) {
-      var lab = el('label', null, null, body), inp = el('input', null, null, lab);
-      inp.type = 'checkbox'; inp.checked = LD.show;
-      LD.checkbox = inp;
-      el('span', null, ' ' + LD.name + '（' + LD.n + '）', lab);
-      L.DomEvent.on(inp, 'change', function () {
-        if (inp.checked) { ensureGroup(LD).addTo(map); }
-        else if (LD.group) { map.removeLayer(LD.group); }
-        refreshLegend();
-      });
-      if (LD.styles.length > 1) {
-        var sel = el('select', null, null, body);
-        sel.title = '分类显示';
-        LD.styles.forEach(function (o, i) {
-          var op = el('option', null, '按' + o.title, sel); op.value = String(i);
-        });
-        L.DomEvent.on(sel, 'change', function () {
-          setStyleOption(LD, parseInt(sel.value, 10)); refreshLegend();
-        });
+    function packedHit(latlng) {
+      var x = RE * latlng.lng * D2R, y = mercY(latlng.lat), tolPx = 3, k = packedR._k || 1;
+      for (var i = C.layers.length - 1; i >= 0; i--) {
+        var LD = C.layers[i];
+        if (!LD.packed || !LD.interactive || !map.hasLayer(LD.group)) { continue; }
+        var tol = (LD.kind === 'point' ? LD.paint.radius + tolPx : tolPx) / k;
+        var f = LD.group.hit(x, y, LD.kind === 'polygon' ? 0 : tol);
+        if (f >= 0) { return {LD: LD, f: f}; }
       }
-    });
-    D.rasters.forEach(function (R) {
-      var lab = el('label', null, null, body), inp = el('input', null, null, lab);
-      inp.type = 'checkbox'; inp.checked = R.show;
-      el('span', null, ' ' + R.name, lab);
-      L.DomEvent.on(inp, 'change', function () {
-        if (inp.checked) { R.layer.addTo(map); } else { map.removeLayer(R.layer); }
-        refreshLegend();
-      });
-    });
-    return div;
-  }});
-  new Panel().addTo(map);
-
-  /* ---------- search ---------- */
-  function searchData(text, limit) {
-    var q = String(text).trim().toLowerCase(), hits = [];
-    if (!q) { return hits; }
-    D.layers.forEach(function (LD) {
-      LD.search.forEach(function (k) {
-        var F = LD.fields[k];
-        var dict = fieldDict(F), match = dict.map(function (v) {
-          return v !== null && String(v).toLowerCase().indexOf(q) >= 0;
-        });
-        for (var f = 0; f < LD.n && hits.length < limit; f++) {
-          if (match[fieldCode(F, f)]) { hits.push({layer: LD, f: f, text: dict[fieldCode(F, f)]}); }
+      return null;
+    }
+    function clearHover() {
+      if (hover.hl) { map.removeLayer(hover.hl); hover.hl = null; }
+      if (map.hasLayer(hover.tip)) { map.removeLayer(hover.tip); }
+      hover.LD = null; hover.f = -1;
+      map.getContainer().style.cursor = '';
+    }
+    function highlight(LD, f) {
+      var s = LD.group.styles[optCodes(LD.styles[LD.styleIdx], LD.n)[f]];
+      var opts = {color: s.color, weight: LD.paint.weight + 2, fill: false, interactive: false,
+                  renderer: hlRenderer};
+      var ll = LD.group.latlngs(f);
+      if (LD.kind === 'point') { return L.circleMarker(ll, L.extend(opts, {radius: s.radius + 2})); }
+      return LD.kind === 'polygon' ? L.polygon(ll, opts) : L.polyline(ll, opts);
+    }
+    var pending = null;
+    map.on('mousemove', function (e) {
+      if (pending) { return; }
+      pending = L.Util.requestAnimFrame(function () {
+        pending = null;
+        var h = packedHit(e.latlng);
+        if (!h) { if (hover.LD) { clearHover(); } return; }
+        if (h.LD !== hover.LD || h.f !== hover.f) {
+          clearHover();
+          hover.LD = h.LD; hover.f = h.f;
+          hover.hl = highlight(h.LD, h.f).addTo(map);
+          if (h.LD.tooltip.length) { hover.tip.setContent(infoNode(h.LD, h.f, 'tooltip', false)); }
+          map.getContainer().style.cursor = 'pointer';
+        }
+        if (h.LD.tooltip.length) {
+          hover.tip.setLatLng(e.latlng);
+          if (!map.hasLayer(hover.tip)) { hover.tip.addTo(map); }
         }
       });
     });
-    return hits;
-  }
-  function showFeature(LD, f) {
-    ensureGroup(LD);
-    if (!map.hasLayer(LD.group)) {
-      LD.group.addTo(map); if (LD.checkbox) { LD.checkbox.checked = true; } refreshLegend();
-    }
-    var at;
-    if (LD.packed) {
-      var bb = LD.group.bounds(f);
-      at = bb.getCenter();
-      if (LD.kind === 'point') { map.setView(at, Math.max(map.getZoom(), 17)); }
-      else { map.fitBounds(bb, {maxZoom: 18}); }
-    } else {
-      var l = LD.feats[f];
-      if (LD.kind === 'point') { map.setView(l.getLatLng(), Math.max(map.getZoom(), 17)); }
-      else { map.fitBounds(l.getBounds(), {maxZoom: 18}); }
-      at = l.getBounds ? l.getBounds().getCenter() : l.getLatLng();
-    }
-    L.popup({maxWidth: 360}).setLatLng(at)
-      .setContent(infoNode(LD, f, LD.popup.length ? 'popup' : 'tooltip', true)).openOn(map);
-  }
-  if (D.layers.some(function (LD) { return LD.search.length > 0; })) {
-    var Search = L.Control.extend({options: {position: 'topleft'}, onAdd: function () {
-      var div = el('div', 'yl-box yl-search'), inp = el('input', null, null, div);
-      var res = el('div', 'yl-results', null, div);
-      inp.type = 'search'; inp.placeholder = '搜索名称…';
-      stop(div);
-      var timer = null;
-      L.DomEvent.on(inp, 'input', function () {
-        clearTimeout(timer);
-        timer = setTimeout(function () {
-          res.textContent = '';
-          searchData(inp.value, 20).forEach(function (h) {
-            var item = el('div', null, h.text + ' · ' + h.layer.name, res);
-            L.DomEvent.on(item, 'click', function () { showFeature(h.layer, h.f); });
-          });
-        }, 150);
-      });
-      return div;
-    }});
-    new Search().addTo(map);
-  }
+    map.on('mouseout', function () { clearHover(); });
+    map.on('click', function (e) {
+      var h = packedHit(e.latlng);
+      if (h && h.LD.popup.length) {
+        L.popup({maxWidth: 360}).setLatLng(e.latlng)
+          .setContent(infoNode(h.LD, h.f, 'popup', true)).openOn(map);
+      }
+    });
 
-  /* ---------- scale, fullscreen, measure ---------- */
-  L.control.scale({metric: true, imperial: false, position: 'bottomleft'}).addTo(map);
-  function button(text, title, onClick) {
-    var B = L.Control.extend({options: {position: 'topleft'}, onAdd: function () {
-      var div = el('div', 'leaflet-bar'), a = el('a', 'yl-btn', text, div);
-      a.href = '#'; a.title = title; a.setAttribute('role', 'button');
-      stop(div);
-      L.DomEvent.on(a, 'click', function (e) { L.DomEvent.preventDefault(e); onClick(a); });
-      return div;
-    }});
-    new B().addTo(map);
-  }
-  button('全屏', '全屏显示 / 退出', function (a) {
-    var c = map.getContainer();
-    if (document.fullscreenElement) { document.exitFullscreen(); }
-    else if (c.requestFullscreen && !L.DomUtil.hasClass(c, 'yl-full')) {
-      c.requestFullscreen().catch(function () { L.DomUtil.addClass(c, 'yl-full'); });
-    } else { toggleClass(c, 'yl-full'); }
-    toggleClass(a, 'yl-on');
-    setTimeout(function () { map.invalidateSize(); }, 200);
-  });
-  var measure = {on: false, pts: [], line: null, box: null};
-  function measureText() {
-    var d = 0;
-    for (var i = 1; i < measure.pts.length; i++) { d += map.distance(measure.pts[i - 1], measure.pts[i]); }
-    return d;
-  }
-  button('测距', '测量距离：在地图上依次单击，再次点此按钮结束', function (a) {
-    measure.on = !measure.on;
-    toggleClass(a, 'yl-on');
-    if (measure.line) { map.removeLayer(measure.line); measure.line = null; }
-    if (measure.box) { map.removeControl(measure.box); measure.box = null; }
-    measure.pts = [];
-    map.getContainer().style.cursor = measure.on ? 'crosshair' : '';
-  });
-  var MeasureBox = L.Control.extend({options: {position: 'bottomleft'}, onAdd: function () {
-    this._div = el('div', 'yl-box'); return this._div;
-  }});
-  map.on('popupopen', function () { if (measure.on) { map.closePopup(); } });
-  map.on('preclick', function (e) {  /* preclick also fires over features */
-    if (!measure.on) { return; }
-    measure.pts.push(e.latlng);
-    if (!measure.line) {
-      measure.line = L.polyline([], {color: '#d00', weight: 3, dashArray: '6 4',
-                                     interactive: false, renderer: L.svg()}).addTo(map);
-    }
-    measure.line.setLatLngs(measure.pts);
-    if (!measure.box) { measure.box = new MeasureBox().addTo(map); }
-    var d = measureText();
-    measure.box._div.textContent = '距离：' + (d >= 1000 ? (d / 1000).toFixed(3) + ' 千米'
-                                                        : d.toFixed(1) + ' 米');
-  });
-
-  refreshLegend();
-  TT.built = performance.now();
-
-  function stats() {
-    var out = {layers: {}, written: 0, drawn: 0, painted: 0, leaflet: L.version,
-               canvas: useCanvas, rasters: 0};
-    D.layers.forEach(function (LD) {
-      var drawn = 0, painted = 0;
-      if (LD.packed && map.hasLayer(LD.group)) {
-        drawn = LD.n; painted = LD.group.painted;
-      } else if (LD.group && map.hasLayer(LD.group)) {
-        LD.feats.forEach(function (l) {
-          if (l._map) { drawn++; }
-          if (l._map && (LD.kind === 'point' || (l._rings && l._rings.length))) { painted++; }
+    function buildLayer(LD) {
+      var geoms = decodeFeatures(LD), opt = LD.styles[LD.styleIdx];
+      var styles = classStyles(LD, opt), codes = optCodes(opt, LD.n);
+      var feats = new Array(LD.n);
+      for (var f = 0; f < LD.n; f++) {
+        var s = styles[codes[f]], lyr;
+        if (LD.kind === 'point') { lyr = L.circleMarker(geoms[f], s); }
+        else if (LD.kind === 'polygon') { lyr = L.polygon(geoms[f], s); }
+        else { lyr = L.polyline(geoms[f], s); }
+        lyr._yf = f;
+        feats[f] = lyr;
+      }
+      LD.feats = feats;
+      var group = L.featureGroup(feats);
+      if (LD.tooltip.length) {
+        group.bindTooltip(function (l) { return infoNode(LD, l._yf, 'tooltip', false); },
+                          {sticky: true, className: 'yl-tipbox'});
+      }
+      if (LD.popup.length) {
+        group.bindPopup(function (l) { return infoNode(LD, l._yf, 'popup', true); },
+                        {maxWidth: 360});
+      }
+      if (LD.label !== null && LD.n <= 2000) {
+        feats.forEach(function (l) {
+          var t = fieldValue(LD.fields[LD.label], l._yf);
+          l.bindTooltip(el('span', null, t), {permanent: true, direction: 'center',
+                                               className: 'yl-label', interactive: false});
         });
       }
-      out.layers[LD.name] = {written: LD.n, drawn: drawn, painted: painted, shown: LD.show};
-      if (LD.show) { out.written += LD.n; }
-      out.drawn += drawn; out.painted += painted;
+      group.on('mouseover', function (e) {
+        var l = e.propagatedFrom || e.layer;
+        if (l && l.setStyle) { l.setStyle({weight: LD.paint.weight + 2}); }
+      });
+      group.on('mouseout', function (e) {
+        var l = e.propagatedFrom || e.layer;
+        if (l && l.setStyle) { l.setStyle({weight: LD.paint.weight}); }
+      });
+      LD.group = group;
+      return group;
+    }
+    function ensureGroup(LD) {
+      if (!LD.group && LD.canvas && LD.label === null) {
+        LD.packed = true;
+        LD.group = new PackedLayer(LD, packedR);
+      }
+      return LD.group || buildLayer(LD);
+    }
+    function setStyleOption(LD, si) {
+      LD.styleIdx = si;
+      if (!LD.group) { return; }
+      if (LD.packed) { LD.group.setOption(si); clearHover(); return; }
+      var opt = LD.styles[si], styles = classStyles(LD, opt), codes = optCodes(opt, LD.n);
+      for (var f = 0; f < LD.n; f++) { LD.feats[f].setStyle(styles[codes[f]]); }
+    }
+    /* what folium and its layer control hold: a light layer that builds the features on first display */
+    var Compact = L.Layer.extend({
+      initialize: function (LD) { this.LD = LD; },
+      onAdd: function (m) { m.addLayer(ensureGroup(this.LD)); refreshLegend(); },
+      onRemove: function (m) { if (this.LD.group) { m.removeLayer(this.LD.group); } refreshLegend(); },
+      getBounds: function () { return L.latLngBounds(this.LD.bounds); }
     });
-    D.rasters.forEach(function (R) { if (map.hasLayer(R.layer)) { out.rasters++; } });
-    return out;
-  }
-  window.yulinMap = {
-    map: map, data: D, ready: false, stats: stats,
-    search: function (text) { return searchData(text, 1000).length; },
-    show: function (li, f) { showFeature(D.layers[li], f); },
-    bounds: function (li, f) {
-      var LD = D.layers[li];
+    C.layer = function (LD) {
+      LD.styleIdx = 0;
+      if (LD.canvas && !batch) { batch = new BatchCanvas({padding: 0.5, tolerance: 2}); }
+      LD._renderer = LD.canvas ? batch : svg;
+      LD.wrapper = new Compact(LD);
+      C.layers.push(LD);
+      refreshSwitch();
+      return LD.wrapper;
+    };
+    C.raster = function (layer, R) {
+      R.layer = layer; C.rasters.push(R);
+      map.on('layeradd layerremove', function (e) { if (e.layer === layer) { refreshLegend(); } });
+      refreshLegend();
+    };
+    C.title = function (text) {
+      var Title = L.Control.extend({options: {position: 'topright'}, onAdd: function () {
+        return el('div', 'yl-box yl-title', text);
+      }});
+      new Title().addTo(map);
+    };
+
+    /* ---------- legend ---------- */
+    function refreshLegend() {
+      if (!legendDiv) { return; }
+      legendDiv.textContent = '';
+      var any = false;
+      C.layers.forEach(function (LD) {
+        if (!LD.n || !LD.group || !map.hasLayer(LD.group)) { return; }
+        var opt = LD.styles[LD.styleIdx];
+        any = true;
+        el('h4', null, opt.title ? LD.name + ' · ' + opt.title : LD.name, legendDiv);
+        opt.classes.forEach(function (c, i) {
+          if (i === LEGEND_MAX) { el('div', 'yl-row', '… 共 ' + opt.classes.length + ' 类', legendDiv); }
+          if (i >= LEGEND_MAX) { return; }
+          var row = el('div', 'yl-row', null, legendDiv), sw = el('span', 'yl-sw', null, row);
+          sw.style.background = c.color;
+          el('span', null, c.count === null ? c.label : c.label + '（' + c.count + '）', row);
+        });
+      });
+      C.rasters.forEach(function (R) {
+        if (!R.legend || !map.hasLayer(R.layer)) { return; }
+        any = true;
+        el('h4', null, R.name, legendDiv);
+        var g = el('div', 'yl-grad', null, legendDiv);
+        g.style.background = 'linear-gradient(to right,' + R.legend.colors.join(',') + ')';
+        el('div', 'yl-row', R.legend.low + ' — ' + R.legend.high, legendDiv);
+      });
+      legendDiv.style.display = any ? '' : 'none';
+    }
+    C.legend = function (position) {
+      var Legend = L.Control.extend({options: {position: position || 'bottomright'}, onAdd: function () {
+        legendDiv = el('div', 'yl-box yl-legend');
+        stop(legendDiv);
+        return legendDiv;
+      }});
+      new Legend().addTo(map);
+      refreshLegend();
+    };
+
+    /* ---------- style switch ("按…分类显示"), rebuilt when a layer is registered ---------- */
+    var switchDiv = null;
+    function refreshSwitch() {
+      if (!switchDiv) { return; }
+      switchDiv.textContent = '';
+      var any = false;
+      el('h4', null, '分类显示', switchDiv);
+      C.layers.forEach(function (LD) {
+        if (LD.styles.length < 2) { return; }
+        any = true;
+        el('div', null, LD.name, switchDiv);
+        var sel = el('select', null, null, switchDiv);
+        sel.title = LD.name + '：分类显示';
+        LD.styles.forEach(function (o, i) {
+          var op = el('option', null, '按' + o.title, sel); op.value = String(i);
+        });
+        sel.value = String(LD.styleIdx);
+        L.DomEvent.on(sel, 'change', function () {
+          setStyleOption(LD, parseInt(sel.value, 10)); refreshLegend();
+        });
+      });
+      switchDiv.style.display = any ? '' : 'none';
+    }
+    C.styleSwitch = function (position) {
+      var Panel = L.Control.extend({options: {position: position || 'topright'}, onAdd: function () {
+        switchDiv = el('div', 'yl-box yl-panel');
+        stop(switchDiv);
+        refreshSwitch();
+        return switchDiv;
+      }});
+      new Panel().addTo(map);
+    };
+
+    /* ---------- search over the compact layers (offline, substring) ---------- */
+    function searchData(text, limit) {
+      var q = String(text).trim().toLowerCase(), hits = [];
+      if (!q) { return hits; }
+      C.layers.forEach(function (LD) {
+        LD.search.forEach(function (k) {
+          var F = LD.fields[k];
+          var dict = fieldDict(F), match = dict.map(function (v) {
+            return v !== null && String(v).toLowerCase().indexOf(q) >= 0;
+          });
+          for (var f = 0; f < LD.n && hits.length < limit; f++) {
+            if (match[fieldCode(F, f)]) { hits.push({layer: LD, f: f, text: dict[fieldCode(F, f)]}); }
+          }
+        });
+      });
+      return hits;
+    }
+    function showFeature(LD, f) {
+      if (!map.hasLayer(LD.wrapper)) { map.addLayer(LD.wrapper); }
+      var at;
+      if (LD.packed) {
+        var bb = LD.group.bounds(f);
+        at = bb.getCenter();
+        if (LD.kind === 'point') { map.setView(at, Math.max(map.getZoom(), 17)); }
+        else { map.fitBounds(bb, {maxZoom: 18}); }
+      } else {
+        var l = LD.feats[f];
+        if (LD.kind === 'point') { map.setView(l.getLatLng(), Math.max(map.getZoom(), 17)); }
+        else { map.fitBounds(l.getBounds(), {maxZoom: 18}); }
+        at = l.getBounds ? l.getBounds().getCenter() : l.getLatLng();
+      }
+      L.popup({maxWidth: 360}).setLatLng(at)
+        .setContent(infoNode(LD, f, LD.popup.length ? 'popup' : 'tooltip', true)).openOn(map);
+    }
+    C.searchControl = function (position, placeholder) {
+      var Search = L.Control.extend({options: {position: position || 'topleft'}, onAdd: function () {
+        var div = el('div', 'yl-box yl-search'), inp = el('input', null, null, div);
+        var res = el('div', 'yl-results', null, div);
+        inp.type = 'search'; inp.placeholder = placeholder || '搜索名称…';
+        stop(div);
+        var timer = null;
+        L.DomEvent.on(inp, 'input', function () {
+          clearTimeout(timer);
+          timer = setTimeout(function () {
+            res.textContent = '';
+            searchData(inp.value, 20).forEach(function (h) {
+              var item = el('div', null, h.text + ' · ' + h.layer.name, res);
+              L.DomEvent.on(item, 'click', function () { showFeature(h.layer, h.f); });
+            });
+          }, 150);
+        });
+        return div;
+      }});
+      new Search().addTo(map);
+    };
+
+    /* ---------- for tests, benchmarks and embedding ---------- */
+    C.stats = function () {
+      var out = {layers: {}, written: 0, drawn: 0, painted: 0, leaflet: L.version,
+                 canvas: C.layers.some(function (LD) { return LD.canvas; }), rasters: 0};
+      C.layers.forEach(function (LD) {
+        var drawn = 0, painted = 0;
+        if (LD.packed && map.hasLayer(LD.group)) {
+          drawn = LD.n; painted = LD.group.painted;
+        } else if (LD.group && map.hasLayer(LD.group)) {
+          LD.feats.forEach(function (l) {
+            if (l._map) { drawn++; }
+            if (l._map && (LD.kind === 'point' || (l._rings && l._rings.length))) { painted++; }
+          });
+        }
+        out.layers[LD.name] = {written: LD.n, drawn: drawn, painted: painted,
+                               shown: map.hasLayer(LD.wrapper)};
+        if (map.hasLayer(LD.wrapper)) { out.written += LD.n; }
+        out.drawn += drawn; out.painted += painted;
+      });
+      C.rasters.forEach(function (R) { if (map.hasLayer(R.layer)) { out.rasters++; } });
+      return out;
+    };
+    C.search = function (text) { return searchData(text, 1000).length; };
+    C.show = function (li, f) { showFeature(C.layers[li], f); };
+    C.bounds = function (li, f) {
+      var LD = C.layers[li];
       ensureGroup(LD);
       if (LD.packed) { return LD.group.bounds(f); }
       var l = LD.feats[f];
       return l.getBounds ? l.getBounds() : L.latLngBounds(l.getLatLng(), l.getLatLng());
-    },
-    setStyle: function (li, si) { setStyleOption(D.layers[li], si); refreshLegend(); },
-    measure: measure, t: TT
+    };
+    C.setStyle = function (li, si) { setStyleOption(C.layers[li], si); refreshLegend(); };
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () { C.ready = true; TT.ready = performance.now(); });
+    });
+    return C;
+  }
+
+  window.yulinCompact = function (map) {
+    if (!map._yulinCompact) {
+      map._yulinCompact = controller(map);
+      window.yulinMap = map._yulinCompact;  /* the last map's controller, for tests */
+    }
+    return map._yulinCompact;
   };
-  requestAnimationFrame(function () {
-    requestAnimationFrame(function () { window.yulinMap.ready = true; TT.ready = performance.now(); });
-  });
 })();
