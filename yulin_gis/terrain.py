@@ -34,6 +34,7 @@ reprojected to the DEM's CRS; the raster itself is never resampled.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -267,7 +268,8 @@ def _burn(
     for members in groups:
         out.fill(0)
         rasterize(
-            ((geoms[i], int(i) + 1) for i in members), out=out, transform=grid.transform, fill=0
+            zip(_geojson_like(geoms[members]), (members + 1).tolist(), strict=True),
+            out=out, transform=grid.transform, fill=0,
         )
         ids = out.ravel()
         sel = np.flatnonzero(ids)
@@ -281,7 +283,39 @@ def _burn(
         acc.pixels += cnt
         if full:
             acc.low += np.bincount(k, weights=z < low_thr, minlength=n)
-            np.minimum.at(acc.minimum, k, z)
+            _group_min(acc.minimum, k, z)
+
+
+def _group_min(out: np.ndarray, k: np.ndarray, z: np.ndarray) -> None:
+    """``np.minimum.at(out, k, z)`` by a sort and ``reduceat`` (faster on millions of pixels)."""
+    if not len(k):
+        return
+    order = np.argsort(k, kind="stable")
+    ks = k[order]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    at = ks[starts]
+    out[at] = np.minimum(out[at], np.minimum.reduceat(z[order], starts))
+
+
+def _geojson_like(geoms: np.ndarray) -> list[Any]:
+    """Geometries for rasterio: simple polygons as GeoJSON-like dicts built in bulk.
+
+    Same coordinates, in the same order, as their ``__geo_interface__`` (which rasterio
+    would otherwise build one geometry at a time in Python); other types pass as they are.
+    """
+    out: list[Any] = list(geoms)
+    poly = np.flatnonzero(shapely.get_type_id(geoms) == 3)
+    if not len(poly):
+        return out
+    rings, ring_of = shapely.get_rings(geoms[poly], return_index=True)
+    xy, vert_of = shapely.get_coordinates(rings, return_index=True)
+    vcuts = np.searchsorted(vert_of, np.arange(len(rings) + 1)).tolist()
+    flat = xy.tolist()
+    coords = [flat[a:b] for a, b in itertools.pairwise(vcuts)]
+    rcuts = np.searchsorted(ring_of, np.arange(len(poly) + 1)).tolist()
+    for k, i in enumerate(poly.tolist()):
+        out[i] = {"type": "Polygon", "coordinates": coords[rcuts[k]:rcuts[k + 1]]}
+    return out
 
 
 def _supersample(
@@ -385,11 +419,14 @@ def _span_sums(grid: _Grid, geoms: np.ndarray, acc: _Acc, chunk: int = 20_000) -
         e = np.repeat(np.arange(len(k)), k)
         row = r0[e] + np.arange(len(e)) - np.repeat(np.cumsum(k) - k, k)
         x = u1[e] + (row + 0.5 - v1[e]) * (u2[e] - u1[e]) / (v2[e] - v1[e])
-        order = np.lexsort((x, row, owner[e]))
-        x, row, own = x[order], row[order], owner[e][order]
-        row, own = row[0::2], own[0::2]
-        c0 = np.clip(np.ceil(x[0::2] - 0.5), 0, w).astype(np.int64)
-        c1 = np.clip(np.ceil(x[1::2] - 0.5), 0, w).astype(np.int64)
+        # the column of a crossing is monotone in x, so sorting one integer key
+        # (owner, row, column) pairs the crossings as sorting by x would
+        col = np.clip(np.ceil(x - 0.5), 0, w).astype(np.int64)
+        key = np.sort((owner[e] * (h + 1) + row) * (w + 1) + col)
+        col = key % (w + 1)
+        key //= w + 1
+        row, own = key[0::2] % (h + 1), key[0::2] // (h + 1)
+        c0, c1 = col[0::2], col[1::2]
         acc.total += np.bincount(own, prefix[row, c1] - prefix[row, c0], minlength=n)
         cnt = (c1 - c0) if count is None else (count[row, c1] - count[row, c0])
         got = np.bincount(own, cnt, minlength=n)
