@@ -97,11 +97,13 @@ def _versions() -> dict[str, str]:
 
 
 def write_manifest(out_dir: Path, inputs: Iterable[Path], options: Mapping[str, Any],
-                   outputs: Iterable[Path]) -> Path:
+                   outputs: Iterable[Path], *,
+                   timings: Mapping[str, Mapping[str, float]] | None = None) -> Path:
     """Write ``run_manifest.json`` last, so its presence marks a complete run.
 
     It records the inputs' hashes, the options, library versions and the outputs' hashes,
-    so a run can be reproduced and a partial run detected.
+    so a run can be reproduced and a partial run detected, and (``timings``) the wall and
+    CPU seconds of each stage.
     """
     from yulin_gis.io import atomic_path
 
@@ -115,6 +117,7 @@ def write_manifest(out_dir: Path, inputs: Iterable[Path], options: Mapping[str, 
         "versions": _versions(),
         "inputs": {k: v for p in inputs for k, v in describe(Path(p)).items()},
         "outputs": {k: v for p in outputs for k, v in describe(Path(p)).items()},
+        "stage_seconds": {k: dict(v) for k, v in (timings or {}).items()},
     }
     target = out_dir / "run_manifest.json"
     with atomic_path(target) as tmp:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from yulin_gis.conservation import check_conservation, write_manifest
 from yulin_gis.crs import STORAGE_CRS
+from yulin_gis.log import StageTimer
 from yulin_gis.stages import PlanOptions, PlanState
 from yulin_gis.validate import ValidationReport, validate_input
 
@@ -54,6 +55,9 @@ class RunResult:
         Every file written, the manifest last.
     report
         The validation report (warnings).
+    seconds
+        Wall and CPU seconds of each stage (``{"survey": {"wall_s": …, "cpu_s": …}, …}``),
+        also in the manifest.
     """
 
     out_dir: Path
@@ -61,6 +65,7 @@ class RunResult:
     state: PlanState
     files: list[Path] = field(default_factory=list)
     report: ValidationReport | None = None
+    seconds: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 STAGES = ("validate", "survey", "packages", "plan", "utilities")
@@ -69,35 +74,52 @@ _USED = {"validate": "validated", "survey": "eligible", "packages": "packaged", 
          "utilities": "planned"}
 
 
-def _run_stages(layers: Layers, options: PlanOptions, until: str) -> PlanState:
+def _run_stages(layers: Layers, options: PlanOptions, until: str,
+                timer: StageTimer | None = None) -> PlanState:
     from yulin_gis.stages import package_stage, plan_stage, survey_stage, utility_stage
 
+    timer = timer or StageTimer(())
     if options.engine != "local":
-        return _run_engine_stages(layers, options, until)
-    state = survey_stage(layers, options)
+        return _run_engine_stages(layers, options, until, timer)
+    with timer("survey"):
+        state = survey_stage(layers, options)
     if STAGES.index(until) >= STAGES.index("packages"):
-        state = package_stage(state)
+        with timer("packages"):
+            state = package_stage(state)
     if STAGES.index(until) >= STAGES.index("plan"):
-        state = plan_stage(state)
+        with timer("plan"):
+            state = plan_stage(state)
     if until == "utilities":
-        state = utility_stage(state)
+        with timer("utilities"):
+            state = utility_stage(state)
     return state
 
 
-def _run_engine_stages(layers: Layers, options: PlanOptions, until: str) -> PlanState:
+def _run_engine_stages(layers: Layers, options: PlanOptions, until: str,
+                       timer: StageTimer) -> PlanState:
     """The stages with the heavy steps (pipe evidence, packaging per county) on dask."""
     from yulin_gis.engine import engine_from_options, engine_package_stage, engine_survey_stage
     from yulin_gis.stages import plan_stage, utility_stage
 
     with engine_from_options(options.engine, options.scheduler, options.workers) as engine:
-        state = engine_survey_stage(layers, options, engine)
+        with timer("survey"):
+            state = engine_survey_stage(layers, options, engine)
         if STAGES.index(until) >= STAGES.index("packages"):
-            state = engine_package_stage(state, engine)
+            with timer("packages"):
+                state = engine_package_stage(state, engine)
     if STAGES.index(until) >= STAGES.index("plan"):
-        state = plan_stage(state)
+        with timer("plan"):
+            state = plan_stage(state)
     if until == "utilities":
-        state = utility_stage(state)
+        with timer("utilities"):
+            state = utility_stage(state)
     return state
+
+
+def _planned(until: str, maps: bool) -> list[str]:
+    """The stages a run will time, in order (for the progress bar)."""
+    stages = ["validate", *STAGES[1:STAGES.index(until) + 1], "outputs"]
+    return [*stages, "maps"] if maps else stages
 
 
 def _validated_state(layers: Layers, options: PlanOptions) -> PlanState:
@@ -222,27 +244,32 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         raise ValueError(f"until must be one of {', '.join(STAGES)}, not {until!r}")
     options = options or PlanOptions()
     out = Path(out_dir)
-    layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons)
+    timer = StageTimer(_planned(until, maps))
+    with timer("validate"):
+        layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons)
     for problem in report.warnings:
         logger.warning("%s", problem)
     if layers is None:
         raise ValidationError(report.problems, header=f"Input {input_path} failed validation")
     _check_stage_inputs(layers, report, options, until, str(input_path))
     state = (_validated_state(layers, options) if until == "validate"
-             else _run_stages(layers, options, until))
+             else _run_stages(layers, options, until, timer))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
     previous = _forget_previous_run(out)
-    files = [write_plan_gpkg(state, out / "plan.gpkg")]
-    if until != "validate":
-        files += write_tables(state, out)
+    with timer("outputs"):
+        files = [write_plan_gpkg(state, out / "plan.gpkg")]
+        if until != "validate":
+            files += write_tables(state, out)
     if maps:
         mdir = Path(maps_dir) if maps_dir is not None else out / "maps"
-        files += write_maps(state, mdir, basemap=options.basemap, offline=not options.online)
-        files += write_summary(state, mdir)
+        with timer("maps"):
+            files += write_maps(state, mdir, basemap=options.basemap, offline=not options.online)
+            files += write_summary(state, mdir)
+    logger.info("run: %s", timer.close())
     inputs = [Path(input_path)] + ([Path(dem)] if dem else [])
     opts = {"input_crs": input_crs, "dem": dem, "polygons": polygons, "until": until,
             **{k: str(v) for k, v in vars(options).items()}}
     _remove_stale(previous, files)
-    files.append(write_manifest(out, inputs, opts, files))
+    files.append(write_manifest(out, inputs, opts, files, timings=timer.seconds))
     compounds = state.compounds.to_crs(STORAGE_CRS)
-    return RunResult(out, compounds, state, files, report)
+    return RunResult(out, compounds, state, files, report, timer.seconds)
