@@ -454,8 +454,11 @@ def _units(units: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None,
 def _item_wants(items: pd.Series, utility: pd.Series) -> np.ndarray:
     """Whether the unit's items (comma-separated codes) include the utility's item."""
     out = np.zeros(len(items), bool)
+    # one row per segment, few distinct item lists: match each distinct list once
+    inv, uniq = pd.factorize(items, use_na_sentinel=False)
+    distinct = pd.Series(uniq, dtype=items.dtype)
     for code, utils in _ITEM_UTILITIES.items():
-        has = items.str.contains(rf"(?:^|[,，\s]){code}(?:$|[,，\s])", regex=True).to_numpy()
+        has = distinct.str.contains(rf"(?:^|[,，\s]){code}(?:$|[,，\s])", regex=True).to_numpy()[inv]
         out |= has & utility.isin(utils).to_numpy()
     return out
 
