@@ -58,6 +58,7 @@ def build(pages: list[Path]) -> str:
             title = text.splitlines()[0].lstrip("# ") if text else page.stem
             lines.append(f"| [{title}]({rel}) | – | – | – | – | – | – | – | {date} | `{command}` |")
             continue
+        h = {k: str(v).replace("|", "\\|") for k, v in h.items()}  # a "|" would end the cell
         lines.append(f"| [{h['topic']}]({rel}) | {h['metric']} | {h['data']} | {h['ours']} | "
                      f"{h['anchor']} | {h['ratio']} | {h['goal'] or '–'} | {h['exact'] or '–'} | "
                      f"{date} | `{command}` |")
