@@ -34,7 +34,6 @@ reprojected to the DEM's CRS; the raster itself is never resampled.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import os
@@ -46,6 +45,8 @@ import pandas as pd
 import shapely
 
 from yulin_gis.errors import CRSError, InputFileError, SchemaError
+from yulin_gis.raster_fast import geojson_like as _geojson_like
+from yulin_gis.raster_fast import group_min as _group_min
 from yulin_gis.schema import require_unique_ids
 
 if TYPE_CHECKING:
@@ -284,38 +285,6 @@ def _burn(
         if full:
             acc.low += np.bincount(k, weights=z < low_thr, minlength=n)
             _group_min(acc.minimum, k, z)
-
-
-def _group_min(out: np.ndarray, k: np.ndarray, z: np.ndarray) -> None:
-    """``np.minimum.at(out, k, z)`` by a sort and ``reduceat`` (faster on millions of pixels)."""
-    if not len(k):
-        return
-    order = np.argsort(k, kind="stable")
-    ks = k[order]
-    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-    at = ks[starts]
-    out[at] = np.minimum(out[at], np.minimum.reduceat(z[order], starts))
-
-
-def _geojson_like(geoms: np.ndarray) -> list[Any]:
-    """Geometries for rasterio: simple polygons as GeoJSON-like dicts built in bulk.
-
-    Same coordinates, in the same order, as their ``__geo_interface__`` (which rasterio
-    would otherwise build one geometry at a time in Python); other types pass as they are.
-    """
-    out: list[Any] = list(geoms)
-    poly = np.flatnonzero(shapely.get_type_id(geoms) == 3)
-    if not len(poly):
-        return out
-    rings, ring_of = shapely.get_rings(geoms[poly], return_index=True)
-    xy, vert_of = shapely.get_coordinates(rings, return_index=True)
-    vcuts = np.searchsorted(vert_of, np.arange(len(rings) + 1)).tolist()
-    flat = xy.tolist()
-    coords = [flat[a:b] for a, b in itertools.pairwise(vcuts)]
-    rcuts = np.searchsorted(ring_of, np.arange(len(poly) + 1)).tolist()
-    for k, i in enumerate(poly.tolist()):
-        out[i] = {"type": "Polygon", "coordinates": coords[rcuts[k]:rcuts[k + 1]]}
-    return out
 
 
 def _supersample(
