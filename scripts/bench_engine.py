@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", default="plain,local,dask")
     ap.add_argument("--one", action="store_true", help="(internal) one run, JSON on stdout")
     ap.add_argument("--json", type=Path, help="append the results here (JSON lines)")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/engine.md"),
+                    help="Markdown page written")
     args = ap.parse_args(argv)
     if args.one:
         n, name = int(args.cities), args.engines
@@ -238,7 +240,44 @@ def main(argv: list[str] | None = None) -> int:
         if "plain" in base and "local" in base:
             print(f"cities={n}: local engine / plain (overlay+hazards) "
                   f"{(base['local']['overlay_s'] + base['local']['hazards_s']) / base['plain']['total_s']:.2f}")
+    if results:
+        write_page(args.out, results, "python scripts/bench_engine.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]))
     return 0
+
+
+def write_page(path: Path, results: list[dict[str, Any]], command: str) -> None:
+    """benchmarks/engine.md from this run's results (every figure from this run)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_common import header, headline
+
+    rows = [("| cities | engine | overlay s | hazards s | overlay + hazards s | packages s | pairs | "
+            "hazard compounds | peak RSS MB (per process) |"), "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        rows.append(f"| {r['cities']} | {r['engine']} | {r.get('overlay_s', 0):.1f} | "
+                    f"{r.get('hazards_s', 0):.1f} | {r.get('overlay_s', 0) + r.get('hazards_s', 0):.1f} | "
+                    f"{r.get('packages_s', float('nan')):.1f} | {r['pairs']:,} | {r['hazard_compounds']:,} | "
+                    f"{r.get('peak_rss_mb', {})} |")
+    ratios = []
+    ratios_same = "–"
+    for n in sorted({r["cities"] for r in results}):
+        base = {r["engine"]: r for r in results if r["cities"] == n}
+        if "plain" in base and "dask" in base:
+            d = base["dask"]
+            ratios.append(f"{n} cities: {(d['overlay_s'] + d['hazards_s']) / base['plain']['total_s']:.2f}")
+        same = {(r["pairs"], r["hazard_compounds"]) for r in base.values()}
+        ratios_same = "same pairs and hazard compounds in every engine" if len(same) == 1 else "DIFFERENT results"
+    lines = [*header("Scale-out engine: benchmark (ANCHORS §2, issue 8)", command),
+             headline(topic="Scale-out engine, dask (§2)", metric="wall s of overlay + hazards, one run",
+                      data=", ".join(f"{r['cities']} cities" for r in results if r["engine"] == "plain"),
+                      ours="see table", anchor="plain per-zone STRtree (overlay + hazards)",
+                      ratio="; ".join(ratios) or "–", goal="≤ 1.2 (dask ÷ plain)",
+                      exact=ratios_same),
+             "", ("Overlay and hazards per engine, seconds as measured by the engines' own step "
+                  "timers (wall; the engines run worker processes, so process CPU time of one "
+                  "process is not comparable)."), "", *rows, ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

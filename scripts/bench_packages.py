@@ -325,12 +325,19 @@ def _timed(fn: Callable[..., np.ndarray], *args: Any) -> tuple[np.ndarray, float
     return out, time.perf_counter() - t0, time.process_time() - c0
 
 
+def _installed(mod: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(mod.split(".")[0]) is not None
+
+
 def _warm_up() -> None:
-    """Import every tool before timing, so no tool pays for an import."""
+    """Import every installed tool before timing, so no tool pays for an import."""
     import importlib
 
     for mod in ("scipy.sparse.csgraph", "pymetis", "pygeoda", "spopt.region", "libpysal.weights"):
-        importlib.import_module(mod)
+        if _installed(mod):
+            importlib.import_module(mod)
     g = make_layout(60)
     u, v, _ = build_graph(g)
     cent = shapely.centroid(np.asarray(g.geometry.values))
@@ -353,9 +360,11 @@ def bench(sizes: list[int], spopt_max: int, pygeoda_max: int, pygeoda_comm_max: 
         for case, groups in (("whole city", None), ("by community", comm)):
             tools: list[tuple[str, Callable[..., np.ndarray]]] = [
                 ("yulin_gis", run_ours), ("pymetis", run_pymetis)]
-            if (groups is None and n <= pygeoda_max) or (groups is not None and n <= pygeoda_comm_max):
+            if ((groups is None and n <= pygeoda_max) or (groups is not None and n <= pygeoda_comm_max)) \
+                    and _installed("pygeoda"):
                 tools.append(("pygeoda maxp_greedy", run_pygeoda))
-            if (groups is None and n <= spopt_max) or (groups is not None and n <= spopt_comm_max):
+            if ((groups is None and n <= spopt_max) or (groups is not None and n <= spopt_comm_max)) \
+                    and _installed("spopt"):
                 tools.append(("spopt MaxPHeuristic (fast)", run_spopt))
             ours_t = ours_c = None
             for name, fn in tools:
@@ -433,24 +442,41 @@ def to_markdown(rows: list[dict[str, Any]], command: str, total: float) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="500,2000,10000,50000")
+    parser.add_argument("--sizes", default="500,2000,10000,50000",
+                        help="solver comparison sizes (empty: skip)")
     parser.add_argument("--spopt-max", type=int, default=2000)
     parser.add_argument("--pygeoda-max", type=int, default=2000)
     parser.add_argument("--pygeoda-community-max", type=int, default=50000)
     parser.add_argument("--spopt-community-max", type=int, default=10000)
-    parser.add_argument("--out", default=None, help="write a Markdown table here")
+    parser.add_argument("--e2e-sizes", default="20000,100000",
+                        help="whole make_packages call vs the anchor pipeline (empty: skip)")
+    parser.add_argument("--compare-sizes", default="50000",
+                        help="row-by-row check against the reference commit (empty: skip)")
+    parser.add_argument("--repeats", type=int, default=3, help="min of N CPU seconds (e2e)")
+    parser.add_argument("--out", default="benchmarks/packages.md", help="Markdown page written")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore", DeprecationWarning)
+    from bench_packages_e2e import compare_reference, e2e_markdown, end_to_end
+
+    def sizes(text: str) -> list[int]:
+        return [int(x) for x in text.split(",") if x.strip()]
+
     t0 = time.perf_counter()
-    rows = bench([int(s) for s in args.sizes.split(",")], args.spopt_max, args.pygeoda_max,
-                 args.pygeoda_community_max, args.spopt_community_max)
+    rows = bench(sizes(args.sizes), args.spopt_max, args.pygeoda_max, args.pygeoda_community_max,
+                 args.spopt_community_max) if sizes(args.sizes) else []
+    e2e = end_to_end(sizes(args.e2e_sizes), args.repeats)
+    same = compare_reference(sizes(args.compare_sizes))
     total = time.perf_counter() - t0
     print(f"\ntotal {total:.0f} s")
-    if args.out:
-        command = "python scripts/bench_packages.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(to_markdown(rows, command, total))
+    command = "python scripts/bench_packages.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    page = e2e_markdown(e2e, same, command.strip(), total)
+    if rows:
+        page += "\n" + to_markdown(rows, command.strip(), total).split("\n", 1)[1].replace(
+            "Command:", "Solver comparison. Command:", 1)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,10 @@ def test_manifest_is_last_and_hashes_outputs(small_run) -> None:
     gpkg = small_run.out_dir / "plan.gpkg"
     assert manifest["outputs"]["plan.gpkg"]["sha256"] == file_sha256(gpkg)  # relative paths
     assert manifest["inputs"]
+    stages = manifest["stage_seconds"]
+    assert list(stages) == ["validate", "survey", "packages", "plan", "utilities", "outputs", "maps"]
+    assert all(v["wall_s"] >= 0 and v["cpu_s"] >= 0 for v in stages.values())
+    assert stages == small_run.seconds
     assert not list(small_run.out_dir.rglob("*.part*")), "temporary files left behind"
 
 
@@ -166,3 +170,19 @@ def test_dask_engine_gives_the_same_plan(small_city, small_run, tmp_path: Path) 
     pd.testing.assert_frame_equal(
         small_run.compounds.sort_values("compound_id")[evidence].reset_index(drop=True),
         result.compounds.sort_values("compound_id")[evidence].reset_index(drop=True))
+
+
+def test_stage_timer_quiet_without_terminal(capsys) -> None:
+    """No progress bar when stderr is not a terminal (pytest captures it); times are kept."""
+    from yulin_gis.log import StageTimer, configure_logging
+
+    configure_logging(0)
+    timer = StageTimer(["a", "b"])
+    with timer("a"):
+        pass
+    with timer("b"):
+        sum(range(10_000))
+    line = timer.close()
+    assert list(timer.seconds) == ["a", "b"]
+    assert line.startswith("a ") and "total" in line
+    assert capsys.readouterr().err == ""

@@ -295,3 +295,31 @@ def test_ring_scanlines_equal_grouped_burning(z, compounds):
     np.testing.assert_array_equal(a.weight, b.weight)
     np.testing.assert_allclose(a.total, b.total, rtol=1e-12)
     assert a.weight[compounds["compound_id"].tolist().index("outside")] == 0
+
+
+def test_fast_raster_helpers_equal_the_plain_calls() -> None:
+    """group_min is np.minimum.at; geojson_like holds each polygon's own coordinates."""
+    import numpy as np
+    import shapely
+
+    from yulin_gis.raster_fast import geojson_like, group_min
+
+    rng = np.random.default_rng(1)
+    k = rng.integers(0, 50, 5000)
+    z = rng.normal(size=5000).astype(np.float32)
+    plain = np.full(60, np.inf)
+    np.minimum.at(plain, k, z)
+    fast = np.full(60, np.inf)
+    group_min(fast, k, z)
+    assert np.array_equal(plain, fast)
+    geoms = np.array([shapely.box(0, 0, 2, 1), shapely.Point(3, 3),
+                      shapely.box(0, 0, 9, 9).difference(shapely.box(2, 2, 4, 4)),
+                      shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)])],
+                     dtype=object)
+    out = geojson_like(geoms)
+    for g, o in zip(geoms, out, strict=True):
+        if isinstance(o, dict):
+            want = g.__geo_interface__["coordinates"]
+            assert [list(map(list, r)) for r in want] == o["coordinates"]
+        else:
+            assert o is g

@@ -612,7 +612,8 @@ def _straight_nearest_kdtree(
     bound = dk[:, 0] + 2 * discs.radius
     complete = (dk[:, -1] > bound) if k < len(points) else np.ones(len(rows), dtype=bool)
     i, j = np.nonzero((dk <= bound[:, None]) & complete[:, None])
-    best = np.full(len(rows), np.inf)
-    np.minimum.at(best, i, shapely.distance(origins[rows[i]], points[ik[i, j]]))
+    cand = np.full(dk.shape, np.inf)
+    cand[i, j] = shapely.distance(origins[rows[i]], points[ik[i, j]])
+    best = cand.min(axis=1)  # as np.minimum.at over the candidates, without its slow loop
     out[rows[complete]] = best[complete]
     return rows[~complete]

@@ -167,6 +167,18 @@ def compound_adjacency(
     CRSError
         The layer is in a geographic CRS.
     """
+    graph, _, _ = _adjacency(compounds, gap_m=gap_m, barriers=barriers, unit=unit,
+                             point_max_m=point_max_m)
+    return graph
+
+
+def _adjacency(compounds: gpd.GeoDataFrame, *, gap_m: float, barriers: gpd.GeoDataFrame | None,
+               unit: str | None, point_max_m: float) -> tuple[nx.Graph, np.ndarray, np.ndarray]:
+    """:func:`compound_adjacency` plus its edges as row positions ``(i, j)``, ``i < j``.
+
+    The positions are in the graph's insertion order, so callers that need index arrays
+    (packaging) need not walk the networkx graph again.
+    """
     _validate(compounds, unit)
     ids = compounds["compound_id"].astype(str).to_numpy()
     geoms = np.asarray(compounds.geometry.values)
@@ -219,7 +231,7 @@ def compound_adjacency(
     logger.info("adjacency: %d compounds, %d edges, %d components, %d islands, %d barrier cuts",
                 graph.number_of_nodes(), graph.number_of_edges(), graph.graph["n_components"],
                 len(islands), n_cut)
-    return graph
+    return graph, gi, gj
 
 
 def adjacency_report(graph: nx.Graph) -> pd.DataFrame:

@@ -97,13 +97,14 @@ def _versions() -> dict[str, str]:
 
 
 def write_manifest(out_dir: Path, inputs: Iterable[Path], options: Mapping[str, Any],
-                   outputs: Iterable[Path], *, notes: Iterable[str] = ()) -> Path:
+                    outputs: Iterable[Path], *, notes: Iterable[str] = (),
+                    timings: Mapping[str, Mapping[str, float]] | None = None) -> Path:
     """Write ``run_manifest.json`` last, so its presence marks a complete run.
 
     It records the inputs' hashes, the options, library versions, what could not be
-    computed (``notes``) and the outputs' hashes, so a run can be reproduced and a partial
-    run detected. Output paths are relative to ``out_dir`` (POSIX separators), so the
-    folder can be moved or zipped.
+    computed (``notes``), the wall and CPU seconds of each stage (``timings``) and the
+    outputs' hashes, so a run can be reproduced and a partial run detected. Output paths
+    are relative to ``out_dir`` (POSIX separators), so the folder can be moved or zipped.
     """
     import os
 
@@ -122,6 +123,7 @@ def write_manifest(out_dir: Path, inputs: Iterable[Path], options: Mapping[str, 
         "inputs": {k: v for p in inputs for k, v in describe(Path(p)).items()},
         "notes": list(notes),
         "outputs": {k: v for p in outputs for k, v in describe(Path(p), True).items()},
+        "stage_seconds": {k: dict(v) for k, v in (timings or {}).items()},
     }
     target = out_dir / "run_manifest.json"
     with atomic_path(target) as tmp:

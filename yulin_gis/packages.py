@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.adjacency import compound_adjacency, graph_arrays
+from yulin_gis.adjacency import _adjacency, graph_arrays
 from yulin_gis.errors import Problem, SchemaError, ValidationError
 from yulin_gis.package_partitions import package_by_partition, partition_key
 from yulin_gis.partition import partition_arrays
@@ -210,8 +210,11 @@ def _flag_reason(n_members: int, load: np.ndarray, caps: list[tuple[str, float]]
 
 def _package_table(elig: gpd.GeoDataFrame, labels: np.ndarray, unit: str, loads: np.ndarray,
                    caps: list[tuple[str, float]], floor: float, piece: np.ndarray,
-                   closing_m: float) -> gpd.GeoDataFrame:
-    """One row per package with ids, totals, union geometry, compactness and flags."""
+                   closing_m: float) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """One row per package with ids, totals, union geometry, compactness and flags.
+
+    Also returns the solver label of each row, to map compounds to package ids.
+    """
     df = pd.DataFrame({"label": labels, "unit": elig[unit].to_numpy(), "piece": piece,
                        "compound_id": elig["compound_id"].to_numpy(),
                        "households": loads[:, 0], "priority": _numeric(elig, "priority")})
@@ -224,25 +227,13 @@ def _package_table(elig: gpd.GeoDataFrame, labels: np.ndarray, unit: str, loads:
     pk = pk.sort_values(["unit", "priority", "first_id"], ascending=[True, False, True])
     pk["n"] = pk.groupby("unit", sort=False).cumcount() + 1
     pk["package_id"] = [f"{un or '未定'}-P{k:02d}" for un, k in zip(pk["unit"], pk["n"], strict=True)]
-    unit_size = df.groupby("unit").size()
-    piece_size = df.groupby("piece").size()
-    pieces = g["piece"].first()
     geoms = np.asarray(elig.geometry.values)
     nogeo = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    oversize = np.asarray((loads > np.asarray([c for _, c in caps])).any(axis=1), dtype=bool)
-    sums = np.zeros((int(labels.max()) + 1, loads.shape[1]))
-    np.add.at(sums, labels, loads)
-    members = pd.Series(np.arange(len(labels))).groupby(labels).apply(list)
-    reasons, unions = [], []
-    for lab, un in zip(pk.index.tolist(), pk["unit"].tolist(), strict=True):
-        idx = np.asarray(members[lab])
-        reasons.append(_flag_reason(
-            len(idx), sums[lab], caps, floor, bool(oversize[idx].any()),
-            int(unit_size[un]) == len(idx), int(piece_size[pieces[lab]]) == len(idx),
-            bool(nogeo[idx].all())))
-        unions.append(_package_shape(geoms[idx][~nogeo[idx]]))
-    out = pd.DataFrame({"package_id": pk["package_id"].to_numpy(), unit: pk["unit"].to_numpy()})
     label_order = pk.index.to_numpy()
+    reasons = _flag_reasons(labels, df["unit"].to_numpy(), piece, loads, caps, floor, nogeo,
+                            label_order)
+    unions = _unions(geoms, nogeo, labels, label_order)
+    out = pd.DataFrame({"package_id": pk["package_id"].to_numpy(), unit: pk["unit"].to_numpy()})
     for col in ("county", "street"):
         if col in elig.columns and col != unit:
             out[col] = _group_mode(elig[col], labels).reindex(label_order).fillna("").to_numpy()
@@ -257,8 +248,38 @@ def _package_table(elig: gpd.GeoDataFrame, labels: np.ndarray, unit: str, loads:
     out["flag"] = out["flag_reason"] != ""
     gdf = gpd.GeoDataFrame(out, geometry=unions, crs=elig.crs)
     gdf["compactness"] = polsby_popper(gdf.geometry.values, closing_m)
-    gdf.attrs["label_to_id"] = dict(zip(label_order.tolist(), out["package_id"], strict=True))
-    return gdf
+    return gdf, label_order
+
+
+def _flag_reasons(labels: np.ndarray, units: np.ndarray, piece: np.ndarray, loads: np.ndarray,
+                  caps: list[tuple[str, float]], floor: float, nogeo: np.ndarray,
+                  label_order: np.ndarray) -> list[str]:
+    """:func:`_flag_reason` of every package, in ``label_order``."""
+    n_lab = int(labels.max()) + 1
+    size = np.bincount(labels, minlength=n_lab)
+    sums = np.zeros((n_lab, loads.shape[1]))
+    np.add.at(sums, labels, loads)
+    oversize = np.asarray((loads > np.asarray([c for _, c in caps])).any(axis=1), dtype=bool)
+    any_over = np.bincount(labels, oversize, n_lab) > 0
+    all_nogeo = np.bincount(labels, nogeo, n_lab) == size
+    ucode = pd.factorize(units)[0]
+    first = np.zeros(n_lab, dtype=np.int64)
+    first[labels[::-1]] = np.arange(len(labels))[::-1]
+    whole_unit = np.bincount(ucode)[ucode[first]] == size
+    whole_piece = np.bincount(piece)[piece[first]] == size
+    return [_flag_reason(int(size[lab]), sums[lab], caps, floor, bool(any_over[lab]),
+                         bool(whole_unit[lab]), bool(whole_piece[lab]), bool(all_nogeo[lab]))
+            for lab in label_order.tolist()]
+
+
+def _unions(geoms: np.ndarray, nogeo: np.ndarray, labels: np.ndarray,
+            label_order: np.ndarray) -> list[Any]:
+    """Union geometry of each package's members with a geometry, in ``label_order``."""
+    order = np.argsort(labels, kind="stable")
+    order = order[~nogeo[order]]
+    bounds = np.searchsorted(labels[order], np.arange(int(labels.max()) + 2)).tolist()
+    parts = geoms[order]
+    return [_package_shape(parts[bounds[lab]:bounds[lab + 1]]) for lab in label_order.tolist()]
 
 
 POINT_HULL_BUFFER_M = 30.0
@@ -270,6 +291,8 @@ def _package_shape(geoms: np.ndarray) -> Any:
     if not len(geoms):
         return None
     areal = shapely.area(geoms) > 0
+    if areal.all():
+        return shapely.union_all(geoms)
     parts = list(geoms[areal])
     if (~areal).any():
         hull = shapely.convex_hull(shapely.multipoints(
@@ -402,37 +425,64 @@ def _package_layer(
     df["compound_id"] = df["compound_id"].astype(str)
     df[unit] = df[unit].astype(object).where(df[unit].notna(), "").astype(str)
     t0 = time.perf_counter()
-    if graph is None:
-        graph = compound_adjacency(df, gap_m=gap_m, barriers=barriers, unit=unit)
-    graph = graph.copy()
+    edges: tuple[np.ndarray, np.ndarray] | None = None
+    if graph is None:  # our own graph: no copy, and its edges come as row positions
+        graph, pi, pj = _adjacency(df, gap_m=gap_m, barriers=barriers, unit=unit,
+                                   point_max_m=300.0)
+        edges = (pi, pj)
+    else:
+        graph = graph.copy()
     t_graph = time.perf_counter() - t0
     eligible = (df["eligible"].fillna(False).astype(bool).to_numpy() if "eligible" in df.columns
                 else np.ones(len(df), dtype=bool))
-    elig = df[eligible].sort_values("compound_id", kind="stable")
+    ids_all = df["compound_id"].to_numpy()
+    rows = np.flatnonzero(eligible)
+    rows = rows[np.argsort(ids_all[rows], kind="stable")]
+    elig = df.iloc[rows]
     if elig["compound_id"].duplicated().any():
         dup = elig.loc[elig["compound_id"].duplicated(), "compound_id"].iloc[0]
         raise SchemaError(f"compounds › field compound_id: duplicate id {dup!r}")
-    labels, packages, info = _solve(elig, graph, unit, min_households, max_households,
-                                    max_buildings, max_cost, absorb_gap_m,
-                                    {"restarts": restarts, "seed": seed,
-                                     "priority_weight": priority_weight}, closing_m)
-    assignments = _assignments(df, elig, eligible, labels, packages, unit)
+    if edges is not None:
+        edges = _edge_rows(edges[0], edges[1], rows, len(df))
+    labels, packages, label_order, info = _solve(
+        elig, graph, unit, min_households, max_households, max_buildings, max_cost,
+        absorb_gap_m, {"restarts": restarts, "seed": seed, "priority_weight": priority_weight},
+        closing_m, edges)
+    assignments = _assignments(df, elig, eligible, labels, packages, label_order, unit)
     summary = _summary(df, eligible, packages, graph, info, t_graph)
     logger.info("packages: %d packages from %d eligible compounds, %d flagged",
                 summary["n_packages"], summary["n_eligible"], summary["n_flagged"])
     return PackageResult(assignments=assignments, packages=packages, summary=summary, graph=graph)
 
 
+def _edge_rows(pi: np.ndarray, pj: np.ndarray, rows: np.ndarray,
+               n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Edges given as input-row positions, as ``u < v`` over ``rows`` (the eligible order).
+
+    Same arrays, in the same order, as :func:`graph_arrays` on the graph built from them
+    (networkx yields an edge at its first node in insertion order, i.e. at ``pi``).
+    """
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows))
+    order = np.argsort(pi, kind="stable")
+    a, b = pos[pi[order]], pos[pj[order]]
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    a, b = a[keep], b[keep]
+    return np.minimum(a, b), np.maximum(a, b)
+
+
 def _solve(elig: gpd.GeoDataFrame, graph: nx.Graph, unit: str, floor: float, ceiling: float,
            max_buildings: float | None, max_cost: float | None, absorb_gap_m: float,
            solver: dict[str, Any], closing_m: float,
-           ) -> tuple[np.ndarray, gpd.GeoDataFrame, dict[str, Any]]:
+           edges: tuple[np.ndarray, np.ndarray] | None,
+           ) -> tuple[np.ndarray, gpd.GeoDataFrame, np.ndarray, dict[str, Any]]:
     """Arrays, reach edges, solver and package table for the eligible compounds."""
     ids = elig["compound_id"].to_numpy()
-    for x in ids:
-        if x not in graph:
-            graph.add_node(x)
-    u, v, _ = graph_arrays(graph, ids)
+    if edges is None:
+        graph.add_nodes_from(x for x in ids if x not in graph)
+        u, v, _ = graph_arrays(graph, ids)
+    else:
+        u, v = edges
     groups = pd.factorize(elig[unit])[0]
     geoms = np.asarray(elig.geometry.values)
     hh = _numeric(elig, "households")
@@ -459,9 +509,9 @@ def _solve(elig: gpd.GeoDataFrame, graph: nx.Graph, unit: str, floor: float, cei
     t_solve = time.perf_counter() - t0
     same = groups[u] == groups[v]
     piece = _components(len(ids), u[same], v[same])
-    packages = (_package_table(elig, labels, unit, loads, caps, floor, piece, closing_m)
-                if len(ids) else _empty_packages(unit, elig.crs))
-    return labels, packages, {"solve_seconds": t_solve, "n_reach_edges": len(ru)}
+    packages, label_order = (_package_table(elig, labels, unit, loads, caps, floor, piece, closing_m)
+                             if len(ids) else (_empty_packages(unit, elig.crs), np.empty(0, np.int64)))
+    return labels, packages, label_order, {"solve_seconds": t_solve, "n_reach_edges": len(ru)}
 
 
 def _empty_packages(unit: str, crs: Any) -> gpd.GeoDataFrame:
@@ -471,11 +521,13 @@ def _empty_packages(unit: str, crs: Any) -> gpd.GeoDataFrame:
 
 
 def _assignments(df: pd.DataFrame, elig: pd.DataFrame, eligible: np.ndarray, labels: np.ndarray,
-                 packages: gpd.GeoDataFrame, unit: str) -> pd.DataFrame:
+                 packages: gpd.GeoDataFrame, label_order: np.ndarray, unit: str) -> pd.DataFrame:
     """One row per input compound with its package id or the reason it has none."""
-    to_id = packages.attrs.get("label_to_id", {})
+    id_of_label = np.empty(len(label_order), dtype=object)
+    id_of_label[label_order] = packages["package_id"].to_numpy()
     reason_of = dict(zip(packages["package_id"], packages["flag_reason"], strict=True))
-    pid = pd.Series([to_id[int(k)] for k in labels], index=elig["compound_id"].to_numpy(), dtype=object)
+    pid = pd.Series(id_of_label[labels] if len(labels) else [], index=elig["compound_id"].to_numpy(),
+                    dtype=object)
     out = pd.DataFrame({"compound_id": df["compound_id"].to_numpy(), unit: df[unit].to_numpy(),
                         "eligible": eligible})
     mapped = out["compound_id"].map(pid).astype(object)

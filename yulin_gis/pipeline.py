@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from yulin_gis.conservation import check_conservation, write_manifest
 from yulin_gis.crs import STORAGE_CRS
+from yulin_gis.log import StageTimer
 from yulin_gis.postgis import is_database_url, mask_url
 from yulin_gis.stages import PlanOptions, PlanState
 from yulin_gis.validate import ValidationReport, validate_input
@@ -60,6 +61,9 @@ class RunResult:
         Where the maps went (None when no maps were written).
     notes
         What could not be computed, said once (also in the manifest).
+    seconds
+        Wall and CPU seconds of each stage (``{"survey": {"wall_s": …, "cpu_s": …}, …}``),
+        also in the manifest.
     """
 
     out_dir: Path
@@ -69,6 +73,7 @@ class RunResult:
     report: ValidationReport | None = None
     maps_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 STAGES = ("validate", "survey", "packages", "plan", "utilities")
@@ -77,35 +82,52 @@ _USED = {"validate": "validated", "survey": "eligible", "packages": "packaged", 
          "utilities": "planned"}
 
 
-def _run_stages(layers: Layers, options: PlanOptions, until: str) -> PlanState:
+def _run_stages(layers: Layers, options: PlanOptions, until: str,
+                timer: StageTimer | None = None) -> PlanState:
     from yulin_gis.stages import package_stage, plan_stage, survey_stage, utility_stage
 
+    timer = timer or StageTimer(())
     if options.engine != "local":
-        return _run_engine_stages(layers, options, until)
-    state = survey_stage(layers, options)
+        return _run_engine_stages(layers, options, until, timer)
+    with timer("survey"):
+        state = survey_stage(layers, options)
     if STAGES.index(until) >= STAGES.index("packages"):
-        state = package_stage(state)
+        with timer("packages"):
+            state = package_stage(state)
     if STAGES.index(until) >= STAGES.index("plan"):
-        state = plan_stage(state)
+        with timer("plan"):
+            state = plan_stage(state)
     if until == "utilities":
-        state = utility_stage(state)
+        with timer("utilities"):
+            state = utility_stage(state)
     return state
 
 
-def _run_engine_stages(layers: Layers, options: PlanOptions, until: str) -> PlanState:
+def _run_engine_stages(layers: Layers, options: PlanOptions, until: str,
+                       timer: StageTimer) -> PlanState:
     """The stages with the heavy steps (pipe evidence, packaging per county) on dask."""
     from yulin_gis.engine import engine_from_options, engine_package_stage, engine_survey_stage
     from yulin_gis.stages import plan_stage, utility_stage
 
     with engine_from_options(options.engine, options.scheduler, options.workers) as engine:
-        state = engine_survey_stage(layers, options, engine)
+        with timer("survey"):
+            state = engine_survey_stage(layers, options, engine)
         if STAGES.index(until) >= STAGES.index("packages"):
-            state = engine_package_stage(state, engine)
+            with timer("packages"):
+                state = engine_package_stage(state, engine)
     if STAGES.index(until) >= STAGES.index("plan"):
-        state = plan_stage(state)
+        with timer("plan"):
+            state = plan_stage(state)
     if until == "utilities":
-        state = utility_stage(state)
+        with timer("utilities"):
+            state = utility_stage(state)
     return state
+
+
+def _planned(until: str, maps: bool) -> list[str]:
+    """The stages a run will time, in order (for the progress bar)."""
+    stages = ["validate", *STAGES[1:STAGES.index(until) + 1], "outputs"]
+    return [*stages, "maps"] if maps else stages
 
 
 def _validated_state(layers: Layers, options: PlanOptions) -> PlanState:
@@ -228,8 +250,10 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         from yulin_gis.postgis import open_database, parse_database_url
 
         open_database(parse_database_url(publish), need_schema=False).dispose()
-    layers, report = validate_input(input_path, input_crs=input_crs, dem=dem, polygons=polygons,
-                                    profile=options.profile_path)
+    timer = StageTimer(_planned(until, maps))
+    with timer("validate"):
+        layers, report = validate_input(input_path, input_crs=input_crs, dem=dem,
+                                        polygons=polygons, profile=options.profile_path)
     for line in group_lines(report.warnings):
         logger.warning("%s", line)
     for line in report.can_run:
@@ -238,31 +262,34 @@ def run(input_path: str | Path, out_dir: str | Path, *,
         raise ValidationError(report.problems, header=f"Input {label} failed validation")
     notes = _fill_divisions(layers, options)
     state = (_validated_state(layers, options) if until == "validate"
-             else _run_stages(layers, options, until))
+             else _run_stages(layers, options, until, timer))
     for note in state.extras.get("notes", []):
         logger.warning("%s", note)  # the divisions' notes were logged where made
     state.extras["notes"] = notes = notes + list(state.extras.get("notes", []))
     check_conservation(layers.compounds["compound_id"], state.compounds, (_USED[until],))
     previous = _forget_previous_run(out)
-    files = [write_plan_gpkg(state, out / "plan.gpkg"),
-             write_validation_report(report, out / "validation_report.xlsx")]
-    if until != "validate":
-        files += write_tables(state, out)
+    with timer("outputs"):
+        files = [write_plan_gpkg(state, out / "plan.gpkg"),
+                 write_validation_report(report, out / "validation_report.xlsx")]
+        if until != "validate":
+            files += write_tables(state, out)
     mdir = None
     if maps:
         mdir = Path(maps_dir) if maps_dir is not None else out / "maps"
-        files += write_maps(state, mdir, basemap=options.basemap, offline=not options.online)
-        files += write_summary(state, mdir)
+        with timer("maps"):
+            files += write_maps(state, mdir, basemap=options.basemap, offline=not options.online)
+            files += write_summary(state, mdir)
+    logger.info("run: %s", timer.close())
     inputs = ([] if is_database_url(input_path) else [Path(input_path)]) + (
         [Path(dem)] if dem else [])
     opts = {"input": label, "input_crs": input_crs, "dem": dem, "polygons": polygons,
             "until": until, "publish": mask_url(publish) if publish else None,
             **{k: str(v) for k, v in vars(options).items()}}
     _remove_stale(previous, files)
-    files.append(write_manifest(out, inputs, opts, files, notes=notes))
+    files.append(write_manifest(out, inputs, opts, files, notes=notes, timings=timer.seconds))
     if publish is not None:
         from yulin_gis.postgis_publish import publish_gpkg
 
         publish_gpkg(files[0], publish)
     compounds = state.compounds.to_crs(STORAGE_CRS)
-    return RunResult(out, compounds, state, files, report, mdir, notes)
+    return RunResult(out, compounds, state, files, report, mdir, notes, timer.seconds)

@@ -218,7 +218,7 @@ def _pipe_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile, year: 
     out = empty_pipe_hazards(ids)
     if pipes is None:
         return out, {"pipes": np.ones(len(ids), dtype=bool)}
-    absent = ~pd.Index(ids).isin(pipes.index.astype(str))
+    absent = ~_in_index(ids, pipes.index)
     got = pipes.reindex(ids)
     for col in out.columns:
         if col not in got.columns:
@@ -281,7 +281,7 @@ def _walk_evidence(layers: Layers, comp: gpd.GeoDataFrame, prof: Profile,
     from yulin_gis.accessibility import life_circle_gaps
 
     w = walk.reindex(ids)
-    absent = ~pd.Index(ids).isin(walk.index.astype(str)) | _no_geometry(comp)
+    absent = ~_in_index(ids, walk.index) | _no_geometry(comp)
     have = [k for k in kinds if f"walk_{k}_m" in w.columns]
     if layers.facilities is not None and "kind" in layers.facilities.columns:
         listed = set(layers.facilities["kind"].dropna().astype(str))
@@ -312,6 +312,22 @@ def _sparse(mask: np.ndarray, make: Any) -> tuple[np.ndarray, np.ndarray]:
     return mask, text
 
 
+def _in_index(ids: np.ndarray, index: pd.Index) -> np.ndarray:
+    """Whether each id is in ``index`` (as text); object-dtype hashing, fast on 100k ids."""
+    return np.asarray(pd.Index(np.asarray(ids, dtype=object), dtype=object).isin(
+        np.asarray(index.astype(str), dtype=object)), dtype=bool)
+
+
+def _walk_texts(d: np.ndarray, head: str, tail: str, none: str) -> np.ndarray:
+    """``head + f"{d:.0f}" + tail`` per distance (``none`` for NaN), built column-wise."""
+    out = np.full(len(d), none, dtype=object)
+    ok = np.isfinite(d) & (d >= 0)
+    out[ok] = head + np.rint(d[ok]).astype(np.int64).astype(str).astype(object) + tail
+    odd = np.flatnonzero(~ok & ~np.isnan(d))  # ±inf, negative: as the f-string writes them
+    out[odd] = [f"{head}{x:.0f}{tail}" for x in d[odd].tolist()]
+    return out
+
+
 def _signals(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Trigger key → (true mask, evidence text) for every survey field and evidence token."""
     sig: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -331,9 +347,8 @@ def _signals(comp: pd.DataFrame, ev: pd.DataFrame, prof: Profile) -> dict[str, t
         none = f"{lc.cutoff_m:.0f} m内无{zh} / no {k} within {lc.cutoff_m:.0f} m"
         sig[f"gap:{k}"] = _sparse(
             ev[f"gap_{k}"].fillna(False).to_numpy(dtype=bool),
-            lambda idx, d=d, zh=zh, k=k, thr=thr, none=none: [
-                none if np.isnan(d[i]) else f"{zh}步行 / walk to {k} {d[i]:.0f} m > {thr:.0f} m"
-                for i in idx])
+            lambda idx, d=d, zh=zh, k=k, thr=thr, none=none: _walk_texts(
+                d[idx], f"{zh}步行 / walk to {k} ", f" m > {thr:.0f} m", none))
     floors = _num(comp, "floors")
     has_lift, lift_missing = _flag(comp, "has_lift")
     consent = _num(comp, "consent_rate")

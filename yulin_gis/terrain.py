@@ -46,6 +46,8 @@ import shapely
 
 from yulin_gis.crs import layer_zone_epsg
 from yulin_gis.errors import CRSError, InputFileError
+from yulin_gis.raster_fast import geojson_like as _geojson_like
+from yulin_gis.raster_fast import group_min as _group_min
 from yulin_gis.schema import require_columns, require_unique_ids
 
 if TYPE_CHECKING:
@@ -268,7 +270,8 @@ def _burn(
     for members in groups:
         out.fill(0)
         rasterize(
-            ((geoms[i], int(i) + 1) for i in members), out=out, transform=grid.transform, fill=0
+            zip(_geojson_like(geoms[members]), (members + 1).tolist(), strict=True),
+            out=out, transform=grid.transform, fill=0,
         )
         ids = out.ravel()
         sel = np.flatnonzero(ids)
@@ -282,7 +285,7 @@ def _burn(
         acc.pixels += cnt
         if full:
             acc.low += np.bincount(k, weights=z < low_thr, minlength=n)
-            np.minimum.at(acc.minimum, k, z)
+            _group_min(acc.minimum, k, z)
 
 
 def _supersample(
@@ -386,11 +389,14 @@ def _span_sums(grid: _Grid, geoms: np.ndarray, acc: _Acc, chunk: int = 20_000) -
         e = np.repeat(np.arange(len(k)), k)
         row = r0[e] + np.arange(len(e)) - np.repeat(np.cumsum(k) - k, k)
         x = u1[e] + (row + 0.5 - v1[e]) * (u2[e] - u1[e]) / (v2[e] - v1[e])
-        order = np.lexsort((x, row, owner[e]))
-        x, row, own = x[order], row[order], owner[e][order]
-        row, own = row[0::2], own[0::2]
-        c0 = np.clip(np.ceil(x[0::2] - 0.5), 0, w).astype(np.int64)
-        c1 = np.clip(np.ceil(x[1::2] - 0.5), 0, w).astype(np.int64)
+        # the column of a crossing is monotone in x, so sorting one integer key
+        # (owner, row, column) pairs the crossings as sorting by x would
+        col = np.clip(np.ceil(x - 0.5), 0, w).astype(np.int64)
+        key = np.sort((owner[e] * (h + 1) + row) * (w + 1) + col)
+        col = key % (w + 1)
+        key //= w + 1
+        row, own = key[0::2] % (h + 1), key[0::2] // (h + 1)
+        c0, c1 = col[0::2], col[1::2]
         acc.total += np.bincount(own, prefix[row, c1] - prefix[row, c0], minlength=n)
         cnt = (c1 - c0) if count is None else (count[row, c1] - count[row, c0])
         got = np.bincount(own, cnt, minlength=n)

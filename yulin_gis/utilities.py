@@ -244,6 +244,7 @@ def _length_within_convex(polys: np.ndarray, pipes: np.ndarray, ci: np.ndarray, 
     if not len(ci):
         return out
     xy, idx_next, starts, counts, sign, convex = _convex_rings(polys)
+    edge = _edge_frames(xy, idx_next)
     coords, owner = shapely.get_coordinates(pipes, return_index=True)
     npts = np.bincount(owner, minlength=len(pipes))
     pstart = np.r_[0, np.cumsum(npts)[:-1]]
@@ -251,45 +252,57 @@ def _length_within_convex(polys: np.ndarray, pipes: np.ndarray, ci: np.ndarray, 
     rows = np.flatnonzero(ok)
     for lo in range(0, len(rows), chunk):
         r = rows[lo:lo + chunk]
-        out[r] = _chunk(xy, idx_next, starts, counts, sign, coords, pstart, ci[r], si[r], d)
+        out[r] = _chunk(edge, starts, counts, sign, coords, pstart, ci[r], si[r], d)
     return out
 
 
-def _chunk(xy: np.ndarray, idx_next: np.ndarray, starts: np.ndarray, counts: np.ndarray,
+def _edge_frames(xy: np.ndarray, idx_next: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per polygon vertex A (edge A→B): ``ax, ay, ex, ey, elen`` (unit direction, length)."""
+    ax, ay = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    bx, by = ax[idx_next], ay[idx_next]
+    elen = np.hypot(bx - ax, by - ay)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ex, ey = (bx - ax) / elen, (by - ay) / elen
+    return ax, ay, ex, ey, elen
+
+
+def _chunk(edge: tuple[np.ndarray, ...], starts: np.ndarray, counts: np.ndarray,
            sign: np.ndarray, coords: np.ndarray, pstart: np.ndarray, c: np.ndarray,
            s: np.ndarray, d: float) -> np.ndarray:
-    """Within-distance lengths for one chunk of (polygon, segment) pairs."""
-    p0 = coords[pstart[s]]
-    D = coords[pstart[s] + 1] - p0
-    L = np.hypot(D[:, 0], D[:, 1])
+    """Within-distance lengths for one chunk of (polygon, segment) pairs.
+
+    One row per (pair, polygon vertex); the segment is ``p(t) = P0 + t·D``, ``t ∈ [0, 1]``.
+    """
+    p0x, p0y = coords[pstart[s], 0], coords[pstart[s], 1]
+    dx, dy = coords[pstart[s] + 1, 0] - p0x, coords[pstart[s] + 1, 1] - p0y
+    L = np.hypot(dx, dy)
+    a_pair = dx * dx + dy * dy
     nv = counts[c]
     k = np.repeat(np.arange(len(c)), nv)
     grp = np.r_[0, np.cumsum(nv)[:-1]]
     vi = np.repeat(starts[c] - grp, nv) + np.arange(len(k))
-    A = xy[vi]
-    B = xy[idx_next[vi]]
-    P0, DD = p0[k], D[k]
-    W = P0 - A
-    # circles at vertices
-    a = np.einsum("ij,ij->i", DD, DD)
-    b = 2 * np.einsum("ij,ij->i", DD, W)
-    cc = np.einsum("ij,ij->i", W, W) - d * d
+    ax, ay, ex, ey, elen = (arr[vi] for arr in edge)
+    Dx, Dy = dx[k], dy[k]
+    Wx, Wy = p0x[k] - ax, p0y[k] - ay
+    # disk at each vertex: a t² + b t + cc <= 0
+    a = a_pair[k]
+    b = 2 * (Dx * Wx + Dy * Wy)
+    cc = Wx * Wx + Wy * Wy - d * d
     disc = b * b - 4 * a * cc
+    # along (e) and across (n = e rotated +90°) each edge
+    we, de = Wx * ex + Wy * ey, Dx * ex + Dy * ey
+    wn, dn = Wy * ex - Wx * ey, Dy * ex - Dx * ey
     with np.errstate(divide="ignore", invalid="ignore"):
         sq = np.sqrt(np.maximum(disc, 0))
-        c_lo = np.where(disc >= 0, (-b - sq) / (2 * a), np.inf)
-        c_hi = np.where(disc >= 0, (-b + sq) / (2 * a), -np.inf)
-        # rectangles around edges
-        E = B - A
-        elen = np.hypot(E[:, 0], E[:, 1])
-        e = E / elen[:, None]
-        n = np.column_stack([-e[:, 1], e[:, 0]])
-        r_lo, r_hi = _slab(np.einsum("ij,ij->i", W, e), np.einsum("ij,ij->i", DD, e), 0.0, elen)
-        q_lo, q_hi = _slab(np.einsum("ij,ij->i", W, n), np.einsum("ij,ij->i", DD, n), -d, d)
+        has_disc = disc >= 0
+        c_lo = np.where(has_disc, (-b - sq) / (2 * a), np.inf)
+        c_hi = np.where(has_disc, (-b + sq) / (2 * a), -np.inf)
+        r_lo, r_hi = _slab(we, de, 0.0, elen)
+        q_lo, q_hi = _slab(wn, dn, -d, d)
         r_lo, r_hi = np.maximum(r_lo, q_lo), np.minimum(r_hi, q_hi)
-        # polygon half-planes (inside: left of CCW edges)
-        h0 = (E[:, 0] * W[:, 1] - E[:, 1] * W[:, 0]) * sign[c][k]
-        hD = (E[:, 0] * DD[:, 1] - E[:, 1] * DD[:, 0]) * sign[c][k]
+        # polygon half-planes (inside: left of CCW edges): sign·elen·(wn + t·dn) >= 0
+        sg = sign[c][k]
+        h0, hD = wn * sg, dn * sg
         t_cross = -h0 / hD
     enter = np.where(hD > 0, t_cross, -np.inf)
     exit_ = np.where(hD < 0, t_cross, np.inf)
@@ -298,8 +311,8 @@ def _chunk(xy: np.ndarray, idx_next: np.ndarray, starts: np.ndarray, counts: np.
     p_hi = np.minimum.reduceat(exit_, grp)
     p_empty = np.logical_or.reduceat(never, grp) | (p_lo > p_hi)
     valid_r = r_lo <= r_hi
-    lo_all = np.minimum(np.where(disc >= 0, c_lo, np.inf), np.where(valid_r, r_lo, np.inf))
-    hi_all = np.maximum(np.where(disc >= 0, c_hi, -np.inf), np.where(valid_r, r_hi, -np.inf))
+    lo_all = np.minimum(c_lo, np.where(valid_r, r_lo, np.inf))
+    hi_all = np.maximum(c_hi, np.where(valid_r, r_hi, -np.inf))
     lo = np.minimum.reduceat(lo_all, grp)
     hi = np.maximum.reduceat(hi_all, grp)
     lo = np.where(p_empty, lo, np.minimum(lo, p_lo))
@@ -442,8 +455,11 @@ def _units(units: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None,
 def _item_wants(items: pd.Series, utility: pd.Series) -> np.ndarray:
     """Whether the unit's items (comma-separated codes) include the utility's item."""
     out = np.zeros(len(items), bool)
+    # one row per segment, few distinct item lists: match each distinct list once
+    inv, uniq = pd.factorize(items, use_na_sentinel=False)
+    distinct = pd.Series(uniq, dtype=items.dtype)
     for code, utils in _ITEM_UTILITIES.items():
-        has = items.str.contains(rf"(?:^|[,，\s]){code}(?:$|[,，\s])", regex=True).to_numpy()
+        has = distinct.str.contains(rf"(?:^|[,，\s]){code}(?:$|[,，\s])", regex=True).to_numpy()[inv]
         out |= has & utility.isin(utils).to_numpy()
     return out
 
