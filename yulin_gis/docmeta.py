@@ -8,6 +8,7 @@ including whether the plan was bound by a budget (:func:`budget_constrained`).
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
 from collections.abc import Iterator
 from typing import Any
@@ -32,12 +33,27 @@ _SECTION_ZH = {
     "programme": "实施期限", "funding_sources": "政府资金来源", "packaging": "片区划分",
     "phases": "工期", "assessment": "考核", "utilities": "管线", "measures": "工程量口径",
 }
-_SKIP = {"name_en", "reason_en", "note", "trigger"}
+_SKIP = {"name_en", "reason_en", "note", "trigger", "code"}
+
+
+_TERMS_ZH = {
+    "5min": "5分钟生活圈", "10min": "10分钟生活圈", "15min": "15分钟生活圈",
+    "city": "全市", "county": "县（市、区）", "package": "片区", "compound": "小区",
+    "plan": "计划下达前", "design": "方案设计至开工前", "basic": "开工至基础类完工",
+    "construction": "施工期间", "completion": "竣工验收前", "long_term": "竣工后长期",
+    "year": "计划年度内", "lift": "加装电梯", "acceptance": "竣工验收", "utility": "管线",
+    "surface": "道路铺装", "building": "建筑本体", "seismic_not_ok": "抗震不达标",
+}
 
 
 def profile_labels(profile: Any) -> dict[str, str]:
-    """Code → Chinese for the profile's items, departments and companies."""
-    labels = {c: it.name_zh for c, it in profile.items.items()}
+    """Code → Chinese for the profile's items, departments and companies, the survey's
+    field names and the profile's own terms (生活圈, duty scopes and times, phases)."""
+    from yulin_gis.schema import LAYERS
+
+    labels = {f.name: f.label_zh for spec in LAYERS.values() for f in spec.fields}
+    labels.update(_TERMS_ZH)
+    labels.update({c: it.name_zh for c, it in profile.items.items()})
     labels.update(profile.departments)
     labels.update(profile.utility_companies)
     return labels
@@ -60,13 +76,54 @@ def _walk_file(profile: Any) -> list[tuple[str, str, str, str]]:
         return []
     with open(profile.path, "rb") as fh:
         raw = tomllib.load(fh)
+    clauses = _comment_clauses(profile.path.read_text(encoding="utf-8"))
     rows = []
     for section, body in raw.items():
         for path, value in _flatten(section, body):
             if path.rsplit(".", 1)[-1] in _SKIP or ".trigger." in path:
                 continue
-            rows.append((path, _text(value), "", ASSUMED))
+            rows.append((path, _text(value), "", _nearest(clauses, path)))
     return rows
+
+
+_CLAUSE = re.compile(r"§\s*([一二三四五六七八九十]+(?:\([一二三四五六七八九十\d]+\))*(?:\d)?)")
+
+
+_ASSUMED_WORDS = ("unconfirmed", "no figure", "typical", "editable", "default", "Calibrated")
+
+
+def _nearest(clauses: dict[str, str], path: str) -> str:
+    """The source of ``path``: its own, else its nearest enclosing table's, else assumed."""
+    parts = path.split(".")
+    for k in range(len(parts), 0, -1):
+        found = clauses.get(".".join(parts[:k]))
+        if found:
+            return found
+    return ASSUMED
+
+
+def _comment_clauses(text: str) -> dict[str, str]:
+    """Seed clauses cited in the TOML comments: ``[eligibility]  # seed §四(一)``.
+
+    A table header's clause applies to its keys; a key's own comment overrides it, and
+    a comment saying ``unconfirmed`` marks the value as assumed.
+    """
+    out: dict[str, str] = {}
+    table = ""
+    for line in text.splitlines():
+        code, _, comment = line.partition("#")
+        code = code.strip()
+        header = re.fullmatch(r"\[+([^\]]+)\]+", code)
+        key = header.group(1).strip() if header else (
+            f"{table}.{code.split('=', 1)[0].strip()}" if "=" in code and table else "")
+        if header:
+            table = key
+        clauses = _CLAUSE.findall(comment)
+        if key and any(w in comment for w in _ASSUMED_WORDS):
+            out[key] = ASSUMED
+        elif key and clauses:
+            out[key] = "实施细则 " + "、".join(clauses)
+    return out
 
 
 def _text(value: Any) -> str:
@@ -91,6 +148,7 @@ def parameters_frame(profile: Any) -> pd.DataFrame:
     rows = [tuple(r) for r in table()] if callable(table) else _walk_file(profile)
     labels = profile_labels(profile)
     out = []
+    rows = [r for r in rows if str(r[0]).rsplit(".", 1)[-1] not in _SKIP]
     for k, (name, value, unit, source) in enumerate(rows, start=1):
         code = str(name).split("：", 1)[-1]
         section = code.split(".", 1)[0].split("[", 1)[0]

@@ -64,7 +64,8 @@ _FIXED: dict[str, str] = {
     "planned": "已纳入年度计划", "validated": "已校验",
     "basic": "基础类", "improve": "完善类", "upgrade": "提升类",
     "m": "米", "m2": "平方米", "household": "户", "compound": "个", "lift": "部",
-    "unknown": "不详", "yes": "是", "no": "否",
+    "unknown": "不详", "yes": "是", "no": "否", "true": "是", "false": "否",
+    "households": "户数", "compounds": "小区数", "floor_area": "建筑面积",
 }
 
 VOCAB_ZH: dict[str, str] = {
@@ -152,9 +153,10 @@ def zh_text(text: str, labels: Mapping[str, str] | None = None) -> str:
     if _CODE_LIST.match(key) and ("," in key or "=" in key):
         parts = [p.partition("=") for p in key.split(",")]
         return "、".join(table.get(c, c) + (f"{_num(q)}" if q else "") for c, _, q in parts)
-    out = _CODE_PREFIX.sub(lambda m: f"{m.group(1)}{table.get(m.group(2), m.group(2))}：", text)
+    out = text
     for pattern, repl in _REASONS:
         out = pattern.sub(repl, out)
+    out = _CODE_PREFIX.sub(lambda m: f"{m.group(1)}{table.get(m.group(2), m.group(2))}：", out)
     out = _BILINGUAL.sub("", out)
     return out.replace(" | ", "；")
 
@@ -246,6 +248,7 @@ def official_frame(frame: pd.DataFrame,
 def unit_note(frame: pd.DataFrame) -> str:
     """The 单位 line of a table: ``单位：万元、户``… from its headers (after conversion)."""
     headers = " ".join(str(c) for c in frame.columns)
-    units = [u for u, hint in (("万元", "万元"), ("户", "户"), ("个", "数"), ("米", "米"),
-                               ("平方米", "平方米")) if hint in headers]
+    units = [u for u, hint in (("万元", "万元"), ("户", "户数"), ("个", "小区数"), ("个", "片区数"),
+                               ("个", "任务数"), ("米", "(米)"), ("平方米", "平方米"))
+             if hint in headers]
     return "单位：" + "、".join(dict.fromkeys(units)) if units else ""

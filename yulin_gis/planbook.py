@@ -463,6 +463,9 @@ def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
     if funding is not None and len(funding):
         f = funding.assign(plan_year=funding["plan_year"].astype(int))
         t = t.merge(f.drop(columns=["cost_yuan"]), on=["county", "plan_year"], how="left")
+        empty = pd.to_numeric(t["cost_yuan"], errors="coerce").fillna(0) == 0
+        for col in f.columns.drop(["county", "plan_year", "cost_yuan"]):
+            t.loc[empty, col] = t.loc[empty, col].fillna(0.0)
     else:
         for col in FUNDING_COLUMNS:
             t[col] = float("nan")

@@ -357,7 +357,7 @@ _TOP = {
     "survey": "table", "quantities": "table", "hazards": "table", "waterlogging": "table",
     "life_circle": "table", "priority": "table", "schedule": "table", "plan": "table",
     "departments": "table", "utility_companies": "table", "items": "table",
-    "duties": "table",  # read by yulin_gis.duties (seed §五(二))
+    "duties": "table?",  # optional; read by yulin_gis.duties (seed §五(二))
 }
 
 
