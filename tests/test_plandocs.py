@@ -129,8 +129,9 @@ def test_city_summary_funding_filled_and_per_household(small_run) -> None:
     parts = body[["居民出资(万元)", "管线单位出资(万元)", "政府出资(万元)"]]
     assert parts.notna().all().all()
     assert (parts.sum(axis=1) - body["总投资(万元)"]).abs().max() <= 0.03
-    per_hh = body["居民出资(万元)"] * 10_000 / body["户数"]
-    assert body["户均居民出资（元/户）"].to_numpy() == pytest.approx(per_hh.to_numpy(), rel=1e-3)
+    some = body[body["户数"] > 0]
+    per_hh = some["居民出资(万元)"] * 10_000 / some["户数"]
+    assert some["户均居民出资（元/户）"].to_numpy() == pytest.approx(per_hh.to_numpy(), rel=1e-3)
     sources = [c for c in body.columns if str(c).startswith("其中：")]
     if sources:  # present when the profile sets [funding_sources]
         assert (body[sources].sum(axis=1) - body["政府出资(万元)"]).abs().max() <= 0.06
@@ -214,7 +215,7 @@ def test_one_compound_one_scheme(small_run) -> None:
             text = [str(c) for row in ws.iter_rows(values_only=True) for c in row if c is not None]
             for heading in ("一、基本情况", "二、改造内容及投资", "三、资金筹措", "四、居民意愿",
                             "五、实施安排", "六、责任单位", "七、长效管理"):
-                assert heading in text, (book.name, ws.title, heading)
+                assert any(t.startswith(heading) for t in text), (book.name, ws.title, heading)
             assert "管理规约、业主议事规则" in text
             assert {"物业服务", "业主自治", "托管"} & set(text)
             assert ws.print_title_rows and ws.sheet_properties.pageSetUpPr.fitToPage
