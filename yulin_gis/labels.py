@@ -30,6 +30,7 @@ from yulin_gis.schema import VOCABULARIES
 __all__ = [
     "BOOL_ZH",
     "GOV_SOURCES_ZH",
+    "USER_TEXT_HEADERS",
     "UNCONSTRAINED_ZH",
     "VOCAB_ZH",
     "money_header",
@@ -220,6 +221,15 @@ def _rate_header(header: str) -> str:
     return f"{header}(%)"
 
 
+USER_TEXT_HEADERS = frozenset({
+    "小区名称", "名称", "地址", "小区编号", "片区编号", "管段编号", "道路名称", "道路编号", "统筹编号",
+    "权属单位", "所属社区", "所属街道", "所属县区", "社区", "街道", "县（市、区）", "社区代码", "单位",
+    "涉及小区", "涉及管段", "责任单位", "内容",
+})
+"""Headers of columns holding the user's own text (names, addresses, ids): written as
+given, never translated (a name is data, not a code)."""
+
+
 def official_frame(frame: pd.DataFrame,
                    labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """A copy of ``frame`` (Chinese headers) converted cell by cell for officials.
@@ -235,13 +245,18 @@ def official_frame(frame: pd.DataFrame,
         col = frame[header]
         if kind == "rate":
             nums = pd.to_numeric(col, errors="coerce")
-            if nums.notna().any() and bool(((nums >= 0) & (nums <= 1)).where(nums.notna(), True).all()):
+            texts = col.map(lambda v: isinstance(v, str) and v.strip() != "")
+            if not texts.any() and bool(((nums >= 0) & (nums <= 1)).where(nums.notna(), True).all()):
                 name = _rate_header(name)
             else:
                 kind = "other"
         elif kind == "money":
             name = name.replace("(元)", "(万元)").replace("（元）", "（万元）")
-        out[name] = [official_value(v, kind, labels) for v in col.tolist()]
+        if name in USER_TEXT_HEADERS:
+            out[name] = [v if isinstance(v, str) else official_value(v, kind, labels)
+                         for v in col.tolist()]
+        else:
+            out[name] = [official_value(v, kind, labels) for v in col.tolist()]
     return pd.DataFrame(out, index=range(len(frame)), columns=list(out))
 
 
