@@ -30,8 +30,8 @@ from yulin_gis.schema import VOCABULARIES
 __all__ = [
     "BOOL_ZH",
     "GOV_SOURCES_ZH",
-    "USER_TEXT_HEADERS",
     "UNCONSTRAINED_ZH",
+    "USER_TEXT_HEADERS",
     "VOCAB_ZH",
     "money_header",
     "official_frame",

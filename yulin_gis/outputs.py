@@ -217,11 +217,19 @@ def write_summary(state: PlanState, maps_dir: Path) -> list[Path]:
         "计划年度": f"{plan.years[0]}—{plan.years[-1]}",
         "2000年底前建成小区全部覆盖": "是" if plan.covered else "否",
     }
-    if plan.budget_needed is not None:
-        facts["全覆盖尚需追加预算（元）"] = f"{plan.budget_needed.extra_yuan:,.0f}"
+    from yulin_gis.docmeta import budget_constrained
+    from yulin_gis.labels import UNCONSTRAINED_ZH, official_frame, wan
+    from yulin_gis.planbook import summary_tables
+
+    constrained = budget_constrained(plan, state.packages, state.options.budget)
+    if plan.budget_needed is not None and constrained:
+        facts["全覆盖尚需追加预算（万元）"] = f"{wan(plan.budget_needed.extra_yuan):,.2f}"
+    table = official_frame(summary_tables(plan, funding, constrained=constrained)["分年度汇总"])
+    notes = ["数据为示例或用户输入；投资为按政策配置单价估算，金额单位为万元。"]
+    if not constrained:
+        notes.append(f"本计划未给定年度预算，{UNCONSTRAINED_ZH}。")
     summary = write_plan_summary_html(
         maps_dir / "summary.html", title=f"{state.profile.city}城镇老旧小区改造计划概要",
         images={_CHART_CAPTIONS.get(k, k): p for k, p in charts.items()}, facts=facts,
-        tables={"分县分年度汇总": plan.totals},
-        notes=["数据为示例或用户输入；投资为按政策配置单价估算。"])
+        tables={"分县分年度汇总（万元、户）": table}, notes=notes)
     return [*charts.values(), summary]
