@@ -272,3 +272,13 @@ def test_labels() -> None:
                                          "长度(米)": [7.99999999954]}))
     assert list(frame.columns) == ["总投资(万元)", "覆盖率(%)", "长度(米)"]
     assert frame.iloc[0].tolist() == [1.23, 20.82, 8]
+
+
+def test_summary_html_reads_in_chinese(small_run) -> None:
+    """Issue 13 §4: the one-page summary's tables and facts hold no English, money in 万元."""
+    page = (small_run.out_dir / "maps" / "summary.html").read_text(encoding="utf-8")
+    cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", page)
+    assert cells
+    assert [c for c in cells if ENGLISH.search(c)] == []
+    assert "总投资(万元)" in cells
+    assert UNCONSTRAINED_ZH in page

@@ -446,8 +446,11 @@ def write_task_workbooks(
         sched = prof.schedule
         duty = (f"纳入本单位年度更新改造计划；开工前形成统筹施工方案（当年{sched.start_by}前开工，"
                 f"小区内水电路气{sched.basic_complete_by}前基本完工）") if key == "utilities" else ""
+        duty_rows = (sheets["部门职责"]["责任单位"].value_counts() if "部门职责" in sheets
+                     else pd.Series(dtype=int))
         sheets["汇总"] = pd.DataFrame([
-            {"单位": name, "小区数": t["compound_id"].nunique(), "任务数": len(t),
+            {"单位": name, **({"职责条数": int(duty_rows.get(name, 0))} if key == "departments" else {}),
+             "小区数": t["compound_id"].nunique(), "任务数": len(t),
              "估算投资(元)": t["cost_yuan"].sum(), _header(money): t[money].sum(),
              **({"要求": duty} if duty else {})}
             for name, t in tasks.items()
