@@ -281,4 +281,5 @@ def test_summary_html_reads_in_chinese(small_run) -> None:
     assert cells
     assert [c for c in cells if ENGLISH.search(c)] == []
     assert "总投资(万元)" in cells
+    assert not [c for c in cells if re.fullmatch(r"2,0\d\d", c)], "years with a thousands comma"
     assert UNCONSTRAINED_ZH in page

@@ -225,6 +225,7 @@ def write_summary(state: PlanState, maps_dir: Path) -> list[Path]:
     if plan.budget_needed is not None and constrained:
         facts["全覆盖尚需追加预算（万元）"] = f"{wan(plan.budget_needed.extra_yuan):,.2f}"
     table = official_frame(summary_tables(plan, funding, constrained=constrained)["分年度汇总"])
+    table["年度"] = table["年度"].astype(str)  # 2022, not 2,022
     notes = ["数据为示例或用户输入；投资为按政策配置单价估算，金额单位为万元。"]
     if not constrained:
         notes.append(f"本计划未给定年度预算，{UNCONSTRAINED_ZH}。")
