@@ -148,30 +148,36 @@ def _day(value: Any) -> Any:
     return None if pd.isna(ts) else ts.date()
 
 
+def _cell(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Write a cell; text that looks like a formula is stored as text (never evaluated)."""
+    cell = ws.cell(row=row, column=column, value=value)
+    if formula_like(value):
+        cell.data_type = "s"
+    return cell
+
+
 def _write_sections(ws: Any, title: str, sections: list[tuple[str, pd.DataFrame]],
                     labels: Mapping[str, str]) -> None:
     from openpyxl.styles import Font
 
     from yulin_gis.planbook import print_setup
 
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
-    ws.cell(row=2, column=1, value="金额单位：万元")
+    _cell(ws, 1, 1, title).font = Font(bold=True, size=14)
+    _cell(ws, 2, 1, "金额单位：万元")
     row, width = 3, 2
     for heading, frame in sections:
         row += 1
-        ws.cell(row=row, column=1, value=heading).font = Font(bold=True)
+        _cell(ws, row, 1, heading).font = Font(bold=True)
         table = official_frame(frame, labels)
         width = max(width, table.shape[1])
         row += 1
         for j, header in enumerate(table.columns, start=1):
-            ws.cell(row=row, column=j, value=str(header)).font = Font(bold=True)
+            _cell(ws, row, j, str(header)).font = Font(bold=True)
         for values in table.itertuples(index=False):
             row += 1
             for j, value in enumerate(values, start=1):
-                cell = ws.cell(row=row, column=j, value=value)
-                if formula_like(value):
-                    cell.data_type = "s"
-                elif isinstance(value, float):
+                cell = _cell(ws, row, j, value)
+                if isinstance(value, float):
                     cell.number_format = "#,##0.00"
     for letter, w in zip("ABCDE", (22, 30, 22, 16, 16), strict=True):
         ws.column_dimensions[letter].width = w
