@@ -283,3 +283,20 @@ def test_summary_html_reads_in_chinese(small_run) -> None:
     assert "总投资(万元)" in cells
     assert not [c for c in cells if re.fullmatch(r"2,0\d\d", c)], "years with a thousands comma"
     assert UNCONSTRAINED_ZH in page
+
+
+def test_duties_name_known_departments(tmp_path) -> None:
+    """Seed §五(二): a duty of an unknown department or with a bad scope is a ProfileError."""
+    from yulin_gis.duties import load_duties
+    from yulin_gis.errors import ProfileError
+
+    text = Path(load_profile().path).read_text(encoding="utf-8")
+    bad = text + '\n[[duties.no_such_bureau]]\ntask = "x"\nclause = "五(二)"\n' \
+                 '\n[[duties.finance]]\ntask = "y"\nclause = "五(二)"\nscope = "street"\n'
+    path = tmp_path / "bad.toml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        load_duties(load_profile(path))
+    assert "duties.no_such_bureau" in str(err.value)
+    assert "duties.finance[3].scope" in str(err.value)
+    assert {d.department for d in load_duties(load_profile())} >= set(load_profile().departments)
