@@ -291,8 +291,8 @@ def test_duties_name_known_departments(tmp_path) -> None:
     from yulin_gis.errors import ProfileError
 
     text = Path(load_profile().path).read_text(encoding="utf-8")
-    bad = text + '\n[[duties.no_such_bureau]]\ntask = "x"\nclause = "五(二)"\n' \
-                 '\n[[duties.finance]]\ntask = "y"\nclause = "五(二)"\nscope = "street"\n'
+    bad = (text + '\n[[duties.no_such_bureau]]\ntask = "x"\nclause = "五(二)"\n'
+           + '\n[[duties.finance]]\ntask = "y"\nclause = "五(二)"\nscope = "street"\n')
     path = tmp_path / "bad.toml"
     path.write_text(bad, encoding="utf-8")
     with pytest.raises(ProfileError) as err:
