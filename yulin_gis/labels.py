@@ -256,7 +256,10 @@ def official_frame(frame: pd.DataFrame,
             out[name] = [v if isinstance(v, str) else official_value(v, kind, labels)
                          for v in col.tolist()]
         else:
-            out[name] = [official_value(v, kind, labels) for v in col.tolist()]
+            seen: dict[str, Any] = {}  # repeated texts are translated once
+            out[name] = [(seen[v] if v in seen else seen.setdefault(v, zh_text(v, labels)))
+                         if isinstance(v, str) else official_value(v, kind, labels)
+                         for v in col.tolist()]
     return pd.DataFrame(out, index=range(len(frame)), columns=list(out))
 
 
