@@ -157,9 +157,11 @@ def duty_table(profile: Any, compounds: pd.DataFrame,
     if "plan_year" in pk.columns:
         pk = pk[~pk["plan_year"].astype(str).str.strip().isin(["", "nan", "None", "<NA>"])]
     comp = pd.DataFrame(compounds.drop(columns="geometry", errors="ignore"))
+    by_package = ({str(k): g for k, g in comp.groupby(comp["package_id"].astype(str), sort=False)}
+                  if "package_id" in comp.columns else {})
     rows: list[dict[str, Any]] = []
     for duty in duties:
-        rows += _expand(duty, profile, pk, comp)
+        rows += _expand(duty, profile, pk, by_package)
     out = pd.DataFrame(rows, columns=["责任单位", "职责", "依据", "适用范围", "县（市、区）", "计划年度",
                                       "片区编号", "涉及小区数", "涉及小区", "开始日期", "完成时限",
                                       "时间要求"])
@@ -167,7 +169,8 @@ def duty_table(profile: Any, compounds: pd.DataFrame,
     return out
 
 
-def _expand(duty: Duty, profile: Any, pk: pd.DataFrame, comp: pd.DataFrame) -> list[dict[str, Any]]:
+def _expand(duty: Duty, profile: Any, pk: pd.DataFrame,
+            by_package: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
     base = {"责任单位": _unit_name(profile, duty.department), "职责": duty.task,
             "依据": f"{profile.source} {duty.clause}", "适用范围": _SCOPE_ZH[duty.scope],
             "时间要求": WHEN[duty.when][2]}
@@ -179,7 +182,8 @@ def _expand(duty: Duty, profile: Any, pk: pd.DataFrame, comp: pd.DataFrame) -> l
     rows = []
     for _, group in pk.groupby(keys, sort=True):
         first = group.iloc[0]
-        mine = comp[comp["package_id"].isin(group["package_id"])] if "package_id" in comp else comp
+        parts = [by_package[p] for p in group["package_id"].astype(str) if p in by_package]
+        mine = pd.concat(parts) if parts else pd.DataFrame(columns=["name"])
         n, names = _compound_names(mine, duty.where)
         if duty.scope == "compound" and n == 0:
             continue

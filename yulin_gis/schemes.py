@@ -61,11 +61,13 @@ def _kv(rows: Sequence[tuple[str, Any]], value_header: str = "内容") -> pd.Dat
     return pd.DataFrame({"项目": [k for k, _ in rows], value_header: [v for _, v in rows]})
 
 
-def _items_frame(compound: pd.Series, profile: Any) -> pd.DataFrame:
+def _items_frame(compound: pd.Series, profile: Any,
+                 long: pd.DataFrame | None = None) -> pd.DataFrame:
     from yulin_gis.profile import CLASS_LABELS_ZH, CLASSES, UNITS
     from yulin_gis.tasks import item_table, quantity_display
 
-    long = item_table(pd.DataFrame([compound]), profile)
+    if long is None:
+        long = item_table(pd.DataFrame([compound]), profile)
     rows = []
     for cls in CLASSES:
         part = long[long["class"] == cls]
@@ -92,11 +94,13 @@ def _responsible(compound: pd.Series, profile: Any) -> pd.DataFrame:
 
 
 def scheme_sections(row: pd.Series, compound: pd.Series, package: Mapping[str, Any],
-                    profile: Any) -> list[tuple[str, pd.DataFrame]]:
+                    profile: Any, items: pd.DataFrame | None = None
+                    ) -> list[tuple[str, pd.DataFrame]]:
     """The sections of one compound's scheme (headings and tables, before labelling).
 
     ``row`` is the compound's :func:`yulin_gis.planbook.plan_table` row, ``compound`` its
-    assessed record, ``package`` its scheduled package.
+    assessed record, ``package`` its scheduled package, ``items`` its rows of
+    :func:`yulin_gis.tasks.item_table` (computed when None).
     """
     consent = pd.to_numeric(pd.Series([row.get("consent_rate")]), errors="coerce").iloc[0]
     known = not pd.isna(consent)
@@ -119,7 +123,7 @@ def scheme_sections(row: pd.Series, compound: pd.Series, package: Mapping[str, A
              if pd.notna(row.get("floor_area_m2")) else None),
             ("所属片区", row.get("package_id"))])),
         ("二、改造内容及投资（基础类应改则改，完善类、提升类能改则改）",
-         _items_frame(compound, profile)),
+         _items_frame(compound, profile, items)),
         ("三、资金筹措（谁受益、谁出资）", pd.DataFrame({
             "资金来源": [k for k, _ in funding], "金额(元)": [v for _, v in funding]})),
         ("四、居民意愿", _kv([
@@ -215,6 +219,12 @@ def write_scheme_workbooks(table: pd.DataFrame, state: Any, out_dir: str | Path)
         state.compounds["compound_id"].astype(str).to_numpy())
     pk = pd.DataFrame(state.packages.drop(columns="geometry")).set_index("package_id") \
         if state.packages is not None else pd.DataFrame()
+    from yulin_gis.tasks import item_table
+
+    ids = set(planned["compound_id"].astype(str))
+    long = item_table(comp[comp.index.isin(ids)].reset_index(drop=True), prof)
+    items = {str(k): g for k, g in long.groupby(long["compound_id"].astype(str), sort=False)}
+    empty = long.iloc[0:0]
     files = []
     for (county, package_id), rows in planned.groupby(["county", "package_id"], sort=True):
         package = ({str(k): v for k, v in pk.loc[str(package_id)].items()}
@@ -228,7 +238,8 @@ def write_scheme_workbooks(table: pd.DataFrame, state: Any, out_dir: str | Path)
             compound = pd.Series(comp.loc[str(row["compound_id"])])
             name = _unique(safe_name(f"{row['name']}", 28), used)
             _write_sections(wb.create_sheet(name), f"{row['name']}改造方案（一小区一方案）",
-                            scheme_sections(row, compound, package, prof), labels)
+                            scheme_sections(row, compound, package, prof,
+                                            items.get(str(row["compound_id"]), empty)), labels)
         target = Path(out_dir) / safe_name(str(county)) / f"{safe_name(str(package_id))}.xlsx"
         files.append(save_workbook(wb, target))
     logger.info("一小区一方案: %d workbooks", len(files))
