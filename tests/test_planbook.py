@@ -64,31 +64,34 @@ def test_county_workbooks_read_back(tmp_path: Path, compounds: pd.DataFrame, pla
     assert [p.name for p in paths] == ["玉州区_2022_年度改造计划表.xlsx",
                                        "玉州区_2023_年度改造计划表.xlsx"]
     df = pd.read_excel(paths[0], header=HEADER_ROW - 1)
-    assert list(df.columns) == list(PLAN_COLUMNS_ZH.values())
+    expected = [h.replace("(元)", "(万元)") for h in PLAN_COLUMNS_ZH.values()]
+    expected = [f"{h}(%)" if h == "居民同意率" else h for h in expected]
+    assert list(df.columns) == [*expected, "户均居民出资（元/户）"]
     body, total = df.iloc[:-1], df.iloc[-1]
     assert list(body["小区编号"]) == ["c1", "c2"]
     assert list(body["户数"]) == [60, 40]
     assert total["序号"] == "合计"
     assert total["户数"] == 100
-    assert total["总投资(元)"] == pytest.approx(400000.0)
-    funders = body[["居民出资(元)", "管线单位出资(元)", "政府出资(元)"]].sum(axis=1)
-    assert funders.to_list() == pytest.approx(body["总投资(元)"].to_list(), abs=0.01)
+    assert total["总投资(万元)"] == pytest.approx(40.0)  # 400,000 元 in 万元
+    funders = body[["居民出资(万元)", "管线单位出资(万元)", "政府出资(万元)"]].sum(axis=1)
+    assert funders.to_list() == pytest.approx(body["总投资(万元)"].to_list(), abs=0.02)
     assert body.loc[0, "基础类改造内容"] == "供水、道路"
     assert body.loc[0, "完善类改造内容"] == "加装电梯"
-    assert body.loc[0, "建筑面积(m²)"] == pytest.approx(5000.5)
+    assert body.loc[0, "建筑面积(m²)"] == 5000  # whole square metres
     assert pd.Timestamp(body.loc[0, "计划开工"]) == pd.Timestamp(date(2022, 4, 1))
 
     wb = openpyxl.load_workbook(paths[0])
     ws = wb.active
     assert ws.title == "2022年改造计划"
     assert ws["A1"].value == "玉州区2022年城镇老旧小区改造计划表"
+    assert any(str(c.value).startswith("单位：万元") for c in ws[1])
     name_cell = ws.cell(row=HEADER_ROW + 1, column=2)
     assert name_cell.value == "=HYPERLINK(\"http://x\")"
     assert name_cell.data_type == "s"
     ws2 = openpyxl.load_workbook(paths[1]).active
     assert ws2.cell(row=HEADER_ROW + 1, column=2).value == "+城北宿舍"
     assert ws2.cell(row=HEADER_ROW + 1, column=2).data_type == "s"
-    assert ws2.cell(row=HEADER_ROW + 1, column=17).value == "卫生服务站"
+    assert ws2.cell(row=HEADER_ROW + 1, column=19).value == "卫生服务站"  # 提升类改造内容
 
 
 def test_city_summary_read_back(tmp_path: Path, compounds: pd.DataFrame, plan) -> None:
@@ -106,19 +109,20 @@ def test_city_summary_read_back(tmp_path: Path, compounds: pd.DataFrame, plan) -
     summary = sheets["分年度汇总"]
     body = summary.iloc[:-1]
     assert summary.iloc[-1]["县（市、区）"] == "合计"
-    assert summary.iloc[-1]["总投资(元)"] == pytest.approx(plan.totals["cost_yuan"].sum())
+    assert summary.iloc[-1]["总投资(万元)"] == pytest.approx(plan.totals["cost_yuan"].sum() / 1e4,
+                                                         abs=0.01)
     y22 = body[(body["县（市、区）"] == "玉州区") & (body["年度"] == 2022)].iloc[0]
     assert y22["户数"] == 100
-    assert y22["居民出资(元)"] + y22["管线单位出资(元)"] + y22["政府出资(元)"] == pytest.approx(
-        400000.0)
+    assert y22["居民出资(万元)"] + y22["管线单位出资(万元)"] + y22["政府出资(万元)"] == pytest.approx(
+        40.0, abs=0.02)
     cov = sheets["覆盖情况"].set_index("县（市、区）")
     assert cov.loc["福绵区", "是否全覆盖"] == "否"
     assert cov.loc["玉州区", "是否全覆盖"] == "是"
-    assert cov.loc["福绵区", "全覆盖尚需追加预算(元)"] == pytest.approx(
-        plan.budget_needed.extra_yuan_by_county["福绵区"])
+    assert cov.loc["福绵区", "全覆盖尚需追加预算(万元)"] == pytest.approx(
+        plan.budget_needed.extra_yuan_by_county["福绵区"] / 1e4, abs=0.005)
     left = sheets["未纳入计划"]
     assert left.iloc[0]["片区编号"] == "Q1"
-    assert "exceeds" in left.iloc[0]["未纳入原因"]
+    assert "超过本县区最大年度预算" in left.iloc[0]["未纳入原因"]
     rank = sheets["考核排名"]
     assert rank.iloc[0]["县（市、区）"] == "玉州区"
     assert rank.iloc[0]["排名"] == 1

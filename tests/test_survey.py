@@ -315,21 +315,22 @@ def test_survey_workbook_chinese_headers_and_no_formulas(tmp_path, assessed, pro
     assert wb.sheetnames[:2] == ["汇总", "县区汇总"]
     assert {"玉州区", "福绵区", "-福绵区"} <= set(wb.sheetnames)
     yz = wb["玉州区"]
-    header = [c.value for c in yz[1]]
+    assert yz["A1"].value == "玉州区城镇老旧小区摸底调查评估表"
+    header = [c.value for c in yz[2]]
     assert header[:3] == ["小区编号", "小区名称", "所属街道"]
     assert "纳入/排除理由" in header
     assert "步行至幼儿园距离(m)" in header
-    names = {r[1].value: r[1] for r in yz.iter_rows(min_row=2)}
+    names = {r[1].value: r[1] for r in yz.iter_rows(min_row=3)}
     evil = names['=HYPERLINK("http://x")']
     assert evil.data_type == "s"
     county_cell = wb["-福绵区"]
     assert county_cell.title == "-福绵区"
-    summary = {r[1]: r for r in wb["汇总"].iter_rows(min_row=2, values_only=True)}
-    gas = summary["gas_pipe"]
-    assert gas[2] == "供气设施改造（燃气管道）"
-    assert gas[5] == 1
-    assert gas[6] == pytest.approx(100.0)
-    assert len([k for k in summary if k]) == len(profile.items)
+    summary = {r[1]: r for r in wb["汇总"].iter_rows(min_row=3, values_only=True)}
+    gas = summary["供气设施改造（燃气管道）"]
+    assert gas[0] == "基础类"
+    assert gas[4] == 1  # compounds
+    assert gas[5] == 100  # metres, whole
+    assert len([k for k in summary if k and not k.endswith("合计")]) == len(profile.items)
     with zipfile.ZipFile(path) as zf:
         xml = "".join(zf.read(n).decode("utf-8") for n in zf.namelist() if n.startswith("xl/worksheets/"))
     assert "<f>" not in xml
@@ -344,14 +345,16 @@ def test_task_workbooks(tmp_path, assessed, profile):
     wb = load_workbook(paths["utilities"])
     assert "玉林中燃公司" in wb.sheetnames
     rows = list(wb["玉林中燃公司"].iter_rows(values_only=True))
-    assert rows[0][0] == "所属县区"
-    assert "本单位出资(元)" in rows[0]
-    assert any("G-123" in str(v) for v in rows[1])
+    assert rows[1][0] == "所属县区"
+    assert "本单位出资(万元)" in rows[1]
+    assert any("G-123" in str(v) for v in rows[2])
     usum = list(wb["汇总"].iter_rows(values_only=True))
-    assert "统筹施工方案" in usum[1][-1]
+    assert "统筹施工方案" in usum[2][-1]
     dwb = load_workbook(paths["departments"])
-    summary = {r[0]: r for r in dwb["汇总"].iter_rows(min_row=2, values_only=True)}
-    assert summary["市教育局"][1] == 1
+    assert dwb.sheetnames[:2] == ["部门职责", "汇总"]
+    summary = {r[0]: r for r in dwb["汇总"].iter_rows(min_row=3, values_only=True)}
+    assert summary["市教育局"][2] == 1  # compounds with an education item
+    assert summary["市发展改革委"][1] >= 3  # 职责条数: seed §五(二) gives it three duties
 
 
 def test_evidence_lists_nearest_segments_then_count(profile, compounds):

@@ -173,12 +173,12 @@ def test_company_workbooks_read_back(street: dict[str, gpd.GeoDataFrame], tmp_pa
     wb = load_workbook(paths[DEFAULT_OWNERS["gas"]])
     assert wb.sheetnames == ["管线改造清单", "统筹施工", "汇总"]
     ws = wb["管线改造清单"]
-    header = [c.value for c in ws[1]]
+    header = [c.value for c in ws[2]]
     assert header[:3] == ["管段编号", "管线类型", "权属单位"]
-    assert {r[0] for r in ws.iter_rows(min_row=2, values_only=True)} == {"G1"}
-    assert wb["统筹施工"].max_row == 2  # the R1 trench
+    assert {r[0] for r in ws.iter_rows(min_row=3, values_only=True)} == {"G1"}
+    assert wb["统筹施工"].max_row == 3  # title, header and the R1 trench
     evil = load_workbook(paths['=HYPERLINK("http://x")'])["管线改造清单"]
-    cell = evil.cell(2, header.index("权属单位") + 1)
+    cell = evil.cell(3, header.index("权属单位") + 1)
     assert cell.value == '=HYPERLINK("http://x")'
     assert cell.data_type == "s"
     assert not [p for p in (tmp_path / "wb").iterdir() if p.suffix != ".xlsx"]

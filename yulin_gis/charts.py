@@ -260,7 +260,7 @@ def _table_html(frame: pd.DataFrame, max_rows: int) -> str:
             cls = ' class="n"' if numeric else ""
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = (f"<p>… {len(frame) - max_rows} more rows</p>" if len(frame) > max_rows else "")
+    more = (f"<p>……另有{len(frame) - max_rows}行</p>" if len(frame) > max_rows else "")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>{more}"
 
 

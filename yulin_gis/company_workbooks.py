@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
-
-from yulin_gis.xlsx import formula_like, save_workbook
 
 __all__ = ["write_company_workbooks"]
 
@@ -45,30 +41,21 @@ def _safe_filename(name: str) -> str:
     return safe_filename(re.sub(r"\s+", "_", str(name)), missing="未注明单位")
 
 
-def _write_sheet(ws: Any, frame: pd.DataFrame, headers: Mapping[str, str]) -> None:
+def _frame(frame: pd.DataFrame, headers: Mapping[str, str]) -> pd.DataFrame:
     cols = [c for c in headers if c in frame.columns]
-    ws.append([headers[c] for c in cols])
-    for rec in frame[cols].itertuples(index=False):
-        ws.append([None if (not isinstance(v, str) and pd.isna(v)) else
-                   v.item() if isinstance(v, np.generic) else v for v in rec])
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            if formula_like(cell.value):
-                cell.data_type = "s"  # text, never a formula
-                cell.quotePrefix = True
-    ws.freeze_panes = "A2"
-    for i, c in enumerate(cols, start=1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(40, len(headers[c]) * 2 + 4))
+    return pd.DataFrame(frame[cols]).rename(columns={c: headers[c] for c in cols})
 
 
 def write_company_workbooks(pipe_upgrades: pd.DataFrame, joint_trenches: pd.DataFrame | None,
-                            out_dir: str | Path) -> dict[str, Path]:
-    """Write one Excel workbook per utility company (管线单位), headers in Chinese.
+                            out_dir: str | Path, *, companies: Collection[str] | None = None,
+                            department_dir: str | Path | None = None) -> dict[str, Path]:
+    """Write one Excel workbook per pipeline owner, headers and values in Chinese.
 
-    Sheets: 管线改造清单 (the company's segments), 统筹施工 (joint trenches on which it
-    digs) and 汇总 (totals per plan year and package). Strings starting with ``= + - @``
-    are written as text (no formula injection). Each file is written to a temporary file
-    beside the target and renamed into place.
+    Sheets: 管线改造清单 (the owner's segments), 统筹施工 (joint trenches on which it
+    digs) and 汇总 (totals per plan year and package); money in 万元, lengths in whole
+    metres, materials, scopes and road classes in Chinese. Strings starting with
+    ``= + - @`` are written as text (no formula injection). Each file is written to a
+    temporary file beside the target and renamed into place.
 
     Parameters
     ----------
@@ -77,48 +64,64 @@ def write_company_workbooks(pipe_upgrades: pd.DataFrame, joint_trenches: pd.Data
     joint_trenches
         From :func:`~yulin_gis.trenches.joint_trenches`, or None.
     out_dir
-        Folder, created when missing.
+        Folder of the 专业经营单位 (pipeline companies), created when missing.
+    companies
+        Names of the profile's 专业经营单位. An owner not among them (a city bureau such
+        as the urban-management bureau owning the drains) is never filed as a company:
+        its workbook ``市政管网改造计划_<owner>.xlsx`` goes to ``department_dir``
+        (default: ``out_dir``'s sibling ``部门管网改造``). None treats every owner as a
+        company.
 
     Returns
     -------
     dict
-        Owner → path of its workbook ``管线改造计划_<owner>.xlsx``.
+        Owner → path of its workbook.
 
     Raises
     ------
     OutputError
         The folder or a file cannot be written.
     """
-    from openpyxl import Workbook
-
+    from yulin_gis.planbook import write_workbook
 
     out: dict[str, Path] = {}
+    dept_dir = Path(department_dir) if department_dir is not None else (
+        Path(out_dir).parent / "部门管网改造")
     owners = sorted(pipe_upgrades["owner"].fillna("").astype(str).unique())
     for owner in owners:
         mine = pipe_upgrades[pipe_upgrades["owner"].fillna("").astype(str) == owner]
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "管线改造清单"
-        _write_sheet(ws, mine, _UPGRADE_HEADERS)
-        ws2 = wb.create_sheet("统筹施工")
+        trenches = pd.DataFrame(columns=list(_TRENCH_HEADERS))
         if joint_trenches is not None and len(joint_trenches):
             ids = set(mine["segment_id"].astype(str))
             hit = [bool(ids.intersection(s.split(",")))
                    for s in joint_trenches["segment_ids"].astype(str)]
-            _write_sheet(ws2, joint_trenches[hit], _TRENCH_HEADERS)
-        else:
-            _write_sheet(ws2, pd.DataFrame(columns=list(_TRENCH_HEADERS)), _TRENCH_HEADERS)
+            trenches = pd.DataFrame(joint_trenches[hit].drop(columns="geometry", errors="ignore"))
         money = ["length_m", "est_cost_yuan", "funding_utility_yuan", "funding_government_yuan",
                  "funding_residents_yuan"]
-        summary = (mine.assign(plan_year=mine["plan_year"].astype("string").fillna("未定"))
+        summary = (mine.assign(plan_year=mine["plan_year"].astype("string").fillna("未定")
+                               .str.replace(r"\.0$", "", regex=True))
                    .groupby(["plan_year", "package_id", "utility_zh"], sort=True)
                    .agg(segments=("segment_id", "size"), **{c: (c, "sum") for c in money})
                    .reset_index())
-        _write_sheet(wb.create_sheet("汇总"), summary,
-                     {"plan_year": "计划年度", "package_id": "片区编号", "utility_zh": "管线类型",
-                      "segments": "管段数", **{c: _UPGRADE_HEADERS[c] for c in money}})
-        target = Path(out_dir) / f"管线改造计划_{_safe_filename(owner)}.xlsx"
-        save_workbook(wb, target)
+        is_company = companies is None or owner in companies
+        kind = "管线改造计划" if is_company else "市政管网改造计划"
+        sheets = {"管线改造清单": _frame(mine.assign(plan_year=_year_text(mine["plan_year"])),
+                                       _UPGRADE_HEADERS),
+                  "统筹施工": _frame(trenches, _TRENCH_HEADERS),
+                  "汇总": _frame(summary, {"plan_year": "计划年度", "package_id": "片区编号",
+                                           "utility_zh": "管线类型", "segments": "管段数",
+                                           **{c: _UPGRADE_HEADERS[c] for c in money}})}
+        titles = {"管线改造清单": f"{owner}{kind}（管段清单）", "统筹施工": f"{owner}统筹施工安排",
+                  "汇总": f"{owner}{kind}汇总"}
+        folder = Path(out_dir) if is_company else dept_dir
+        target = folder / f"{kind}_{_safe_filename(owner)}.xlsx"
+        write_workbook(target, sheets, titles, total_rows=["汇总"])
         out[owner] = target
         logger.info("workbook for %s: %s (%d segments)", owner, target, len(mine))
     return out
+
+
+def _year_text(years: pd.Series) -> pd.Series:
+    """Plan years as text (``2023``, not ``2023.0``); blank when unscheduled."""
+    num = pd.to_numeric(years, errors="coerce")
+    return num.map(lambda y: "" if pd.isna(y) else str(int(y)))

@@ -105,8 +105,10 @@ def write_plan_gpkg(state: PlanState, path: Path) -> Path:
 
 
 def write_tables(state: PlanState, out_dir: Path) -> list[Path]:
-    """Write every workbook: survey, task lists, packages, plans, utility companies."""
+    """Write every workbook: survey, task lists, packages, plans, schemes, utility companies."""
+    from yulin_gis.docmeta import budget_constrained, parameters_frame, plan_notes, profile_labels
     from yulin_gis.planbook import (
+        funding_table,
         plan_table,
         write_city_summary_workbook,
         write_plan_workbooks,
@@ -115,37 +117,67 @@ def write_tables(state: PlanState, out_dir: Path) -> list[Path]:
     from yulin_gis.stages import profile_funding
     from yulin_gis.tasks import write_survey_workbook, write_task_workbooks
 
-    files = [write_survey_workbook(state.compounds, out_dir / "摸底调查评估表.xlsx",
-                                   state.profile)]
-    files += list(write_task_workbooks(state.compounds, out_dir, state.profile).values())
+    prof = state.profile
+    labels = profile_labels(prof)
+    names = community_names(state)
+    files = [write_survey_workbook(state.compounds, out_dir / "摸底调查评估表.xlsx", prof,
+                                   community_names=names)]
+    files += list(write_task_workbooks(state.compounds, out_dir, prof, packages=state.packages,
+                                       community_names=names).values())
     if state.packages is not None:
         files.append(write_workbook(out_dir / "改造片区清单.xlsx",
-                                    {"改造片区": _package_sheet(state.packages)},
-                                    {"改造片区": "连片改造片区清单（以社区为基本单元）"}))
+                                    {"改造片区": _package_sheet(state.packages, names)},
+                                    {"改造片区": "连片改造片区清单（以社区为基本单元）"}, labels=labels))
     if state.plan is not None:
-        funding = profile_funding(state.profile)
-        table = plan_table(state.compounds, state.packages, **funding,
-                           item_labels={c: i.name_zh for c, i in state.profile.items.items()})
+        constrained = budget_constrained(state.plan, state.packages, state.options.budget)
+        doc: dict[str, Any] = {"constrained": constrained,
+                               "notes": plan_notes(prof, constrained=constrained),
+                               "parameters": parameters_frame(prof)}
+        table = plan_table(state.compounds, state.packages, **profile_funding(prof),
+                           item_labels={c: i.name_zh for c, i in prof.items.items()},
+                           community_names=names, gov_shares=gov_shares(prof))
         if "cost_note" in state.compounds.columns:  # costs not estimated: blank, not 0
             money = [c for c in table.columns if c == "cost_yuan" or c.startswith("fund_")]
             table[money] = None
-        files += write_plan_workbooks(out_dir / "年度计划", table)
+        files += write_plan_workbooks(out_dir / "年度计划", table, **doc)
         from yulin_gis.stages import verification_table
 
         verify = verification_table(state.compounds)
         files.append(write_city_summary_workbook(
-            out_dir / "全市汇总.xlsx", state.plan, city=state.profile.city,
-            extra_sheets={"待核实清单": verify} if len(verify) else None))
+            out_dir / "全市汇总.xlsx", state.plan, funding_table(table), city=prof.city,
+            extra_sheets={"待核实清单": verify} if len(verify) else None, **doc))
+        from yulin_gis.schemes import write_scheme_workbooks
+
+        files += write_scheme_workbooks(table, state, out_dir / "一小区一方案")
     if state.pipe_upgrades is not None:
         from yulin_gis.utilities import write_company_workbooks
 
-        files += list(write_company_workbooks(state.pipe_upgrades, state.joint_trenches,
-                                              out_dir / "管线单位").values())
+        files += list(write_company_workbooks(
+            state.pipe_upgrades, state.joint_trenches, out_dir / "管线单位",
+            companies=set(prof.utility_companies.values()),
+            department_dir=out_dir / "部门管网改造").values())
     return files
 
 
+def community_names(state: PlanState) -> dict[str, str]:
+    """Community code → name from the communities layer (empty when there is none)."""
+    comm = state.layers.communities
+    if comm is None or "community_id" not in comm.columns or "name" not in comm.columns:
+        return {}
+    return {str(c): str(n) for c, n in zip(comm["community_id"], comm["name"], strict=True)
+            if isinstance(n, str) and n}
+
+
+def gov_shares(profile: Any) -> dict[str, float] | None:
+    """The profile's split of government money by source (``[funding_sources]``), if any."""
+    extras = getattr(profile, "extras", None)
+    shares = getattr(extras, "funding_sources", None)
+    return {str(k): float(v) for k, v in shares.items()} if shares else None
+
+
 _PACKAGE_COLUMNS = {
-    "package_id": "片区编号", "county": "县（市、区）", "street": "街道", "community_id": "社区代码",
+    "package_id": "片区编号", "county": "县（市、区）", "street": "街道", "community_name": "社区",
+    "community_id": "社区代码",
     "n_compounds": "小区数", "buildings": "楼栋数", "households": "户数",
     "floor_area_m2": "建筑面积（平方米）", "pre2000_households": "2000年前建成户数",
     "share_households": "2001—2005年建成户数", "cost_yuan": "估算投资（元）",
@@ -155,7 +187,10 @@ _PACKAGE_COLUMNS = {
 }
 
 
-def _package_sheet(packages: pd.DataFrame) -> pd.DataFrame:
+def _package_sheet(packages: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    packages = pd.DataFrame(packages.drop(columns="geometry", errors="ignore"))
+    if "community_id" in packages.columns:
+        packages["community_name"] = packages["community_id"].astype(str).map(names).fillna("")
     cols = [c for c in _PACKAGE_COLUMNS if c in packages.columns]
     table = pd.DataFrame(packages[cols]).rename(columns=_PACKAGE_COLUMNS)
     return table.sort_values("片区编号").reset_index(drop=True)
@@ -229,14 +264,24 @@ def write_summary(state: PlanState, maps_dir: Path) -> list[Path]:
         "计划年度": f"{plan.years[0]}—{plan.years[-1]}",
         "2000年底前建成小区全部覆盖": "是" if plan.covered else "否",
     }
-    if plan.budget_needed is not None and plan.budget_needed.extra_yuan > 0:
-        facts["全覆盖尚需追加预算（元）"] = f"{plan.budget_needed.extra_yuan:,.0f}"
+    from yulin_gis.docmeta import budget_constrained
+    from yulin_gis.labels import UNCONSTRAINED_ZH, official_frame, wan
+    from yulin_gis.planbook import summary_tables
+
+    constrained = budget_constrained(plan, state.packages, state.options.budget)
+    if plan.budget_needed is not None and constrained:
+        facts["全覆盖尚需追加预算（万元）"] = f"{wan(plan.budget_needed.extra_yuan):,.2f}"
+    table = official_frame(summary_tables(plan, funding, constrained=constrained)["分年度汇总"])
+    table["年度"] = table["年度"].astype(str)  # 2022, not 2,022
+    notes = ["数据为示例或用户输入；投资为按政策配置单价估算，金额单位为万元。"]
+    if not constrained:
+        notes.append(f"本计划未给定年度预算，{UNCONSTRAINED_ZH}。")
+    notes += list(plan.notes)
     if plan.constraints is not None:  # what holds back unplanned pre-2000 households
         for rec in plan.constraints.to_dict("records"):
             facts[f"{rec['county']}未纳入计划的制约因素"] = rec["constraint"]
     summary = write_plan_summary_html(
         maps_dir / "summary.html", title=f"{state.profile.city}城镇老旧小区改造计划概要",
         images={_CHART_CAPTIONS.get(k, k): p for k, p in charts.items()}, facts=facts,
-        tables={"分县分年度汇总": plan.totals},
-        notes=["数据为示例或用户输入；投资为按政策配置单价估算。", *plan.notes])
+        tables={"分县分年度汇总（万元、户）": table}, notes=notes)
     return [*charts.values(), summary]

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from yulin_gis.funding import FUNDING_COLUMNS, split_costs
+from yulin_gis.labels import GOV_SOURCES_ZH, UNCONSTRAINED_ZH, official_frame, unit_note
 from yulin_gis.schema import require_columns
 from yulin_gis.xlsx import formula_like, save_workbook
 
@@ -47,9 +48,11 @@ PLAN_COLUMNS_ZH: dict[str, str] = {
     "name": "小区名称",
     "compound_id": "小区编号",
     "package_id": "片区编号",
-    "community_id": "所属社区",
-    "street": "所属街道",
     "county": "所属县区",
+    "street": "所属街道",
+    "community_name": "所属社区",
+    "community_id": "社区代码",
+    "address": "地址",
     "built_year": "建成年份",
     "buildings": "楼栋数",
     "households": "户数",
@@ -60,6 +63,7 @@ PLAN_COLUMNS_ZH: dict[str, str] = {
     "items_improve_text": "完善类改造内容",
     "items_upgrade": "提升类(项)",
     "items_upgrade_text": "提升类改造内容",
+    "consent_rate": "居民同意率",
     "cost_yuan": "总投资(元)",
     "fund_residents_yuan": "居民出资(元)",
     "fund_utility_yuan": "管线单位出资(元)",
@@ -70,7 +74,7 @@ PLAN_COLUMNS_ZH: dict[str, str] = {
 }
 """Canonical column → Chinese header of the county plan table, in sheet order."""
 
-_SUM_HINTS = ("户数", "楼栋数", "面积", "(元)", "(项)", "片区数", "小区数", "预算", "户")
+_SUM_HINTS = ("户数", "楼栋数", "面积", "(元)", "万元", "(项)", "片区数", "小区数", "预算", "户")
 _NO_SUM = ("序号", "年度", "建成年份", "排名", "率", "得分", "编号")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -104,6 +108,8 @@ def plan_table(
     item_labels: Mapping[str, str] | None = None,
     funding_shares: Mapping[str, Any] | None = None,
     item_weights: Mapping[str, float] | None = None,
+    community_names: Mapping[str, str] | None = None,
+    gov_shares: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Build the county plan table (canonical column names, one row per compound).
 
@@ -122,12 +128,18 @@ def plan_table(
         ``items_basic``/``items_improve``/``items_upgrade``.
     funding_shares, item_weights
         Passed to :func:`yulin_gis.funding.split_costs` when the funding columns are absent.
+    community_names
+        Community code → name (所属社区); the code stays in its own column (社区代码).
+    gov_shares
+        Government source code (:data:`yulin_gis.labels.GOV_SOURCES_ZH`) → share of the
+        government money, used when the compounds lack ``fund_<source>_yuan`` columns.
 
     Returns
     -------
     pandas.DataFrame
-        Columns of :data:`PLAN_COLUMNS_ZH` (canonical names) plus ``plan_year``; sorted
-        by county, plan year, package and compound.
+        Columns of :data:`PLAN_COLUMNS_ZH` (canonical names), the government-source
+        columns ``fund_<source>_yuan`` that exist, ``residents_per_household_yuan`` and
+        ``plan_year``; sorted by county, plan year, package and compound.
     """
     require_columns(compounds, ["compound_id"], layer="compounds")
     df = pd.DataFrame(compounds).copy()
@@ -156,31 +168,72 @@ def plan_table(
                 df[f"items_{cls}"] = counted
         else:
             df[text] = ""
+    if community_names is not None and "community_id" in df.columns:
+        df["community_name"] = df["community_id"].map(
+            lambda c: community_names.get(str(c), "") if isinstance(c, str) else "")
+    sources = _gov_sources(df, gov_shares)
     for col in PLAN_COLUMNS_ZH:
         if col not in df.columns and col != "seq":
             df[col] = None
+    hh = pd.to_numeric(df["households"], errors="coerce")
+    df["residents_per_household_yuan"] = (
+        pd.to_numeric(df["fund_residents_yuan"], errors="coerce") / hh.where(hh > 0))
     if "plan_year" not in df.columns:
         df["plan_year"] = ""
     df["plan_year"] = df["plan_year"].astype(str).replace({"nan": "", "None": "", "<NA>": ""})
     df = df.sort_values(["county", "plan_year", "package_id", "compound_id"], kind="mergesort",
                         key=lambda s: s.astype(str))
     df["seq"] = range(1, len(df) + 1)
-    return df[[*PLAN_COLUMNS_ZH, "plan_year"]].reset_index(drop=True)
+    return df[[*PLAN_COLUMNS_ZH, *sources, "residents_per_household_yuan", "plan_year"]
+              ].reset_index(drop=True)
+
+
+def _gov_sources(df: pd.DataFrame, gov_shares: Mapping[str, float] | None) -> list[str]:
+    """Add ``fund_<source>_yuan`` from ``gov_shares`` when absent; the columns present."""
+    cols = [f"fund_{src}_yuan" for src in GOV_SOURCES_ZH]
+    if not any(c in df.columns for c in cols) and gov_shares and "fund_government_yuan" in df:
+        gov = pd.to_numeric(df["fund_government_yuan"], errors="coerce")
+        for src in GOV_SOURCES_ZH:
+            df[f"fund_{src}_yuan"] = gov * float(gov_shares.get(src, 0.0))
+    return [c for c in cols if c in df.columns]
+
+
+def plan_headers(table: pd.DataFrame) -> dict[str, str]:
+    """Canonical column → Chinese header for the columns of a :func:`plan_table`."""
+    headers = {c: h for c, h in PLAN_COLUMNS_ZH.items() if c in table.columns}
+    for src, label in GOV_SOURCES_ZH.items():
+        if f"fund_{src}_yuan" in table.columns:
+            headers[f"fund_{src}_yuan"] = f"其中：{label}(元)"
+    headers["residents_per_household_yuan"] = "户均居民出资（元/户）"
+    return headers
 
 
 def _summable(header: str) -> bool:
     return any(h in header for h in _SUM_HINTS) and not any(h in header for h in _NO_SUM)
 
 
-def _write_sheet(ws: Any, frame: pd.DataFrame, title: str, total_row: bool) -> None:
+def _write_sheet(ws: Any, frame: pd.DataFrame, title: str, total_row: bool,
+                 labels: Mapping[str, str] | None = None) -> None:
+    """Title (row 1, with the 单位 note at the right), headers (row 2), data, 合计 row.
+
+    The frame passes through :func:`yulin_gis.labels.official_frame` first (万元, whole
+    units, 是/否, Chinese text); the sheet is set up to print on A4, fit to width, with
+    the title and header rows repeated on every page.
+    """
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
+    frame = official_frame(frame, labels)
     ncol = max(1, frame.shape[1])
+    note = unit_note(frame)
     _put(ws.cell(row=1, column=1), title)
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
-    if ncol > 1:
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncol)
+    title_end = ncol - 1 if note and ncol > 2 else ncol
+    if title_end > 1:
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=title_end)
+    if note:
+        cell = ws.cell(row=1, column=ncol if ncol > 2 else ncol + 1, value=note)
+        cell.alignment = Alignment(horizontal="right", vertical="bottom")
     for j, header in enumerate(frame.columns, start=1):
         cell = ws.cell(row=HEADER_ROW, column=j)
         _put(cell, str(header))
@@ -189,25 +242,46 @@ def _write_sheet(ws: Any, frame: pd.DataFrame, title: str, total_row: bool) -> N
     for i, row in enumerate(frame.itertuples(index=False), start=HEADER_ROW + 1):
         for j, value in enumerate(row, start=1):
             _put(ws.cell(row=i, column=j), _py(value))
+    last = HEADER_ROW + len(frame)
     if total_row and len(frame):
-        last = HEADER_ROW + len(frame) + 1
+        last += 1
         ws.cell(row=last, column=1, value="合计").font = Font(bold=True)
         for j, header in enumerate(frame.columns, start=1):
             if j > 1 and _summable(str(header)):
                 values = pd.to_numeric(frame.iloc[:, j - 1], errors="coerce")
                 if values.notna().any():
-                    ws.cell(row=last, column=j, value=_py(round(float(values.sum()), 2)))
+                    total = round(float(values.sum()), 2) + 0.0
+                    ws.cell(row=last, column=j, value=int(total) if total == int(total)
+                            and "万元" not in str(header) else total)
     for j, header in enumerate(frame.columns, start=1):
         letter = get_column_letter(j)
         width = max([len(str(header)) * 2, *(len(str(v)) for v in frame.iloc[:30, j - 1])], default=8)
         ws.column_dimensions[letter].width = min(40, max(8, width + 2))
-        fmt = ("#,##0.00" if "(元)" in str(header) else "#,##0.0" if "面积" in str(header)
-               else "yyyy-mm-dd" if pd.api.types.is_datetime64_any_dtype(frame.iloc[:, j - 1])
+        fmt = ("#,##0.00" if "万元" in str(header)
+               else "yyyy-mm-dd" if any(isinstance(v, date) for v in frame.iloc[:30, j - 1])
                else None)
         if fmt:
-            for r in range(HEADER_ROW + 1, HEADER_ROW + len(frame) + 2):
+            for r in range(HEADER_ROW + 1, last + 1):
                 ws.cell(row=r, column=j).number_format = fmt
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+    print_setup(ws, ncol, last)
+
+
+write_table_sheet = _write_sheet
+"""Public name of the sheet writer (title, 单位, headers, data, 合计, print setup)."""
+
+
+def print_setup(ws: Any, ncol: int, last_row: int) -> None:
+    """A4 landscape, fit to one page wide, title and header rows repeated, print area set."""
+    from openpyxl.utils import get_column_letter
+
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"1:{HEADER_ROW}"
+    ws.print_area = f"A1:{get_column_letter(max(ncol, 1))}{max(last_row, HEADER_ROW)}"
 
 
 def _put(cell: Any, value: Any) -> None:
@@ -233,6 +307,8 @@ def write_workbook(
     titles: Mapping[str, str] | None = None,
     *,
     total_rows: bool | Sequence[str] = True,
+    notes: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> Path:
     """Write DataFrames as sheets (title row, header row, data, 合计 row), atomically.
 
@@ -246,6 +322,10 @@ def write_workbook(
         Sheet name → title for row 1 (default: the sheet name).
     total_rows
         Add a 合计 row to every sheet (True), to none (False) or to the named sheets.
+    notes
+        Lines of the 编制说明 sheet (added last, with the signature block) when given.
+    labels
+        Extra code → Chinese for :func:`yulin_gis.labels.zh_text` (e.g. item names).
 
     Returns
     -------
@@ -266,7 +346,9 @@ def write_workbook(
     for name, frame in sheets.items():
         ws = wb.create_sheet(_sheet_name(str(name), used))
         totals = total_rows if isinstance(total_rows, bool) else name in total_rows
-        _write_sheet(ws, frame, (titles or {}).get(name, str(name)), totals)
+        _write_sheet(ws, frame, (titles or {}).get(name, str(name)), totals, labels)
+    if notes:
+        write_notes_sheet(wb.create_sheet(_sheet_name("编制说明", used)), notes)
     if not sheets:
         wb.create_sheet("空")
     target = save_workbook(wb, path)
@@ -274,15 +356,40 @@ def write_workbook(
     return target
 
 
+SIGNATURE = ("填报单位：", "填报人：", "联系电话：", "填报日期：")
+"""The signature block officials fill in (DOMAIN §6)."""
+
+
+def write_notes_sheet(ws: Any, notes: Sequence[str]) -> None:
+    """The 编制说明 sheet: numbered notes, then the signature block left blank."""
+    from openpyxl.styles import Alignment, Font
+
+    ws.cell(row=1, column=1, value="编制说明").font = Font(bold=True, size=14)
+    row = 2
+    for k, line in enumerate(notes, start=1):
+        _put(ws.cell(row=row, column=1), f"{k}. {line}")
+        ws.cell(row=row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+        row += 1
+    row += 1
+    for label in SIGNATURE:
+        ws.cell(row=row, column=1, value=label)
+        row += 1
+    ws.column_dimensions["A"].width = 100
+    print_setup(ws, 1, row)
+
+
 def _to_zh(table: pd.DataFrame) -> pd.DataFrame:
-    out = table[list(PLAN_COLUMNS_ZH)].rename(columns=PLAN_COLUMNS_ZH)
+    headers = plan_headers(table)
+    out = table[list(headers)].rename(columns=headers)
     for col in ("计划开工", "基础类计划完工", "计划完工"):
         out[col] = pd.to_datetime(out[col], errors="coerce")
     return out
 
 
 def write_county_plan_workbook(path: str | Path, table: pd.DataFrame, county: str,
-                               year: int | str) -> Path:
+                               year: int | str, *, constrained: bool = True,
+                               notes: Sequence[str] = (),
+                               parameters: pd.DataFrame | None = None) -> Path:
     """Write one county's plan table for one year (年度改造计划表).
 
     Parameters
@@ -293,19 +400,27 @@ def write_county_plan_workbook(path: str | Path, table: pd.DataFrame, county: st
         From :func:`plan_table`; the rows of ``county`` and ``year`` are written.
     county, year
         Which county and plan year.
+    constrained, notes, parameters
+        As for :func:`write_city_summary_workbook`.
     """
     sub = table[(table["county"].astype(str) == str(county))
                 & (table["plan_year"].astype(str) == str(year))].copy()
     sub["seq"] = range(1, len(sub) + 1)
-    title = f"{county}{year}年城镇老旧小区改造计划表"
-    return write_workbook(path, {f"{year}年改造计划": _to_zh(sub)},
-                          {f"{year}年改造计划": title})
+    tail = "" if constrained else f"（{UNCONSTRAINED_ZH}）"
+    sheets = {f"{year}年改造计划": _to_zh(sub)}
+    titles = {f"{year}年改造计划": f"{county}{year}年城镇老旧小区改造计划表{tail}"}
+    if parameters is not None:
+        sheets["参数与口径"] = parameters
+        titles["参数与口径"] = "参数与口径"
+    return write_workbook(path, sheets, titles, notes=notes, total_rows=[f"{year}年改造计划"])
 
 
-def write_plan_workbooks(out_dir: str | Path, table: pd.DataFrame) -> list[Path]:
+def write_plan_workbooks(out_dir: str | Path, table: pd.DataFrame, **options: Any) -> list[Path]:
     """Write one workbook per county and plan year: ``<county>_<year>_年度改造计划表.xlsx``.
 
     Rows without a plan year are not written here (see the city summary's 未纳入计划).
+    ``options`` (``constrained``, ``notes``, ``parameters``) go to
+    :func:`write_county_plan_workbook`.
 
     Returns
     -------
@@ -322,12 +437,13 @@ def write_plan_workbooks(out_dir: str | Path, table: pd.DataFrame) -> list[Path]
     for county, year in pairs:
         safe = safe_filename(county, missing="未填县区")
         paths.append(write_county_plan_workbook(out / f"{safe}_{year}_年度改造计划表.xlsx", table,
-                                                county, year))
+                                                county, year, **options))
     return paths
 
 
 def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
-                   assessment: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+                   assessment: pd.DataFrame | None = None, *,
+                   constrained: bool = True) -> dict[str, pd.DataFrame]:
     """The city summary's sheets (Chinese headers) from a ``PlanResult``.
 
     Parameters
@@ -335,14 +451,22 @@ def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
     plan
         A :class:`yulin_gis.plan.PlanResult`.
     funding
-        Per county and year funding (:func:`yulin_gis.funding.funding_by_county_year`).
+        Per county and year funding: ``county``, ``plan_year``, ``cost_yuan``, the
+        :data:`~yulin_gis.funding.FUNDING_COLUMNS` and any ``fund_<source>_yuan``
+        government-source columns (:func:`funding_table`).
     assessment
         From :func:`yulin_gis.progress.assess_counties`.
+    constrained
+        False when no budget was given: the 年度预算 column is left out (it would only
+        echo the plan's own cost).
     """
     t = plan.totals.copy()
     if funding is not None and len(funding):
         f = funding.assign(plan_year=funding["plan_year"].astype(int))
         t = t.merge(f.drop(columns=["cost_yuan"]), on=["county", "plan_year"], how="left")
+        empty = pd.to_numeric(t["cost_yuan"], errors="coerce").fillna(0) == 0
+        for col in f.columns.drop(["county", "plan_year", "cost_yuan"]):
+            t.loc[empty, col] = t.loc[empty, col].fillna(0.0)
     else:
         for col in FUNDING_COLUMNS:
             if col not in t.columns:  # the plan's totals carry them (yulin_gis.planning)
@@ -351,8 +475,13 @@ def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
         "县（市、区）": t["county"], "年度": t["plan_year"], "片区数": t["packages"],
         "户数": t["households"], "其中2000年前户数": t["pre2000_households"],
         "其中2001-2005年户数": t["share_households"], "总投资(元)": t["cost_yuan"],
-        "年度预算(元)": t["budget_yuan"], "居民出资(元)": t[FUNDING_COLUMNS[0]],
+        **({"年度预算(元)": t["budget_yuan"]} if constrained else {}),
+        "居民出资(元)": t[FUNDING_COLUMNS[0]],
         "管线单位出资(元)": t[FUNDING_COLUMNS[1]], "政府出资(元)": t[FUNDING_COLUMNS[2]],
+        **{f"其中：{label}(元)": t[f"fund_{src}_yuan"] for src, label in GOV_SOURCES_ZH.items()
+           if f"fund_{src}_yuan" in t.columns},
+        "户均居民出资（元/户）": pd.to_numeric(t[FUNDING_COLUMNS[0]], errors="coerce")
+        / pd.to_numeric(t["households"], errors="coerce").where(lambda h: h > 0),
     })
     cov = plan.coverage
     need = plan.budget_needed
@@ -389,20 +518,46 @@ def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
     return sheets
 
 
+def funding_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per county and plan year: cost, the funding parts and the government sources.
+
+    ``table`` is a :func:`plan_table`; rows without a plan year are skipped.
+    """
+    money = ["cost_yuan", *FUNDING_COLUMNS, *[c for c in table.columns
+                                               if c.startswith("fund_") and c.endswith("_yuan")
+                                               and c not in FUNDING_COLUMNS]]
+    sub = table[table["plan_year"].astype(str) != ""].copy()
+    sub["plan_year"] = sub["plan_year"].astype(float).astype(int)
+    for col in money:
+        sub[col] = pd.to_numeric(sub[col], errors="coerce")
+    return sub.groupby(["county", "plan_year"], as_index=False)[money].sum()
+
+
 def write_city_summary_workbook(path: str | Path, plan: Any, funding: pd.DataFrame | None = None,
                                 assessment: pd.DataFrame | None = None,
-                                city: str = "玉林市",
-                                extra_sheets: Mapping[str, pd.DataFrame] | None = None) -> Path:
-    """Write the city summary workbook (全市汇总): sheets of :func:`summary_tables`, then
-    ``extra_sheets`` (e.g. the 待核实清单)."""
-    sheets = {**summary_tables(plan, funding, assessment), **(extra_sheets or {})}
+                                 city: str = "", *, constrained: bool = True,
+                                 notes: Sequence[str] = (),
+                                 parameters: pd.DataFrame | None = None,
+                                 extra_sheets: Mapping[str, pd.DataFrame] | None = None) -> Path:
+    """Write the city summary workbook (全市汇总): sheets of :func:`summary_tables`.
+
+    ``parameters`` (from :func:`yulin_gis.docmeta.parameters_frame`) adds the 参数与口径
+    sheet; ``notes`` the 编制说明 sheet; ``extra_sheets`` (e.g. the 待核实清单) come last;
+    without a budget (``constrained=False``) every title says the plan is unconstrained.
+    """
+    sheets = summary_tables(plan, funding, assessment, constrained=constrained)
+    if parameters is not None:
+        sheets["参数与口径"] = parameters
+    sheets.update(extra_sheets or {})
     years = f"{plan.years[0]}—{plan.years[-1]}" if plan.years else ""
+    tail = "" if constrained else f"（{UNCONSTRAINED_ZH}）"
     titles = {
-        "分年度汇总": f"{city}{years}年城镇老旧小区改造计划汇总表",
+        "参数与口径": f"{city}城镇老旧小区改造计划参数与口径",
+        "分年度汇总": f"{city}{years}年城镇老旧小区改造计划汇总表{tail}",
         "覆盖情况": f"{city}2000年底前建成老旧小区改造覆盖情况",
         "逐年覆盖": f"{city}2000年前老旧小区逐年累计覆盖",
-        "未纳入计划": f"{city}未纳入改造计划的片区及原因",
+        "未纳入计划": f"{city}未纳入改造计划的片区及原因{tail}",
         "考核排名": f"{city}各县（市、区）老旧小区改造考核排名",
     }
-    return write_workbook(path, sheets, titles,
+    return write_workbook(path, sheets, titles, notes=notes,
                           total_rows=["分年度汇总", "覆盖情况", "未纳入计划"])

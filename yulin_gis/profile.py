@@ -398,6 +398,7 @@ _TOP = {
     "input": "table?", "aliases": "table?",
     **dict.fromkeys(EXTRA_SECTIONS, "table"),
     "reference": "table?",
+    "duties": "table?",  # optional; read by yulin_gis.duties (seed §五(二))
 }
 
 

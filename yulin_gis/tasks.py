@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +26,9 @@ import pandas as pd
 from yulin_gis.errors import OutputError
 from yulin_gis.profile import CLASS_LABELS_ZH, CLASSES, UNITS, Profile, load_profile
 from yulin_gis.schema import VOCABULARIES
-from yulin_gis.xlsx import formula_like, save_workbook
 
 if TYPE_CHECKING:
-    from openpyxl import Workbook
+    pass
 
 __all__ = [
     "TIER_LABELS_ZH",
@@ -50,12 +49,14 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 _HEADERS_ZH: dict[str, str] = {
     "compound_id": "小区编号", "name": "小区名称", "county": "所属县区", "street": "所属街道",
-    "community_id": "所属社区", "built_year": "建成年份", "households": "户数",
+    "community_id": "社区代码", "community_name": "所属社区", "address": "地址",
+    "built_year": "建成年份", "households": "户数",
     "buildings": "楼栋数", "floors": "楼层数", "floor_area_m2": "建筑面积(m²)",
     "tier": "纳入类别", "eligible": "是否纳入", "tier_reason": "纳入/排除理由",
     "exclusion_reason": "排除理由", "consent_ok": "意愿达标", "consent_rate": "居民同意率",
-    "items": "改造内容编码", "item_names": "改造内容", "items_basic": "基础类项数",
+    "item_names": "改造内容", "items_basic": "基础类项数",
     "items_improve": "完善类项数", "items_upgrade": "提升类项数", "quantities": "工程量",
+    "quantity_text": "工程量",
     "evidence": "依据", "not_surveyed": "未调查字段", "notes": "备注", "priority": "优先级得分",
     "prio_age": "年代得分", "prio_hazard": "隐患得分", "prio_gaps": "短板得分",
     "prio_consent": "意愿得分", "cost_yuan": "估算投资(元)", "cost_basic": "基础类投资(元)",
@@ -65,7 +66,7 @@ _HEADERS_ZH: dict[str, str] = {
     "pipes_undetermined": "待核实管段数", "rel_elev_m": "相对周边高程(m)",
     "low_share": "低洼占比", "waterlogging_risk": "内涝风险",
     # task lists
-    "item": "改造内容编码", "item_name": "改造内容", "class": "类别", "quantity": "工程量",
+    "item_name": "改造内容", "class": "类别", "quantity": "工程量",
     "unit": "单位", "unit_cost": "单价(元)", "residents_yuan": "居民出资(元)",
     "utility_yuan": "管线单位出资(元)", "government_yuan": "政府出资(元)",
     "departments": "责任部门", "utility_companies": "管线单位", "company_share_yuan": "本单位出资(元)",
@@ -246,51 +247,28 @@ def utility_tasks(
 # --- workbook writing --------------------------------------------------------------------
 
 
-def _cell_value(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
+def quantity_display(quantity: float, unit: str) -> Any:
+    """A quantity as officials read it: whole 米/平方米/户, whole 个/部, else 分摊.
+
+    A community facility shared by households (0.02 个幼儿园 per compound) is not a count:
+    it is shown as ``按户分摊`` and its cost carries the share.
+    """
+    if quantity is None or (isinstance(quantity, float) and np.isnan(quantity)):
         return None
-    if isinstance(value, float | np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_ | bool):
-        return "是" if value else "否"
-    return value if isinstance(value, int | str) else str(value)
+    q = float(quantity)
+    if unit in ("compound", "lift") and abs(q - round(q)) > 1e-6:
+        return "按户分摊"
+    return round(q)
 
 
-def _append(ws: Any, values: Iterable[Any]) -> None:
-    """Append a row; strings that Excel would read as formulas are stored as text."""
-    from openpyxl.cell import WriteOnlyCell
-
-    row: list[Any] = []
-    for v in values:
-        v = _cell_value(v)
-        if formula_like(v):
-            cell = WriteOnlyCell(ws, value=v)
-            cell.data_type = "s"
-            row.append(cell)
-        else:
-            row.append(v)
-    ws.append(row)
-
-
-def _sheet_name(name: str, used: set[str]) -> str:
-    base = _SHEET_BAD.sub("_", str(name)).strip("'") or "未命名"
-    base = base[:31]
-    cand, i = base, 2
-    while cand.lower() in used:
-        suffix = f"_{i}"
-        cand, i = base[: 31 - len(suffix)] + suffix, i + 1
-    used.add(cand.lower())
-    return cand
-
-
-def _write_frame(wb: Workbook, title: str, frame: pd.DataFrame, used: set[str]) -> None:
-    ws = wb.create_sheet(_sheet_name(title, used))
-    cols = list(frame.columns)
-    _append(ws, [_header(c) for c in cols])
-    for row in frame.itertuples(index=False, name=None):
-        _append(ws, row)
+def _zh_frame(frame: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Canonical columns → Chinese headers, with the community name beside its code."""
+    out = frame.copy()
+    if names is not None and "community_id" in out.columns and "community_name" not in out.columns:
+        pos = list(out.columns).index("community_id")
+        out.insert(pos, "community_name", out["community_id"].map(
+            lambda c: names.get(str(c), "") if isinstance(c, str) else ""))
+    return out.rename(columns={c: _header(c) for c in out.columns})
 
 
 def _check_target(path: str | os.PathLike[str]) -> Path:
@@ -305,26 +283,21 @@ def _check_target(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _save_atomic(wb: Workbook, path: str | os.PathLike[str]) -> Path:
-    target = save_workbook(wb, path)
-    logger.info("wrote %s", target)
-    return target
-
-
 def _summary(assessed: pd.DataFrame, prof: Profile) -> pd.DataFrame:
     long = _long(assessed, prof, eligible_only=True)
     rows: list[dict[str, Any]] = []
     for cls in CLASSES:
         for it in prof.items_of_class(cls):
             sel = long[long["item"] == it.code]
-            rows.append({"class": CLASS_LABELS_ZH[cls], "item": it.code, "item_name": it.name_zh,
+            rows.append({"class": CLASS_LABELS_ZH[cls], "item_name": it.name_zh,
                          "unit": UNITS[it.unit], "unit_cost": it.unit_cost,
-                         "compounds": sel["compound_id"].nunique(), "quantity": sel["quantity"].sum(),
+                         "compounds": sel["compound_id"].nunique(),
+                         "quantity": quantity_display(sel["quantity"].sum(), it.unit),
                          "cost_yuan": sel["cost_yuan"].sum(), "residents_yuan": sel["residents_yuan"].sum(),
                          "utility_yuan": sel["utility_yuan"].sum(),
                          "government_yuan": sel["government_yuan"].sum()})
         part = [r for r in rows if r["class"] == CLASS_LABELS_ZH[cls]]
-        rows.append({"class": CLASS_LABELS_ZH[cls], "item": "", "item_name": f"{CLASS_LABELS_ZH[cls]}合计",
+        rows.append({"class": CLASS_LABELS_ZH[cls], "item_name": f"{CLASS_LABELS_ZH[cls]}合计",
                      "unit": "", "unit_cost": None,
                      "compounds": long.loc[long["class"] == cls, "compound_id"].nunique(),
                      "quantity": None,
@@ -364,8 +337,24 @@ _SURVEY_SHEET_COLS: Sequence[str] = (
 )
 
 
+def _quantity_text(quantities: Any, prof: Profile) -> str:
+    """``water_supply=543,roads=13860.7`` → ``供水设施改造543米、道路改造13861平方米``."""
+    if not isinstance(quantities, str) or not quantities:
+        return ""
+    parts = []
+    for part in quantities.split(","):
+        code, _, q = part.partition("=")
+        item = prof.items.get(code)
+        if item is None or not q:
+            continue
+        shown = quantity_display(float(q), item.unit)
+        parts.append(f"{item.name_zh}{shown}" + ("" if isinstance(shown, str) else UNITS[item.unit]))
+    return "、".join(parts)
+
+
 def write_survey_workbook(
-    assessed: pd.DataFrame, path: str | os.PathLike[str], profile: Profile | None = None
+    assessed: pd.DataFrame, path: str | os.PathLike[str], profile: Profile | None = None, *,
+    community_names: dict[str, str] | None = None,
 ) -> Path:
     """Write the survey workbook: a summary by class and item, then one sheet per county.
 
@@ -377,6 +366,8 @@ def write_survey_workbook(
         The ``.xlsx`` file to write (atomically).
     profile
         The profile used for the survey; default Yulin's.
+    community_names
+        Community code → name (所属社区 beside 社区代码).
 
     Returns
     -------
@@ -384,86 +375,108 @@ def write_survey_workbook(
         The file written. Sheets: ``汇总`` (eligible compounds by class and item: number of
         compounds, quantity, cost, funding split), ``县区汇总`` (tiers, households and cost
         per county), then one sheet per county with every compound (excluded ones too),
-        highest priority first, Chinese headers.
+        highest priority first. Title in row 1, Chinese headers in row 2; money in 万元.
     """
-    from openpyxl import Workbook
+    from yulin_gis.docmeta import profile_labels
+    from yulin_gis.planbook import write_workbook
 
     prof = profile if profile is not None else load_profile()
     _check_target(path)
-    wb = Workbook(write_only=True)
-    used: set[str] = set()
-    _write_frame(wb, "汇总", _summary(assessed, prof), used)
-    _write_frame(wb, "县区汇总", _county_summary(assessed), used)
+    sheets = {"汇总": _zh_frame(_summary(assessed, prof)),
+              "县区汇总": _zh_frame(_county_summary(assessed))}
+    titles = {"汇总": "摸底调查汇总（符合条件小区，按改造内容）", "县区汇总": "摸底调查分县区汇总"}
     df = pd.DataFrame(assessed.drop(columns="geometry", errors="ignore"))
     for col in ("street", "community_id"):
         if col not in df.columns:
             df[col] = None
     df["item_names"] = df["items"].map(
         lambda s: "、".join(prof.item(c).name_zh for c in s.split(",") if c) if isinstance(s, str) else "")
+    df["quantities"] = [_quantity_text(q, prof) for q in df["quantities"]]
     df["tier"] = df["tier"].map(lambda t: TIER_LABELS_ZH.get(t, t))
     extra = [c for c in df.columns if c.startswith(("walk_", "gap_"))]
-    cols = [c for c in (*_SURVEY_SHEET_COLS, *extra) if c in df.columns]
+    cols = [c for c in (*_SURVEY_SHEET_COLS, *extra) if c in df.columns and c != "items"]
     county = df["county"].fillna("未填县区").astype(str) if "county" in df.columns else pd.Series(
         "未填县区", index=df.index)
     for name in sorted(county.unique()):
         part = df[county == name].sort_values(["priority", "compound_id"], ascending=[False, True], kind="stable")
-        _write_frame(wb, name, part[cols], used)
+        sheets[name] = _zh_frame(part[cols], community_names or {})
+        titles[name] = f"{name}城镇老旧小区摸底调查评估表"
     from yulin_gis.stages import verification_table
 
     verify = verification_table(df)
     if len(verify):
-        _write_frame(wb, "待核实清单", verify, used)
-    return _save_atomic(wb, path)
+        sheets["待核实清单"] = verify
+        titles["待核实清单"] = "待核实小区清单（数据待核实，暂不纳入改造计划）"
+    target = write_workbook(Path(path), sheets, titles, labels=profile_labels(prof),
+                            total_rows=["县区汇总"])
+    logger.info("wrote %s", target)
+    return target
 
 
 def write_task_workbooks(
     assessed: pd.DataFrame, out_dir: str | os.PathLike[str], profile: Profile | None = None,
-    *, eligible_only: bool = True,
+    *, eligible_only: bool = True, packages: pd.DataFrame | None = None,
+    community_names: dict[str, str] | None = None,
 ) -> dict[str, Path]:
     """Write ``部门任务清单.xlsx`` and ``管线单位任务清单.xlsx`` into ``out_dir``.
 
-    Each workbook has a ``汇总`` sheet (per department or company: compounds, items, cost)
-    and one sheet per department / company with its tasks.
+    The department workbook opens with ``部门职责`` (every department's duties from the
+    seed §五(二), tied to the plan years, packages and compounds where each applies;
+    :func:`yulin_gis.duties.duty_table`), then ``汇总`` and one sheet per department with
+    its items. The company workbook lists the profile's 专业经营单位 only.
 
     Returns
     -------
     dict of str to pathlib.Path
         ``{"departments": path, "utilities": path}``.
     """
-    from openpyxl import Workbook
+    from yulin_gis.docmeta import profile_labels
+    from yulin_gis.duties import duty_table
+    from yulin_gis.planbook import write_workbook
 
     prof = profile if profile is not None else load_profile()
     out = Path(out_dir)
     _check_target(out / "部门任务清单.xlsx")
+    labels = profile_labels(prof)
     paths: dict[str, Path] = {}
     for key, fname, tasks in (
         ("departments", "部门任务清单.xlsx", department_tasks(assessed, prof, eligible_only=eligible_only)),
         ("utilities", "管线单位任务清单.xlsx", utility_tasks(assessed, prof, eligible_only=eligible_only)),
     ):
-        wb = Workbook(write_only=True)
-        used: set[str] = set()
+        sheets: dict[str, pd.DataFrame] = {}
+        titles: dict[str, str] = {}
+        if key == "departments":
+            sheets["部门职责"] = duty_table(prof, assessed, packages)
+            titles["部门职责"] = f"{prof.city}城镇老旧小区改造部门职责与任务清单（依据实施细则五(二)）"
         money = "company_share_yuan" if key == "utilities" else "cost_yuan"
         sched = prof.schedule
         duty = (f"纳入本单位年度更新改造计划；开工前形成统筹施工方案（当年{sched.start_by}前开工，"
                 f"小区内水电路气{sched.basic_complete_by}前基本完工）") if key == "utilities" else ""
-        summary = pd.DataFrame([
-            {"单位": name, "小区数": t["compound_id"].nunique(), "任务数": len(t),
+        duty_rows = (sheets["部门职责"]["责任单位"].value_counts() if "部门职责" in sheets
+                     else pd.Series(dtype=int))
+        sheets["汇总"] = pd.DataFrame([
+            {"单位": name, **({"职责条数": int(duty_rows.get(name, 0))} if key == "departments" else {}),
+             "小区数": t["compound_id"].nunique(), "任务数": len(t),
              "估算投资(元)": t["cost_yuan"].sum(), _header(money): t[money].sum(),
              **({"要求": duty} if duty else {})}
             for name, t in tasks.items()
         ])
-        _write_frame(wb, "汇总", summary, used)
+        titles["汇总"] = "专业经营单位任务汇总" if key == "utilities" else "部门任务汇总"
         cols = ["county", "street", "community_id", "compound_id", "name", "tier", "priority",
-                "item", "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
+                "item_name", "class", "quantity", "unit", "unit_cost", "cost_yuan",
                 "residents_yuan", "utility_yuan", "government_yuan",
                 *(["company_share_yuan"] if key == "utilities" else []),
                 "departments", "utility_companies", "item_evidence"]
         for name, t in tasks.items():
             frame = t[[c for c in cols if c in t.columns]].copy()
             frame["class"] = frame["class"].map(CLASS_LABELS_ZH)
+            frame["quantity"] = [quantity_display(q, u) for q, u in zip(t["quantity"], t["unit"],
+                                                                       strict=True)]
             frame["unit"] = frame["unit"].map(UNITS)
             if "tier" in frame.columns:
                 frame["tier"] = frame["tier"].map(lambda v: TIER_LABELS_ZH.get(v, v))
-            _write_frame(wb, name, frame, used)
-        paths[key] = _save_atomic(wb, out / fname)
+            sheets[name] = _zh_frame(frame, community_names or {})
+            titles[name] = f"{name}城镇老旧小区改造任务清单"
+        paths[key] = write_workbook(out / fname, sheets, titles, labels=labels,
+                                    total_rows=["汇总"])
     return paths
