@@ -456,11 +456,14 @@ def _build(chk: Checker, data: dict[str, Any], path: Path) -> Profile | None:
 
 
 def _reference(chk: Checker, raw: Any, path: Path) -> Reference:
-    """The ``[reference]`` table: file names relative to the profile's folder."""
+    """The ``[reference]`` table: file names relative to the profile's folder, else to the
+    shipped profiles folder (so a copy of a shipped profile still finds its reference data)."""
     ref = chk.table(raw, "reference", {"counties": "str?", "divisions": "str?"})
     files: dict[str, Path] = {}
     for key, name in ref.items():
         file = (path.parent / name).resolve()
+        if not file.is_file() and (DEFAULT_PROFILE_PATH.parent / name).is_file():
+            file = (DEFAULT_PROFILE_PATH.parent / name).resolve()
         if not file.is_file():
             chk.add(f"reference.{key}", f"file {file} not found")
         files[key] = file
