@@ -247,8 +247,9 @@ def test_every_row_equal_local_dask_and_make_packages(two_zones: Layers, folder:
     assert held > 0 and packaged > (len(local) - held) // 2
     # make_packages called by a user on the surveyed layer: the same package per compound
     surveyed = survey_stage(two_zones, opts).compounds
-    mine = make_packages(surveyed, gap_m=opts.gap_m, barriers=None).assignments
-    engine = engine_packages(surveyed, dask_engine, gap_m=opts.gap_m).assignments
+    gap_m = load_profile().x.packaging.gap_m  # the pipeline's gap (PlanOptions.gap_m is None)
+    mine = make_packages(surveyed, gap_m=gap_m, barriers=None).assignments
+    engine = engine_packages(surveyed, dask_engine, gap_m=gap_m).assignments
     assert _rows(mine, ["package_id", "package_reason"]) == _rows(engine, ["package_id", "package_reason"])
     # every pipe–compound pair with its distance and length
     pairs = [engine_overlay(folder, e, 30.0).pairs for e in (LocalEngine(), dask_engine)]

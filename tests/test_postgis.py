@@ -215,7 +215,9 @@ def test_published_types_nulls_and_keys_match_gpkg(pg: Cluster, published: dict[
         if column == "geom":
             continue
         assert types[column] == expect[decl], column
-    assert "bigint" in types.values() and "boolean" in types.values()
+    assert "bigint" in types.values() and "text" in types.values()
+    # flags are integers 0/1 in the GeoPackage (issue 12 §6), so integers in PostGIS too
+    assert declared.get("eligible") == "INTEGER" and types["eligible"] == "bigint"
     for column, n in nulls.items():
         (got,), = pg.sql("yulin", f'SELECT count(*) FROM plan.compounds WHERE "{column}" IS NULL')
         assert got == n, column

@@ -147,7 +147,7 @@ def test_run_until_packages_never_crashes_and_keeps_every_compound(rows: list[tu
         assert out["compound_id"].is_unique
         assert set(out["status"]) <= {"excluded", "eligible", "packaged", "待核实"}
         verify = out["status"] == "待核实"  # unknown build year or households: never packaged
-        assert out.loc[verify, "package_id"].isna().all()
+        assert (out.loc[verify, "package_id"].fillna("") == "").all()
         unused = out[out["status"] != "packaged"]
         assert (unused["exclusion_reason"].fillna("").str.len() > 0).all()
         assert (Path(tmp) / "a" / "run_manifest.json").exists()

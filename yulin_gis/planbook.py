@@ -463,9 +463,11 @@ def summary_tables(plan: Any, funding: pd.DataFrame | None = None,
     t = plan.totals.copy()
     if funding is not None and len(funding):
         f = funding.assign(plan_year=funding["plan_year"].astype(int))
-        t = t.merge(f.drop(columns=["cost_yuan"]), on=["county", "plan_year"], how="left")
+        # the plan's own totals win where they carry a column (yulin_gis.planning)
+        f = f.drop(columns=[c for c in f.columns if c in t.columns and c not in ("county", "plan_year")])
+        t = t.merge(f, on=["county", "plan_year"], how="left")
         empty = pd.to_numeric(t["cost_yuan"], errors="coerce").fillna(0) == 0
-        for col in f.columns.drop(["county", "plan_year", "cost_yuan"]):
+        for col in f.columns.drop(["county", "plan_year"]):
             t.loc[empty, col] = t.loc[empty, col].fillna(0.0)
     else:
         for col in FUNDING_COLUMNS:

@@ -172,7 +172,7 @@ def plan_map(
                  else f"{city}城镇老旧小区改造规划总览")
     layers = plan_map_layers(src, county=county, owner=company)
     opts = {"fit": ["小区"], **options}
-    return layers_map(layers, title, basemap=basemap, offline=offline, raster_overlays=rasters,
+    return layers_map(layers, title=title, basemap=basemap, offline=offline, raster_overlays=rasters,
                       **opts)
 
 

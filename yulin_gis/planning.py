@@ -297,6 +297,14 @@ def binding_constraints(result: PlanResult, comp: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _blank_money(frame: pd.DataFrame) -> None:
+    """Set every cost and funding column to NULL (未估算), in place."""
+    money = [c for c in frame.columns if c == "cost_yuan" or c.startswith(("cost_", "fund_"))
+             or c.endswith("_yuan")]
+    for col in money:
+        frame[col] = np.nan
+
+
 def plan_compounds(state: PlanState) -> PlanState:
     """Run the plan stage on ``state`` (see the module docstring)."""
     from yulin_gis.schedule import apply_plan_to_compounds
@@ -332,6 +340,10 @@ def plan_compounds(state: PlanState) -> PlanState:
     _completion_coverage(result, sched)
     result.constraints = binding_constraints(result, comp)
     state.packages = _package_rollup(state.packages, comp, sched) if state.packages is not None else None
+    if "cost_note" in comp.columns:  # costs not estimated (no survey gap fields): NULL, never 0
+        _blank_money(comp)
+        if state.packages is not None:
+            _blank_money(state.packages)
     state.compounds, state.plan = comp, result
     state.extras["plan_items"] = long
     logger.info("plan %d–%d (budget: %s): %d of %d parts scheduled; pre-2000 covered: %s",

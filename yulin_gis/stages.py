@@ -339,6 +339,11 @@ def plan_stage(state: PlanState) -> PlanState:
     """
     from yulin_gis.planning import plan_compounds
 
+    if state.packages is not None and not len(state.packages):  # nothing to schedule: say so
+        state.compounds["plan_year"] = ""
+        state.compounds["unscheduled_reason"] = "not in a package"
+        state.extras.setdefault("notes", []).append("no packages: no annual plan")
+        return state
     return plan_compounds(state)
 
 

@@ -448,8 +448,8 @@ def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence
 
 def layers_map(
     layers: Sequence[MapLayer],
-    title: str = "",
     *,
+    title: str = "",
     basemap: str | Sequence[str] = "none",
     offline: bool = True,
     gaode_shift: bool | None = None,

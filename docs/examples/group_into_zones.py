@@ -50,6 +50,11 @@ def main() -> None:
 
     layers = yg.load_layers(args.compounds, dem=args.dem)
     surveyed = yg.assess_compounds(layers)
+    # compounds whose surveyed consent is below the profile's threshold wait for consultation
+    # (待征求意见, seed §四(一)); the pipeline holds them back the same way
+    threshold = yg.load_profile().consent.threshold
+    rate = pd.to_numeric(surveyed.get("consent_rate"), errors="coerce")
+    surveyed.loc[rate < threshold - 1e-9, "eligible"] = False
     result = yg.make_packages(surveyed, min_households=args.min_households,
                               max_households=args.max_households, gap_m=args.gap_m,
                               barriers=barriers_of(layers, ("arterial",)))
