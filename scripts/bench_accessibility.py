@@ -32,7 +32,7 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from yulin_gis import accessibility as acc
+from yulin_gis.survey import _accessibility as acc
 
 SIZES = {"a": (144, 10_000), "b": (456, 100_000)}
 KINDS = [

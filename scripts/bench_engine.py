@@ -4,17 +4,17 @@ On a folder written by ``scripts/make_country.py`` (partitioned GeoParquet), for
 (the first N cities of the folder) and each engine, in a fresh process:
 
 1. overlay — pipe × compound pairs within 30 m with lengths, written per partition
-   (:func:`yulin_gis.engine.engine_overlay` with ``out_dir``) + per-compound totals;
-2. hazard evidence — :func:`yulin_gis.engine.engine_pipe_hazards` (the survey's 5 m);
-3. survey — :func:`yulin_gis.survey.assess_compounds` with that evidence (in the client,
+   (:func:`yulin_gis.scale._engine.engine_overlay` with ``out_dir``) + per-compound totals;
+2. hazard evidence — :func:`yulin_gis.scale._engine.engine_pipe_hazards` (the survey's 5 m);
+3. survey — :func:`yulin_gis.survey._assess.assess_compounds` with that evidence (in the client,
    the same code for both engines, timed apart);
-4. packaging — :func:`yulin_gis.engine.engine_packages` per county (arterials and rivers
+4. packaging — :func:`yulin_gis.scale._engine.engine_packages` per county (arterials and rivers
    as barriers).
 
 Peak memory: RSS of the client and of every worker process, sampled with psutil every
 0.2 s. The anchor (ANCHORS.md §2) is the single-machine way: ``--engine plain`` runs
-:func:`~yulin_gis.utilities.pipes_near_compounds` and
-:func:`~yulin_gis.hazards.compound_pipe_hazards` once per zone on all of that zone's
+:func:`~yulin_gis.utilities._upgrades.pipes_near_compounds` and
+:func:`~yulin_gis.survey._hazards.compound_pipe_hazards` once per zone on all of that zone's
 compounds and segments (read whole, no tiles).
 
 Usage::
@@ -81,16 +81,18 @@ def one(folder: Path, cities: int, engine_name: str) -> dict[str, Any]:
     """Run the steps once with one engine on the first ``cities`` batches; return figures."""
     import numpy as np
 
-    from yulin_gis.engine import (
+    from yulin_gis.io import Layers
+    from yulin_gis.profile import load_profile
+    from yulin_gis.scale import (
         DaskEngine,
         LocalEngine,
+        PartitionRef,
         engine_overlay,
         engine_packages,
         engine_pipe_hazards,
+        read_manifest,
+        read_partitioned,
     )
-    from yulin_gis.engine_dask import PartitionRef, read_manifest, read_partitioned
-    from yulin_gis.layers import Layers
-    from yulin_gis.profile import load_profile
     from yulin_gis.survey import assess_compounds
 
     manifest = read_manifest(folder)
@@ -163,10 +165,10 @@ def _zone_pipes(folder: Path, keys: list[str]) -> Any:
 def plain(folder: Path, cities: int) -> dict[str, Any]:
     """The anchor: the single-machine functions once per zone on whole layers (no tiles,
     but the zone's pipes include those of the next zone within the halo)."""
-    from yulin_gis.engine_dask import read_manifest, read_partitioned
-    from yulin_gis.hazards import compound_pipe_hazards
-    from yulin_gis.layers import Layers
+    from yulin_gis.io import Layers
     from yulin_gis.profile import load_profile
+    from yulin_gis.scale import read_manifest, read_partitioned
+    from yulin_gis.survey import compound_pipe_hazards
     from yulin_gis.utilities import pipes_near_compounds
 
     manifest = read_manifest(folder)

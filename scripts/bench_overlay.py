@@ -7,7 +7,7 @@ anchor run). Each method runs in its own fresh process (data made there), so the
 is that method's alone (data included); wall and CPU seconds cover the method only.
 
 Methods: plain ``shapely.STRtree.query(predicate="dwithin")`` (the anchor), ours
-(:func:`yulin_gis.utilities.pipes_near_compounds`, pairs + exact distances, with
+(:func:`yulin_gis.utilities._upgrades.pipes_near_compounds`, pairs + exact distances, with
 ``lengths="full"`` and ``"within"``), geopandas ``sjoin(predicate="dwithin")`` and
 ``sjoin`` on buffered compounds. All pair sets are compared with the anchor's.
 
@@ -113,7 +113,7 @@ def _run_network(n_segments: int, queue: Any) -> None:
     import geopandas as gpd
     import shapely
 
-    from yulin_gis.network import build_networks, isolation_impact, topology_report, trace_package
+    from yulin_gis.utilities import build_networks, isolation_impact, topology_report, trace_package
 
     k = int(np.sqrt(n_segments / 2 / 0.7)) + 1  # k×k grid, 70 % of its 2k(k-1) edges
     xs, ys = np.meshgrid(np.arange(k) * 50.0, np.arange(k) * 50.0)

@@ -4,7 +4,7 @@ Builds the synthetic layout of ANCHORS §1 (street blocks separated by 12–20 m
 vacant lots, about N/500 isolated islands, households 50–800, build years 1975–2010 as a
 smooth field, communities of ~250 compounds), one adjacency graph for every tool
 (polygons within 21 m, each disconnected piece linked to the main one by its shortest
-gap), and runs beside ``yulin_gis.packages.partition_arrays``: pymetis (contiguous,
+gap), and runs beside ``yulin_gis.packaging._packages.partition_arrays``: pymetis (contiguous,
 ufactor 500, k = households / 2,000), pygeoda ``maxp_greedy`` and spopt
 ``MaxPHeuristic`` (3 constructions + 1 annealing pass) where they finish in reasonable
 time. Also the "split by community first" case.
@@ -36,8 +36,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yulin_gis.adjacency import compound_adjacency, graph_arrays
-from yulin_gis.packages import make_packages, partition_arrays, polsby_popper
+from yulin_gis.packaging import (
+    compound_adjacency,
+    graph_arrays,
+    make_packages,
+    partition_arrays,
+    polsby_popper,
+)
 
 FLOOR, CEILING, TARGET = 1000.0, 3000.0, 2000.0
 GAP_M = 21.0

@@ -28,7 +28,7 @@ import shapely
 from bench_common import headline
 from bench_packages import GAP_M, make_layout, run_pymetis
 
-from yulin_gis.packages import make_packages
+from yulin_gis.packaging import make_packages
 
 
 def anchor_pipeline(g: Any) -> Any:

@@ -1,8 +1,8 @@
 """Whole-run benchmark: ``yulin-gis run`` on a generated city, stage by stage, beside the anchors.
 
-Generates a plain synthetic grid city (:func:`yulin_gis.synthetic.make_city`,
+Generates a plain synthetic grid city (:func:`yulin_gis.sample._city.make_city`,
 ``mode="grid"``) with ``--compounds`` compounds and ``--pipes`` pipe segments, writes it
-like the sample (GeoPackage + DEM, :func:`yulin_gis.datasets.write_city`), then runs the
+like the sample (GeoPackage + DEM, :func:`yulin_gis.sample._datasets.write_city`), then runs the
 real CLI path in a child process::
 
     python -m yulin_gis -q run CITY/yulin_sample.gpkg --dem CITY/yulin_dem.tif --out OUT
@@ -82,8 +82,7 @@ def scaled_anchor(stage: str, n: int, pipes: int) -> tuple[float | None, str]:
 
 def make_input(folder: Path, n: int, pipes: int, seed: int) -> dict[str, Path]:
     """Generate and write the city once (kept in ``folder`` for later runs)."""
-    from yulin_gis.datasets import write_city
-    from yulin_gis.synthetic import make_city
+    from yulin_gis.sample import make_city, write_city
 
     marker = folder / "bench_run.json"
     want = {"compounds": n, "pipes": pipes, "seed": seed}
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
                  anchor=f"sum of stage anchors {anchors:.1f}", ratio=f"{ours / anchors:.2f}",
                  goal="≤ 1.5", exact="every input compound once (conservation check in the run)"),
         "",
-        (f"Input: a synthetic grid city (`yulin_gis.synthetic.make_city(mode=\"grid\")`), "
+        (f"Input: a synthetic grid city (`yulin_gis.sample._city.make_city(mode=\"grid\")`), "
          f"{args.compounds:,} compounds, {args.pipes:,} pipe segments, with its DEM, written "
          "like the sample. The run is the real CLI path in a child process: "
          f"`{' '.join(['python -m yulin_gis -q run', 'CITY/yulin_sample.gpkg', '--dem', 'CITY/yulin_dem.tif', '--out', 'OUT'] + (['--no-maps'] if args.no_maps else []))}`; "

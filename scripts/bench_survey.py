@@ -6,12 +6,12 @@ at every junction (``--segments`` segments in total, ~1 M by default), a road ne
 the street centre lines, facilities of every life-circle kind, and a smooth DEM with
 sunken patches. Then, one stage at a time:
 
-1. pipe hazards (:func:`yulin_gis.hazards.compound_pipe_hazards`) beside the ANCHORS §2
+1. pipe hazards (:func:`yulin_gis.survey._hazards.compound_pipe_hazards`) beside the ANCHORS §2
    anchors on the same data: a raw shapely ``STRtree.query(predicate="dwithin")`` of all
    segments and geopandas ``sjoin(predicate="dwithin")``;
-2. DEM zonal statistics (:func:`yulin_gis.terrain.compound_terrain`);
-3. walking distances (:func:`yulin_gis.accessibility.nearest_facility_distances`);
-4. :func:`yulin_gis.survey.assess_compounds` with the three frames passed in (tiers, items,
+2. DEM zonal statistics (:func:`yulin_gis.survey._terrain.compound_terrain`);
+3. walking distances (:func:`yulin_gis.survey._accessibility.nearest_facility_distances`);
+4. :func:`yulin_gis.survey._assess.assess_compounds` with the three frames passed in (tiers, items,
    evidence, priority, cost), and optionally the survey workbook.
 
 Run: ``python scripts/bench_survey.py [--compounds 100000] [--segments 1000000]``; writes
@@ -38,10 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import header, headline
 
-from yulin_gis.hazards import compound_pipe_hazards
-from yulin_gis.layers import Layers
+from yulin_gis.io import Layers
 from yulin_gis.profile import load_profile
-from yulin_gis.survey import assess_compounds
+from yulin_gis.survey import assess_compounds, compound_pipe_hazards
 
 CRS = "EPSG:4546"
 X0, Y0 = 380000.0, 2480000.0
@@ -204,12 +203,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         dem = Path(tmp) / "dem.tif"
         timed("write synthetic DEM (10 m)", lambda: write_dem(dem, g), res)
-        from yulin_gis.terrain import compound_terrain
+        from yulin_gis.survey import compound_terrain
 
         w = prof.waterlogging
         terrain = timed("ours: compound_terrain", lambda: compound_terrain(
             comp, dem, ring_m=w.ring_m, low_quantile=w.low_quantile), res)
-    from yulin_gis.accessibility import nearest_facility_distances
+    from yulin_gis.survey import nearest_facility_distances
 
     walk = timed("ours: nearest_facility_distances (8 kinds)", lambda: nearest_facility_distances(
         comp, layers.roads, layers.facilities, kinds=list(prof.life_circle.kinds),
@@ -228,14 +227,14 @@ def main() -> None:
         for k in ("anchor: shapely STRtree dwithin (all segments)", "anchor: geopandas sjoin dwithin (all segments)"):
             print(f"ratio ours hazards / {k.split(': ')[1]}: wall {ours / res[k][0]:.2f}, "
                   f"cpu {ours_cpu / res[k][1]:.2f}")
-    from yulin_gis.tasks import department_tasks, utility_tasks
+    from yulin_gis.reports import department_tasks, utility_tasks
 
     tasks = timed("department_tasks + utility_tasks", lambda: (
         department_tasks(out, prof), utility_tasks(out, prof)), res)
     print(f"  task rows: departments {sum(len(t) for t in tasks[0].values()):,}, "
           f"utilities {sum(len(t) for t in tasks[1].values()):,}")
     if args.workbook:
-        from yulin_gis.tasks import write_survey_workbook
+        from yulin_gis.reports import write_survey_workbook
 
         with tempfile.TemporaryDirectory() as tmp:
             path = timed("write_survey_workbook", lambda: write_survey_workbook(

@@ -35,7 +35,7 @@ from rasterio.features import geometry_mask
 from rasterio.transform import from_origin
 from rasterio.windows import Window, from_bounds
 
-from yulin_gis.terrain import compound_terrain
+from yulin_gis.survey import compound_terrain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -6,7 +6,7 @@ generation time (wall and CPU seconds; ours: best of 3, since it is short and th
 is shared), and render time in headless Chromium (from navigation start until the first
 frame after all features are drawn), plus the redraw time of one zoom step.
 
-Ours is a ``folium.Map`` built by :func:`yulin_gis.webmap.layers_map` (compact layer,
+Ours is a ``folium.Map`` built by :func:`yulin_gis.maps._webmap.layers_map` (compact layer,
 legend, style switch, search, folium.plugins Fullscreen and MeasureControl, everything
 inline), rendered with ``get_root().render()``: the same path as ``yulin_gis.plan_map``.
 The page is written by this script, with the command and the date.
@@ -37,7 +37,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from yulin_gis.webmap import MapLayer, StyleBy, render_map
+from yulin_gis.maps import MapLayer, StyleBy, render_map
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

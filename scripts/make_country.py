@@ -1,10 +1,10 @@
 """Write a synthetic province/country as partitioned GeoParquet (never into the repository).
 
-Grid cities from :func:`yulin_gis.synthetic.make_city` (``mode="grid"``) are moved to
+Grid cities from :func:`yulin_gis.sample._city.make_city` (``mode="grid"``) are moved to
 several longitudes — each in its own CGCS2000 Gauss–Krüger zone, one column astride the
 109.5°E zone boundary — and several latitudes, renamed so that ids and county/street/
 community names are unique, and written city by city with
-:func:`yulin_gis.engine_dask.write_partitioned` (``append=True``): memory stays that of one
+:func:`yulin_gis.scale._partitions.write_partitioned` (``append=True``): memory stays that of one
 city. Default: 16 cities × 12,500 compounds × 312,500 pipe segments = 200,000 compounds and
 5,000,000 segments. The first four cities lie in four different zones, so
 ``--cities 4`` (or the first four batches of the full folder) is the 50,000 × 1,250,000 case.
@@ -29,9 +29,9 @@ import numpy as np
 from pyproj import Transformer
 
 from yulin_gis.crs import gauss_kruger_epsg
-from yulin_gis.engine_dask import write_partitioned
-from yulin_gis.layers import Layers
-from yulin_gis.synthetic import CORE, make_city
+from yulin_gis.io import Layers
+from yulin_gis.sample import CORE, make_city
+from yulin_gis.scale import write_partitioned
 
 LONGITUDES = (105.0, 108.0, 109.5, 114.0)  # CM 105, CM 108, astride 109.5 (CM 108|111), CM 114
 LATITUDES = (22.6, 24.2, 25.8, 27.4)

@@ -1,10 +1,10 @@
-"""Regenerate docs/SCHEMA.md from yulin_gis.schema (run after changing the schema)."""
+"""Regenerate docs/SCHEMA.md from yulin_gis.io._schema (run after changing the schema)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from yulin_gis.schema import schema_markdown
+from yulin_gis.io import schema_markdown
 
 if __name__ == "__main__":
     target = Path(__file__).resolve().parent.parent / "docs" / "SCHEMA.md"

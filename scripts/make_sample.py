@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from yulin_gis.synthetic import make_city  # noqa: E402
+from yulin_gis.sample import make_city  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

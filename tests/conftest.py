@@ -67,8 +67,7 @@ def survey_table(compounds: gpd.GeoDataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def small_city(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A 150-compound synthetic Yulin written as files (gpkg, dem, survey, truth)."""
-    from yulin_gis.datasets import write_city
-    from yulin_gis.synthetic import make_city
+    from yulin_gis.sample import make_city, write_city
 
     return write_city(make_city(150, seed=3), tmp_path_factory.mktemp("small_city"))
 

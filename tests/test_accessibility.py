@@ -1,4 +1,4 @@
-"""Tests for yulin_gis.accessibility (life-circle walking distances)."""
+"""Tests for yulin_gis.survey._accessibility (life-circle walking distances)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
-from yulin_gis.accessibility import (
+from yulin_gis.errors import CRSError, ProfileError, SchemaError
+from yulin_gis.survey import (
     default_thresholds,
     life_circle_gaps,
     nearest_facility_distances,
     walking_network,
 )
-from yulin_gis.errors import CRSError, ProfileError, SchemaError
 
 X0, Y0 = 500_000.0, 2_500_000.0  # somewhere inside EPSG:4546
 ORIGIN = np.array([X0, Y0])

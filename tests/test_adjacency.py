@@ -1,4 +1,4 @@
-"""Tests of the compound neighbour graph (yulin_gis.adjacency)."""
+"""Tests of the compound neighbour graph (yulin_gis.packaging._adjacency)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import networkx as nx
 import pytest
 import shapely
 
-from yulin_gis.adjacency import adjacency_report, compound_adjacency, graph_arrays
 from yulin_gis.errors import CRSError, ValidationError
+from yulin_gis.packaging import adjacency_report, compound_adjacency, graph_arrays
 
 CRS = "EPSG:4546"
 

@@ -10,8 +10,8 @@ import geopandas as gpd
 import pandas as pd
 from click.testing import CliRunner
 
-from yulin_gis.assessment import assess_progress
 from yulin_gis.cli.main import cli
+from yulin_gis.pipeline import assess_progress
 
 
 def _progress_table(plan_dir: Path, path: Path) -> pd.DataFrame:

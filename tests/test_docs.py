@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from yulin_gis.schema import LAYERS, schema_markdown
+from yulin_gis.io import LAYERS, schema_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,13 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from yulin_gis.engine import (
+from yulin_gis.errors import SchemaError, YulinGisError
+from yulin_gis.io import Layers
+from yulin_gis.packaging import make_packages
+from yulin_gis.pipeline import PlanOptions, plan_stage, survey_stage
+from yulin_gis.profile import load_profile
+from yulin_gis.sample import make_city
+from yulin_gis.scale import (
     DaskEngine,
     DaskNotInstalledError,
     EngineError,
@@ -33,16 +39,12 @@ from yulin_gis.engine import (
     engine_packages,
     engine_pipe_hazards,
     engine_survey_stage,
+    read_partitioned,
     run_engine_survey,
+    split_layers,
+    write_partitioned,
 )
-from yulin_gis.engine_dask import read_partitioned, split_layers, write_partitioned
-from yulin_gis.errors import SchemaError, YulinGisError
-from yulin_gis.hazards import compound_pipe_hazards
-from yulin_gis.layers import Layers
-from yulin_gis.packages import make_packages
-from yulin_gis.profile import load_profile
-from yulin_gis.stages import PlanOptions, plan_stage, survey_stage
-from yulin_gis.synthetic import make_city
+from yulin_gis.survey import compound_pipe_hazards
 from yulin_gis.utilities import overlay_totals, pipes_near_compounds
 
 TILE = 1000.0

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from yulin_gis.datasets import get_path
+from yulin_gis.sample import get_path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"

@@ -43,7 +43,7 @@ def test_cache_without_cjk_font_is_refreshed(fresh, tmp_path: Path) -> None:
 def test_no_cjk_font_one_warning_and_no_glyph_warnings(
         fresh, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
         tmp_path: Path) -> None:
-    from yulin_gis import charts
+    from yulin_gis.reports import _charts as charts
 
     monkeypatch.setattr(fonts, "system_cjk_font_files", list)
     with warnings.catch_warnings(record=True) as caught:

@@ -24,8 +24,8 @@ from shapely.geometry import LineString, Point, Polygon, box
 from yulin_gis.cli.main import cli
 from yulin_gis.crs import convert_geometries, wgs84_to_gcj02
 from yulin_gis.errors import ConservationError, OutputError, ValidationError
+from yulin_gis.io import validate_input
 from yulin_gis.pipeline import run
-from yulin_gis.validate import validate_input
 
 X0, Y0 = 110.150, 22.630
 
@@ -533,7 +533,7 @@ def test_zero_length_pipe_and_loop_kept_and_reported(tmp_path: Path, compounds,
     """H33: a zero-length segment is kept with a warning; a looped segment is accepted;
     the network leaves both out of its graph / reports them; a whole run goes through
     (with a zero-length road too)."""
-    from yulin_gis.network import build_networks, topology_report
+    from yulin_gis.utilities import build_networks, topology_report
 
     lines = [LineString([(X0, Y0 - 0.001), (X0, Y0 - 0.001)]),
              LineString([(X0, Y0 - 0.001), (X0 + 0.001, Y0 - 0.002), (X0, Y0 - 0.002),
@@ -661,7 +661,7 @@ def test_killed_run_leaves_nothing_that_looks_complete(tmp_path: Path,
 
 def test_rerun_replaces_outputs_and_removes_stale_ones(tmp_path: Path, sample_gpkg: Path) -> None:
     """H40: a rerun with fewer stages removes the earlier run's outputs it does not write."""
-    from yulin_gis.conservation import file_sha256
+    from yulin_gis.pipeline import file_sha256
 
     out = tmp_path / "out"
     run(sample_gpkg, out, until="survey", maps=False)
@@ -711,11 +711,11 @@ def _dropping(func):
 
 
 @pytest.mark.parametrize(("until", "target"), [
-    ("validate", "yulin_gis.pipeline._validated_state"),
-    ("survey", "yulin_gis.stages.survey_stage"),
-    ("packages", "yulin_gis.stages.package_stage"),
-    ("plan", "yulin_gis.stages.plan_stage"),
-    ("utilities", "yulin_gis.stages.utility_stage"),
+    ("validate", "yulin_gis.pipeline._run._validated_state"),
+    ("survey", "yulin_gis.pipeline._stages.survey_stage"),
+    ("packages", "yulin_gis.pipeline._stages.package_stage"),
+    ("plan", "yulin_gis.pipeline._stages.plan_stage"),
+    ("utilities", "yulin_gis.pipeline._stages.utility_stage"),
 ])
 def test_a_stage_losing_a_compound_fails_the_run(tmp_path: Path, sample_gpkg: Path,
                                                  monkeypatch: pytest.MonkeyPatch, until: str,
@@ -735,7 +735,7 @@ def test_a_stage_losing_a_compound_fails_the_run(tmp_path: Path, sample_gpkg: Pa
 def test_conservation_failure_is_a_non_zero_exit(tmp_path: Path, sample_gpkg: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """H43: the same on the command line: exit 2, the lost compound named."""
-    import yulin_gis.stages as stages
+    import yulin_gis.pipeline._stages as stages
 
     monkeypatch.setattr(stages, "package_stage", _dropping(stages.package_stage))
     result = CliRunner().invoke(cli, ["packages", str(sample_gpkg), "--out",
@@ -747,7 +747,7 @@ def test_conservation_failure_is_a_non_zero_exit(tmp_path: Path, sample_gpkg: Pa
 def test_validation_losing_a_row_is_a_conservation_error(
         sample_gpkg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """H44: validate itself checks that every non-blank input row was validated."""
-    import yulin_gis.validate as validate
+    import yulin_gis.io._validate as validate
 
     real = validate.validate_layer
 
@@ -817,8 +817,7 @@ HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>',
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory):
     """A small synthetic city whose compound names are hostile, run with maps."""
-    from yulin_gis.datasets import write_city
-    from yulin_gis.synthetic import make_city
+    from yulin_gis.sample import make_city, write_city
 
     folder = tmp_path_factory.mktemp("hostile")
     paths = write_city(make_city(40, seed=5), folder, dem=False, survey=False)
@@ -835,8 +834,8 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory):
     util.to_file(paths["gpkg"], layer="utilities")
     # pipeline owners are the profile's companies (seed §五(二)): the hostile name arrives
     # as the gas company's name in the profile
+    from yulin_gis.pipeline import PlanOptions
     from yulin_gis.profile import DEFAULT_PROFILE_PATH
-    from yulin_gis.stages import PlanOptions
 
     text = DEFAULT_PROFILE_PATH.read_text(encoding="utf-8")
     profile = folder / "hostile.toml"

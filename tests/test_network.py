@@ -1,4 +1,4 @@
-"""Tests of yulin_gis.network on tiny hand-made networks with known answers."""
+"""Tests of yulin_gis.utilities._network on tiny hand-made networks with known answers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from yulin_gis.errors import CRSError, ValidationError
-from yulin_gis.network import (
+from yulin_gis.utilities import (
     DEFAULT_OWNERS,
     build_networks,
     isolation_impact,

@@ -1,4 +1,4 @@
-"""Tests of contiguous packaging (yulin_gis.packages)."""
+"""Tests of contiguous packaging (yulin_gis.packaging._packages)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yulin_gis.errors import ValidationError
-from yulin_gis.packages import (
+from yulin_gis.packaging import (
     REASON_ISLAND,
     REASON_PIECE_BELOW,
     REASON_SINGLE_ABOVE,
@@ -301,7 +301,7 @@ def _same_result(a: PackageResult, b: PackageResult) -> None:
 def test_own_graph_path_equals_given_graph(city: gpd.GeoDataFrame) -> None:
     """make_packages's fast path (graph built inside, edges as row positions) gives the same
     packages as passing the same graph in (edges read back from networkx)."""
-    from yulin_gis.adjacency import compound_adjacency
+    from yulin_gis.packaging import compound_adjacency
 
     city = city.sample(frac=1.0, random_state=3)  # input order differs from id order
     own = make_packages(city, absorb_gap_m=60.0)
@@ -311,8 +311,8 @@ def test_own_graph_path_equals_given_graph(city: gpd.GeoDataFrame) -> None:
 
 def test_own_graph_path_on_sample() -> None:
     """The same check on the embedded Yulin sample (1,500 compounds), some not eligible."""
-    from yulin_gis.adjacency import compound_adjacency
-    from yulin_gis.datasets import get_path
+    from yulin_gis.packaging import compound_adjacency
+    from yulin_gis.sample import get_path
 
     comp = gpd.read_file(get_path("gpkg"), layer="compounds").to_crs(CRS)
     comp["eligible"] = comp["built_year"].fillna(2000) < 2000

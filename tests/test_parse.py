@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from yulin_gis.parse import (
+from yulin_gis.io import (
+    LAYERS,
+    match_headers,
     parse_bool,
     parse_category,
     parse_float,
@@ -14,7 +16,6 @@ from yulin_gis.parse import (
     parse_ratio,
     parse_year,
 )
-from yulin_gis.schema import LAYERS, match_headers
 
 
 @pytest.mark.parametrize(

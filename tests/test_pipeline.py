@@ -13,9 +13,8 @@ import pyogrio
 import pytest
 from openpyxl import load_workbook
 
-from yulin_gis.conservation import check_conservation, file_sha256
 from yulin_gis.errors import ConservationError, ValidationError
-from yulin_gis.pipeline import run
+from yulin_gis.pipeline import check_conservation, file_sha256, run
 
 
 def test_every_input_compound_once_with_status_and_reason(small_city, small_run) -> None:
@@ -141,7 +140,7 @@ def test_local_orthophoto_drawn_offline(small_city, tmp_path: Path) -> None:
     import rasterio
     from rasterio.transform import from_bounds
 
-    from yulin_gis.stages import PlanOptions
+    from yulin_gis.pipeline import PlanOptions
 
     comp = gpd.read_file(small_city["gpkg"], layer="compounds").to_crs(4546)
     x0, y0, x1, y1 = comp.total_bounds
@@ -158,7 +157,7 @@ def test_local_orthophoto_drawn_offline(small_city, tmp_path: Path) -> None:
 
 
 def test_dask_engine_gives_the_same_plan(small_city, small_run, tmp_path: Path) -> None:
-    from yulin_gis.stages import PlanOptions
+    from yulin_gis.pipeline import PlanOptions
 
     result = run(small_city["gpkg"], tmp_path, dem=small_city["dem"], maps=False,
                  options=PlanOptions(engine="dask", workers=2))

@@ -10,19 +10,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yulin_gis.errors import ProfileError, SchemaError, ValidationError
-from yulin_gis.funding import (
+from yulin_gis.planning import (
     FUNDING_COLUMNS,
-    funding_by_county_year,
-    package_funding,
-    split_costs,
-    validate_shares,
-)
-from yulin_gis.plan import (
     allocate_plan,
     apply_plan_to_compounds,
     budget_needed_for_full_coverage,
+    funding_by_county_year,
     normalise_limits,
+    package_funding,
     schedule_packages,
+    split_costs,
+    validate_shares,
 )
 
 YEARS = (2022, 2023, 2024, 2025)

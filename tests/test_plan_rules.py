@@ -12,13 +12,19 @@ import pandas as pd
 import pytest
 import shapely
 
+from yulin_gis._profile_params import FUNDING_SOURCES
 from yulin_gis.errors import ProfileError
-from yulin_gis.measures import measure
-from yulin_gis.plan import allocate_plan
-from yulin_gis.plan_rules import fund_optional, gate_consent, optional_rank, plan_parts
+from yulin_gis.planning import (
+    allocate_plan,
+    fund_optional,
+    gate_consent,
+    households_limit_by_year,
+    optional_rank,
+    plan_parts,
+    schedule_packages,
+)
 from yulin_gis.profile import DEFAULT_PROFILE_PATH, load_profile
-from yulin_gis.profile_params import FUNDING_SOURCES
-from yulin_gis.schedule import households_limit_by_year, schedule_packages
+from yulin_gis.survey import measure
 
 PROFILE = load_profile()
 OTHER = DEFAULT_PROFILE_PATH.with_name("example_other_city.toml")
@@ -209,8 +215,7 @@ def test_run_without_budget_is_unconstrained_and_gated(small_run) -> None:
 def test_covering_budget_plans_every_consenting_pre2000_compound(small_city, tmp_path) -> None:
     """Seed §二: by 2025 basically finish the pre-2000 compounds. With a budget that covers
     them, every eligible consenting pre-2000 compound is planned by the last plan year."""
-    from yulin_gis.pipeline import run
-    from yulin_gis.stages import PlanOptions
+    from yulin_gis.pipeline import PlanOptions, run
 
     res = run(small_city["gpkg"], tmp_path / "out", options=PlanOptions(budget=1e10),
               maps=False, until="plan")
@@ -243,8 +248,7 @@ def test_second_city_run_writes_no_yulin(small_city, tmp_path) -> None:
     """Everything city-specific lives in the profile: a run with the second city's profile
     names the city of that profile, never 玉林, in every workbook and in the plan layers
     (input values such as a pipe's recorded owner stay in ``owner_recorded``)."""
-    from yulin_gis.pipeline import run
-    from yulin_gis.stages import PlanOptions
+    from yulin_gis.pipeline import PlanOptions, run
 
     res = run(small_city["gpkg"], tmp_path / "out", options=PlanOptions(profile_path=OTHER),
               maps=False)
@@ -265,7 +269,7 @@ def test_second_city_run_writes_no_yulin(small_city, tmp_path) -> None:
 def test_progress_tracks_publicity_and_consultation(tmp_path) -> None:
     """Seed §六(三): 通过方案公示征求意见 before the works: the progress table accepts
     方案公示 and 征求意见 as statuses, and their dates as columns."""
-    from yulin_gis.progress import read_progress
+    from yulin_gis.planning import read_progress
 
     table = tmp_path / "进度表.csv"
     table.write_text("片区编号,状态,方案公示日期,征求意见完成日期,实际开工\n"
@@ -281,7 +285,7 @@ def test_what_if_names_budget_not_the_share() -> None:
     """Seed §四(一) and §八(二): with a tight budget, the unplanned pre-2000 households are
     held back by the budget (named), never by the 2001–2005 share; consent-held ones are
     named too."""
-    from yulin_gis.planning import binding_constraints
+    from yulin_gis.pipeline import binding_constraints
 
     comp, packages = _mixed_compounds()
     parts, _ = plan_parts(comp, packages)
@@ -289,7 +293,7 @@ def test_what_if_names_budget_not_the_share() -> None:
                         compute_budget_needed=False)
     held = pd.DataFrame({"status": ["consultation"], "tier": ["priority"], "county": ["X"],
                          "households": [300.0]})
-    from yulin_gis.planning import reason_zh
+    from yulin_gis.pipeline import reason_zh
 
     kinds = dict(zip(res.packages["package_id"], (reason_zh(r) for r in
                                                    res.packages["unscheduled_reason"]), strict=True))

@@ -10,9 +10,14 @@ import pandas as pd
 import pytest
 
 from yulin_gis.errors import OutputError
-from yulin_gis.funding import funding_by_county_year, package_funding
-from yulin_gis.plan import allocate_plan, schedule_packages
-from yulin_gis.planbook import (
+from yulin_gis.planning import (
+    allocate_plan,
+    assess_counties,
+    funding_by_county_year,
+    package_funding,
+    schedule_packages,
+)
+from yulin_gis.reports import (
     HEADER_ROW,
     PLAN_COLUMNS_ZH,
     plan_table,
@@ -20,7 +25,6 @@ from yulin_gis.planbook import (
     write_plan_workbooks,
     write_workbook,
 )
-from yulin_gis.progress import assess_counties
 
 ITEM_CLASSES = {"water": "basic", "road": "basic", "lift": "improve", "clinic": "upgrade"}
 ITEM_LABELS = {"water": "供水", "road": "道路", "lift": "加装电梯", "clinic": "卫生服务站"}
@@ -152,7 +156,7 @@ def test_write_workbook_atomic_and_injection(tmp_path: Path, monkeypatch) -> Non
 
 
 def test_chart_without_cjk_font_still_renders(tmp_path: Path, plan, monkeypatch) -> None:
-    import yulin_gis.charts as charts
+    import yulin_gis.reports._charts as charts
 
     monkeypatch.setattr(charts, "cjk_font_family", lambda: None)
     png = charts.chart_coverage(plan.coverage_by_year, tmp_path / "c.png")
@@ -160,7 +164,7 @@ def test_chart_without_cjk_font_still_renders(tmp_path: Path, plan, monkeypatch)
 
 
 def test_charts_and_html_summary(tmp_path: Path, compounds: pd.DataFrame, plan) -> None:
-    from yulin_gis.charts import cjk_font_family, plan_charts, write_plan_summary_html
+    from yulin_gis.reports import cjk_font_family, plan_charts, write_plan_summary_html
 
     funding = funding_by_county_year(package_funding(plan.packages, compounds))
     progress = pd.DataFrame({"package_id": ["P1"], "status": ["in_progress"],

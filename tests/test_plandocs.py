@@ -16,11 +16,18 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from yulin_gis.docmeta import budget_constrained, parameters_frame
-from yulin_gis.labels import UNCONSTRAINED_ZH, official_frame, official_value, zh_text
 from yulin_gis.profile import load_profile
-from yulin_gis.schemes import management_model, safe_name
-from yulin_gis.tasks import quantity_display
+from yulin_gis.reports import (
+    UNCONSTRAINED_ZH,
+    budget_constrained,
+    management_model,
+    official_frame,
+    official_value,
+    parameters_frame,
+    quantity_display,
+    safe_name,
+    zh_text,
+)
 
 ENGLISH = re.compile(r"[A-Za-z]{3,}")
 ALLOWED = {"EPSG"}
@@ -287,8 +294,8 @@ def test_summary_html_reads_in_chinese(small_run) -> None:
 
 def test_duties_name_known_departments(tmp_path) -> None:
     """Seed §五(二): a duty of an unknown department or with a bad scope is a ProfileError."""
-    from yulin_gis.duties import load_duties
     from yulin_gis.errors import ProfileError
+    from yulin_gis.reports import load_duties
 
     text = Path(load_profile().path).read_text(encoding="utf-8")
     bad = (text + '\n[[duties.no_such_bureau]]\ntask = "x"\nclause = "五(二)"\n'

@@ -16,8 +16,7 @@ import shapely
 
 import yulin_gis
 from yulin_gis.errors import InputFileError, OutputError
-from yulin_gis.planmap import PlanLayers, plan_map, save_map
-from yulin_gis.webmap import MapLayer, render_map, robust_extent
+from yulin_gis.maps import MapLayer, PlanLayers, plan_map, render_map, robust_extent, save_map
 
 
 def _layers(page: str) -> list[dict[str, Any]]:
@@ -41,7 +40,7 @@ def _refs(page: str) -> list[str]:
 
 
 def _fit(m: folium.Map) -> list[list[float]]:
-    from yulin_gis.mapelements import FitView
+    from yulin_gis.maps import FitView
 
     fits = [c for c in m._children.values() if isinstance(c, FitView)]
     assert len(fits) == 1

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from yulin_gis.datasets import get_path
+from yulin_gis.io import load_layers
+from yulin_gis.sample import get_path
 from yulin_gis.survey import assess_compounds
-from yulin_gis.validate import load_layers
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import pytest
 from pg_cluster import PW_PASSWORD, PW_USER, Cluster, free_port, missing_reason, running_cluster
 
 from yulin_gis.errors import DatabaseError
-from yulin_gis.postgis import mask_url, parse_database_url
+from yulin_gis.io import mask_url, parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "layers" / "yulin_sample.gpkg"
@@ -142,7 +142,7 @@ def test_survey_table_without_geometry(pg: Cluster, survey_table: Any) -> None:
     """A plain table (摸底调查表 with 经度/纬度) is read like a spreadsheet."""
     from sqlalchemy import create_engine
 
-    from yulin_gis.validate import validate_input
+    from yulin_gis.io import validate_input
 
     pg.sql("yulin", "CREATE SCHEMA IF NOT EXISTS survey")
     engine = create_engine(pg.url("yulin").replace("postgresql://", "postgresql+psycopg://"))
@@ -160,7 +160,7 @@ def test_survey_table_without_geometry(pg: Cluster, survey_table: Any) -> None:
 @pytest.mark.filterwarnings("ignore:Could not parse CRS:UserWarning")
 def test_chinese_table_names_and_srid0(pg: Cluster, compounds: gpd.GeoDataFrame,
                                        communities: gpd.GeoDataFrame) -> None:
-    from yulin_gis.validate import validate_input
+    from yulin_gis.io import validate_input
 
     pg.sql("yulin", "CREATE SCHEMA IF NOT EXISTS zh")
     nosrid = compounds.set_crs(None, allow_override=True)
@@ -253,7 +253,7 @@ def test_layer_styles_rows_carry_the_gpkg_qml(pg: Cluster, published: dict[str, 
 
 
 def test_publish_again_replaces(pg: Cluster, published: dict[str, Any]) -> None:
-    from yulin_gis.postgis_publish import publish_gpkg
+    from yulin_gis.io import publish_gpkg
 
     before = _counts(pg, "plan")
     (styles,), = pg.sql("yulin", "SELECT count(*) FROM public.layer_styles")
@@ -265,7 +265,7 @@ def test_publish_again_replaces(pg: Cluster, published: dict[str, Any]) -> None:
 
 def test_publish_as_an_ordinary_role(pg: Cluster, published: dict[str, Any]) -> None:
     """A role without CREATE on schema public publishes once layer_styles exists."""
-    from yulin_gis.postgis_publish import publish_gpkg
+    from yulin_gis.io import publish_gpkg
 
     pg.sql("yulin", f"GRANT CREATE ON DATABASE yulin TO {PW_USER}")
     pg.sql("yulin", f"GRANT SELECT, INSERT, UPDATE, DELETE ON public.layer_styles TO {PW_USER}")
@@ -281,7 +281,7 @@ def test_publish_as_an_ordinary_role(pg: Cluster, published: dict[str, Any]) -> 
 
 def test_failed_publication_keeps_the_previous_one(pg: Cluster,
                                                    published: dict[str, Any]) -> None:
-    from yulin_gis.postgis_publish import publish_gpkg
+    from yulin_gis.io import publish_gpkg
 
     before = _counts(pg, "plan")
     stamp = pg.sql("yulin", "SELECT max(published_at) FROM plan.yulin_gis_publication")
@@ -304,7 +304,7 @@ def test_killed_publication_keeps_the_previous_one(pg: Cluster,
                                                    published: dict[str, Any]) -> None:
     before = _counts(pg, "plan")
     code = ("import os, signal, sys\n"
-            "from yulin_gis.postgis_publish import publish_gpkg\n"
+            "from yulin_gis.io._postgis_publish import publish_gpkg\n"
             "def kill(layer):\n"
             "    if layer == 'packages':\n"
             "        os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -340,7 +340,7 @@ def test_unreachable_publish_target_fails_before_the_run(tmp_path: Path,
 
 
 def test_wrong_password(pg: Cluster) -> None:
-    from yulin_gis.postgis import open_database
+    from yulin_gis.io import open_database
 
     bad = parse_database_url(pg.url("yulin", user=PW_USER, password="wrong-pass"))
     with pytest.raises(DatabaseError, match="wrong password") as info:
@@ -352,7 +352,7 @@ def test_wrong_password(pg: Cluster) -> None:
 
 def test_password_from_pgpassword_and_pgpass(pg: Cluster, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from yulin_gis.postgis import open_database
+    from yulin_gis.io import open_database
 
     target = parse_database_url(pg.url("yulin", user=PW_USER))
     monkeypatch.delenv("PGPASSWORD", raising=False)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from yulin_gis.errors import InputFileError, Problem, ValidationError
-from yulin_gis.progress import assess_counties, assess_packages, read_progress
+from yulin_gis.planning import assess_counties, assess_packages, read_progress
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon, box
 
 from yulin_gis.errors import ValidationError
-from yulin_gis.parse import parse_str
+from yulin_gis.io import parse_str, validate_input
 from yulin_gis.pipeline import run
-from yulin_gis.validate import validate_input
 
 X0, Y0, STEP = 110.150, 22.630, 0.0015
 

@@ -1,4 +1,4 @@
-"""Tests for yulin_gis.qgis_styles: the GeoPackage layer_styles table QGIS reads."""
+"""Tests for yulin_gis.maps._qgis_styles: the GeoPackage layer_styles table QGIS reads."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from shapely.geometry import LineString, box
 
 from yulin_gis.errors import InputFileError, SchemaError
-from yulin_gis.qgis_styles import (
+from yulin_gis.maps import (
     TIER_LABELS_ZH,
     LayerStyle,
     Symbol,
@@ -252,7 +252,7 @@ def test_missing_field_gives_single_symbol_and_many_values_an_expression(
                             geometry=[box(i, 0, i + 1, 1) for i in range(61)], crs="EPSG:4546")
     many.to_file(gpkg, layer="many_packages", driver="GPKG", engine="pyogrio")  # > MAX_CATEGORIES
     styles = default_styles()
-    with caplog.at_level("WARNING", logger="yulin_gis.qgis_styles"):
+    with caplog.at_level("WARNING", logger="yulin_gis.maps._qgis_styles"):
         write_layer_styles(gpkg, styles={"many_packages": styles["packages"],
                                   "communities": styles["compounds"]})  # communities lack tier
     assert any("no field 'tier'" in r.getMessage() for r in caplog.records)

@@ -23,8 +23,8 @@ from shapely.geometry import LineString, Point, box
 from yulin_gis.cli.main import cli
 from yulin_gis.crs import wgs84_to_bd09, wgs84_to_gcj02
 from yulin_gis.errors import ProfileError
+from yulin_gis.io import validate_input
 from yulin_gis.pipeline import run
-from yulin_gis.validate import validate_input
 
 X0, Y0 = 110.150, 22.630
 PLACEHOLDERS = ["不详", "未知", "暂无", "暂无资料", "暂无数据", "无", "空", "-", "—", "/", "N/A",
@@ -107,7 +107,7 @@ def test_numbers_with_units_words_decades_and_full_width(tmp_path: Path) -> None
 
 def test_decade_range_decides_eligibility(tmp_path: Path) -> None:
     """A decade wholly before 2001 is pre-2000 (重点); one that straddles 2000 is 待核实."""
-    from yulin_gis.stages import PlanOptions, survey_stage
+    from yulin_gis.pipeline import PlanOptions, survey_stage
 
     table = real_table(3).astype(object)
     table["建成年代"] = ["1990年代", "2000年代", "不详"]

@@ -20,11 +20,10 @@ import pytest
 from openpyxl import load_workbook
 from shapely.geometry import Point
 
-from yulin_gis.datasets import get_path
-from yulin_gis.divisions import county_from_address, fill_divisions, match_community
-from yulin_gis.filenames import safe_filename
+from yulin_gis.io import county_from_address, fill_divisions, match_community, safe_filename
 from yulin_gis.pipeline import run
 from yulin_gis.profile import load_profile
+from yulin_gis.sample import get_path
 
 N = 60
 BEILIU_SHIFT = (110.354 - 110.147, 22.708 - 22.639)  # urban 玉州区 → urban 北流市 (GCJ-02)
@@ -177,7 +176,7 @@ def test_compounds_to_verify_are_never_planned(table, tmp_path: Path) -> None:
 
 
 def test_no_survey_fields_costs_not_estimated(table, tmp_path: Path) -> None:
-    from yulin_gis.schema import GAP_FIELDS
+    from yulin_gis.io import GAP_FIELDS
 
     gap_headers = {f.label_zh for f in GAP_FIELDS}
     t = table[[c for c in table.columns if c not in gap_headers]]
@@ -287,7 +286,7 @@ def test_county_from_community_code_when_position_is_outside() -> None:
 def test_package_shape_of_points_and_mixed_members() -> None:
     from shapely.geometry import box
 
-    from yulin_gis.packages import POINT_HULL_BUFFER_M, _package_shape
+    from yulin_gis.packaging._packages import POINT_HULL_BUFFER_M, _package_shape
 
     pts = np.array([Point(0, 0), Point(100, 0), Point(0, 100)], dtype=object)
     hull = _package_shape(pts)
@@ -303,8 +302,8 @@ def test_package_shape_of_points_and_mixed_members() -> None:
 def test_second_city_without_reference_data_degrades(table, tmp_path: Path) -> None:
     """A profile with no county boundaries, a table with no county and no community: the
     survey is written, every compound is 待核实 with its reason, no empty plan tables."""
+    from yulin_gis.pipeline import PlanOptions
     from yulin_gis.profile import DEFAULT_PROFILE_PATH
-    from yulin_gis.stages import PlanOptions
 
     other = DEFAULT_PROFILE_PATH.parent / "example_other_city.toml"
     src = _write(_points_no_admin(table).head(20), tmp_path / "t.xlsx")

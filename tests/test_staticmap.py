@@ -1,4 +1,4 @@
-"""Tests for yulin_gis.staticmap: PNG/PDF report maps."""
+"""Tests for yulin_gis.maps._static: PNG/PDF report maps."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
-from yulin_gis import staticmap
 from yulin_gis.errors import CRSError, OutputError, SchemaError
-from yulin_gis.qgis_styles import TIER_COLOURS
-from yulin_gis.staticmap import (
+from yulin_gis.maps import (
+    TIER_COLOURS,
     StaticLayer,
     compound_layer,
     county_maps,
@@ -28,6 +27,7 @@ from yulin_gis.staticmap import (
     render_static_map,
     scale_bar_label,
 )
+from yulin_gis.maps import _static as staticmap
 
 CRS = "EPSG:4546"
 X0, Y0 = 420_000.0, 2_504_000.0
@@ -279,7 +279,7 @@ def test_import_is_light() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, yulin_gis.staticmap, yulin_gis.qgis_styles; "
+    code = ("import sys, yulin_gis.maps._static, yulin_gis.maps._qgis_styles; "
             "print(sorted(m for m in ('matplotlib', 'geopandas', 'pandas', 'shapely') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

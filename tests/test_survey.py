@@ -11,17 +11,16 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from yulin_gis.errors import SchemaError
-from yulin_gis.hazards import compound_pipe_hazards, hazardous_segments
-from yulin_gis.layers import Layers
+from yulin_gis.io import Layers
 from yulin_gis.profile import DEFAULT_PROFILE_PATH, load_profile
-from yulin_gis.survey import assess_compounds
-from yulin_gis.tasks import (
+from yulin_gis.reports import (
     department_tasks,
     item_table,
     utility_tasks,
     write_survey_workbook,
     write_task_workbooks,
 )
+from yulin_gis.survey import assess_compounds, compound_pipe_hazards, hazardous_segments
 
 CRS = "EPSG:4546"
 X0, Y0 = 400000.0, 2500000.0

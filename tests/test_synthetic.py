@@ -12,17 +12,17 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from yulin_gis import datasets
 from yulin_gis.crs import STORAGE_CRS, gcj02_to_wgs84
 from yulin_gis.errors import InputFileError
-from yulin_gis.schema import GAP_FIELDS, VOCABULARIES
-from yulin_gis.synthetic import (
+from yulin_gis.io import GAP_FIELDS, VOCABULARIES
+from yulin_gis.sample import (
     ANALYSIS_CRS,
     SyntheticCity,
     hazard_of,
     load_real_divisions,
     make_city,
 )
+from yulin_gis.sample import _datasets as datasets
 
 SOURCE = Path(__file__).resolve().parent.parent / "layers" / "source"
 

@@ -1,4 +1,4 @@
-"""Tests for yulin_gis.terrain (DEM zonal statistics, waterlogging risk)."""
+"""Tests for yulin_gis.survey._terrain (DEM zonal statistics, waterlogging risk)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rasterio.transform import from_origin
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from yulin_gis.errors import CRSError, InputFileError, SchemaError
-from yulin_gis.terrain import compound_terrain, waterlogging_risk
+from yulin_gis.survey import compound_terrain, waterlogging_risk
 
 PX = 5.0
 N = 120  # 120 x 120 pixels = 600 m
@@ -233,7 +233,7 @@ def test_schema_errors(dem, compounds):
 def test_blocks_give_the_same_answer(dem, compounds, caplog):
     """Compounds spread over more than one DEM window are processed block by block."""
     one = compound_terrain(compounds, dem, low_elevation_m=52.0)
-    with caplog.at_level(logging.INFO, logger="yulin_gis.terrain"):
+    with caplog.at_level(logging.INFO, logger="yulin_gis.survey._terrain"):
         many = compound_terrain(compounds, dem, low_elevation_m=52.0, max_window_px=3000)
     assert "DEM windows" in caplog.text
     cols = ["elev_mean", "elev_min", "pixel_count", "ring_mean", "low_share", "supersampled"]
@@ -280,7 +280,7 @@ def test_rings_without_nodata_match_masks(tmp_path, compounds):
 
 def test_ring_scanlines_equal_grouped_burning(z, compounds):
     """The two ring methods (scanlines; grouped rasterising for rotated DEMs) agree."""
-    from yulin_gis import terrain
+    from yulin_gis.survey import _terrain as terrain
 
     grid = terrain._Grid(
         z=np.where(z == NODATA, np.nan, z).astype(np.float32),
@@ -302,7 +302,7 @@ def test_fast_raster_helpers_equal_the_plain_calls() -> None:
     import numpy as np
     import shapely
 
-    from yulin_gis.raster_fast import geojson_like, group_min
+    from yulin_gis.survey import geojson_like, group_min
 
     rng = np.random.default_rng(1)
     k = rng.integers(0, 50, 5000)

@@ -1,4 +1,4 @@
-"""Tests of yulin_gis.utilities: overlay, renewal risk, upgrade plans, joint trenches, workbooks."""
+"""Tests of yulin_gis.utilities._upgrades: overlay, renewal risk, upgrade plans, joint trenches, workbooks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from shapely.geometry import LineString, box
 
 from yulin_gis.errors import ProfileError
 from yulin_gis.utilities import (
+    DEFAULT_OWNERS,
     households_near_segments,
     joint_trenches,
     overlay_totals,
@@ -22,7 +23,6 @@ from yulin_gis.utilities import (
     utility_upgrade_plan,
     write_company_workbooks,
 )
-from yulin_gis.utility_types import DEFAULT_OWNERS
 
 CRS = "EPSG:4546"
 

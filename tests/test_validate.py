@@ -13,7 +13,7 @@ from shapely.geometry import LineString, Polygon, box
 
 from yulin_gis.crs import wgs84_to_gcj02
 from yulin_gis.errors import ValidationError
-from yulin_gis.validate import load_layers, validate_input
+from yulin_gis.io import load_layers, validate_input
 
 
 def codes(report) -> set[str]:

@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 import shapely
 
-from yulin_gis.accessibility import nearest_facility_distances
-from yulin_gis.datasets import get_path
+from yulin_gis.sample import get_path
+from yulin_gis.survey import nearest_facility_distances
 
 ATOL_M, RTOL = 3.0, 0.0
 TIE_M = 2.0

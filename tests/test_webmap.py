@@ -18,9 +18,20 @@ from hypothesis import strategies as st
 
 from yulin_gis.crs import wgs84_to_gcj02
 from yulin_gis.errors import OutputError, SchemaError, ValidationError
-from yulin_gis.mapassets import RasterOverlay, encode_png, resolve_basemaps
-from yulin_gis.mapjs import decode_field, decode_geometry, decode_varints, encode_varints
-from yulin_gis.webmap import MapLayer, StyleBy, build_map, render_map, write_map
+from yulin_gis.maps import (
+    MapLayer,
+    RasterOverlay,
+    StyleBy,
+    build_map,
+    decode_field,
+    decode_geometry,
+    decode_varints,
+    encode_png,
+    encode_varints,
+    render_map,
+    resolve_basemaps,
+    write_map,
+)
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a&b</script><b>"]
 
@@ -284,7 +295,7 @@ def test_raster_overlays(compounds: gpd.GeoDataFrame, tmp_path: Path) -> None:
     ortho = _tiff(tmp_path / "ortho.tif", 3, "uint8")
     from folium.raster_layers import ImageOverlay
 
-    from yulin_gis.mapelements import RasterLegend
+    from yulin_gis.maps import RasterLegend
 
     page = render_map([_layer(compounds)], raster_overlays=[
         RasterOverlay(dem, "高程（米）", max_size=16), RasterOverlay(ortho, "正射影像", show=False)])

@@ -16,7 +16,7 @@ import pytest
 import shapely
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from yulin_gis.webmap import MapLayer, RasterOverlay, StyleBy, write_map
+from yulin_gis.maps import MapLayer, RasterOverlay, StyleBy, write_map
 
 pytestmark = pytest.mark.browser
 
@@ -194,7 +194,7 @@ def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) 
 
 def test_points_and_mixed_compounds_drawn(browser: Browser, tmp_path: Path) -> None:
     """Issue 12: point and mixed compound layers, packages of points as hulls, in Chromium."""
-    from yulin_gis.planmap import PlanLayers, plan_map, save_map
+    from yulin_gis.maps import PlanLayers, plan_map, save_map
 
     polys = [shapely.box(110.15 + i * 0.002, 22.63, 110.151 + i * 0.002, 22.631) for i in range(3)]
     points = [shapely.Point(110.16, 22.64), shapely.Point(110.161, 22.641),

@@ -118,7 +118,7 @@ class ValidationError(YulinGisError, ValueError):
         self.problems: Sequence[Problem] = list(problems)
         errors = [p for p in self.problems if p.severity == "error"]
         lines = [f"{header}: {len(errors)} error(s)"]
-        from yulin_gis.validation_report import group_lines  # one line per field and problem
+        from yulin_gis.io import group_lines  # one line per field and problem
 
         grouped = group_lines(errors)
         lines += [f"  - {line}" for line in grouped[:50]]

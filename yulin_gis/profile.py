@@ -22,17 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yulin_gis.errors import ProfileError
-from yulin_gis.input_rules import InputRules, parse_input_rules
-from yulin_gis.profile_check import (
+from yulin_gis._profile_check import (
     Checker,
     _consent,
     _eligibility,
     _small_sections,
     parse_fraction,
 )
-from yulin_gis.profile_params import EXTRA_SECTIONS, Extras, build_extras, parameters_table
-from yulin_gis.profile_sections import (
+from yulin_gis._profile_params import EXTRA_SECTIONS, Extras, build_extras, parameters_table
+from yulin_gis._profile_sections import (
     _SURVEY_FIELDS,
     _UTILITIES,
     CLASS_LABELS_ZH,
@@ -43,7 +41,8 @@ from yulin_gis.profile_sections import (
     _priority,
     _schedule,
 )
-from yulin_gis.schema import VOCABULARIES
+from yulin_gis.errors import ProfileError
+from yulin_gis.io import VOCABULARIES, InputRules, parse_input_rules
 
 __all__ = [
     "CLASSES",
@@ -302,7 +301,7 @@ class Profile:
 
     @property
     def x(self) -> Extras:
-        """The programme settings (:mod:`yulin_gis.profile_params`)."""
+        """The programme settings (:mod:`yulin_gis._profile_params`)."""
         assert self.extras is not None
         return self.extras
 
@@ -377,7 +376,7 @@ _TOP = {
     "input": "table?", "aliases": "table?",
     **dict.fromkeys(EXTRA_SECTIONS, "table"),
     "reference": "table?",
-    "duties": "table?",  # optional; read by yulin_gis.duties (seed §五(二))
+    "duties": "table?",  # optional; read by yulin_gis.reports._duties (seed §五(二))
 }
 
 

@@ -43,7 +43,7 @@ def _resolve_by_name(app, env, node, contnode):
     """Resolve ``yulin_gis.module.name`` and bare ``name`` to the one documented object.
 
     Public names are documented once, as ``yulin_gis.<name>``; docstrings may cite them by
-    their module path (``yulin_gis.packages.make_packages``) or, inside a module, bare.
+    their module path (``yulin_gis.packaging._packages.make_packages``) or, inside a module, bare.
     """
     if node.get("refdomain") != "py":
         return None

@@ -155,7 +155,7 @@ def plan_options(func: F | None = None, *, stage: str = "utilities") -> Any:
 
 def build_plan_options(kwargs: dict[str, Any]) -> Any:
     """Pop the planning options from a command's kwargs into a PlanOptions."""
-    from yulin_gis.stages import PlanOptions
+    from yulin_gis.pipeline import PlanOptions
 
     budget_text = kwargs.pop("budget", None)
     budget: float | Path | None = None

@@ -31,7 +31,7 @@ def progress(plan_dir: Path, table: Path, as_of: dt.datetime | None, no_maps: bo
     TABLE (CSV or Excel) holds 片区编号/package_id, 状态/status, 实际开工/actual_start and
     实际完工/actual_completion. Writes 考核排名.xlsx and maps/progress.html into PLAN_DIR.
     """
-    from yulin_gis.assessment import assess_progress
+    from yulin_gis.pipeline import assess_progress
     from yulin_gis.profile import load_profile
 
     day = as_of.date() if as_of else dt.date.today()

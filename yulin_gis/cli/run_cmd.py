@@ -109,8 +109,8 @@ def demo(out_dir: Path, maps_dir: Path | None, publish: str | None, **kwargs: An
     Without --budget, the sample's assumed budget table (layers/yulin_budget.csv,
     默认值（待确认）) is used.
     """
-    from yulin_gis.datasets import get_path
     from yulin_gis.pipeline import run as run_pipeline
+    from yulin_gis.sample import get_path
 
     no_maps = kwargs.pop("no_maps")
     if kwargs.get("budget") is None:  # the sample's assumed budget table (layers/README.md)

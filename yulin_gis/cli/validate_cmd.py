@@ -35,12 +35,12 @@ def validate(input_path: Path | str, input_crs: str | dict[str, str] | None, dem
     one line per (layer, field, problem); ``--format json`` and ``--report`` list every row.
     Exit status 0 when there are only warnings, 1 when there are errors.
     """
-    from yulin_gis.validate import validate_input
+    from yulin_gis.io import validate_input
 
     _layers, report = validate_input(input_path, input_crs=input_crs, dem=dem,
                                      polygons=polygons, profile=profile_path)
     if report_path is not None:
-        from yulin_gis.validation_report import write_validation_report
+        from yulin_gis.io import write_validation_report
 
         write_validation_report(report, report_path)
     click.echo(report.to_json() if fmt == "json" else report.to_text())

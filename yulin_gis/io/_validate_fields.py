@@ -1,0 +1,151 @@
+"""Field values of the validation stage: reading, range checks and repair summaries (字段校验).
+
+Helpers of :mod:`yulin_gis.io._validate` that read one field of a layer value by value with
+the parsers of :mod:`yulin_gis.io._values` (years such as "1998年", numbers such as "1,200",
+有/无 as true/false, vocabulary spellings and aliases), check each value's plausible
+range, and collect every problem with its file, layer, row and field. Unreadable values
+of the critical fields are errors; every other field degrades to unknown (未知, NULL) with
+a warning, summarised once per field and kind of repair.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from yulin_gis.errors import Problem
+from yulin_gis.io import _values as parse
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from yulin_gis.io._schema import FieldSpec
+
+
+_PARSERS = {
+    "str": parse.parse_str, "int": parse.parse_int, "float": parse.parse_float,
+    "bool": parse.parse_bool, "year": parse.parse_year, "ratio": parse.parse_ratio,
+}
+
+
+
+_MAX_EXAMPLES = 5
+
+
+
+class _Collector:
+    """Collects problems for one layer, with the location filled in."""
+
+    def __init__(self, source: str, layer: str, problems: list[Problem]) -> None:
+        self.source, self.layer, self.problems = source, layer, problems
+
+    def add(self, severity: str, code: str, message: str, row: object = None,
+            fld: str | None = None) -> None:
+        self.problems.append(Problem(severity, code, message, self.source, self.layer,  # type: ignore[arg-type]
+                                     None if row is None else str(row), fld))
+
+
+
+#: Fields whose unreadable or out-of-range values stop a run: identity, position and
+#: eligibility. Every other field degrades to NULL with a warning.
+CRITICAL_FIELDS = frozenset({"name", "lon", "lat", "built_year", "urban_village", "self_built",
+                             "renovated_year", "utility", "role"})
+#: Vocabularies an unknown spelling cannot be read in (they decide which network a pipe
+#: belongs to); every other vocabulary is open: an unknown spelling becomes ``other``.
+CLOSED_VOCABULARIES = frozenset({"utility", "node_role"})
+#: Required fields whose unknown value makes a compound 待核实 instead of an error.
+VERIFY_WHEN_UNKNOWN = {"built_year": "建成年份不详 / built year unknown",
+                       "households": "户数不详且无法估算 / households unknown"}
+
+
+def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Collector,
+                 this_year: int, aliases: Mapping[str, str] | None = None) -> list[Any]:
+    parser = _PARSERS.get(fs.kind)
+    parsed: list[Any] = []
+    mapped: list[str] = []
+    holders: dict[str, int] = defaultdict(int)
+    unknown: dict[str, int] = defaultdict(int)
+    critical = fs.name in CRITICAL_FIELDS
+    vocab = fs.vocabulary or ""
+    for label, raw in zip(labels, values, strict=True):
+        value: Any
+        if fs.kind == "category":
+            value, note = parse.parse_category(raw, vocab, aliases)
+        else:
+            assert parser is not None
+            value, note = parser(raw)
+        if note == "placeholder" and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
+            col.add("error", "missing-value", f"required value is a placeholder ({raw!r})",
+                    label, fs.name)
+        elif note == "placeholder":
+            holders[str(raw).strip()] += 1
+            col.add("warning", "placeholder", f"{raw!r} read as unknown (未知, NULL)", label,
+                    fs.name)
+        elif note == "invalid" and fs.kind == "category" and vocab not in CLOSED_VOCABULARIES:
+            value = "other" if "other" in parse.VOCABULARIES[vocab] else None
+            unknown[str(raw).strip()] += 1
+            col.add("warning", "unknown-value", f"{raw!r} read as {value or 'unknown'}", label,
+                    fs.name)
+        elif note == "invalid":
+            expected = f"one of {', '.join(parse.VOCABULARIES[vocab])}" if vocab else f"a {fs.kind}"
+            col.add("error" if critical else "warning", "bad-value",
+                    f"cannot read {raw!r} as {expected}" + ("" if critical else
+                                                            ": read as unknown (NULL)"),
+                    label, fs.name)
+        elif value is None and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
+            col.add("error", "missing-value", "required value is blank", label, fs.name)
+        elif note == "mapped":
+            mapped.append(f"{label}: {raw!r} → {value!r}")
+        if value is not None and note != "invalid" and not _in_range(
+                value, fs, label, col, this_year, critical):
+            value = None
+        parsed.append(value)
+    _summaries(fs, col, mapped, holders, unknown)
+    return parsed
+
+
+def _counted(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k!r} ×{n}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _summaries(fs: FieldSpec, col: _Collector, mapped: list[str], holders: Mapping[str, int],
+               unknown: Mapping[str, int]) -> None:
+    """One warning per field and kind of repair (the rows are listed separately)."""
+    if mapped:
+        more = f" (+{len(mapped) - _MAX_EXAMPLES} more)" if len(mapped) > _MAX_EXAMPLES else ""
+        col.add("warning", "value-mapped",
+                f"{len(mapped)} value(s) interpreted from text: "
+                f"{'; '.join(mapped[:_MAX_EXAMPLES])}{more}", fld=fs.name)
+    if holders:
+        col.add("warning", "placeholder", f"{sum(holders.values())} placeholder(s) read as "
+                f"unknown (未知, NULL): {_counted(holders)}", fld=fs.name)
+    if unknown:
+        vocab = fs.vocabulary or ""
+        to = "other" if "other" in parse.VOCABULARIES[vocab] else "unknown (NULL)"
+        col.add("warning", "unknown-value",
+                f"{sum(unknown.values())} value(s) not in the {vocab} vocabulary read as {to}: "
+                f"{_counted(unknown)}; known values: {', '.join(parse.VOCABULARIES[vocab])}. "
+                f"To recognise a spelling add it to the profile table [aliases.{vocab}] "
+                f"(e.g. \"{next(iter(unknown))}\" = \"<value>\")", fld=fs.name)
+
+
+def _in_range(value: Any, fs: FieldSpec, label: str, col: _Collector, this_year: int,
+              critical: bool) -> bool:
+    """Check a value's plausible range; False when out of range (error when ``critical``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or fs.name in {"lon", "lat"}:
+        return True
+    if fs.kind == "year" and value > this_year:
+        code, text = "future-year", f"year {value} is in the future"
+    elif fs.minimum is not None and value < fs.minimum:
+        code, text = "out-of-range", f"{value} is below the minimum {fs.minimum:g}"
+    elif fs.maximum is not None and value > fs.maximum:
+        code, text = "out-of-range", f"{value} is above the maximum {fs.maximum:g}"
+    elif fs.kind == "ratio" and not 0.0 <= value <= 1.0:
+        code, text = "out-of-range", f"share {value} is outside 0–1"
+    else:
+        return True
+    col.add("error" if critical else "warning", code,
+            text + ("" if critical else ": read as unknown (NULL)"), label, fs.name)
+    return False
+

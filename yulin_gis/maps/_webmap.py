@@ -1,0 +1,584 @@
+"""Interactive offline web maps (交互式网络地图) as folium maps.
+
+The builder is generic and data-driven: describe each layer with a :class:`MapLayer`, then
+call :func:`layers_map` (returns a ``folium.Map``: show it in Jupyter, add any folium
+element, ``save()`` it), :func:`build_map` (the HTML) or :func:`write_map` (writes it
+atomically). Each layer becomes a :class:`yulin_gis.maps._elements.CompactLayer`; the legend,
+style switch, search and title are our folium elements; fullscreen, measurement and the
+minimap are folium.plugins; every asset is inline (:mod:`yulin_gis.maps._offline`).
+
+Layer configuration
+-------------------
+``MapLayer(name, gdf, ...)``
+
+``name``
+    Chinese display name (layer panel, legend, tooltips), unique within one map.
+``gdf``
+    A GeoDataFrame in any CRS (it must have one); drawn in EPSG:4326. Rows without a
+    drawable geometry are skipped, logged and listed in :attr:`MapPage.skipped`.
+``kind``
+    ``"auto"`` (from the geometries), ``"polygon"``, ``"line"`` or ``"point"``.
+``style_by``
+    ``None`` (one colour, ``color``), a column name, a :class:`StyleBy`, or a list of them:
+    the first is shown, the page offers a switch among all (e.g. tier / works class /
+    built year / plan year). ``StyleBy(column, title, labels={value: 中文}, colors=...)``
+    is categorical; ``StyleBy(column, title, bins=[1990, 2000])`` (or a numeric column
+    with many values) is numeric. Classes, legend labels, colours and counts are computed
+    here; the page holds one style object per class, never one per feature.
+``tooltip`` / ``popup``
+    ``{column: 中文标签}`` shown on hover / click.
+``search_fields``
+    Columns searched by the search box (substring, case-insensitive, offline).
+``label``
+    Column shown as a permanent text label at each feature (only for ≤ 2,000 features,
+    e.g. package names).
+``show``
+    Visible when the page opens (hidden layers are built on first display).
+``interactive``
+    ``False`` for layers that must not catch the mouse (e.g. boundaries drawn above
+    compounds); layers are listed bottom first and the top one under the mouse answers.
+``fit_mask``
+    Rows the opening view frames (default all; e.g. not the compounds 待核实).
+``color``, ``stroke``, ``weight``, ``opacity``, ``fill_opacity``, ``radius``
+    Paint. ``formats``: ``{column: "{:,.0f} 元" or callable}`` for displayed values.
+
+Example::
+
+    tiers = StyleBy("tier", "改造类别", labels={"priority": "重点改造", "share": "统筹改造",
+                    "excluded": "不纳入"}, colors={"priority": "#d7301f", "share": "#fc8d59",
+                    "excluded": "#bdbdbd"})
+    years = StyleBy("built_year", "建成年代", bins=[1990, 2000, 2005])
+    layer = MapLayer("老旧小区", compounds, style_by=[tiers, years],
+                     tooltip={"name": "小区名称", "built_year": "建成年份"},
+                     popup={"name": "小区名称", "households": "户数", "cost_yuan": "估算投资（元）"},
+                     search_fields=["name"])
+    write_map([layer], "maps/overview.html", title="玉林市老旧小区改造", basemap="none")
+
+Encoding (why the files are small): coordinates are quantised to ``10**-decimals`` degrees
+(5 → about 1 m), delta-encoded along the whole layer and written as variable-length digits
+of an 89-character alphabet (:func:`yulin_gis.maps._encoding.encode_varints`); rings are oriented
+and their closing vertices dropped; attributes are columnar with one dictionary of
+distinct display values per field (long dictionaries prefix/suffix-coded against the
+previous value); Chinese text is UTF-8.
+:func:`yulin_gis.maps._encoding.decode_geometry` reverses the geometry encoding (used by the
+tests). Maps above ``canvas_threshold`` features draw on a canvas from typed arrays (see
+:mod:`yulin_gis.maps._elements`).
+
+Other layers of the pipeline: county / street / community boundaries (``style_by=None``,
+``fill_opacity=0``), packages (``style_by="package_id"`` cycles distinct colours,
+``label="name"``), utilities (``StyleBy("utility", "管线类型", labels=...)``, renewal
+score with ``bins``), facilities (points, ``radius``), DEM / waterlogging rasters and local
+orthophotos (:class:`RasterOverlay`). Per-county or per-utility maps: filter the
+GeoDataFrames and call :func:`write_map` once per map.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from yulin_gis.errors import OutputError, Problem, ValidationError
+from yulin_gis.maps._assets import (
+    GCJ02_BASEMAPS,
+    RasterOverlay,
+    raster_overlay_payload,
+    resolve_basemaps,
+)
+from yulin_gis.maps._encoding import (
+    Formatter,
+    encode_field,
+    encode_geometry,
+    infer_kind,
+    lonlat_transform,
+)
+from yulin_gis.maps._styles import (
+    CATEGORICAL_PALETTE,
+    COLOR_RE,
+    NUMERIC_RAMPS,
+    StyleBy,
+    style_option,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = [
+    "CATEGORICAL_PALETTE",
+    "NUMERIC_RAMPS",
+    "MapLayer",
+    "MapPage",
+    "RasterOverlay",
+    "StyleBy",
+    "build_map",
+    "encode_layer",
+    "layers_map",
+    "render_map",
+    "robust_extent",
+    "save_html",
+    "split_mixed",
+    "validate_layers",
+    "write_map",
+]
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["auto", "polygon", "line", "point"]
+
+
+
+@dataclass
+class MapLayer:
+    """A vector layer of the map; see the module docstring for every option."""
+
+    name: str
+    gdf: gpd.GeoDataFrame
+    kind: Kind = "auto"
+    style_by: StyleBy | str | Sequence[StyleBy | str] | None = None
+    color: str = "#3388ff"
+    tooltip: Mapping[str, str] = field(default_factory=dict)
+    popup: Mapping[str, str] = field(default_factory=dict)
+    search_fields: Sequence[str] = ()
+    label: str | None = None
+    show: bool = True
+    interactive: bool = True
+    stroke: str | None = None
+    weight: float = 1.0
+    opacity: float = 0.9
+    fill_opacity: float = 0.55
+    radius: float = 5.0
+    formats: Mapping[str, Formatter] = field(default_factory=dict)
+    fit_mask: Sequence[bool] | None = None
+
+    def style_specs(self) -> list[StyleBy]:
+        """Return ``style_by`` normalised to a list of :class:`StyleBy`."""
+        raw = self.style_by
+        if raw is None:
+            return []
+        items = [raw] if isinstance(raw, str | StyleBy) else list(raw)
+        return [StyleBy(s) if isinstance(s, str) else s for s in items]
+
+
+@dataclass(frozen=True)
+class MapPage:
+    """A rendered map.
+
+    Attributes
+    ----------
+    html
+        The page.
+    written
+        Features written per layer name.
+    skipped
+        Per layer name, the row labels of rows without a drawable geometry.
+    map
+        The ``folium.Map`` the page was rendered from.
+    """
+
+    html: str
+    written: dict[str, int]
+    skipped: dict[str, list[str]]
+    map: Any = None
+
+
+# ---------------------------------------------------------------- attributes and styles
+
+# ---------------------------------------------------------------- validation and layers
+
+def validate_layers(layers: Sequence[MapLayer]) -> None:
+    """Check every layer's columns, CRS, colours and styles; raise all problems at once."""
+    problems: list[Problem] = []
+
+    def err(code: str, msg: str, layer: str, fld: str | None = None) -> None:
+        problems.append(Problem("error", code, msg, layer=layer, field=fld))
+
+    seen: set[str] = set()
+    for lyr in layers:
+        if lyr.name in seen:
+            err("duplicate-layer", "two map layers have this name", lyr.name)
+        seen.add(lyr.name)
+        if lyr.gdf.crs is None:
+            err("missing-crs", "the layer has no CRS; set one before mapping", lyr.name)
+        cols = set(lyr.gdf.columns)
+        wanted = [*lyr.tooltip, *lyr.popup, *lyr.search_fields, *lyr.formats,
+                  *([lyr.label] if lyr.label else []), *(s.column for s in lyr.style_specs())]
+        for col in dict.fromkeys(wanted):
+            if col not in cols:
+                err("missing-field", f"column {col!r} is not in the layer", lyr.name, col)
+        colours = [lyr.color, *([lyr.stroke] if lyr.stroke else [])]
+        for spec in lyr.style_specs():
+            c = spec.colors
+            colours += list(c.values()) if isinstance(c, Mapping) else (
+                [] if c is None or isinstance(c, str) else list(c))
+            if isinstance(c, str) and c not in NUMERIC_RAMPS:
+                err("bad-colour", f"unknown ramp {c!r}; use one of {sorted(NUMERIC_RAMPS)}",
+                    lyr.name, spec.column)
+            if spec.bins is not None and spec.bin_labels is not None and (
+                    len(spec.bin_labels) != len(spec.bins) + 1):
+                err("bad-style", "bin_labels needs len(bins) + 1 labels", lyr.name, spec.column)
+        for c in colours:
+            if not COLOR_RE.fullmatch(str(c)):
+                err("bad-colour", f"{c!r} is not a CSS colour", lyr.name)
+    if problems:
+        raise ValidationError(problems, header="Map layers are not usable")
+
+
+def encode_layer(lyr: MapLayer, decimals: int, shift: Any) -> tuple[dict[str, Any], NDArray[np.float64], list[str]]:
+    """Encode a layer: the page record, lon/lat boxes of the rows to frame, rows skipped.
+
+    The boxes (``(n, 4)``: west, south, east, north) are those of the drawn rows inside
+    the layer's ``fit_mask`` (all drawn rows without one).
+    """
+    import shapely
+
+    gdf = lyr.gdf
+    geoms = np.asarray(gdf.geometry.values)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    ok &= shapely.get_type_id(geoms) != 7  # geometry collections: not drawn, listed
+    skipped = [str(i) for i in gdf.index[~ok]]
+    if skipped:
+        logger.warning("map layer %s: %d row(s) without geometry not drawn: %s",
+                       lyr.name, len(skipped), ", ".join(skipped[:10]))
+    geoms = geoms[ok]
+    rows = gdf.loc[ok] if not ok.all() else gdf
+    kind = lyr.kind if lyr.kind != "auto" else (infer_kind(geoms) if len(geoms) else "point")
+    if kind is None:
+        raise ValidationError([Problem("error", "mixed-geometry", "the layer mixes points, lines "
+                                       "and polygons; split it or set kind", layer=lyr.name)])
+    if len(geoms):
+        geom, boxes = encode_geometry(geoms, kind, lonlat_transform(gdf), decimals, shift)
+    else:
+        geom = {"scale": 10 ** decimals, "c": "", "p": None, "r": None, "v": None}
+        boxes = np.empty((0, 4))
+    columns = list(dict.fromkeys([*lyr.tooltip, *lyr.popup, *lyr.search_fields,
+                                  *([lyr.label] if lyr.label else [])]))
+    index = {c: i for i, c in enumerate(columns)}
+    fields = [encode_field(rows[c], lyr.formats.get(c)) for c in columns]
+    specs = lyr.style_specs()
+    styles = [style_option(s, rows[s.column], lyr) for s in specs] or [
+        style_option(None, rows.geometry, lyr)]
+    record = {
+        "name": lyr.name, "kind": kind, "n": len(geoms), "show": bool(lyr.show),
+        "interactive": bool(lyr.interactive),
+        "geom": geom, "fields": fields,
+        "tooltip": [[index[c], lab] for c, lab in lyr.tooltip.items()],
+        "popup": [[index[c], lab] for c, lab in lyr.popup.items()],
+        "search": [index[c] for c in lyr.search_fields],
+        "label": index[lyr.label] if lyr.label else None,
+        "styles": styles,
+        "paint": {"weight": lyr.weight, "opacity": lyr.opacity, "fillOpacity": lyr.fill_opacity,
+                  "radius": lyr.radius, "stroke": lyr.stroke},
+    }
+    if lyr.fit_mask is not None:
+        boxes = boxes[np.asarray(lyr.fit_mask, dtype=bool)[ok]]
+    return record, boxes, skipped
+
+
+def _shift_for(bases: list[dict[str, Any]], gaode_shift: bool | None) -> Any:
+    """Return the WGS84 → GCJ-02 conversion when data must be shifted, else None."""
+    ids = [b["id"] for b in bases]
+    if gaode_shift is None:
+        gaode_shift = ids[0] in GCJ02_BASEMAPS
+        if len({i in GCJ02_BASEMAPS for i in ids}) > 1:
+            logger.warning("basemaps mix GCJ-02 and WGS84; data is drawn for the first (%s)",
+                           ids[0])
+    if not gaode_shift:
+        return None
+    from yulin_gis.crs import wgs84_to_gcj02
+
+    return wgs84_to_gcj02
+
+
+def robust_extent(boxes: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """``[west, south, east, north]`` of lon/lat boxes, ignoring far outliers.
+
+    A box whose centre lies more than ``max(4 × the 90th percentile, 0.05°)`` from the
+    median centre (a geocoder's mistake 1,500 km away) does not widen the view.
+    """
+    good = boxes[np.all(np.isfinite(boxes), axis=1)]
+    if not len(good):
+        return None
+    if len(good) >= 4:
+        cx, cy = (good[:, 0] + good[:, 2]) / 2, (good[:, 1] + good[:, 3]) / 2
+        mx, my = float(np.median(cx)), float(np.median(cy))
+        d = np.maximum(np.abs(cx - mx) * np.cos(np.radians(my)), np.abs(cy - my))
+        good = good[d <= max(4 * float(np.quantile(d, 0.9)), 0.05)]
+    return np.array([good[:, 0].min(), good[:, 1].min(), good[:, 2].max(), good[:, 3].max()])
+
+
+def split_mixed(lyr: MapLayer) -> list[MapLayer]:
+    """One layer per geometry kind when a layer mixes them (polygons keep the name).
+
+    Points become ``"<name>（点位）"`` and lines ``"<name>（线）"``; a layer of one kind is
+    returned as it is.
+    """
+    import shapely
+
+    if lyr.kind != "auto" or not len(lyr.gdf):
+        return [lyr]
+    geoms = np.asarray(lyr.gdf.geometry.values)
+    tid = shapely.get_type_id(geoms)
+    drawable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & (tid != 7)
+    if infer_kind(geoms[drawable]) is not None:
+        return [lyr]
+    out: list[MapLayer] = []
+    mask = None if lyr.fit_mask is None else np.asarray(lyr.fit_mask, dtype=bool)
+    kinds: tuple[tuple[Kind, tuple[int, ...], str], ...] = (
+        ("polygon", (3, 6), ""), ("line", (1, 2, 5), "（线）"), ("point", (0, 4), "（点位）"))
+    for kind, ids, suffix in kinds:
+        sel = np.isin(tid, ids) | (~drawable if not out else False)
+        if np.isin(tid, ids).any():
+            out.append(replace(lyr, name=lyr.name + (suffix if out else ""), gdf=lyr.gdf[sel],
+                               kind=kind, fit_mask=None if mask is None else mask[sel].tolist()))
+    logger.info("map layer %s mixes geometry kinds: drawn as %s", lyr.name,
+                ", ".join(o.name for o in out))
+    return out
+
+
+def _add_basemaps(m: Any, bases: list[dict[str, Any]], max_zoom: int) -> None:
+    import folium
+
+    several = len(bases) > 1
+    for i, b in enumerate(bases):
+        if not b["tiles"]:
+            if several:
+                folium.FeatureGroup(name=b["name"], overlay=False, show=i == 0).add_to(m)
+            continue
+        for j, t in enumerate(b["tiles"]):
+            folium.TileLayer(t["url"], attr=t["attribution"], subdomains=t["subdomains"] or "a",
+                             max_native_zoom=t["maxNativeZoom"], max_zoom=max_zoom,
+                             name=b["name"] + ("" if j == 0 else " 注记"), overlay=j > 0,
+                             show=i == 0, control=several or j > 0).add_to(m)
+
+
+def _add_rasters(m: Any, overlays: Sequence[RasterOverlay], shift: Any) -> list[NDArray[np.float64]]:
+    from folium.raster_layers import ImageOverlay
+
+    from yulin_gis.maps._elements import RasterLegend
+
+    boxes = []
+    for r in overlays:
+        rec = raster_overlay_payload(r, shift)
+        img = ImageOverlay(rec["url"], rec["bounds"], opacity=rec["opacity"], name=rec["name"],
+                           show=rec["show"], interactive=False)
+        img.add_to(m)
+        RasterLegend(img, rec["name"], rec["legend"]).add_to(m)
+        (s, w), (n, e) = rec["bounds"]
+        boxes.append(np.array([[w, s, e, n]]))
+    return boxes
+
+
+def _add_controls(m: Any, layers: Sequence[MapLayer], title: str, bases: list[dict[str, Any]],
+                  max_zoom: int) -> None:
+    import folium
+    from folium import plugins
+
+    from yulin_gis.maps._elements import CompactLegend, CompactSearch, MapTitle, StyleSwitch
+
+    if title:
+        MapTitle(title).add_to(m)
+    CompactLegend().add_to(m)
+    if any(len(lyr.style_specs()) > 1 for lyr in layers):
+        StyleSwitch().add_to(m)
+    if any(lyr.search_fields for lyr in layers):
+        CompactSearch().add_to(m)
+    plugins.Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏").add_to(m)
+    plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                           secondary_length_unit="kilometers", primary_area_unit="sqmeters",
+                           secondary_area_unit="hectares", localization="cn").add_to(m)
+    online = [b for b in bases if b["tiles"]]
+    if online:  # the minimap needs tiles: only with an online basemap
+        t = online[0]["tiles"][0]
+        tiles = folium.TileLayer(t["url"], attr=t["attribution"], subdomains=t["subdomains"] or "a")
+        plugins.MiniMap(tile_layer=tiles, position="bottomleft", toggle_display=True).add_to(m)
+    # The layer control lists the map's layers when it renders; made a later child of the
+    # figure, it renders after every layer, those the user adds afterwards included.
+    control = folium.LayerControl(collapsed=False, position="topright")
+    m.get_root().add_child(control, name="yulin_layer_control")
+    control._parent = m
+
+
+def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence[str],
+              offline: bool, gaode_shift: bool | None, raster_overlays: Sequence[RasterOverlay],
+              tianditu_key: str | None, decimals: int, renderer: str, canvas_threshold: int,
+              max_zoom: int, fit: Sequence[str] | None) -> tuple[Any, dict[str, int],
+                                                                  dict[str, list[str]]]:
+    import folium
+
+    from yulin_gis.maps._elements import CompactLayer, FitView
+    from yulin_gis.maps._offline import make_offline
+
+    layers = [part for lyr in layers for part in split_mixed(lyr)]
+    validate_layers(layers)
+    bases = resolve_basemaps(basemap, tianditu_key)
+    shift = _shift_for(bases, gaode_shift)
+    m = folium.Map(location=[22.63, 110.16], zoom_start=12, tiles=None, max_zoom=max_zoom,
+                   control_scale=True)
+    m.get_root().title = html.escape(title or "地图")  # type: ignore[attr-defined]
+    _add_basemaps(m, bases, max_zoom)
+    raster_boxes = _add_rasters(m, raster_overlays, shift)
+    boxes = [] if fit else raster_boxes  # rasters are framed unless layers are named
+    total = sum(len(lyr.gdf) for lyr in layers)
+    canvas = renderer == "canvas" or (renderer == "auto" and total > canvas_threshold)
+    written, skipped = {}, {}
+    for lyr in layers:
+        el = CompactLayer(lyr, canvas=canvas, decimals=decimals, shift=shift)
+        el.add_to(m)
+        written[lyr.name], skipped[lyr.name] = el.n, el.skipped
+        if len(el.boxes) and (not fit or any(lyr.name.startswith(f) for f in fit)):
+            boxes.append(el.boxes)
+    _add_controls(m, layers, title, bases, max_zoom)
+    extent = robust_extent(np.vstack(boxes)) if boxes else None
+    if extent is not None:
+        FitView([[float(extent[1]), float(extent[0])],
+                 [float(extent[3]), float(extent[2])]]).add_to(m)
+    if offline:
+        make_offline(m)
+    return m, written, skipped
+
+
+# ---------------------------------------------------------------- public builders
+
+def layers_map(
+    layers: Sequence[MapLayer],
+    *,
+    title: str = "",
+    basemap: str | Sequence[str] = "none",
+    offline: bool = True,
+    gaode_shift: bool | None = None,
+    raster_overlays: Sequence[RasterOverlay] = (),
+    tianditu_key: str | None = None,
+    decimals: int = 5,
+    renderer: Literal["auto", "canvas", "svg"] = "auto",
+    canvas_threshold: int = 2000,
+    max_zoom: int = 20,
+    fit: Sequence[str] | None = None,
+) -> Any:
+    """Build a ``folium.Map`` of compact layers with legend, style switch, search and tools.
+
+    Parameters
+    ----------
+    layers
+        Vector layers, bottom first (see the module docstring). A layer mixing points,
+        lines and polygons is drawn as one layer per kind (:func:`split_mixed`).
+    title
+        Chinese title shown on the map and as the page title.
+    basemap
+        ``"none"``/``"offline"`` (default, no tiles: the page makes no request), ``"osm"``,
+        ``"tianditu"``, ``"tianditu_img"``, ``"gaode"``, ``"gaode_img"`` or an XYZ/WMTS URL
+        template; a list offers several in the layer control.
+    offline
+        Carry Leaflet and every plugin inline (:func:`yulin_gis.maps._offline.make_offline`);
+        ``False`` leaves folium's CDN links.
+    gaode_shift
+        Shift vector data and rasters from WGS84 to GCJ-02. Default: when the first
+        basemap is a Gaode one. Set it for intranet tile servers that serve GCJ-02.
+    raster_overlays
+        GeoTIFFs drawn as image overlays below the vector layers (:class:`RasterOverlay`).
+    tianditu_key
+        Tianditu key (default: environment variable ``TIANDITU_KEY``).
+    decimals
+        Coordinate precision in decimal places of degrees (5 ≈ 1.1 m, 6 ≈ 0.11 m).
+    renderer
+        ``"auto"`` packs layers on a canvas above ``canvas_threshold`` features in all.
+    canvas_threshold
+        Feature count above which ``"auto"`` picks canvas.
+    max_zoom
+        Highest zoom level.
+    fit
+        Names of the layers the opening view frames (default: every layer and raster).
+        Far outliers and rows outside a layer's ``fit_mask`` are not framed.
+
+    Returns
+    -------
+    folium.Map
+        Show it in Jupyter, add any folium element, ``save()`` it.
+
+    Raises
+    ------
+    ValidationError
+        A layer lacks a configured column or CRS, or has a bad colour.
+    SchemaError
+        Unknown basemap or missing Tianditu key.
+    """
+    return _assemble(layers, title, basemap=basemap, offline=offline, gaode_shift=gaode_shift,
+                     raster_overlays=raster_overlays, tianditu_key=tianditu_key,
+                     decimals=decimals, renderer=renderer, canvas_threshold=canvas_threshold,
+                     max_zoom=max_zoom, fit=fit)[0]
+
+
+def render_map(layers: Sequence[MapLayer], title: str = "", **options: Any) -> MapPage:
+    """Render layers to a self-contained HTML page (options as :func:`layers_map`).
+
+    Returns
+    -------
+    MapPage
+        The HTML, the folium map, the features written and the rows skipped per layer.
+    """
+    m, written, skipped = _assemble(layers, title, **{**_DEFAULTS, **options})
+    page = m.get_root().render()
+    logger.info("map %r: %d layer(s), %d feature(s), %.1f MB", title, len(written),
+                sum(written.values()), len(page.encode("utf-8")) / 1e6)
+    return MapPage(page, written, skipped, m)
+
+
+_DEFAULTS: dict[str, Any] = {
+    "basemap": "none", "offline": True, "gaode_shift": None, "raster_overlays": (),
+    "tianditu_key": None, "decimals": 5, "renderer": "auto", "canvas_threshold": 2000,
+    "max_zoom": 20, "fit": None,
+}
+
+
+def build_map(layers: Sequence[MapLayer], title: str = "", **options: Any) -> str:
+    """Build an interactive map page and return its HTML (options as :func:`layers_map`)."""
+    return render_map(layers, title, **options).html
+
+
+def save_html(path: str | os.PathLike[str], page: str) -> Path:
+    """Write an HTML page atomically (temporary file in the same folder, then rename).
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be created or written.
+    """
+    from yulin_gis.io import atomic_path
+
+    target = Path(path)
+    try:
+        with atomic_path(target) as tmp, tmp.open("wb") as fh:
+            fh.write(page.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write map {target}: {exc}") from exc
+    logger.info("wrote map %s", target)
+    return target
+
+
+def write_map(layers: Sequence[MapLayer], path: str | os.PathLike[str], *, title: str = "",
+              **options: Any) -> MapPage:
+    """Build a map (options as :func:`layers_map`) and write it atomically to ``path``.
+
+    Returns
+    -------
+    MapPage
+        The rendered page and its feature counts.
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be created or written.
+    """
+    page = render_map(layers, title, **options)
+    save_html(path, page.html)
+    return page

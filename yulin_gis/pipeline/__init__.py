@@ -1,0 +1,87 @@
+"""Orchestration (流程): stages, the whole run, output writing and the conservation check.
+
+Public names are imported on first use (PEP 562), so importing one module of
+this subpackage does not load the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from yulin_gis.pipeline._conservation import (
+        check_conservation,
+        file_sha256,
+    )
+    from yulin_gis.pipeline._plan_stage import (
+        binding_constraints,
+        reason_zh,
+    )
+    from yulin_gis.pipeline._progress_run import (
+        ProgressResult,
+        assess_progress,
+    )
+    from yulin_gis.pipeline._run import (
+        RunResult,
+        run,
+    )
+    from yulin_gis.pipeline._stages import (
+        STATUS_ZH,
+        PlanOptions,
+        PlanState,
+        package_stage,
+        plan_stage,
+        survey_stage,
+        verification_table,
+    )
+
+_LAZY = {
+    "PlanOptions": "_stages",
+    "PlanState": "_stages",
+    "ProgressResult": "_progress_run",
+    "RunResult": "_run",
+    "STATUS_ZH": "_stages",
+    "assess_progress": "_progress_run",
+    "binding_constraints": "_plan_stage",
+    "check_conservation": "_conservation",
+    "file_sha256": "_conservation",
+    "package_stage": "_stages",
+    "plan_stage": "_stages",
+    "reason_zh": "_plan_stage",
+    "run": "_run",
+    "survey_stage": "_stages",
+    "verification_table": "_stages",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name of this subpackage on first use."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "STATUS_ZH",
+    "PlanOptions",
+    "PlanState",
+    "ProgressResult",
+    "RunResult",
+    "assess_progress",
+    "binding_constraints",
+    "check_conservation",
+    "file_sha256",
+    "package_stage",
+    "plan_stage",
+    "reason_zh",
+    "run",
+    "survey_stage",
+    "verification_table",
+]

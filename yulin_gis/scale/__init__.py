@@ -1,0 +1,84 @@
+"""Scale-out (分布式): local and dask engines, partition storage.
+
+Public names are imported on first use (PEP 562), so importing one module of
+this subpackage does not load the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from yulin_gis.scale._engine import (
+        DaskEngine,
+        DaskNotInstalledError,
+        EngineError,
+        LocalEngine,
+        engine_from_options,
+        engine_overlay,
+        engine_package_stage,
+        engine_packages,
+        engine_pipe_hazards,
+        engine_survey_stage,
+        run_engine_survey,
+    )
+    from yulin_gis.scale._partitions import (
+        PartitionRef,
+        read_manifest,
+        read_partitioned,
+        split_layers,
+        write_partitioned,
+    )
+
+_LAZY = {
+    "DaskEngine": "_engine",
+    "DaskNotInstalledError": "_engine",
+    "EngineError": "_engine",
+    "LocalEngine": "_engine",
+    "PartitionRef": "_partitions",
+    "engine_from_options": "_engine",
+    "engine_overlay": "_engine",
+    "engine_package_stage": "_engine",
+    "engine_packages": "_engine",
+    "engine_pipe_hazards": "_engine",
+    "engine_survey_stage": "_engine",
+    "read_manifest": "_partitions",
+    "read_partitioned": "_partitions",
+    "run_engine_survey": "_engine",
+    "split_layers": "_partitions",
+    "write_partitioned": "_partitions",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name of this subpackage on first use."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "DaskEngine",
+    "DaskNotInstalledError",
+    "EngineError",
+    "LocalEngine",
+    "PartitionRef",
+    "engine_from_options",
+    "engine_overlay",
+    "engine_package_stage",
+    "engine_packages",
+    "engine_pipe_hazards",
+    "engine_survey_stage",
+    "read_manifest",
+    "read_partitioned",
+    "run_engine_survey",
+    "split_layers",
+    "write_partitioned",
+]
