@@ -25,7 +25,13 @@ from pyproj import Transformer
 from yulin_gis.errors import SchemaError, YulinGisError
 from yulin_gis.io import Layers
 from yulin_gis.packaging import make_packages
-from yulin_gis.pipeline import PlanOptions, plan_stage, survey_stage
+from yulin_gis.pipeline import (
+    PlanOptions,
+    engine_package_stage,
+    engine_survey_stage,
+    plan_stage,
+    survey_stage,
+)
 from yulin_gis.profile import load_profile
 from yulin_gis.sample import make_city
 from yulin_gis.scale import (
@@ -35,10 +41,8 @@ from yulin_gis.scale import (
     LocalEngine,
     engine_from_options,
     engine_overlay,
-    engine_package_stage,
     engine_packages,
     engine_pipe_hazards,
-    engine_survey_stage,
     read_partitioned,
     run_engine_survey,
     split_layers,

@@ -12,6 +12,7 @@ import shapely
 from shapely.geometry import LineString, box
 
 from yulin_gis.errors import ProfileError
+from yulin_gis.reports import write_company_workbooks
 from yulin_gis.utilities import (
     DEFAULT_OWNERS,
     households_near_segments,
@@ -21,7 +22,6 @@ from yulin_gis.utilities import (
     renewal_risk,
     segment_road_classes,
     utility_upgrade_plan,
-    write_company_workbooks,
 )
 
 CRS = "EPSG:4546"

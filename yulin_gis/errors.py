@@ -25,6 +25,7 @@ __all__ = [
     "SchemaError",
     "ValidationError",
     "YulinGisError",
+    "group_lines",
 ]
 
 Severity = Literal["error", "warning"]
@@ -111,6 +112,40 @@ class Problem:
         return asdict(self)
 
 
+def group_lines(problems: Iterable[Problem], examples: int = 5) -> list[str]:
+    """One line per (severity, code, file, layer, field): count, first row ids, message.
+
+    A problem without a row in a group (a field-level summary) gives the group's message;
+    otherwise the first row's message is quoted as the example. Errors come first.
+    """
+    groups: dict[tuple[str, ...], list[Problem]] = {}
+    for p in problems:
+        key: tuple[str, ...] = (p.severity, p.code, p.file or "", p.layer or "", p.field or "")
+        groups.setdefault(key, []).append(p)
+    lines = []
+    order = sorted(groups, key=lambda k: (k[0] != "error",))
+    for key in order:
+        group = groups[key]
+        rows = [p.row for p in group if p.row is not None]
+        summary = next((p for p in group if p.row is None), None)
+        first = summary or group[0]
+        where = Problem(first.severity, first.code, "", first.file, first.layer, None,
+                        first.field).location()
+        head = f"{first.severity.upper()} [{first.code}] {where}: " if where else (
+            f"{first.severity.upper()} [{first.code}] ")
+        if summary is not None or not rows:
+            text = first.message
+        elif len(rows) == 1:
+            text = f"row {rows[0]}: {first.message}"
+        else:
+            text = f"e.g. row {rows[0]}: {first.message}"
+        if len(rows) > 1 or (rows and summary is not None):
+            more = f" (+{len(rows) - examples} more)" if len(rows) > examples else ""
+            text += f" — {len(rows)} row(s): {', '.join(rows[:examples])}{more}"
+        lines.append(head + text)
+    return lines
+
+
 class ValidationError(YulinGisError, ValueError):
     """Input validation found one or more errors; all of them are in :attr:`problems`."""
 
@@ -118,8 +153,6 @@ class ValidationError(YulinGisError, ValueError):
         self.problems: Sequence[Problem] = list(problems)
         errors = [p for p in self.problems if p.severity == "error"]
         lines = [f"{header}: {len(errors)} error(s)"]
-        from yulin_gis.io import group_lines  # one line per field and problem
-
         grouped = group_lines(errors)
         lines += [f"  - {line}" for line in grouped[:50]]
         if len(grouped) > 50:

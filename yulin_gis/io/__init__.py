@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from yulin_gis.io._postgis_publish import (
         publish_gpkg,
     )
+    from yulin_gis.io._raw import RawLayer
     from yulin_gis.io._readers import (
-        RawLayer,
         atomic_path,
         read_input,
         read_table,
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from yulin_gis.io._schema import (
         GAP_FIELDS,
         LAYERS,
+        STATUS_ZH,
         VOCABULARIES,
         header_key,
         match_headers,
@@ -82,13 +83,14 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "STATUS_ZH": "_schema",
+    "RawLayer": "_raw",
     "COMMUNITY_UNKNOWN": "_divisions",
     "GAP_FIELDS": "_schema",
     "InputRules": "_input_rules",
     "LAYERS": "_schema",
     "LAYER_NAMES": "_layers",
     "Layers": "_layers",
-    "RawLayer": "_readers",
     "VERIFY_STATUS": "_unknowns",
     "VOCABULARIES": "_schema",
     "ValidationReport": "_validate",
@@ -147,6 +149,7 @@ __all__ = [
     "GAP_FIELDS",
     "LAYERS",
     "LAYER_NAMES",
+    "STATUS_ZH",
     "VERIFY_STATUS",
     "VOCABULARIES",
     "InputRules",

@@ -29,7 +29,7 @@ from yulin_gis.errors import DatabaseError, Problem
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-    from yulin_gis.io._readers import RawLayer
+    from yulin_gis.io._raw import RawLayer
 
 __all__ = [
     "DatabaseTarget",
@@ -300,9 +300,9 @@ def _columns(con: Connection, schema: str, table: str) -> list[str]:
 
 def _layer_order(tables: dict[str, list[tuple[str, int]]]) -> list[tuple[str, str]]:
     """(table, layer) pairs: canonical names first, then aliases, each in name order."""
-    from yulin_gis.io._readers import _layer_name_for
+    from yulin_gis.io._raw import layer_name_for
 
-    named = [(t, _layer_name_for(t)) for t in tables]
+    named = [(t, layer_name_for(t)) for t in tables]
     found = [(t, n) for t, n in named if n is not None]
     return sorted(found, key=lambda tn: (tn[0] != tn[1], tn[0]))
 
@@ -325,7 +325,7 @@ def read_postgis_input(url: str, *, problems: list[Problem] | None = None) -> di
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from yulin_gis.io._readers import RawLayer
+    from yulin_gis.io._raw import RawLayer
 
     problems = problems if problems is not None else []
     target = parse_database_url(url)

@@ -25,13 +25,13 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from yulin_gis.errors import InputFileError, OutputError, Problem
+from yulin_gis.io._raw import RawLayer, layer_name_for
 from yulin_gis.io._schema import LAYERS, header_key
 
 if TYPE_CHECKING:
@@ -63,28 +63,6 @@ _LDID = {
     0x59: "cp1252", 0x64: "cp852", 0x65: "cp866", 0x7B: "euc_jp", 0x7C: "cp874",
     0xC8: "cp1250", 0xC9: "cp1251", 0xCA: "cp1254", 0xCB: "cp1253",
 }
-
-
-@dataclass
-class RawLayer:
-    """One layer as read from a file, before validation.
-
-    Attributes
-    ----------
-    name
-        Canonical layer name (``compounds`` ...).
-    frame
-        The data; a GeoDataFrame for vector files, a DataFrame for survey tables.
-    source
-        File path (and ``:layer`` for multi-layer files) for messages.
-    from_table
-        True when the geometry must still be built from lon/lat columns.
-    """
-
-    name: str
-    frame: pd.DataFrame
-    source: str
-    from_table: bool = False
 
 
 def dbf_encoding(shp_path: Path) -> str:
@@ -189,16 +167,6 @@ def read_table(path: str | Path, sheet: str | int | None = 0) -> pd.DataFrame:
         raise InputFileError(f"{path}: cannot be read as a table ({exc}){hint}") from exc
 
 
-def _layer_name_for(label: str) -> str | None:
-    key = header_key(label)
-    for spec in LAYERS.values():
-        if key in {header_key(spec.name), header_key(spec.label_zh)} | {
-            header_key(a) for a in spec.aliases
-        }:
-            return spec.name
-    return None
-
-
 def _read_gpkg(path: Path, problems: list[Problem]) -> dict[str, RawLayer]:
     import pyogrio
 
@@ -208,7 +176,7 @@ def _read_gpkg(path: Path, problems: list[Problem]) -> dict[str, RawLayer]:
         raise InputFileError(f"{path}: not a readable GeoPackage ({exc})") from exc
     out: dict[str, RawLayer] = {}
     for layer_name, _geom in listed:
-        name = _layer_name_for(str(layer_name))
+        name = layer_name_for(str(layer_name))
         if name is None:
             if str(layer_name) not in {"layer_styles"}:
                 problems.append(Problem("warning", "unknown-layer",
@@ -428,7 +396,7 @@ def read_input(path: str | Path, problems: list[Problem] | None = None) -> dict[
             suffix = child.suffix.lower()
             if suffix not in VECTOR_SUFFIXES | TABLE_SUFFIXES or suffix == ".zip":
                 continue
-            name = _layer_name_for(child.stem)
+            name = layer_name_for(child.stem)
             if name is None or name in out:
                 problems.append(Problem("warning", "unknown-layer",
                                         "file name matches no layer (or a second file for "
@@ -443,7 +411,7 @@ def read_input(path: str | Path, problems: list[Problem] | None = None) -> dict[
     if suffix == ".gpkg":
         return _read_gpkg(path, problems)
     if suffix in VECTOR_SUFFIXES | TABLE_SUFFIXES:
-        name = _layer_name_for(path.stem) or "compounds"
+        name = layer_name_for(path.stem) or "compounds"
         return {name: _read_one(path, name, problems)}
     raise InputFileError(
         f"{path}: unknown file type {suffix!r}; expected .gpkg, .shp, .geojson, .xlsx or .csv"

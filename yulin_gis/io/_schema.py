@@ -423,8 +423,6 @@ def schema_markdown() -> str:
                 f"| `{fs.name}` | {fs.label_zh} | {kind} | {'yes' if fs.required else ''} | {accepted} |"
             )
         lines.append("")
-    from yulin_gis.io._values import PLACEHOLDERS
-
     lines += [
         "# Unknown values (未知值)", "",
         "These cell texts read as unknown (NULL), with one grouped warning per field: "
@@ -515,3 +513,17 @@ def require_columns(frame: Any, columns: Any, *, layer: str, purpose: str = "") 
     missing = _missing(frame, columns)
     if missing:
         raise SchemaError("; ".join(missing_column_message(layer, c, purpose) for c in missing))
+
+
+PLACEHOLDERS: frozenset[str] = frozenset({
+    "不详", "未知", "不明", "暂无", "暂无资料", "暂无数据", "暂缺", "无资料", "无数据", "无",
+    "空", "待查", "待定", "待核实", "待补充", "待调查", "未调查", "未填", "未填写", "缺失", "不清楚",
+    "-", "--", "---", "—", "——", "/", "//", "\\", "?", "??", "？", "na", "n/a", "#n/a", "n.a.",
+    "none", "null", "nil", "nan", "unknown", "x", "xx", "*", "…", "...",
+})
+"""Cell texts read as an unknown value (compared after NFKC, trimming and lower case)."""
+
+
+STATUS_ZH = {"excluded": "不纳入改造", "eligible": "符合条件未成片", "packaged": "已成片未排期",
+             "planned": "已纳入年度计划", "consultation": "待征求意见", "待核实": "待核实"}
+"""Chinese labels of the ``status`` values."""

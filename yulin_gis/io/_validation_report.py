@@ -12,12 +12,11 @@ The report also says which commands the input can serve (:func:`capabilities`), 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yulin_gis.errors import Problem
+from yulin_gis.errors import Problem, group_lines
 
 if TYPE_CHECKING:
     from yulin_gis.io._layers import Layers
@@ -26,40 +25,6 @@ __all__ = ["ValidationReport", "capabilities", "group_lines", "write_validation_
 
 _EXAMPLES = 5
 _SEVERITY_ZH = {"error": "错误", "warning": "警告"}
-
-
-def group_lines(problems: Iterable[Problem], examples: int = _EXAMPLES) -> list[str]:
-    """One line per (severity, code, file, layer, field): count, first row ids, message.
-
-    A problem without a row in a group (a field-level summary) gives the group's message;
-    otherwise the first row's message is quoted as the example. Errors come first.
-    """
-    groups: dict[tuple[str, ...], list[Problem]] = {}
-    for p in problems:
-        key: tuple[str, ...] = (p.severity, p.code, p.file or "", p.layer or "", p.field or "")
-        groups.setdefault(key, []).append(p)
-    lines = []
-    order = sorted(groups, key=lambda k: (k[0] != "error",))
-    for key in order:
-        group = groups[key]
-        rows = [p.row for p in group if p.row is not None]
-        summary = next((p for p in group if p.row is None), None)
-        first = summary or group[0]
-        where = Problem(first.severity, first.code, "", first.file, first.layer, None,
-                        first.field).location()
-        head = f"{first.severity.upper()} [{first.code}] {where}: " if where else (
-            f"{first.severity.upper()} [{first.code}] ")
-        if summary is not None or not rows:
-            text = first.message
-        elif len(rows) == 1:
-            text = f"row {rows[0]}: {first.message}"
-        else:
-            text = f"e.g. row {rows[0]}: {first.message}"
-        if len(rows) > 1 or (rows and summary is not None):
-            more = f" (+{len(rows) - examples} more)" if len(rows) > examples else ""
-            text += f" — {len(rows)} row(s): {', '.join(rows[:examples])}{more}"
-        lines.append(head + text)
-    return lines
 
 
 @dataclass

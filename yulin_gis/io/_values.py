@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Literal
 
-from yulin_gis.io._schema import VOCABULARIES, header_key
+from yulin_gis.io._schema import PLACEHOLDERS, VOCABULARIES, header_key
 
 __all__ = [
     "PLACEHOLDERS",
@@ -40,13 +40,6 @@ __all__ = [
 
 Note = Literal["mapped", "invalid", "placeholder"] | None
 
-PLACEHOLDERS: frozenset[str] = frozenset({
-    "不详", "未知", "不明", "暂无", "暂无资料", "暂无数据", "暂缺", "无资料", "无数据", "无",
-    "空", "待查", "待定", "待核实", "待补充", "待调查", "未调查", "未填", "未填写", "缺失", "不清楚",
-    "-", "--", "---", "—", "——", "/", "//", "\\", "?", "??", "？", "na", "n/a", "#n/a", "n.a.",
-    "none", "null", "nil", "nan", "unknown", "x", "xx", "*", "…", "...",
-})
-"""Cell texts read as an unknown value (compared after NFKC, trimming and lower case)."""
 
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9, "十": 10}

@@ -37,10 +37,10 @@ if TYPE_CHECKING:
         save_map,
     )
     from yulin_gis.maps._qgis_styles import (
-        LayerStyle,
-        Symbol,
         TIER_COLOURS,
         TIER_LABELS_ZH,
+        LayerStyle,
+        Symbol,
         categorized_style,
         default_styles,
         graduated_style,
@@ -131,6 +131,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "TIER_COLOURS",
+    "TIER_LABELS_ZH",
     "CompactLayer",
     "CompactLegend",
     "CompactSearch",
@@ -145,8 +147,6 @@ __all__ = [
     "StyleBy",
     "StyleSwitch",
     "Symbol",
-    "TIER_COLOURS",
-    "TIER_LABELS_ZH",
     "build_map",
     "categorized_style",
     "compound_layer",

@@ -32,7 +32,7 @@ Example::
 
     import folium
     from yulin_gis.maps._elements import CompactLayer, CompactLegend, CompactSearch
-    from yulin_gis.maps._webmap import StyleBy
+    from yulin_gis.maps._styles import StyleBy
 
     m = folium.Map(location=[22.63, 110.16], zoom_start=12)
     CompactLayer(gdf, "小区", style_by=StyleBy("built_year", "建成年代", bins=[1990, 2000]),
@@ -54,7 +54,7 @@ from folium.template import Template
 from numpy.typing import NDArray
 
 from yulin_gis.maps._encoding import runtime_css, runtime_js
-from yulin_gis.maps._webmap import MapLayer, encode_layer, robust_extent, validate_layers
+from yulin_gis.maps._layer_data import MapLayer, encode_layer, robust_extent, validate_layers
 
 if TYPE_CHECKING:
     import geopandas as gpd

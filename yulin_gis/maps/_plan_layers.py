@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from yulin_gis.io import VOCABULARIES
-from yulin_gis.pipeline import STATUS_ZH
+from yulin_gis.io import STATUS_ZH, VOCABULARIES
 
 if TYPE_CHECKING:
     import geopandas as gpd

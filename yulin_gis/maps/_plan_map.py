@@ -11,7 +11,7 @@ The map of a run, for a notebook or a script::
     yulin_gis.save_map(m, "out/maps/my_map.html")      # or m.save(...)
 
 The CLI writes its overview, per-county and per-utility maps with the same function
-(:func:`yulin_gis.pipeline._outputs.write_maps`), so the two cannot drift apart. The map is offline
+(the pipeline's map writer), so the two cannot drift apart. The map is offline
 (Leaflet and plugins inline) unless ``offline=False``; it makes no request at all unless an
 online ``basemap`` is chosen.
 """
@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from yulin_gis.maps._assets import RasterOverlay
-    from yulin_gis.pipeline import PlanState
 
 __all__ = ["PlanLayers", "plan_map", "save_map"]
+
+PlanState = Any
+"""A :class:`yulin_gis.PlanState` (maps read results and never import orchestration)."""
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class PlanLayers:
 
     @classmethod
     def from_state(cls, state: PlanState) -> PlanLayers:
-        """The layers of a pipeline state (:class:`~yulin_gis.pipeline._stages.PlanState`)."""
+        """The layers of a pipeline state (:class:`~yulin_gis.PlanState`)."""
         lay = state.layers
         return cls(state.compounds, state.packages, state.pipe_upgrades, state.joint_trenches,
                    lay.counties, lay.streets, lay.communities, lay.utilities, lay.facilities,
@@ -84,15 +86,19 @@ class PlanLayers:
         return cls(**found)
 
 
+def _is_state(obj: Any) -> bool:
+    """A pipeline state (duck-typed: maps never import the orchestration)."""
+    return all(hasattr(obj, a) for a in ("layers", "profile", "options", "compounds", "packages"))
+
+
 def _layers_of(source: Any) -> PlanLayers:
     from yulin_gis.io import Layers
-    from yulin_gis.pipeline import PlanState
 
     if isinstance(source, PlanLayers):
         return source
-    if isinstance(source, PlanState):
+    if _is_state(source):
         return PlanLayers.from_state(source)
-    if hasattr(source, "state") and isinstance(source.state, PlanState):  # RunResult
+    if _is_state(getattr(source, "state", None)):  # a RunResult
         return PlanLayers.from_state(source.state)
     if isinstance(source, Layers):
         return PlanLayers(source.compounds, counties=source.counties, streets=source.streets,
@@ -131,8 +137,8 @@ def plan_map(
     Parameters
     ----------
     source
-        A run's output folder, its ``plan.gpkg``, a :class:`~yulin_gis.pipeline._run.RunResult`,
-        a :class:`~yulin_gis.pipeline._stages.PlanState`, :class:`PlanLayers` or input
+        A run's output folder, its ``plan.gpkg``, a :class:`~yulin_gis.RunResult`,
+        a :class:`~yulin_gis.PlanState`, :class:`PlanLayers` or input
         :class:`~yulin_gis.io._layers.Layers`.
     county
         Only this county's compounds and packages (the per-county map).

@@ -32,8 +32,8 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from yulin_gis.errors import InputFileError, OutputError, SchemaError
-from yulin_gis.maps._qgis_qml import _renderer_xml, _sld_rule, ramp_colours
 from yulin_gis.io import VOCABULARIES
+from yulin_gis.maps._qgis_qml import _renderer_xml, _sld_rule, ramp_colours
 
 __all__ = [
     "PALETTE",

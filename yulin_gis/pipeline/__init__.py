@@ -27,21 +27,22 @@ if TYPE_CHECKING:
         run,
     )
     from yulin_gis.pipeline._stages import (
-        STATUS_ZH,
         PlanOptions,
         PlanState,
+        engine_package_stage,
+        engine_survey_stage,
         package_stage,
         plan_stage,
         survey_stage,
-        verification_table,
     )
 
 _LAZY = {
+    "engine_survey_stage": "_stages",
+    "engine_package_stage": "_stages",
     "PlanOptions": "_stages",
     "PlanState": "_stages",
     "ProgressResult": "_progress_run",
     "RunResult": "_run",
-    "STATUS_ZH": "_stages",
     "assess_progress": "_progress_run",
     "binding_constraints": "_plan_stage",
     "check_conservation": "_conservation",
@@ -51,7 +52,6 @@ _LAZY = {
     "reason_zh": "_plan_stage",
     "run": "_run",
     "survey_stage": "_stages",
-    "verification_table": "_stages",
 }
 
 
@@ -69,7 +69,6 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "STATUS_ZH",
     "PlanOptions",
     "PlanState",
     "ProgressResult",
@@ -77,11 +76,12 @@ __all__ = [
     "assess_progress",
     "binding_constraints",
     "check_conservation",
+    "engine_package_stage",
+    "engine_survey_stage",
     "file_sha256",
     "package_stage",
     "plan_stage",
     "reason_zh",
     "run",
     "survey_stage",
-    "verification_table",
 ]

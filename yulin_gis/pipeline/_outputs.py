@@ -144,7 +144,7 @@ def write_tables(state: PlanState, out_dir: Path) -> list[Path]:
             money = [c for c in table.columns if c == "cost_yuan" or c.startswith("fund_")]
             table[money] = None
         files += write_plan_workbooks(out_dir / "年度计划", table, **doc)
-        from yulin_gis.pipeline._stages import verification_table
+        from yulin_gis.reports import verification_table
 
         verify = verification_table(state.compounds)
         files.append(write_city_summary_workbook(
@@ -154,7 +154,7 @@ def write_tables(state: PlanState, out_dir: Path) -> list[Path]:
 
         files += write_scheme_workbooks(table, state, out_dir / "一小区一方案")
     if state.pipe_upgrades is not None:
-        from yulin_gis.utilities import write_company_workbooks
+        from yulin_gis.reports import write_company_workbooks
 
         files += list(write_company_workbooks(
             state.pipe_upgrades, state.joint_trenches, out_dir / "管线单位",

@@ -111,8 +111,13 @@ def _run_stages(layers: Layers, options: PlanOptions, until: str,
 def _run_engine_stages(layers: Layers, options: PlanOptions, until: str,
                        timer: StageTimer) -> PlanState:
     """The stages with the heavy steps (pipe evidence, packaging per county) on dask."""
-    from yulin_gis.pipeline._stages import plan_stage, utility_stage
-    from yulin_gis.scale import engine_from_options, engine_package_stage, engine_survey_stage
+    from yulin_gis.pipeline._stages import (
+        engine_package_stage,
+        engine_survey_stage,
+        plan_stage,
+        utility_stage,
+    )
+    from yulin_gis.scale import engine_from_options
 
     with engine_from_options(options.engine, options.scheduler, options.workers) as engine:
         with timer("survey"):

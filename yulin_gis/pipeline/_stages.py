@@ -22,12 +22,16 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from yulin_gis.io import Layers
+    from yulin_gis.packaging import PackageResult
     from yulin_gis.planning import PlanResult
     from yulin_gis.profile import Profile
+    from yulin_gis.scale import Engine
 
 __all__ = [
     "PlanOptions",
     "PlanState",
+    "engine_package_stage",
+    "engine_survey_stage",
     "package_stage",
     "plan_stage",
     "survey_stage",
@@ -36,9 +40,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STATUS_ZH = {"excluded": "不纳入改造", "eligible": "符合条件未成片", "packaged": "已成片未排期",
-             "planned": "已纳入年度计划", "consultation": "待征求意见", "待核实": "待核实"}
-"""Chinese labels of the ``status`` values."""
 
 
 @dataclass
@@ -183,17 +184,6 @@ def hold_for_verification(comp: pd.DataFrame, *,
     more = ", ..." if len(ids) > 10 else ""
     return [(f"{len(ids)} compounds to verify ({VERIFY}), never planned: "
             f"{', '.join(ids[:10])}{more}")]
-
-
-def verification_table(comp: pd.DataFrame) -> pd.DataFrame:
-    """The 待核实清单: compounds to verify with their reason (Chinese headers, may be empty)."""
-    cols = {"compound_id": "小区编号", "name": "小区名称", "county": "县（市、区）",
-            "street": "街道", "address": "地址", "exclusion_reason": "待核实原因"}
-    if "status" not in comp.columns:
-        return pd.DataFrame(columns=list(cols.values()))
-    part = pd.DataFrame(comp.loc[comp["status"] == VERIFY, [c for c in cols if c in comp.columns]])
-    part = part.sort_values("compound_id", kind="stable").rename(columns=cols)
-    return part.astype(object).where(part.notna(), "").reset_index(drop=True)
 
 
 def _unestimated_costs(comp: pd.DataFrame, profile: Profile) -> list[str]:
@@ -424,3 +414,28 @@ def _with_isolation(upgrades: gpd.GeoDataFrame, nets: Any, state: PlanState) -> 
     upgrades["households_cut_off"] = (upgrades["segment_id"].astype(str).map(cut)
                                       .fillna(0).astype(int).to_numpy())
     return upgrades
+
+
+# --------------------------------------------------------------------------- stages on an engine
+
+
+def engine_survey_stage(layers: Layers, options: PlanOptions, engine: Engine, *,
+                        tile_m: float = 20000.0) -> PlanState:
+    """:func:`survey_stage` with the pipe evidence computed by ``engine``."""
+    from yulin_gis.profile import load_profile
+    from yulin_gis.scale import engine_pipe_hazards
+
+    profile = load_profile(options.profile_path)
+    pipes = (engine_pipe_hazards(layers, profile, engine, tile_m=tile_m)
+             if layers.utilities is not None else None)
+    return survey_stage(layers, options, pipes=pipes)
+
+
+def engine_package_stage(state: PlanState, engine: Engine, by: str = "county") -> PlanState:
+    """:func:`package_stage` with ``make_packages`` run per ``by`` by ``engine``."""
+    from yulin_gis.scale import engine_packages
+
+    def packager(compounds: gpd.GeoDataFrame, **kwargs: Any) -> PackageResult:
+        return engine_packages(compounds, engine, by=by, **kwargs)
+
+    return package_stage(state, packager=packager)

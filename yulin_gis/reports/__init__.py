@@ -55,11 +55,13 @@ if TYPE_CHECKING:
         item_table,
         quantity_display,
         utility_tasks,
+        verification_table,
         write_survey_workbook,
         write_task_workbooks,
     )
 
 _LAZY = {
+    "verification_table": "_task_lists",
     "HEADER_ROW": "_plan_workbooks",
     "PLAN_COLUMNS_ZH": "_plan_workbooks",
     "UNCONSTRAINED_ZH": "_labels",
@@ -131,6 +133,7 @@ __all__ = [
     "safe_name",
     "summary_tables",
     "utility_tasks",
+    "verification_table",
     "wan",
     "write_city_summary_workbook",
     "write_company_workbooks",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from yulin_gis.errors import OutputError
-from yulin_gis.io import VOCABULARIES
+from yulin_gis.io import VERIFY_STATUS, VOCABULARIES
 from yulin_gis.profile import CLASS_LABELS_ZH, CLASSES, UNITS, Profile, load_profile
 
 if TYPE_CHECKING:
@@ -401,8 +401,6 @@ def write_survey_workbook(
         part = df[county == name].sort_values(["priority", "compound_id"], ascending=[False, True], kind="stable")
         sheets[name] = _zh_frame(part[cols], community_names or {})
         titles[name] = f"{name}城镇老旧小区摸底调查评估表"
-    from yulin_gis.pipeline import verification_table
-
     verify = verification_table(df)
     if len(verify):
         sheets["待核实清单"] = verify
@@ -480,3 +478,14 @@ def write_task_workbooks(
         paths[key] = write_workbook(out / fname, sheets, titles, labels=labels,
                                     total_rows=["汇总"])
     return paths
+
+
+def verification_table(comp: pd.DataFrame) -> pd.DataFrame:
+    """The 待核实清单: compounds to verify with their reason (Chinese headers, may be empty)."""
+    cols = {"compound_id": "小区编号", "name": "小区名称", "county": "县（市、区）",
+            "street": "街道", "address": "地址", "exclusion_reason": "待核实原因"}
+    if "status" not in comp.columns:
+        return pd.DataFrame(columns=list(cols.values()))
+    part = pd.DataFrame(comp.loc[comp["status"] == VERIFY_STATUS, [c for c in cols if c in comp.columns]])
+    part = part.sort_values("compound_id", kind="stable").rename(columns=cols)
+    return part.astype(object).where(part.notna(), "").reset_index(drop=True)

@@ -13,14 +13,13 @@ if TYPE_CHECKING:
     from yulin_gis.scale._engine import (
         DaskEngine,
         DaskNotInstalledError,
+        Engine,
         EngineError,
         LocalEngine,
         engine_from_options,
         engine_overlay,
-        engine_package_stage,
         engine_packages,
         engine_pipe_hazards,
-        engine_survey_stage,
         run_engine_survey,
     )
     from yulin_gis.scale._partitions import (
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "Engine": "_engine",
     "DaskEngine": "_engine",
     "DaskNotInstalledError": "_engine",
     "EngineError": "_engine",
@@ -39,10 +39,8 @@ _LAZY = {
     "PartitionRef": "_partitions",
     "engine_from_options": "_engine",
     "engine_overlay": "_engine",
-    "engine_package_stage": "_engine",
     "engine_packages": "_engine",
     "engine_pipe_hazards": "_engine",
-    "engine_survey_stage": "_engine",
     "read_manifest": "_partitions",
     "read_partitioned": "_partitions",
     "run_engine_survey": "_engine",
@@ -67,15 +65,14 @@ def __dir__() -> list[str]:
 __all__ = [
     "DaskEngine",
     "DaskNotInstalledError",
+    "Engine",
     "EngineError",
     "LocalEngine",
     "PartitionRef",
     "engine_from_options",
     "engine_overlay",
-    "engine_package_stage",
     "engine_packages",
     "engine_pipe_hazards",
-    "engine_survey_stage",
     "read_manifest",
     "read_partitioned",
     "run_engine_survey",

@@ -23,7 +23,7 @@ runs: the pipeline, ``make_packages`` and both engines give the same packages ro
 Storage: :func:`write_partitioned` / :func:`read_partitioned` (partitioned GeoParquet,
 re-exported from :mod:`yulin_gis.scale._partitions`).
 Helpers: :func:`engine_overlay`, :func:`engine_pipe_hazards`, :func:`run_engine_survey`,
-:func:`engine_packages`, and :func:`engine_survey_stage` / :func:`engine_package_stage`,
+:func:`engine_packages` (the pipeline's ``engine_survey_stage`` / ``engine_package_stage`` use them),
 which run the pipeline's own stages with the engine doing the heavy part.
 """
 
@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from yulin_gis.packaging import PackageResult
-    from yulin_gis.pipeline import PlanOptions, PlanState
     from yulin_gis.profile import Profile
 
 __all__ = [
@@ -68,10 +67,8 @@ __all__ = [
     "OverlayResult",
     "engine_from_options",
     "engine_overlay",
-    "engine_package_stage",
     "engine_packages",
     "engine_pipe_hazards",
-    "engine_survey_stage",
     "read_partitioned",
     "run_engine_survey",
     "write_partitioned",
@@ -425,28 +422,3 @@ def engine_packages(compounds: gpd.GeoDataFrame, engine: Engine, *, by: str = "c
                           f"partition by {unit} or a coarser column")
     return make_packages(compounds, by=by, engine=engine, unit=unit, barriers=barriers,
                          keep_graph=keep_graph, **kwargs)
-
-
-# --------------------------------------------------------------------------- stages
-
-
-def engine_survey_stage(layers: Layers, options: PlanOptions, engine: Engine, *,
-                        tile_m: float = 20000.0) -> PlanState:
-    """:func:`~yulin_gis.pipeline._stages.survey_stage` with the pipe evidence computed by ``engine``."""
-    from yulin_gis.pipeline import survey_stage
-    from yulin_gis.profile import load_profile
-
-    profile = load_profile(options.profile_path)
-    pipes = (engine_pipe_hazards(layers, profile, engine, tile_m=tile_m)
-             if layers.utilities is not None else None)
-    return survey_stage(layers, options, pipes=pipes)
-
-
-def engine_package_stage(state: PlanState, engine: Engine, by: str = "county") -> PlanState:
-    """:func:`~yulin_gis.pipeline._stages.package_stage` with ``make_packages`` run per ``by`` by ``engine``."""
-    from yulin_gis.pipeline import package_stage
-
-    def packager(compounds: gpd.GeoDataFrame, **kwargs: Any) -> PackageResult:
-        return engine_packages(compounds, engine, by=by, **kwargs)
-
-    return package_stage(state, packager=packager)

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
         renewal_risk,
         segment_road_classes,
         utility_upgrade_plan,
-        write_company_workbooks,
     )
 
 _LAZY = {
@@ -49,7 +48,6 @@ _LAZY = {
     "topology_report": "_network",
     "trace_package": "_network",
     "utility_upgrade_plan": "_upgrades",
-    "write_company_workbooks": "_upgrades",
 }
 
 
@@ -82,5 +80,4 @@ __all__ = [
     "topology_report",
     "trace_package",
     "utility_upgrade_plan",
-    "write_company_workbooks",
 ]

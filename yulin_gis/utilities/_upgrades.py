@@ -15,7 +15,7 @@ module gives each company (管线单位) exactly that:
 * :func:`joint_trenches` — the ``joint_trenches`` layer: roads dug by two or more parties in
   one package, the suggested order, the window in the plan year and conflicts with the
   utilities' own plans (in :mod:`yulin_gis.utilities._trenches`);
-* :func:`write_company_workbooks` — one Chinese workbook per company (in
+* the workbook of each company is written by ``yulin_gis.reports.write_company_workbooks`` (in
   :mod:`yulin_gis.reports._company_workbooks`).
 
 The functions in the other modules are re-exported here.
@@ -34,7 +34,6 @@ import shapely
 
 from yulin_gis.crs import require_metric, require_same_crs
 from yulin_gis.errors import ProfileError, SchemaError
-from yulin_gis.reports import write_company_workbooks
 from yulin_gis.utilities._common import _LABELS_ZH, _need
 from yulin_gis.utilities._renewal import DEFAULT_RISK_PARAMS, DESIGN_LIFE_YEARS, renewal_risk
 from yulin_gis.utilities._trenches import TRENCH_DURATIONS_DAYS, TRENCH_ORDER, joint_trenches
@@ -54,7 +53,6 @@ __all__ = [
     "renewal_risk",
     "segment_road_classes",
     "utility_upgrade_plan",
-    "write_company_workbooks",
 ]
 
 logger = logging.getLogger(__name__)
