@@ -109,8 +109,6 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
-    "CATEGORICAL_PALETTE",
-    "NUMERIC_RAMPS",
     "MapLayer",
     "MapPage",
     "RasterOverlay",
