@@ -22,5 +22,5 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 fi
 "$PY" -m ruff check .
 "$PY" -m mypy
-PYTHON="$PY" scripts/build_docs.sh
+PYTHON="$PY" bash scripts/build_docs.sh
 "$PY" -m pytest -q "$@"
