@@ -132,7 +132,7 @@ def leaflet_inline() -> tuple[str, str]:
 
 @cache
 def _vendored(file: str, folder: str, licence: str) -> str:
-    root = resources.files("yulin_gis").joinpath(f"static/vendor/{folder}")
+    root = resources.files("yulin_gis.maps").joinpath(f"static/vendor/{folder}")
     text = root.joinpath(file).read_text("utf-8")
     note = root.joinpath(licence).read_text("utf-8").replace("--", "- -").replace("*/", "* /")
     head = f"{folder} (npm), vendored with its licence:\n{note}"
