@@ -48,7 +48,7 @@ def test_group_into_zones_gives_the_packages_of_run(planned: Path, tmp_path: Pat
     mine, theirs = mine.fillna("").astype(str), theirs.fillna("").astype(str)
     # every compound's package, row by row (not counts)
     assert mine.reindex(theirs.index).tolist() == theirs.tolist()
-    assert (theirs != "").sum() > 1000
+    assert (theirs != "").sum() > len(theirs) // 2  # most packaged (low consent is held back)
     zones = gpd.read_file(out, layer="zones")
     assert sorted(zones["package_id"]) == sorted(set(theirs[theirs != ""]))
 

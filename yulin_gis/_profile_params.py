@@ -328,13 +328,13 @@ def parameters_table(raw: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     ``参数`` is the section's Chinese name and the key path; ``来源`` comes from the
     profile's ``[sources]`` table (the key, else its nearest parent), else
     :data:`ASSUMED`. English-only values (``name_en``, ``reason_en``, ``note``) and the
-    ``[sources]`` table itself are left out.
+    ``[sources]`` and ``[reference]`` (data file names) tables are left out.
     """
     rows: list[tuple[str, str, str, str]] = []
     sources = {str(k): str(v) for k, v in (raw.get("sources") or {}).items()}
     flat: list[tuple[str, Any]] = []
     for section, body in raw.items():
-        if section == "sources":
+        if section in ("sources", "reference"):  # reference data files are listed by name elsewhere
             continue
         _flatten(section, body, flat)
     for path, value in flat:
