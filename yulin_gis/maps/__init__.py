@@ -6,8 +6,9 @@ this subpackage does not load the others.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from yulin_gis._lazy import lazy_names
 
 if TYPE_CHECKING:
     from yulin_gis.maps._assets import (
@@ -116,18 +117,7 @@ _LAZY = {
     "write_map": "_webmap",
 }
 
-
-def __getattr__(name: str) -> object:
-    """Import a public name of this subpackage on first use."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = [
