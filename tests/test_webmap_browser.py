@@ -151,6 +151,13 @@ def test_controls_search_style_switch_measure(browser: Browser, tmp_path: Path) 
     stats = page.evaluate("window.yulinMap.stats()")
     assert stats["canvas"] is True
     assert stats["layers"]["老旧小区"]["painted"] == stats["layers"]["老旧小区"]["written"] == 70
+    # ... and the pixels are really on the canvas once the view has settled (a Leaflet redraw
+    # once cleared them while the counters said "painted")
+    page.wait_for_timeout(500)
+    inked = page.evaluate("""() => Array.from(document.querySelectorAll('canvas')).map(c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+        for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) { n++; } } return n; })""")
+    assert sum(inked) > 1000, inked
     # Hover and click on the packed canvas layer: grid hit-testing finds the compound.
     xy = _feature_xy(page, 0, 7)
     page.mouse.move(*xy)

@@ -366,6 +366,8 @@
     add: function (PL) {
       this._packed.push(PL);
       if (!this._map) { this.options.map.addLayer(this); } else { this.refresh(); }
+      /* paint again once the view has settled (the first fit may come after the add) */
+      L.Util.requestAnimFrame(this.refresh, this);
     },
     remove: function (PL) {
       this.options.onRemove(PL);
@@ -385,7 +387,9 @@
       ctx.restore();
       this._k = k;
     },
-    _draw: function () { /* nothing Leaflet-managed is drawn here */ }
+    /* Leaflet's own redraw (_redraw = _clear + _draw) must repaint the packed layers too,
+       or whatever asked for it would leave an empty canvas */
+    _draw: function () { if (this._packed.length && this._map && this._bounds) { this.refresh(); } }
   });
 
   /* ---------- one controller per map: layers, hover, legend, style switch, search ---------- */
