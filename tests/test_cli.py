@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from yulin_gis.cli.main import cli
@@ -64,6 +65,17 @@ def test_survey_command_writes_contract(small_city, tmp_path: Path) -> None:
     assert (tmp_path / "摸底调查评估表.xlsx").exists()
     assert (tmp_path / "run_manifest.json").exists()
     assert "150 compounds" in result.output
+
+
+def test_out_defaults_to_out_and_the_input_name(small_city, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """``yulin-gis survey INPUT`` without --out writes to out/<input name> (README's table route)."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["-q", "survey", str(small_city["gpkg"]), "--no-maps"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out" / Path(small_city["gpkg"]).stem
+    assert (out / "plan.gpkg").exists() and (out / "run_manifest.json").exists()
+    assert f"out/{out.name}" in result.output
 
 
 def test_python_dash_m_entry_point() -> None:

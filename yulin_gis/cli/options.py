@@ -66,9 +66,20 @@ dem_option = click.option(
     help="DEM GeoTIFF for the waterlogging evidence.",
 )
 out_option = click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-    help="Output folder (created if needed).",
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Output folder (created if needed) [default: out/<input name>].",
 )
+
+
+def default_out_dir(input_path: Path | str) -> Path:
+    """``out/<input name>`` (``out/<database>_<schema>`` for a PostGIS URL): where a run goes
+    when ``--out`` is not given."""
+    from yulin_gis.io import is_database_url, parse_database_url, safe_filename
+
+    if is_database_url(str(input_path)):
+        target = parse_database_url(str(input_path))
+        return Path("out") / safe_filename(f"{target.dbname}_{target.schema}")
+    return Path("out") / safe_filename(Path(str(input_path)).stem or "run")
 
 
 

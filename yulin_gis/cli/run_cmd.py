@@ -13,6 +13,7 @@ import click
 
 from yulin_gis.cli.options import (
     build_plan_options,
+    default_out_dir,
     dem_option,
     input_argument,
     input_crs_option,
@@ -60,14 +61,14 @@ def _stage_command(name: str, until: str, doc: str) -> click.Command:
     @plan_options(stage=until)
     @publish_option
     @run_errors
-    def command(input_path: Path | str, out_dir: Path, input_crs: str | dict[str, str] | None,
+    def command(input_path: Path | str, out_dir: Path | None, input_crs: str | dict[str, str] | None,
                 dem: Path | None, polygons: Path | None, publish: str | None,
                 **kwargs: Any) -> None:
         from yulin_gis.pipeline import run as run_pipeline
 
         no_maps = kwargs.pop("no_maps")
         options = build_plan_options(kwargs)
-        _summary(run_pipeline(input_path, out_dir, input_crs=input_crs, dem=dem,
+        _summary(run_pipeline(input_path, out_dir or default_out_dir(input_path), input_crs=input_crs, dem=dem,
                               polygons=polygons, options=options, until=until,
                               maps=not no_maps, publish=publish))
 
