@@ -309,3 +309,23 @@ def test_duties_name_known_departments(tmp_path) -> None:
     assert "duties.no_such_bureau" in str(err.value)
     assert "duties.finance[3].scope" in str(err.value)
     assert {d.department for d in load_duties(load_profile())} >= set(load_profile().departments)
+
+
+def test_not_surveyed_fields_and_sources_read_in_chinese() -> None:
+    """A table with no pipes, DEM or roads lists what was not surveyed in Chinese (issue 13 §4)."""
+    from yulin_gis.reports._task_lists import _not_surveyed_zh
+
+    text = _not_surveyed_zh("has_lift, consent_rate, pipes, terrain, walk")
+    assert text == "有无电梯、改造意愿、管线图层、数字高程模型、道路与设施（步行距离）"
+    assert not re.search(r"[A-Za-z]{3,}", str(text))
+
+
+def test_allocation_reasons_read_in_chinese_with_money_in_wan() -> None:
+    """The allocation's reasons have one translation (planning.reason_zh), used by every table."""
+    from yulin_gis.reports._labels import zh_text
+
+    deferred = "2001–2005 share cap 15%: deferred beyond the last plan year (its pre-2000 part is planned)"
+    assert zh_text(deferred) == "2001—2005年建成部分按年度任务比例纳入，比例已满，顺延至计划期后"
+    budget = zh_text("cost 12,345,678 yuan exceeds the county's largest yearly budget 10,000,000 yuan")
+    assert "1,234.57万元" in budget and "1,000.00万元" in budget
+    assert not re.search(r"[A-Za-z]{3,}", zh_text(deferred))

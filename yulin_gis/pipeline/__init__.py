@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     )
     from yulin_gis.pipeline._plan_stage import (
         binding_constraints,
-        reason_zh,
     )
     from yulin_gis.pipeline._progress_run import (
         ProgressResult,
@@ -50,7 +49,6 @@ _LAZY = {
     "file_sha256": "_conservation",
     "package_stage": "_stages",
     "plan_stage": "_stages",
-    "reason_zh": "_plan_stage",
     "run": "_run",
     "survey_stage": "_stages",
 }
@@ -71,7 +69,6 @@ __all__ = [
     "file_sha256",
     "package_stage",
     "plan_stage",
-    "reason_zh",
     "run",
     "survey_stage",
 ]

@@ -36,13 +36,14 @@ from yulin_gis.planning import (
     households_limit_by_year,
     pacing_capacity,
     plan_parts,
+    reason_zh,
 )
 
 if TYPE_CHECKING:
     from yulin_gis.pipeline._stages import PlanState
     from yulin_gis.planning import PlanResult
 
-__all__ = ["COMPOUND_PLAN_COLUMNS", "binding_constraints", "plan_compounds", "reason_zh"]
+__all__ = ["COMPOUND_PLAN_COLUMNS", "binding_constraints", "plan_compounds"]
 
 logger = logging.getLogger(__name__)
 
@@ -207,38 +208,6 @@ def _completion_coverage(result: PlanResult, sched: pd.DataFrame) -> None:
     by["pre2000_completed"] = vals
     by["completion_rate"] = (by["pre2000_completed"] / by["pre2000_households"]
                              .where(by["pre2000_households"] > 0)).fillna(1.0)
-
-
-_REASONS: tuple[tuple[str, str, str], ...] = (
-    (r"cost ([\d,]+) yuan exceeds the county's largest yearly budget ([\d,]+) yuan", "budget",
-     "基础类投资{0}万元超过本县（市、区）最大年度预算{1}万元"),
-    (r"([\d,]+) households exceed the county's largest yearly capacity ([\d,]+)", "capacity",
-     "{0}户超过本县（市、区）最大年度实施户数{1}户"),
-    (r"^time", "time", "工期不足：任何计划年度均不能在细则施行后开工并在期限内完工"),
-    (r"pre-2000 part (\S+) of the package not scheduled", "parent",
-     "所属片区2000年前建成部分（{0}）未纳入计划"),
-    (r"share cap", "share", "2001—2005年建成部分按年度任务比例纳入，比例已满，顺延至计划期后"),
-    (r"higher-priority", "budget", "各年度预算或实施能力已被优先级更高的片区占用"),
-)
-
-
-def _wan(text: str) -> str:
-    return f"{float(text.replace(',', '')) / 1e4:,.2f}"
-
-
-def reason_zh(reason: str) -> tuple[str, str]:
-    """``(kind, Chinese text)`` of an allocation reason: kind is ``budget``, ``capacity``,
-    ``time``, ``parent`` or ``share`` (``""`` for no reason)."""
-    import re
-
-    if not reason:
-        return "", ""
-    for pattern, kind, text in _REASONS:
-        m = re.search(pattern, reason)
-        if m:
-            groups = [_wan(g) if kind == "budget" else g for g in m.groups()]
-            return kind, text.format(*groups)
-    return "other", reason
 
 
 def _money_totals(result: PlanResult, long: pd.DataFrame, shares: dict[str, float]) -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         assess_packages,
         read_progress,
     )
+    from yulin_gis.planning._reasons import reason_zh
     from yulin_gis.planning._rules import (
         budget_left,
         fund_optional,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "reason_zh": "_reasons",
     "FUNDERS": "_funding",
     "FUNDER_LABELS_ZH": "_funding",
     "FUNDING_COLUMNS": "_funding",
@@ -95,6 +97,7 @@ __all__ = [
     "package_funding",
     "plan_parts",
     "read_progress",
+    "reason_zh",
     "schedule_packages",
     "split_costs",
     "validate_shares",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from yulin_gis.errors import OutputError
-from yulin_gis.io import VERIFY_STATUS, VOCABULARIES
+from yulin_gis.io import GAP_FIELDS, LAYERS, VERIFY_STATUS, VOCABULARIES
 from yulin_gis.profile import CLASS_LABELS_ZH, CLASSES, UNITS, Profile, load_profile
 
 if TYPE_CHECKING:
@@ -271,6 +271,18 @@ def _zh_frame(frame: pd.DataFrame, names: dict[str, str] | None = None) -> pd.Da
     return out.rename(columns={c: _header(c) for c in out.columns})
 
 
+_EVIDENCE_SOURCES_ZH = {"pipes": "管线图层", "terrain": "数字高程模型", "walk": "道路与设施（步行距离）"}
+
+
+def _not_surveyed_zh(value: object) -> object:
+    """``"gap_lift, pipes, walk"`` → ``"加装电梯缺项、管线图层、道路与设施（步行距离）"``."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    fields = {f.name: f.label_zh for f in (*LAYERS["compounds"].fields, *GAP_FIELDS)}
+    return "、".join(_EVIDENCE_SOURCES_ZH.get(k, fields.get(k, k))
+                    for k in (s.strip() for s in value.split(",")) if k)
+
+
 def _check_target(path: str | os.PathLike[str]) -> Path:
     """Create the parent folder and check it is writable, before any work is done."""
     target = Path(path)
@@ -393,6 +405,8 @@ def write_survey_workbook(
         lambda s: "、".join(prof.item(c).name_zh for c in s.split(",") if c) if isinstance(s, str) else "")
     df["quantities"] = [_quantity_text(q, prof) for q in df["quantities"]]
     df["tier"] = df["tier"].map(lambda t: TIER_LABELS_ZH.get(t, t))
+    if "not_surveyed" in df.columns:
+        df["not_surveyed"] = df["not_surveyed"].map(_not_surveyed_zh)
     extra = [c for c in df.columns if c.startswith(("walk_", "gap_"))]
     cols = [c for c in (*_SURVEY_SHEET_COLS, *extra) if c in df.columns and c != "items"]
     county = df["county"].fillna("未填县区").astype(str) if "county" in df.columns else pd.Series(
@@ -405,10 +419,8 @@ def write_survey_workbook(
     if len(verify):
         sheets["待核实清单"] = verify
         titles["待核实清单"] = "待核实小区清单（数据待核实，暂不纳入改造计划）"
-    target = write_workbook(Path(path), sheets, titles, labels=profile_labels(prof),
-                            total_rows=["县区汇总"])
-    logger.info("wrote %s", target)
-    return target
+    return write_workbook(Path(path), sheets, titles, labels=profile_labels(prof),
+                          total_rows=["县区汇总"])  # write_workbook logs the file
 
 
 def write_task_workbooks(
