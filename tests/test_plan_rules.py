@@ -293,7 +293,7 @@ def test_what_if_names_budget_not_the_share() -> None:
                         compute_budget_needed=False)
     held = pd.DataFrame({"status": ["consultation"], "tier": ["priority"], "county": ["X"],
                          "households": [300.0]})
-    from yulin_gis.pipeline import reason_zh
+    from yulin_gis.planning import reason_zh
 
     kinds = dict(zip(res.packages["package_id"], (reason_zh(r) for r in
                                                    res.packages["unscheduled_reason"]), strict=True))

@@ -320,12 +320,12 @@ def test_not_surveyed_fields_and_sources_read_in_chinese() -> None:
     assert not re.search(r"[A-Za-z]{3,}", str(text))
 
 
-def test_allocation_reasons_read_in_chinese_with_money_in_wan() -> None:
-    """The allocation's reasons have one translation (planning.reason_zh), used by every table."""
+
+def test_deferred_share_reason_reads_in_chinese() -> None:
+    """The deferred 2001–2005 part's reason (issue 13 §3) is Chinese in every table."""
     from yulin_gis.reports._labels import zh_text
 
-    deferred = "2001–2005 share cap 15%: deferred beyond the last plan year (its pre-2000 part is planned)"
-    assert zh_text(deferred) == "2001—2005年建成部分按年度任务比例纳入，比例已满，顺延至计划期后"
-    budget = zh_text("cost 12,345,678 yuan exceeds the county's largest yearly budget 10,000,000 yuan")
-    assert "1,234.57万元" in budget and "1,000.00万元" in budget
-    assert not re.search(r"[A-Za-z]{3,}", zh_text(deferred))
+    text = zh_text("2001–2005 share cap 15%: deferred beyond the last plan year "
+                   "(its pre-2000 part is planned)")
+    assert text.startswith("2001—2005年建成部分按年度任务比例（15%）纳入")
+    assert not re.search(r"[A-Za-z]{3,}", text)

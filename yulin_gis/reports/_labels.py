@@ -26,7 +26,6 @@ from typing import Any
 import pandas as pd
 
 from yulin_gis.io import VOCABULARIES
-from yulin_gis.planning import reason_zh
 
 __all__ = [
     "BOOL_ZH",
@@ -94,6 +93,18 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bnot eligible\b", "不符合改造条件"),
         (r"\(households\)", "（户数）"),
         # plan allocation (yulin_gis.planning._allocation)
+        (r"cost ([\d,.]+) yuan exceeds the county's largest yearly budget ([\d,.]+) yuan",
+         r"投资\1元超过本县区最大年度预算\2元"),
+        (r"([\d,.]+) households exceed the county's largest yearly capacity ([\d,.]+)",
+         r"\1户超过本县区最大年度改造能力\2户"),
+        ((r"2001–2005 share cap (\d+%): deferred beyond the last plan year \(its pre-2000 part "
+          r"is planned\)"),
+         r"2001—2005年建成部分按年度任务比例（\1）纳入，比例已满，顺延至计划期后（其2000年前部分已纳入计划）"),
+        ((r"2001–2005 share cap (\d+%): no year with room has enough pre-2000 households "
+          r"to take its 2001–2005 households"),
+         r"2001—2005年建成户数比例上限（\1）：各年度均无足够的2000年前户数带入"),
+        (r"budget or capacity of every plan year taken by higher-priority packages",
+         "各年度预算或改造能力已由优先级更高的片区占用"),
         (r"package (\S+) not in the plan", r"片区\1未纳入计划"),
         (r"not in a package", "未成片"),
         # schedule (yulin_gis.planning._schedule)
@@ -146,9 +157,6 @@ def zh_text(text: str, labels: Mapping[str, str] | None = None) -> str:
     if _CODE_LIST.match(key) and ("," in key or "=" in key):
         parts = [p.partition("=") for p in key.split(",")]
         return "、".join(table.get(c, c) + (f"{_num(q)}" if q else "") for c, _, q in parts)
-    kind, allocation = reason_zh(key)  # the allocation's own reasons: one translation
-    if kind and kind != "other":
-        return allocation
     out = text
     for pattern, repl in _REASONS:
         out = pattern.sub(repl, out)
