@@ -17,8 +17,9 @@ Topology problems — dangles, unconnected pieces, duplicate segments, zero-leng
 self-loops, missing geometries, unknown utility types — are reported with segment ids by
 :func:`topology_report`; they never stop a run.
 
-:func:`trace_package`, :func:`isolation_impact` and :func:`segments_near` live in
-:mod:`yulin_gis.utilities._traces` (which also describes the roots); the utility type vocabulary
+:func:`trace_package` and :func:`segments_near` live in :mod:`yulin_gis.utilities._traces`
+(which also describes the roots), :func:`isolation_impact` in
+:mod:`yulin_gis.utilities._isolation`; the utility type vocabulary
 (:data:`UTILITY_TYPES`, :data:`DRAINAGE`, :data:`PRESSURE`, :data:`UTILITY_LABELS_ZH`,
 :data:`DEFAULT_OWNERS`) in :mod:`yulin_gis.utilities._types`; both are re-exported here.
 """
@@ -41,7 +42,8 @@ from scipy.sparse import csgraph
 from yulin_gis.crs import require_metric
 from yulin_gis.errors import Problem, SchemaError, ValidationError
 from yulin_gis.io import missing_column_problems
-from yulin_gis.utilities._traces import isolation_impact, segments_near, trace_package
+from yulin_gis.utilities._isolation import isolation_impact
+from yulin_gis.utilities._traces import segments_near, trace_package
 from yulin_gis.utilities._types import (
     DEFAULT_OWNERS,
     DRAINAGE,
