@@ -111,13 +111,15 @@ def _rule_get(rule: Any, *names: str) -> Any:
     return None
 
 
-def _hazards(df: pd.DataFrame, age: np.ndarray, rules: Iterable[Any]) -> tuple[np.ndarray, list[list[str]]]:
-    """Hazard flag and reasons per row; a rule holds when all its given conditions hold."""
+def _hazards(df: pd.DataFrame, age: np.ndarray, rules: Iterable[Any]
+             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Hazard flag per row, which rule holds per (rule, row) and each rule's reason text; a
+    rule holds when all its given conditions hold."""
     util = df["utility"].astype(str).to_numpy()
     mat = df["material"].astype(str).to_numpy() if "material" in df else np.full(len(df), "")
     cond = df["condition"].astype(str).to_numpy() if "condition" in df else np.full(len(df), "")
-    reasons: list[list[str]] = [[] for _ in range(len(df))]
-    flag = np.zeros(len(df), bool)
+    hits: list[np.ndarray] = []
+    texts: list[str] = []
     for rule in rules:
         hit = np.isin(util, list(_rule_get(rule, "utility", "utilities") or []))
         mats = _rule_get(rule, "material", "materials")
@@ -131,11 +133,10 @@ def _hazards(df: pd.DataFrame, age: np.ndarray, rules: Iterable[Any]) -> tuple[n
             hit &= np.nan_to_num(age, nan=-1) > float(older)
         if not (mats or conds or older is not None or _rule_get(rule, "always")):
             continue
-        flag |= hit
-        text = str(_rule_get(rule, "reason_zh", "code"))
-        for i in np.flatnonzero(hit):
-            reasons[i].append(text)
-    return flag, reasons
+        hits.append(hit)
+        texts.append(str(_rule_get(rule, "reason_zh", "code")))
+    held = np.array(hits, bool).reshape(len(hits), len(df))
+    return held.any(axis=0), held, texts
 
 
 def renewal_risk(utilities: pd.DataFrame, *, as_of_year: int,
@@ -176,7 +177,10 @@ def renewal_risk(utilities: pd.DataFrame, *, as_of_year: int,
     life = mat.map(p["design_life_years"]).to_numpy(float, na_value=np.nan)
     life = np.where(np.isnan(life), pd.Series(util).map(p["design_life_by_utility"]).to_numpy(float, na_value=40.0), life)
     l_age = np.where(np.isnan(age), p["unknown_age_likelihood"], np.clip(age / life, 0, 1))
-    hazard, reasons = _hazards(utilities.assign(material=mat), age, p["hazard_rules"])
+    rule_input = pd.DataFrame({"utility": utilities["utility"], "material": mat})
+    if "condition" in utilities:
+        rule_input["condition"] = utilities["condition"]
+    hazard, held, rule_texts = _hazards(rule_input, age, p["hazard_rules"])
     cond = (utilities["condition"].astype("string") if "condition" in utilities
             else pd.Series(pd.NA, index=utilities.index, dtype="string"))
     l_cond = cond.map(p["condition_likelihood"]).to_numpy(float, na_value=np.nan)
@@ -193,24 +197,72 @@ def renewal_risk(utilities: pd.DataFrame, *, as_of_year: int,
     consequence = (w["households"] * c_hh + w["road"] * c_road + w["utility"] * c_util) / sum(w.values())
     floor = p["consequence_floor"]
     score = 100 * likelihood * (floor + (1 - floor) * consequence)
-    texts = []
-    for i in range(len(sid)):
-        parts = list(reasons[i])
-        if np.isnan(age[i]):
-            parts.append("敷设年份不详")
-        elif age[i] >= life[i]:
-            parts.append(f"管龄{age[i]:.0f}年，超过设计年限{life[i]:.0f}年")
-        else:
-            parts.append(f"管龄{age[i]:.0f}年/设计年限{life[i]:.0f}年")
-        if l_cond[i] >= 0.6:
-            parts.append(f"管况{_CONDITION_ZH.get(str(cond.iloc[i]), cond.iloc[i])}")
-        if c_hh[i] > 0:
-            parts.append(f"服务约{hh.iloc[i]:.0f}户")
-        if isinstance(road.iloc[i], str):
-            parts.append(f"位于{_ROAD_ZH.get(road.iloc[i], road.iloc[i])}")
-        texts.append("；".join(parts))
+    texts = _reason_texts((held, rule_texts), age, life, l_cond, cond.to_numpy(dtype=object),
+                          c_hh, hh.to_numpy(), road.to_numpy(dtype=object))
     return pd.DataFrame({
         "segment_id": sid, "utility": util, "age_years": age, "design_life_years": life,
         "hazard": hazard, "likelihood": likelihood.round(4), "consequence": consequence.round(4),
         "risk_score": score.round(1), "reason": texts,
     })
+
+
+def _reason_texts(hazards: tuple[np.ndarray, list[str]], age: np.ndarray, life: np.ndarray,
+                  l_cond: np.ndarray, cond: np.ndarray, c_hh: np.ndarray, hh: np.ndarray,
+                  road: np.ndarray) -> np.ndarray:
+    """The reason (Chinese) of each segment's score: hazards held, age, condition,
+    households, road — each part written once per distinct value, then joined once per
+    distinct combination of parts."""
+    held, rule_texts = hazards
+    n = len(age)
+    if not n:
+        return np.empty(0, dtype=object)
+    parts: list[tuple[np.ndarray, list[str]]] = []
+    if rule_texts:  # the texts of the rules held, in rule order
+        first, inv = _distinct([np.asarray(h, np.int64) for h in held])
+        texts = ["；".join(t for t, on in zip(rule_texts, held[:, i], strict=True) if on)
+                 for i in first.tolist()]
+        parts.append((np.where(held.any(axis=0), inv, -1), texts))
+    age_code, ages = pd.factorize(np.where(np.isnan(age), -1.0, age))  # ages ≥ 0; -1: unknown
+    life_code, lives = pd.factorize(life)
+    first, inv = _distinct([age_code, life_code])
+    parts.append((inv, [_age_text(float(ages[age_code[i]]), float(lives[life_code[i]]))
+                        for i in first.tolist()]))
+    parts.append(_part(l_cond >= 0.6, cond, lambda cd: f"管况{_CONDITION_ZH.get(str(cd), cd)}"))
+    parts.append(_part(c_hh > 0, hh, lambda h: f"服务约{h:.0f}户"))
+    named = np.array([isinstance(r, str) for r in road], bool)
+    parts.append(_part(named, road, lambda rd: f"位于{_ROAD_ZH.get(rd, rd)}"))
+    first, inv = _distinct([c for c, _ in parts])
+    joined = ["；".join(texts[c[i]] for c, texts in parts if c[i] >= 0) for i in first.tolist()]
+    return np.array(joined, dtype=object)[inv]
+
+
+def _distinct(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct combinations of integer code columns (each ≥ -1): the first row of each and
+    each row's combination number."""
+    key = np.zeros(len(codes[0]), np.int64)
+    for c in codes:
+        key = key * (int(c.max()) + 2) + (c + 1)
+        key = pd.factorize(key)[0].astype(np.int64)  # stays small whatever the radix
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    return first, inv.ravel()
+
+
+def _age_text(age: float, life: float) -> str:
+    if age < 0:
+        return "敷设年份不详"
+    if age >= life:
+        return f"管龄{age:.0f}年，超过设计年限{life:.0f}年"
+    return f"管龄{age:.0f}年/设计年限{life:.0f}年"
+
+
+def _part(mask: np.ndarray, values: np.ndarray, text: Any) -> tuple[np.ndarray, list[str]]:
+    """Codes (-1 where ``mask`` is False) and ``text(value)`` per distinct ``str(value)``
+    (the texts depend on nothing else), written from the value itself."""
+    code = np.full(len(mask), -1, np.int64)
+    if not mask.any():
+        return code, []
+    picked = values[mask]
+    codes, _ = pd.factorize(np.array([str(v) for v in picked], dtype=object))
+    code[mask] = codes
+    _, first = np.unique(codes, return_index=True)
+    return code, [text(picked[i]) for i in first.tolist()]

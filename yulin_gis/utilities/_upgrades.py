@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -33,11 +33,16 @@ import pandas as pd
 import shapely
 
 from yulin_gis.crs import require_metric, require_same_crs
-from yulin_gis.errors import ProfileError, SchemaError
-from yulin_gis.utilities._common import _LABELS_ZH, _need
+from yulin_gis.errors import SchemaError
+from yulin_gis.utilities._common import _need
 from yulin_gis.utilities._renewal import DEFAULT_RISK_PARAMS, DESIGN_LIFE_YEARS, renewal_risk
 from yulin_gis.utilities._trenches import TRENCH_DURATIONS_DAYS, TRENCH_ORDER, joint_trenches
-from yulin_gis.utilities._types import DEFAULT_OWNERS, UTILITY_TYPES
+from yulin_gis.utilities._types import UTILITY_TYPES
+from yulin_gis.utilities._upgrade_plan import (
+    DEFAULT_FUNDING_SHARES,
+    DEFAULT_UNIT_COSTS,
+    utility_upgrade_plan,
+)
 
 __all__ = [
     "DEFAULT_FUNDING_SHARES",
@@ -56,32 +61,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_UNIT_COSTS: dict[str, float] = {
-    "water_supply": 400.0, "storm": 600.0, "sewer": 600.0, "combined_sewer": 900.0,
-    "gas": 350.0, "power": 500.0, "telecom": 200.0, "cable_tv": 150.0,
-}
-"""Renewal cost, yuan per metre incl. trench and reinstatement. Water, drainage and gas
-follow the profile's items; combined sewer assumes separation (a second pipe); power and
-telecom are placeholders (unconfirmed)."""
-
-DEFAULT_FUNDING_SHARES: dict[str, dict[str, float]] = {
-    "water_supply": {"utility": 0.5, "government": 0.4, "residents": 0.1},
-    "gas": {"utility": 0.6, "government": 0.3, "residents": 0.1},
-    "power": {"utility": 0.7, "government": 0.3, "residents": 0.0},
-    "telecom": {"utility": 0.8, "government": 0.2, "residents": 0.0},
-    "cable_tv": {"utility": 0.8, "government": 0.2, "residents": 0.0},
-    "storm": {"utility": 0.0, "government": 0.9, "residents": 0.1},
-    "sewer": {"utility": 0.0, "government": 0.9, "residents": 0.1},
-    "combined_sewer": {"utility": 0.0, "government": 0.9, "residents": 0.1},
-}
-"""Funding split per utility (谁受益、谁出资, seed §八(二)); as the profile's items, unconfirmed."""
-
-_ITEM_UTILITIES: dict[str, tuple[str, ...]] = {
-    "water_supply": ("water_supply",), "drainage": ("storm", "sewer", "combined_sewer"),
-    "gas_pipe": ("gas",), "power_supply": ("power",), "low_voltage": ("telecom", "cable_tv"),
-}
-
 
 # --------------------------------------------------------------------------- overlay
 
@@ -404,189 +383,3 @@ def segment_road_classes(utilities: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
         first = np.r_[True, qi[1:] != qi[:-1]][: len(qi)]
         out.iloc[todo[qi[first]]] = roads["road_class"].astype(str).to_numpy()[ri[first]]
     return out.dropna().rename("road_class")
-
-
-# --------------------------------------------------------------------------- upgrade plan
-
-
-def _shares(funding_shares: Mapping[str, Mapping[str, float]] | None) -> dict[str, dict[str, float]]:
-    shares = {k: dict(v) for k, v in DEFAULT_FUNDING_SHARES.items()}
-    for ut, val in (funding_shares or {}).items():
-        shares[ut] = {"utility": 0.0, "government": 0.0, "residents": 0.0, **val}
-        if abs(sum(shares[ut].values()) - 1) > 1e-6 or min(shares[ut].values()) < 0:
-            raise ProfileError(f"funding shares of {ut!r} must be ≥ 0 and sum to 1: {shares[ut]}")
-    return shares
-
-
-def _units(units: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None,
-           plan_years: Mapping[str, int] | None) -> gpd.GeoDataFrame:
-    """Renovation units (compounds or packages) with unit_id, package_id, plan_year, items."""
-    if "compound_id" in units.columns:
-        u = units
-        if "eligible" in u.columns:
-            u = u[u["eligible"].fillna(False).astype(bool)]
-        u = u.assign(unit_id=u["compound_id"].astype(str))
-        if "package_id" not in u.columns and packages is not None:
-            _need(packages, ["package_id"], "packages")
-            pts = gpd.GeoDataFrame(geometry=u.geometry.representative_point(), crs=u.crs)
-            hit = gpd.sjoin(pts, packages[["package_id", "geometry"]], predicate="within")
-            hit = hit[~hit.index.duplicated()]
-            u = u.assign(package_id=hit["package_id"].reindex(u.index))
-    else:
-        _need(units, ["package_id"], "packages")
-        u = units.assign(unit_id=units["package_id"].astype(str))
-    u = u.copy()
-    u["package_id"] = u["package_id"].astype("string").fillna("") if "package_id" in u else ""
-    if "plan_year" not in u.columns and packages is not None and "plan_year" in packages.columns:
-        u["plan_year"] = u["package_id"].map(dict(zip(packages["package_id"].astype(str),
-                                                      packages["plan_year"], strict=True)))
-    if plan_years:
-        u["plan_year"] = u["package_id"].map({str(k): v for k, v in plan_years.items()})
-    u["plan_year"] = pd.to_numeric(u.get("plan_year", pd.Series(pd.NA, index=u.index)),
-                                   errors="coerce").astype("Int64")
-    u["items"] = u["items"].fillna("").astype(str) if "items" in u.columns else ""
-    u["households"] = (pd.to_numeric(u["households"], errors="coerce").fillna(0)
-                       if "households" in u.columns else 0.0)
-    return u.reset_index(drop=True)
-
-
-def _item_wants(items: pd.Series, utility: pd.Series) -> np.ndarray:
-    """Whether the unit's items (comma-separated codes) include the utility's item."""
-    out = np.zeros(len(items), bool)
-    # one row per segment, few distinct item lists: match each distinct list once
-    inv, uniq = pd.factorize(items, use_na_sentinel=False)
-    distinct = pd.Series(uniq, dtype=items.dtype)
-    for code, utils in _ITEM_UTILITIES.items():
-        has = distinct.str.contains(rf"(?:^|[,，\s]){code}(?:$|[,，\s])", regex=True).to_numpy()[inv]
-        out |= has & utility.isin(utils).to_numpy()
-    return out
-
-
-def utility_upgrade_plan(compounds_assessed_or_packages: gpd.GeoDataFrame,
-                         utilities: gpd.GeoDataFrame, *, packages: gpd.GeoDataFrame | None = None,
-                         plan_years: Mapping[str, int] | None = None, risk: pd.DataFrame | None = None,
-                         unit_costs: Mapping[str, float] | None = None,
-                         funding_shares: Mapping[str, Mapping[str, float]] | None = None,
-                         distance_m: float = 30.0, min_score: float = 50.0,
-                         as_of_year: int | None = None, traces: pd.DataFrame | None = None,
-                         risk_params: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
-    """Segments each utility company should renew, per package and plan year (layer ``pipe_upgrades``).
-
-    A segment within ``distance_m`` of a selected compound (eligible, when the column is
-    there) or package polygon is renewed when it is hazardous, scores at least
-    ``min_score``, or lies inside a compound whose ``items`` include the utility's item
-    (``water_supply``, ``drainage``, ``gas_pipe``, ``power_supply``, ``low_voltage``).
-    Segments of ``traces`` (upstream/downstream of a package, :func:`trace_package`) are
-    added as ``scope="trunk"`` when hazardous or at least ``min_score``. A segment near
-    several packages goes to the earliest plan year, then the smallest package id.
-
-    Parameters
-    ----------
-    compounds_assessed_or_packages
-        Compounds after the survey (``compound_id``, ``households``, optional ``eligible``,
-        ``items``, ``package_id``, ``plan_year``) or package polygons (``package_id``,
-        optional ``plan_year``, ``items``).
-    utilities
-        Segments (canonical fields); same metric CRS.
-    packages
-        Optional package polygons: gives compounds their ``package_id`` (by location) and
-        ``plan_year`` when the compounds lack them.
-    plan_years
-        Optional package_id → plan year, overriding the columns.
-    risk
-        Output of :func:`renewal_risk`; computed here when None (households near each
-        segment, no road classes) for ``as_of_year`` (default: the earliest plan year,
-        else 2022).
-    unit_costs
-        Yuan per metre per utility, over :data:`DEFAULT_UNIT_COSTS`.
-    funding_shares
-        Per utility ``{"utility": .., "government": .., "residents": ..}`` summing to 1, over
-        :data:`DEFAULT_FUNDING_SHARES`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``segment_id``, ``utility``, ``utility_zh``, ``owner``, ``package_id``, ``plan_year``
-        (Int64, NA when unknown), ``scope`` (package/trunk), ``compound_ids``,
-        ``households``, ``material``, ``install_year``, ``length_m``, ``risk_score``,
-        ``hazard``, ``reason``, ``est_cost_yuan``, ``funding_utility_yuan``,
-        ``funding_government_yuan``, ``funding_residents_yuan``; the segments' geometry.
-    """
-    _need(utilities, ["segment_id", "utility"], "utilities")
-    units = _units(compounds_assessed_or_packages, packages, plan_years)
-    pairs = pipes_near_compounds(units, utilities, distance_m=distance_m, id_field="unit_id", lengths="none")
-    seg = utilities.assign(segment_id=utilities["segment_id"].astype(str)).set_index("segment_id",
-                                                                                      drop=False)
-    if risk is None:
-        years = units["plan_year"].dropna()
-        year = as_of_year or (int(years.min()) if len(years) else 2022)
-        served = pairs.merge(units[["unit_id", "households"]], on="unit_id").groupby(
-            "segment_id")["households"].sum()
-        risk = renewal_risk(seg.reset_index(drop=True), as_of_year=year, households_served=served,
-                            params=risk_params)
-    rk = risk.assign(segment_id=risk["segment_id"].astype(str)).set_index("segment_id")
-    u_idx = units.set_index("unit_id")
-    df = pairs.join(u_idx[["package_id", "plan_year", "items"]], on="unit_id")
-    df = df.join(rk[["risk_score", "hazard", "reason"]], on="segment_id")
-    inside = shapely.intersects(u_idx.geometry.to_numpy()[u_idx.index.get_indexer(df["unit_id"])],
-                                seg.geometry.to_numpy()[seg.index.get_indexer(df["segment_id"])])
-    wanted = df["hazard"].fillna(False).to_numpy(bool) | (df["risk_score"].fillna(0) >= min_score)
-    wanted |= inside & _item_wants(df["items"], df["utility"])
-    df = df[wanted].assign(scope="package")
-    if traces is not None and len(traces):
-        tr = traces[traces["role"].isin(["upstream", "downstream"])][["package_id", "segment_id"]]
-        tr = tr.astype(str).join(rk[["risk_score", "hazard", "reason"]], on="segment_id")
-        tr = tr[tr["hazard"].fillna(False).astype(bool) | (tr["risk_score"].fillna(0) >= min_score)]
-        pyear = units.groupby("package_id")["plan_year"].min()
-        tr = tr.assign(unit_id="", scope="trunk", plan_year=tr["package_id"].map(pyear),
-                       utility=seg["utility"].reindex(tr["segment_id"]).astype(str).to_numpy())
-        df = pd.concat([df, tr], ignore_index=True)
-    return _plan_frame(df, seg, units, unit_costs, funding_shares, utilities.crs)
-
-
-def _plan_frame(df: pd.DataFrame, seg: gpd.GeoDataFrame, units: pd.DataFrame,
-                unit_costs: Mapping[str, float] | None,
-                funding_shares: Mapping[str, Mapping[str, float]] | None, crs: Any) -> gpd.GeoDataFrame:
-    costs = {**DEFAULT_UNIT_COSTS, **(unit_costs or {})}
-    shares = _shares(funding_shares)
-    df = df.assign(_year=df["plan_year"].fillna(9999), _scope=(df["scope"] == "trunk").astype(int))
-    df = df.sort_values(["segment_id", "_scope", "_year", "package_id", "unit_id"], kind="stable")
-    first = df.drop_duplicates("segment_id").set_index("segment_id")
-    near = df[df["package_id"].to_numpy() == first["package_id"].reindex(df["segment_id"]).to_numpy()]
-    near = near[near["unit_id"] != ""]
-    compound_ids = near.groupby("segment_id")["unit_id"].agg(lambda s: ",".join(sorted(set(s))))
-    hh = units.set_index("unit_id")["households"]
-    households = near.drop_duplicates(["segment_id", "unit_id"]).assign(
-        h=lambda d: d["unit_id"].map(hh)).groupby("segment_id")["h"].sum()
-    ids = first.index
-    s = seg.loc[ids]
-    length = shapely.length(s.geometry.to_numpy())
-    util = s["utility"].astype(str)
-    cost = length * util.map(costs).fillna(0).to_numpy(float)
-    out = gpd.GeoDataFrame({
-        "segment_id": ids.to_numpy(), "utility": util.to_numpy(),
-        "utility_zh": util.map(_LABELS_ZH).fillna(util).to_numpy(),
-        "owner": (s["owner"].astype("string") if "owner" in s else pd.Series(pd.NA, index=s.index,
-                                                                             dtype="string"))
-        .where(lambda o: o.str.strip() != "").fillna(util.map(DEFAULT_OWNERS)).fillna("").to_numpy(),
-        "package_id": first["package_id"].astype(str).to_numpy(),
-        "plan_year": pd.array(first["plan_year"].to_numpy(), dtype="Int64"),
-        "scope": first["scope"].to_numpy(),
-        "compound_ids": compound_ids.reindex(ids).fillna("").to_numpy(),
-        "households": households.reindex(ids).fillna(0).astype(int).to_numpy(),
-        "material": s["material"].to_numpy() if "material" in s else None,
-        "install_year": s["install_year"].to_numpy() if "install_year" in s else None,
-        "length_m": length.round(2),
-        "risk_score": first["risk_score"].to_numpy(float),
-        "hazard": first["hazard"].fillna(False).astype(bool).to_numpy(),
-        "reason": first["reason"].fillna("").to_numpy(),
-        "est_cost_yuan": cost.round(0),
-    }, geometry=s.geometry.to_numpy(), crs=crs)
-    for party in ("utility", "government", "residents"):
-        share = util.map({k: v[party] for k, v in shares.items()}).fillna(0).to_numpy(float)
-        out.insert(len(out.columns) - 1, f"funding_{party}_yuan", (cost * share).round(0))
-    out = out.sort_values(["owner", "plan_year", "package_id", "utility", "segment_id"],
-                          kind="stable", na_position="last").reset_index(drop=True)
-    logger.info("pipe upgrades: %d segments, %.1f km, %.0f yuan", len(out),
-                out["length_m"].sum() / 1000, out["est_cost_yuan"].sum())
-    return out
