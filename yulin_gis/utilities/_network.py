@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from yulin_gis.crs import require_metric
 from yulin_gis.errors import Problem, SchemaError, ValidationError
@@ -236,21 +237,34 @@ def _endpoints(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         start[idx], end[idx] = parts_first, parts_last
     else:
         start = end = lines
-    a = shapely.get_coordinates(shapely.get_point(start, 0))
-    b = shapely.get_coordinates(shapely.get_point(end, -1))
-    return a, b, multi & (shapely.get_type_id(lines) == 5)
+    return _first_last(start)[0], _first_last(end)[1], multi & (shapely.get_type_id(lines) == 5)
+
+
+def _first_last(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last coordinates of each (non-empty) line."""
+    xy, owner = shapely.get_coordinates(lines, return_index=True)
+    rows = np.arange(len(lines))
+    return (xy[np.searchsorted(owner, rows, side="left")],
+            xy[np.searchsorted(owner, rows, side="right") - 1])
 
 
 def _snap(points: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Cluster points closer than ``tol`` (single linkage); return labels and node coords."""
-    uniq, inv = np.unique(points, axis=0, return_inverse=True)
-    inv = inv.ravel()
+    order = np.lexsort((points[:, 1], points[:, 0]))  # as np.unique(axis=0): by x, then y
+    ordered = points[order]
+    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)] if len(points) else np.zeros(
+        0, bool)
+    uniq = ordered[new]
+    inv = np.empty(len(points), np.int64)
+    inv[order] = np.cumsum(new) - 1
     n = len(uniq)
     if tol > 0 and n > 1:
-        pts = np.asarray(shapely.points(uniq))
-        i, j = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=tol)
-        keep = i < j
-        adj = sparse.coo_matrix((np.ones(keep.sum()), (i[keep], j[keep])), shape=(n, n))
+        # candidates from a k-d tree, kept by GEOS's own test (shapely ``dwithin``)
+        pairs = cKDTree(uniq).query_pairs(tol * (1 + 1e-9) + 1e-12, output_type="ndarray")
+        i, j = pairs[:, 0], pairs[:, 1]
+        ok = shapely.dwithin(shapely.points(uniq[i]), shapely.points(uniq[j]), tol)
+        i, j = np.minimum(i[ok], j[ok]), np.maximum(i[ok], j[ok])
+        adj = sparse.coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
         _, lab = csgraph.connected_components(adj, directed=False)
     else:
         lab = np.arange(n)
@@ -289,9 +303,17 @@ def _split_edges(seg: gpd.GeoDataFrame, node_xy: np.ndarray, tol: float,
     rows, pos, nodes = [np.arange(n), np.arange(n)], [np.zeros(n), length], [u, v]
     if split and n and len(node_xy):
         geoms = seg.geometry.to_numpy()
-        pts = np.asarray(shapely.points(node_xy))
-        ni, si = shapely.STRtree(geoms).query(pts, predicate="dwithin", distance=max(tol, 1e-6))
+        d = max(tol, 1e-6)
+        # boxes around the nodes: the candidates of a ``dwithin`` query, in its order; a
+        # segment's own end nodes dropped before GEOS's exact test
+        x, y = node_xy[:, 0], node_xy[:, 1]
+        ni, si = shapely.STRtree(geoms).query(shapely.box(x - d, y - d, x + d, y + d))
         keep = (ni != u[si]) & (ni != v[si])
+        ni, si = ni[keep], si[keep]
+        pts = np.full(len(node_xy), None, dtype=object)
+        used = np.unique(ni)
+        pts[used] = shapely.points(node_xy[used])
+        keep = shapely.dwithin(pts[ni], geoms[si], d)
         ni, si = ni[keep], si[keep]
         t = shapely.line_locate_point(geoms[si], pts[ni])
         inner = (t > max(tol, 1e-6)) & (t < length[si] - max(tol, 1e-6))
@@ -418,18 +440,25 @@ def _dangles(net: UtilityNetwork, mode: str, search_m: float) -> pd.DataFrame:
     seg = net.segments
     u, v = seg["node_u"].to_numpy(), seg["node_v"].to_numpy()
     rows = np.arange(len(seg))
-    own = pd.Series(np.r_[rows, rows], index=np.r_[u, v])  # segment row per end node
-    own = own[np.isin(own.index, ends)]
+    at, row_at = np.r_[u, v], np.r_[rows, rows]  # the first segment (u ends, then v ends) per end
+    mine = deg[at] == 1
+    nodes, first = np.unique(at[mine], return_index=True)
+    own_row = row_at[mine][first][np.searchsorted(nodes, ends)].astype(np.int64)
     ids = seg["segment_id"].to_numpy()
-    own_row = own.groupby(level=0).first().reindex(ends).to_numpy().astype(np.int64)
-    pts = np.asarray(shapely.points(net.node_xy[ends]))
-    tree = shapely.STRtree(seg.geometry.to_numpy())
-    pi, si = tree.query(pts, predicate="dwithin", distance=search_m)
-    other = si != own_row[pi]
+    geoms = seg.geometry.to_numpy()
+    x, y, d = net.node_xy[ends, 0], net.node_xy[ends, 1], search_m
+    pi, si = shapely.STRtree(geoms).query(shapely.box(x - d, y - d, x + d, y + d))
+    other = si != own_row[pi]  # own segment dropped before GEOS's exact test
     pi, si = pi[other], si[other]
-    gap = shapely.distance(pts[pi], seg.geometry.to_numpy()[si])
-    near = pd.DataFrame({"p": pi, "s": si, "gap": gap}).sort_values(["p", "gap", "s"])
-    near = near.drop_duplicates("p").set_index("p")
+    pts = np.full(len(ends), None, dtype=object)
+    pts[np.unique(pi)] = shapely.points(net.node_xy[ends[np.unique(pi)]])
+    within = shapely.dwithin(pts[pi], geoms[si], d)
+    pi, si = pi[within], si[within]
+    gap = shapely.distance(pts[pi], geoms[si])
+    order = np.lexsort((si, gap, pi))
+    pi, si, gap = pi[order], si[order], gap[order]
+    first_p = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
+    near = pd.DataFrame({"s": si[first_p], "gap": gap[first_p]}, index=pi[first_p])
     sel = np.arange(len(ends)) if mode == "all" else near.index.to_numpy().astype(np.int64)
     details = []
     gaps = near["gap"].to_dict()
