@@ -49,7 +49,7 @@ def prepare(gpkg: Path, dem: Path | None, state_pkl: Path) -> None:
     from yulin_gis.profile import load_profile
 
     options = PlanOptions()
-    layers, report = validate_input(gpkg, dem=dem)
+    layers, _report = validate_input(gpkg, dem=dem)
     if layers is None:
         raise SystemExit(f"{gpkg}: validation failed")
     layers.compounds, _ = fill_divisions(layers.compounds, load_profile(None), unit=options.unit)
