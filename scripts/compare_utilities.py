@@ -16,6 +16,11 @@ Usage::
     python scripts/compare_utilities.py --compounds 5000 --pipes 50000
     python scripts/compare_utilities.py --compounds 20000 --pipes 200000
     python scripts/compare_utilities.py --city /tmp/yulin_bench_run_5000/city
+    python scripts/compare_utilities.py --snapshot tests/data/utilities_main   # test data
+
+The snapshot (``tests/test_utilities_main.py``) holds a 150-compound sample city's stage
+inputs (GeoParquet, made by the base checkout's survey, packages and plan) and the base
+checkout's outputs of the stage on those inputs read back.
 """
 
 from __future__ import annotations
@@ -144,6 +149,74 @@ def compare(base_pkl: Path, head_pkl: Path) -> tuple[list[str], dict[str, Any]]:
     return diffs, {"sizes": sizes, "base_cpu": a["cpu"], "head_cpu": b["cpu"]}
 
 
+SNAPSHOT_LAYERS = {
+    "compounds": ["compound_id", "households", "eligible", "items", "package_id", "plan_year",
+                  "status"],
+    "packages": ["package_id", "plan_year", "items"],
+    "utilities": None, "roads": None, "utility_nodes": None,
+}
+
+
+def make_snapshot(folder: Path, base: Path, n: int = 150, seed: int = 3) -> None:
+    """Inputs from the base checkout's stages on a sample city, outputs of its stage."""
+    import tempfile
+
+    from yulin_gis.sample import make_city, write_city
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_city(make_city(n, seed=seed), Path(tmp) / "city")
+        state = Path(tmp) / "state.pkl"
+        run_child(base, "--prepare", str(paths["gpkg"]), str(paths["dem"]), str(state))
+        write_snapshot(state, folder)
+    run_child(base, "--expected", str(folder))
+    print(f"wrote the snapshot to {folder}")
+
+
+def load_snapshot(folder: Path) -> Any:
+    """The state before the utilities stage from a snapshot's inputs (as the test does)."""
+    import geopandas as gpd
+
+    from yulin_gis.io import Layers
+    from yulin_gis.pipeline import PlanOptions, PlanState
+    from yulin_gis.profile import load_profile
+
+    frames = {name: gpd.read_parquet(folder / f"in_{name}.parquet") for name in SNAPSHOT_LAYERS}
+    layers = Layers(compounds=frames["compounds"], roads=frames["roads"],
+                    utilities=frames["utilities"], utility_nodes=frames["utility_nodes"])
+    return PlanState(layers, load_profile(None), PlanOptions(), frames["compounds"],
+                     packages=frames["packages"])
+
+
+def write_snapshot(state_pkl: Path, folder: Path) -> None:
+    """The inputs of the utilities stage as GeoParquet (the columns it reads)."""
+    state = pickle.loads(state_pkl.read_bytes())
+    folder.mkdir(parents=True, exist_ok=True)
+    layers = {"compounds": state.compounds, "packages": state.packages,
+              "utilities": state.layers.utilities, "roads": state.layers.roads,
+              "utility_nodes": state.layers.utility_nodes}
+    for name, cols in SNAPSHOT_LAYERS.items():
+        frame = layers[name]
+        keep = [c for c in (cols or frame.columns) if c in frame.columns and c != "geometry"]
+        frame[[*keep, frame.geometry.name]].to_parquet(folder / f"in_{name}.parquet")
+
+
+def expected_child(folder: Path) -> None:
+    """Run the stage on a snapshot's inputs; write its outputs and their dtypes."""
+    import json
+
+    from yulin_gis.pipeline._stages import utility_stage
+
+    state = utility_stage(load_snapshot(folder))
+    out = {"topology": state.topology, "traces": state.extras.get("traces"),
+           "pipe_upgrades": state.pipe_upgrades, "joint_trenches": state.joint_trenches,
+           "isolation": _isolation_all(state)}
+    dtypes = {}
+    for name, frame in out.items():
+        frame.to_parquet(folder / f"out_{name}.parquet")
+        dtypes[name] = {c: str(t) for c, t in frame.dtypes.items()}
+    (folder / "dtypes.json").write_text(json.dumps(dtypes, indent=1), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--compounds", type=int, default=5000)
@@ -154,6 +227,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--head", default=str(ROOT), help="checkout under test")
     ap.add_argument("--work", default=None, help="where the pickles go")
     ap.add_argument("--child", nargs=2, metavar=("STATE", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--snapshot", default=None, help="write the test snapshot (a 150-compound "
+                    "sample city's stage inputs, and the base checkout's outputs) to this folder")
+    ap.add_argument("--expected", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--prepare", nargs=3, metavar=("GPKG", "DEM", "STATE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -162,6 +238,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.prepare:
         gpkg, dem, state = args.prepare
         prepare(Path(gpkg), Path(dem) if dem != "-" else None, Path(state))
+        return
+    if args.expected:
+        expected_child(Path(args.expected))
+        return
+    if args.snapshot:
+        make_snapshot(Path(args.snapshot), Path(args.base))
         return
     if args.city:
         city = Path(args.city)
