@@ -240,10 +240,10 @@ def main(argv: list[str] | None = None) -> None:
         prepare(Path(gpkg), Path(dem) if dem != "-" else None, Path(state))
         return
     if args.expected:
-        expected_child(Path(args.expected))
+        expected_child(Path(args.expected).resolve())
         return
     if args.snapshot:
-        make_snapshot(Path(args.snapshot), Path(args.base))
+        make_snapshot(Path(args.snapshot).resolve(), Path(args.base))
         return
     if args.city:
         city = Path(args.city)

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -129,7 +131,7 @@ def test_traces_match_networkx_shortest_paths() -> None:
         path = set()
         for node in set().union(*(node_sets[s] for s in own)) if own else set():
             walk = paths.get(node, [])
-            for a, b in zip(walk[:-1], walk[1:], strict=True):
+            for a, b in itertools.pairwise(walk):
                 path.add(min(g[a][b].items(), key=lambda kv: kv[1]["length_m"])[0])
         mine = got[got["package_id"] == p]
         assert set(mine.loc[mine["role"] != "upstream", "segment_id"]) == own
