@@ -136,7 +136,7 @@ def _hazards(df: pd.DataFrame, age: np.ndarray, rules: Iterable[Any]
         hits.append(hit)
         texts.append(str(_rule_get(rule, "reason_zh", "code")))
     held = np.array(hits, bool).reshape(len(hits), len(df))
-    return held.any(axis=0), held, texts
+    return np.asarray(held.any(axis=0), bool), held, texts
 
 
 def renewal_risk(utilities: pd.DataFrame, *, as_of_year: int,

@@ -1,9 +1,10 @@
 """Pipe upgrade plan (管线改造计划): the segments each utility company should renew.
 
-:func:`utility_upgrade_plan` gives the ``pipe_upgrades`` layer — segments to renew per
-package and plan year, cost and funding split — from the compounds (or packages), the
-utilities layer, the renewal risk (:mod:`yulin_gis.utilities._renewal`) and the traces
-(:mod:`yulin_gis.utilities._traces`); re-exported by :mod:`yulin_gis.utilities._upgrades`.
+:func:`~yulin_gis.utilities._upgrades.utility_upgrade_plan` gives the ``pipe_upgrades``
+layer — segments to renew per package and plan year, cost and funding split — from the
+compounds (or packages) and their pairs with the segments, the renewal risk
+(:mod:`yulin_gis.utilities._renewal`) and the traces (:mod:`yulin_gis.utilities._traces`);
+the work after the overlay is here (:func:`_upgrade_plan`).
 
 Everything runs on row numbers: pairs, risk and traces become integer arrays, the choice of
 package per segment one ``lexsort``, the compounds per segment one sort.
@@ -29,7 +30,6 @@ from yulin_gis.utilities._types import DEFAULT_OWNERS
 __all__ = [
     "DEFAULT_FUNDING_SHARES",
     "DEFAULT_UNIT_COSTS",
-    "utility_upgrade_plan",
 ]
 
 logger = logging.getLogger(__name__)
@@ -101,62 +101,13 @@ def _units(units: gpd.GeoDataFrame, packages: gpd.GeoDataFrame | None,
     return u.reset_index(drop=True)
 
 
-def utility_upgrade_plan(compounds_assessed_or_packages: gpd.GeoDataFrame,
-                         utilities: gpd.GeoDataFrame, *, packages: gpd.GeoDataFrame | None = None,
-                         plan_years: Mapping[str, int] | None = None, risk: pd.DataFrame | None = None,
-                         unit_costs: Mapping[str, float] | None = None,
-                         funding_shares: Mapping[str, Mapping[str, float]] | None = None,
-                         distance_m: float = 30.0, min_score: float = 50.0,
-                         as_of_year: int | None = None, traces: pd.DataFrame | None = None,
-                         risk_params: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
-    """Segments each utility company should renew, per package and plan year (layer ``pipe_upgrades``).
-
-    A segment within ``distance_m`` of a selected compound (eligible, when the column is
-    there) or package polygon is renewed when it is hazardous, scores at least
-    ``min_score``, or lies inside a compound whose ``items`` include the utility's item
-    (``water_supply``, ``drainage``, ``gas_pipe``, ``power_supply``, ``low_voltage``).
-    Segments of ``traces`` (upstream/downstream of a package, :func:`trace_package`) are
-    added as ``scope="trunk"`` when hazardous or at least ``min_score``. A segment near
-    several packages goes to the earliest plan year, then the smallest package id.
-
-    Parameters
-    ----------
-    compounds_assessed_or_packages
-        Compounds after the survey (``compound_id``, ``households``, optional ``eligible``,
-        ``items``, ``package_id``, ``plan_year``) or package polygons (``package_id``,
-        optional ``plan_year``, ``items``).
-    utilities
-        Segments (canonical fields); same metric CRS.
-    packages
-        Optional package polygons: gives compounds their ``package_id`` (by location) and
-        ``plan_year`` when the compounds lack them.
-    plan_years
-        Optional package_id → plan year, overriding the columns.
-    risk
-        Output of :func:`renewal_risk`; computed here when None (households near each
-        segment, no road classes) for ``as_of_year`` (default: the earliest plan year,
-        else 2022).
-    unit_costs
-        Yuan per metre per utility, over :data:`DEFAULT_UNIT_COSTS`.
-    funding_shares
-        Per utility ``{"utility": .., "government": .., "residents": ..}`` summing to 1, over
-        :data:`DEFAULT_FUNDING_SHARES`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``segment_id``, ``utility``, ``utility_zh``, ``owner``, ``package_id``, ``plan_year``
-        (Int64, NA when unknown), ``scope`` (package/trunk), ``compound_ids``,
-        ``households``, ``material``, ``install_year``, ``length_m``, ``risk_score``,
-        ``hazard``, ``reason``, ``est_cost_yuan``, ``funding_utility_yuan``,
-        ``funding_government_yuan``, ``funding_residents_yuan``; the segments' geometry.
-    """
-    _need(utilities, ["segment_id", "utility"], "utilities")
-    from yulin_gis.utilities._upgrades import pipes_near_compounds
-
-    units = _units(compounds_assessed_or_packages, packages, plan_years)
-    pairs = pipes_near_compounds(units, utilities, distance_m=distance_m, id_field="unit_id",
-                                 lengths="none")
+def _upgrade_plan(units: gpd.GeoDataFrame, pairs: pd.DataFrame, utilities: gpd.GeoDataFrame, *,
+                  risk: pd.DataFrame | None, unit_costs: Mapping[str, float] | None,
+                  funding_shares: Mapping[str, Mapping[str, float]] | None, min_score: float,
+                  as_of_year: int | None, traces: pd.DataFrame | None,
+                  risk_params: Mapping[str, Any] | None) -> gpd.GeoDataFrame:
+    """:func:`~yulin_gis.utilities._upgrades.utility_upgrade_plan` from its units
+    (:func:`_units`) and their pairs with the segments (``pipes_near_compounds``)."""
     seg = utilities.assign(segment_id=utilities["segment_id"].astype(str)).set_index(
         "segment_id", drop=False)
     ui = pd.Index(units["unit_id"]).get_indexer(pairs["unit_id"])
@@ -175,8 +126,8 @@ def utility_upgrade_plan(compounds_assessed_or_packages: gpd.GeoDataFrame,
              | (rk["risk_score"].fillna(0) >= min_score).to_numpy())
     rows = _package_rows(units, seg, ui, si, renew)
     if traces is not None and len(traces):
-        rows = [rows, _trunk_rows(traces, units, seg, renew)]
-        rows = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+        trunk = _trunk_rows(traces, units, seg, renew)
+        rows = {k: np.concatenate([rows[k], trunk[k]]) for k in rows}
     return _plan_frame(rows, seg, rk, units, unit_costs, funding_shares, utilities.crs)
 
 

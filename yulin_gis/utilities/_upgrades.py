@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -41,7 +41,8 @@ from yulin_gis.utilities._types import UTILITY_TYPES
 from yulin_gis.utilities._upgrade_plan import (
     DEFAULT_FUNDING_SHARES,
     DEFAULT_UNIT_COSTS,
-    utility_upgrade_plan,
+    _units,
+    _upgrade_plan,
 )
 
 __all__ = [
@@ -383,3 +384,65 @@ def segment_road_classes(utilities: gpd.GeoDataFrame, roads: gpd.GeoDataFrame,
         first = np.r_[True, qi[1:] != qi[:-1]][: len(qi)]
         out.iloc[todo[qi[first]]] = roads["road_class"].astype(str).to_numpy()[ri[first]]
     return out.dropna().rename("road_class")
+
+
+# --------------------------------------------------------------------------- upgrade plan
+
+
+def utility_upgrade_plan(compounds_assessed_or_packages: gpd.GeoDataFrame,
+                         utilities: gpd.GeoDataFrame, *, packages: gpd.GeoDataFrame | None = None,
+                         plan_years: Mapping[str, int] | None = None, risk: pd.DataFrame | None = None,
+                         unit_costs: Mapping[str, float] | None = None,
+                         funding_shares: Mapping[str, Mapping[str, float]] | None = None,
+                         distance_m: float = 30.0, min_score: float = 50.0,
+                         as_of_year: int | None = None, traces: pd.DataFrame | None = None,
+                         risk_params: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
+    """Segments each utility company should renew, per package and plan year (layer ``pipe_upgrades``).
+
+    A segment within ``distance_m`` of a selected compound (eligible, when the column is
+    there) or package polygon is renewed when it is hazardous, scores at least
+    ``min_score``, or lies inside a compound whose ``items`` include the utility's item
+    (``water_supply``, ``drainage``, ``gas_pipe``, ``power_supply``, ``low_voltage``).
+    Segments of ``traces`` (upstream/downstream of a package, :func:`trace_package`) are
+    added as ``scope="trunk"`` when hazardous or at least ``min_score``. A segment near
+    several packages goes to the earliest plan year, then the smallest package id.
+
+    Parameters
+    ----------
+    compounds_assessed_or_packages
+        Compounds after the survey (``compound_id``, ``households``, optional ``eligible``,
+        ``items``, ``package_id``, ``plan_year``) or package polygons (``package_id``,
+        optional ``plan_year``, ``items``).
+    utilities
+        Segments (canonical fields); same metric CRS.
+    packages
+        Optional package polygons: gives compounds their ``package_id`` (by location) and
+        ``plan_year`` when the compounds lack them.
+    plan_years
+        Optional package_id → plan year, overriding the columns.
+    risk
+        Output of :func:`renewal_risk`; computed here when None (households near each
+        segment, no road classes) for ``as_of_year`` (default: the earliest plan year,
+        else 2022).
+    unit_costs
+        Yuan per metre per utility, over :data:`DEFAULT_UNIT_COSTS`.
+    funding_shares
+        Per utility ``{"utility": .., "government": .., "residents": ..}`` summing to 1, over
+        :data:`DEFAULT_FUNDING_SHARES`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``segment_id``, ``utility``, ``utility_zh``, ``owner``, ``package_id``, ``plan_year``
+        (Int64, NA when unknown), ``scope`` (package/trunk), ``compound_ids``,
+        ``households``, ``material``, ``install_year``, ``length_m``, ``risk_score``,
+        ``hazard``, ``reason``, ``est_cost_yuan``, ``funding_utility_yuan``,
+        ``funding_government_yuan``, ``funding_residents_yuan``; the segments' geometry.
+    """
+    _need(utilities, ["segment_id", "utility"], "utilities")
+    units = _units(compounds_assessed_or_packages, packages, plan_years)
+    pairs = pipes_near_compounds(units, utilities, distance_m=distance_m, id_field="unit_id",
+                                 lengths="none")
+    return _upgrade_plan(units, pairs, utilities, risk=risk, unit_costs=unit_costs,
+                         funding_shares=funding_shares, min_score=min_score,
+                         as_of_year=as_of_year, traces=traces, risk_params=risk_params)
