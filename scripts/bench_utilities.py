@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     work = Path(f"/tmp/yulin_bench_run_{args.compounds}")
     paths = make_input(work / "city", args.compounds, args.pipes, args.seed)
-    state_pkl = work / "bench_utilities_state.pkl"
+    state_pkl = work / "compare_utilities" / "state.pkl"  # shared with compare_utilities.py
+    state_pkl.parent.mkdir(parents=True, exist_ok=True)
     if not state_pkl.exists() or state_pkl.stat().st_mtime < paths["gpkg"].stat().st_mtime:
         print("survey, packages and plan once (not timed) ...", flush=True)
         prepare(paths["gpkg"], paths["dem"], state_pkl)
