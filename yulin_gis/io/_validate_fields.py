@@ -61,48 +61,102 @@ VERIFY_WHEN_UNKNOWN = {"built_year": "建成年份不详 / built year unknown",
 
 def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Collector,
                  this_year: int, aliases: Mapping[str, str] | None = None) -> list[Any]:
-    parser = _PARSERS.get(fs.kind)
+    """Read one field value by value; problems go to ``col`` in row order.
+
+    Each distinct value (same type and value) is read and range-checked once; its value,
+    problems and repair tallies are then replayed for every row holding it.
+    """
     parsed: list[Any] = []
     mapped: list[str] = []
     holders: dict[str, int] = defaultdict(int)
     unknown: dict[str, int] = defaultdict(int)
-    critical = fs.name in CRITICAL_FIELDS
-    vocab = fs.vocabulary or ""
-    for label, raw in zip(labels, values, strict=True):
-        value: Any
-        if fs.kind == "category":
-            value, note = parse.parse_category(raw, vocab, aliases)
-        else:
-            assert parser is not None
-            value, note = parser(raw)
-        if note == "placeholder" and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
-            col.add("error", "missing-value", f"required value is a placeholder ({raw!r})",
-                    label, fs.name)
-        elif note == "placeholder":
-            holders[str(raw).strip()] += 1
-            col.add("warning", "placeholder", f"{raw!r} read as unknown (未知, NULL)", label,
-                    fs.name)
-        elif note == "invalid" and fs.kind == "category" and vocab not in CLOSED_VOCABULARIES:
-            value = "other" if "other" in parse.VOCABULARIES[vocab] else None
-            unknown[str(raw).strip()] += 1
-            col.add("warning", "unknown-value", f"{raw!r} read as {value or 'unknown'}", label,
-                    fs.name)
-        elif note == "invalid":
-            expected = f"one of {', '.join(parse.VOCABULARIES[vocab])}" if vocab else f"a {fs.kind}"
-            col.add("error" if critical else "warning", "bad-value",
-                    f"cannot read {raw!r} as {expected}" + ("" if critical else
-                                                            ": read as unknown (NULL)"),
-                    label, fs.name)
-        elif value is None and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
-            col.add("error", "missing-value", "required value is blank", label, fs.name)
-        elif note == "mapped":
-            mapped.append(f"{label}: {raw!r} → {value!r}")
-        if value is not None and note != "invalid" and not _in_range(
-                value, fs, label, col, this_year, critical):
-            value = None
+    seen: dict[Any, _Outcome] = {}
+    name = fs.name
+    for label, raw in zip(labels, values.tolist(), strict=True):
+        key = _value_key(raw)
+        out = seen.get(key) if key is not None else None
+        if out is None:
+            out = _read_value(raw, fs, this_year, aliases)
+            if key is not None:
+                seen[key] = out
+        value, events, tally, text = out
+        for severity, code, message in events:
+            col.add(severity, code, message, label, name)
+        if tally == "holder":
+            holders[text] += 1
+        elif tally == "unknown":
+            unknown[text] += 1
+        elif tally == "mapped":
+            mapped.append(f"{label}: {text}")
         parsed.append(value)
     _summaries(fs, col, mapped, holders, unknown)
     return parsed
+
+
+#: What reading one value gives: the value, its problems (severity, code, message) in
+#: order, the repair it counts towards ("holder", "unknown", "mapped" or None) and its text.
+_Outcome = tuple[Any, tuple[tuple[str, str, str], ...], str | None, str]
+
+
+def _value_key(raw: Any) -> Any:
+    """A cache key telling apart every value the parsers may read differently (None: no cache)."""
+    cls = type(raw)
+    if cls is float and raw == 0.0:
+        return (cls, raw, str(raw))  # 0.0 and -0.0 compare equal
+    try:
+        hash(raw)
+    except TypeError:
+        return None
+    return (cls, raw)
+
+
+class _Events(_Collector):
+    """A collector recording (severity, code, message) only: the row is added on replay."""
+
+    def __init__(self) -> None:
+        super().__init__("", "", [])
+        self.events: list[tuple[str, str, str]] = []
+
+    def add(self, severity: str, code: str, message: str, row: object = None,
+            fld: str | None = None) -> None:
+        self.events.append((severity, code, message))
+
+
+def _read_value(raw: Any, fs: FieldSpec, this_year: int,
+                aliases: Mapping[str, str] | None) -> _Outcome:
+    """Read and range-check one value of a field, independent of its row."""
+    critical = fs.name in CRITICAL_FIELDS
+    vocab = fs.vocabulary or ""
+    rec = _Events()
+    tally: str | None = None
+    text = ""
+    value: Any
+    if fs.kind == "category":
+        value, note = parse.parse_category(raw, vocab, aliases)
+    else:
+        value, note = _PARSERS[fs.kind](raw)
+    if note == "placeholder" and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
+        rec.add("error", "missing-value", f"required value is a placeholder ({raw!r})")
+    elif note == "placeholder":
+        tally, text = "holder", str(raw).strip()
+        rec.add("warning", "placeholder", f"{raw!r} read as unknown (未知, NULL)")
+    elif note == "invalid" and fs.kind == "category" and vocab not in CLOSED_VOCABULARIES:
+        value = "other" if "other" in parse.VOCABULARIES[vocab] else None
+        tally, text = "unknown", str(raw).strip()
+        rec.add("warning", "unknown-value", f"{raw!r} read as {value or 'unknown'}")
+    elif note == "invalid":
+        expected = f"one of {', '.join(parse.VOCABULARIES[vocab])}" if vocab else f"a {fs.kind}"
+        rec.add("error" if critical else "warning", "bad-value",
+                f"cannot read {raw!r} as {expected}" + ("" if critical else
+                                                        ": read as unknown (NULL)"))
+    elif value is None and fs.required and fs.name not in VERIFY_WHEN_UNKNOWN:
+        rec.add("error", "missing-value", "required value is blank")
+    elif note == "mapped":
+        tally, text = "mapped", f"{raw!r} → {value!r}"
+    if value is not None and note != "invalid" and not _in_range(
+            value, fs, "", rec, this_year, critical):
+        value = None
+    return value, tuple(rec.events), tally, text
 
 
 def _counted(counts: Mapping[str, int]) -> str:
