@@ -319,6 +319,10 @@ def drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
 _TOTALS = {"合计", "总计", "小计", "共计", "累计", "总数", "合计数", "total", "totals", "sum", "subtotal"}
 
 
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
 def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
     """Drop totals rows (合计 / 总计 / 小计) typed at the bottom of a table.
 
@@ -331,11 +335,14 @@ def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
         return frame, []
     hit = np.zeros(len(frame), dtype=bool)
     for c in cols:
-        hit |= np.array([isinstance(v, str) and header_key(v) in _TOTALS for v in frame[c]],
-                        dtype=bool)
-    if "geometry" in frame.columns:
-        hit &= np.array([g is None or getattr(g, "is_empty", False) for g in frame["geometry"]],
-                        dtype=bool)
+        values = frame[c].tolist()
+        totals = {v for v in set(filter(_is_str, values)) if header_key(v) in _TOTALS}
+        if totals:
+            hit |= np.array([_is_str(v) and v in totals for v in values], dtype=bool)
+    if "geometry" in frame.columns and hit.any():
+        rows = np.flatnonzero(hit)
+        geoms = frame["geometry"].iloc[rows]
+        hit[rows] = [g is None or getattr(g, "is_empty", False) for g in geoms]
     if not hit.any():
         return frame, []
     return frame[~hit].reset_index(drop=True), [int(i) + 1 for i in np.flatnonzero(hit)]

@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from yulin_gis.errors import Problem
 from yulin_gis.io import _values as parse
 
@@ -66,20 +68,19 @@ def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Coll
     Each distinct value (same type and value) is read and range-checked once; its value,
     problems and repair tallies are then replayed for every row holding it.
     """
-    parsed: list[Any] = []
     mapped: list[str] = []
     holders: dict[str, int] = defaultdict(int)
     unknown: dict[str, int] = defaultdict(int)
-    seen: dict[Any, _Outcome] = {}
+    raws = values.tolist()
+    codes, firsts = _distinct(raws)
+    plain = _plain_text if fs.kind == "str" else _no_shortcut
+    outcomes = [plain(raws[i]) or _read_value(raws[i], fs, this_year, aliases) for i in firsts]
+    parsed = [outcomes[c][0] for c in codes]
+    replay = [bool(o[1]) or o[2] is not None for o in outcomes]
     name = fs.name
-    for label, raw in zip(labels, values.tolist(), strict=True):
-        key = _value_key(raw)
-        out = seen.get(key) if key is not None else None
-        if out is None:
-            out = _read_value(raw, fs, this_year, aliases)
-            if key is not None:
-                seen[key] = out
-        value, events, tally, text = out
+    for row in (np.flatnonzero(np.asarray(replay)[codes]) if any(replay) else ()):
+        _, events, tally, text = outcomes[codes[row]]
+        label = labels[row]
         for severity, code, message in events:
             col.add(severity, code, message, label, name)
         if tally == "holder":
@@ -88,7 +89,6 @@ def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Coll
             unknown[text] += 1
         elif tally == "mapped":
             mapped.append(f"{label}: {text}")
-        parsed.append(value)
     _summaries(fs, col, mapped, holders, unknown)
     return parsed
 
@@ -98,16 +98,69 @@ def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Coll
 _Outcome = tuple[Any, tuple[tuple[str, str, str], ...], str | None, str]
 
 
-def _value_key(raw: Any) -> Any:
-    """A cache key telling apart every value the parsers may read differently (None: no cache)."""
+def _distinct(raws: list[Any]) -> tuple[list[int], list[int]]:
+    """Codes of the distinct values (same type and value) and the first row of each.
+
+    Values that compare equal but may read differently (0.0 and -0.0) or cannot be hashed
+    are told apart by a key per value, or not shared at all.
+    """
+    first: dict[Any, int] = {}
+    try:
+        codes = [first.setdefault(k, len(first)) for k in zip(map(type, raws), raws)]
+        if not any(isinstance(k[1], float) and k[1] == 0.0 for k in first):
+            return codes, list(_first_rows(codes, len(first)))
+    except TypeError:  # an unhashable value
+        pass
+    first.clear()
+    codes = []
+    for i, raw in enumerate(raws):
+        key = _value_key(raw, i)
+        codes.append(first.setdefault(key, len(first)))
+    return codes, list(_first_rows(codes, len(first)))
+
+
+def _first_rows(codes: list[int], n: int) -> np.ndarray:
+    """The first row holding each of the ``n`` codes (codes numbered in order of appearance)."""
+    arr = np.asarray(codes, dtype=np.int64)
+    out = np.full(n, len(arr), dtype=np.int64)
+    np.minimum.at(out, arr, np.arange(len(arr)))
+    return out
+
+
+def _value_key(raw: Any, row: int) -> Any:
+    """A key telling apart every value the parsers may read differently."""
     cls = type(raw)
     if cls is float and raw == 0.0:
         return (cls, raw, str(raw))  # 0.0 and -0.0 compare equal
     try:
         hash(raw)
     except TypeError:
-        return None
+        return ("row", row)  # not shared
     return (cls, raw)
+
+
+def _no_shortcut(raw: Any) -> None:
+    return None
+
+
+def plain_str(raw: Any) -> str | None:
+    """A plain ASCII text value (not blank, no placeholder) trimmed, else None.
+
+    What :func:`yulin_gis.io._values.parse_str` gives such a value (NFKC leaves ASCII as
+    is), without its per-value checks: the common case of ids and codes.
+    """
+    if type(raw) is not str or not raw.isascii():
+        return None
+    text = raw.strip()
+    if not text or text.lower().replace(" ", "") in parse.PLACEHOLDERS:
+        return None
+    return text
+
+
+def _plain_text(raw: Any) -> _Outcome | None:
+    """The outcome of a :func:`plain_str` value of a text field (nothing to report), else None."""
+    text = plain_str(raw)
+    return None if text is None else (text, (), None, "")
 
 
 class _Events(_Collector):
