@@ -106,7 +106,7 @@ def _distinct(raws: list[Any]) -> tuple[list[int], list[int]]:
     """
     first: dict[Any, int] = {}
     try:
-        codes = [first.setdefault(k, len(first)) for k in zip(map(type, raws), raws)]
+        codes = [first.setdefault(k, len(first)) for k in zip(map(type, raws), raws, strict=True)]
         if not any(isinstance(k[1], float) and k[1] == 0.0 for k in first):
             return codes, list(_first_rows(codes, len(first)))
     except TypeError:  # an unhashable value
