@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -319,8 +320,20 @@ def drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
 _TOTALS = {"合计", "总计", "小计", "共计", "累计", "总数", "合计数", "total", "totals", "sum", "subtotal"}
 
 
+#: An ASCII text holding one of these can never read as a totals word (digits and letters
+#: outside t, o, a, l, s, u, m, b survive :func:`header_key`).
+_NOT_TOTALS_ASCII = re.compile(r"[0-9cdefghijknpqrvwxyz]", re.IGNORECASE)
+
+
 def _is_str(value: object) -> bool:
     return isinstance(value, str)
+
+
+def _is_totals_word(text: str) -> bool:
+    """``header_key(text)`` is a totals word (合计, total ...), with a quick ASCII refusal."""
+    if text.isascii() and _NOT_TOTALS_ASCII.search(text):
+        return False
+    return header_key(text) in _TOTALS
 
 
 def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
@@ -336,7 +349,7 @@ def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
     hit = np.zeros(len(frame), dtype=bool)
     for c in cols:
         values = frame[c].tolist()
-        totals = {v for v in set(filter(_is_str, values)) if header_key(v) in _TOTALS}
+        totals = set(filter(_is_totals_word, set(filter(_is_str, values))))
         if totals:
             hit |= np.array([_is_str(v) and v in totals for v in values], dtype=bool)
     if "geometry" in frame.columns and hit.any():

@@ -72,10 +72,12 @@ def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Coll
     holders: dict[str, int] = defaultdict(int)
     unknown: dict[str, int] = defaultdict(int)
     raws = values.tolist()
-    codes, firsts = _distinct(raws)
+    codes, firsts = _typed_codes(values) or _distinct(raws)
     plain = _plain_text if fs.kind == "str" else _no_shortcut
     outcomes = [plain(raws[i]) or _read_value(raws[i], fs, this_year, aliases) for i in firsts]
-    parsed = [outcomes[c][0] for c in codes]
+    read = np.empty(len(outcomes), dtype=object)
+    read[:] = [o[0] for o in outcomes]
+    parsed = read[codes].tolist()
     replay = [bool(o[1]) or o[2] is not None for o in outcomes]
     name = fs.name
     for row in (np.flatnonzero(np.asarray(replay)[codes]) if any(replay) else ()):
@@ -96,6 +98,24 @@ def _parse_field(values: pd.Series, fs: FieldSpec, labels: list[str], col: _Coll
 #: What reading one value gives: the value, its problems (severity, code, message) in
 #: order, the repair it counts towards ("holder", "unknown", "mapped" or None) and its text.
 _Outcome = tuple[Any, tuple[tuple[str, str, str], ...], str | None, str]
+
+
+def _typed_codes(values: pd.Series) -> tuple[np.ndarray, list[int]] | None:
+    """Codes of the distinct values of a typed column (numbers, booleans, text), else None.
+
+    In such a column equal values have one type, so ``pandas.factorize`` (missing values
+    their own code) tells apart what the parsers may read differently, except 0.0 and -0.0:
+    float columns holding a zero are left to :func:`_distinct`.
+    """
+    import pandas as pd
+
+    kind = getattr(values.dtype, "kind", "O")
+    if kind == "f" and bool((values == 0).fillna(False).any()):
+        return None
+    if kind not in "iubf" and not isinstance(values.dtype, pd.StringDtype):
+        return None
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, list(_first_rows(codes, len(uniques)))
 
 
 def _distinct(raws: list[Any]) -> tuple[list[int], list[int]]:
@@ -119,7 +139,7 @@ def _distinct(raws: list[Any]) -> tuple[list[int], list[int]]:
     return codes, list(_first_rows(codes, len(first)))
 
 
-def _first_rows(codes: list[int], n: int) -> np.ndarray:
+def _first_rows(codes: Any, n: int) -> np.ndarray:
     """The first row holding each of the ``n`` codes (codes numbered in order of appearance)."""
     arr = np.asarray(codes, dtype=np.int64)
     out = np.full(n, len(arr), dtype=np.int64)
