@@ -109,6 +109,24 @@ def analysis_crs(gpkg: Path) -> str:
     return f"EPSG:{gauss_kruger_epsg(float(rep.x.median()), float(rep.y.median()))}"
 
 
+def _wall(res: dict[str, Any]) -> str:
+    return "–" if res.get("wall") is None else f"{res['wall']:.1f} s"
+
+
+def _number(text: Any, default: float) -> float:
+    """A run option from the manifest (strings; "None": the profile's default)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return default
+
+
+def _profile_gap() -> float:
+    from yulin_gis.profile import load_profile
+
+    return float(load_profile().x.packaging.gap_m)
+
+
 def run_anchors(stages: list[str], paths: dict[str, Path], out: Path, work: Path,
                 options: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each stage's anchor in a child of its own (``scripts/bench_run_anchors.py``)."""
@@ -119,8 +137,8 @@ def run_anchors(stages: list[str], paths: dict[str, Path], out: Path, work: Path
         shutil.rmtree(scratch, ignore_errors=True)
         cmd = [sys.executable, str(ROOT / "scripts" / "bench_run_anchors.py"), stage,
                "--city", str(paths["gpkg"].parent), "--run", str(out), "--crs", crs,
-               "--work", str(scratch), "--gap-m", str(options.get("gap_m", 25.0)),
-               "--pipe-distance-m", str(options.get("pipe_distance_m", 30.0))]
+               "--work", str(scratch), "--gap-m", str(_number(options.get("gap_m"), _profile_gap())),
+               "--pipe-distance-m", str(_number(options.get("pipe_distance_m"), 30.0))]
         stdout, cpu, _, rss = child(cmd)
         row = json.loads(stdout.strip().splitlines()[-1])
         res[stage] = {**row, "child_cpu_s": cpu, "rss_gb": rss}
@@ -205,17 +223,25 @@ def main(argv: list[str] | None = None) -> None:
                     "(default /tmp/yulin_bench_run_N)")
     ap.add_argument("--no-maps", action="store_true", help="run with --no-maps")
     ap.add_argument("--out", default="benchmarks/run.md", help="Markdown page written")
+    ap.add_argument("--reuse-run", action="store_true", help="measure the anchors against "
+                    "the run already in WORKDIR/out (its figures saved in WORKDIR/ours.json)")
     args = ap.parse_args(argv)
     work = Path(args.workdir or f"/tmp/yulin_bench_run_{args.compounds}")
     paths = make_input(work / "city", args.compounds, args.pipes, args.seed)
-    res = run_cli(paths, work / "out", maps=not args.no_maps)
+    saved = work / "ours.json"
+    if args.reuse_run and saved.exists():
+        res = json.loads(saved.read_text(encoding="utf-8"))
+        print(f"reusing the run in {work / 'out'} ({saved})")
+    else:
+        res = run_cli(paths, work / "out", maps=not args.no_maps)
+        saved.write_text(json.dumps(res, ensure_ascii=False), encoding="utf-8")
     print(f"ours: {res['cpu']:.1f} CPU-s, peak RSS {res['rss_gb']:.2f} GB; stages "
           + ", ".join(f"{k} {v['cpu_s']:.2f}" for k, v in res["stages"].items()), flush=True)
     same = conservation(paths["gpkg"], work / "out")
     anchors = run_anchors(list(res["stages"]), paths, work / "out", work, res["options"])
     rows, ours, anc = table(res, anchors)
     print("\n".join(rows))
-    print(f"child process: {res['cpu']:.1f} CPU-s, {res['wall']:.1f} s wall, peak RSS {res['rss_gb']:.2f} GB")
+    print(f"child process: {res['cpu']:.1f} CPU-s, {_wall(res)} wall, peak RSS {res['rss_gb']:.2f} GB")
     print(f"conservation: {same}")
     write_page(args, argv, res, anchors, rows, ours, anc, same)
 
@@ -249,7 +275,7 @@ def write_page(args: argparse.Namespace, argv: list[str] | None, res: dict[str, 
         "",
         *rows, "",
         (f"Our child process in all: {res['cpu']:.1f} CPU-s (incl. start-up, imports and the "
-         f"untimed division filling), {res['wall']:.1f} s wall, peak RSS {res['rss_gb']:.2f} GB. "
+         f"untimed division filling), {_wall(res)} wall, peak RSS {res['rss_gb']:.2f} GB. "
          f"Anchor children: {sum(a['child_cpu_s'] for a in anchors.values()):.1f} CPU-s in all "
          f"(incl. reading their inputs), peak RSS {anchor_rss:.2f} GB."), "",
         (f"Conservation, row by row: {same['input']:,} input compounds, {same['output']:,} "
