@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -238,9 +238,7 @@ def check_dem_coverage(dem_path: str | os.PathLike[str], compounds: gpd.GeoDataF
         inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
         bad = ~inside
         if inside.any():
-            values = np.array([v[0] for v in src.sample(zip(np.asarray(x)[inside],
-                                                            np.asarray(y)[inside], strict=True))],
-                              dtype=float)
+            values = _pixel_values(src, rows[inside], cols[inside])
             nodata = ~np.isfinite(values)
             if src.nodata is not None and np.isfinite(src.nodata):
                 nodata |= values == src.nodata
@@ -252,3 +250,21 @@ def check_dem_coverage(dem_path: str | os.PathLike[str], compounds: gpd.GeoDataF
             f"outside the DEM or over its nodata cells; their terrain evidence is missing: "
             f"{_ids_text(ids)}", str(dem_path), "dem", None, "geometry"))
     return len(ids)
+
+
+def _pixel_values(src: Any, rows: np.ndarray, cols: np.ndarray,
+                  max_pixels: int = 16_000_000) -> np.ndarray:
+    """Band-1 values at pixel ``rows, cols`` (inside the raster), as ``src.sample`` reads them.
+
+    One window read covering the points when it holds at most ``max_pixels``; else one
+    pixel at a time.
+    """
+    from rasterio.windows import Window
+
+    r0, c0 = int(rows.min()), int(cols.min())
+    h, w = int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1
+    if h * w <= max_pixels:
+        block = src.read(1, window=Window(c0, r0, w, h))
+        return block[rows - r0, cols - c0].astype(float)
+    return np.array([src.read(1, window=Window(int(c), int(r), 1, 1))[0, 0]
+                     for r, c in zip(rows.tolist(), cols.tolist(), strict=True)], dtype=float)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -319,6 +320,22 @@ def drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
 _TOTALS = {"合计", "总计", "小计", "共计", "累计", "总数", "合计数", "total", "totals", "sum", "subtotal"}
 
 
+#: An ASCII text holding one of these can never read as a totals word (digits and letters
+#: outside t, o, a, l, s, u, m, b survive :func:`header_key`).
+_NOT_TOTALS_ASCII = re.compile(r"[0-9cdefghijknpqrvwxyz]", re.IGNORECASE)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_totals_word(text: str) -> bool:
+    """``header_key(text)`` is a totals word (合计, total ...), with a quick ASCII refusal."""
+    if text.isascii() and _NOT_TOTALS_ASCII.search(text):
+        return False
+    return header_key(text) in _TOTALS
+
+
 def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
     """Drop totals rows (合计 / 总计 / 小计) typed at the bottom of a table.
 
@@ -331,11 +348,14 @@ def drop_totals_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
         return frame, []
     hit = np.zeros(len(frame), dtype=bool)
     for c in cols:
-        hit |= np.array([isinstance(v, str) and header_key(v) in _TOTALS for v in frame[c]],
-                        dtype=bool)
-    if "geometry" in frame.columns:
-        hit &= np.array([g is None or getattr(g, "is_empty", False) for g in frame["geometry"]],
-                        dtype=bool)
+        values = frame[c].tolist()
+        totals = set(filter(_is_totals_word, set(filter(_is_str, values))))
+        if totals:
+            hit |= np.array([_is_str(v) and v in totals for v in values], dtype=bool)
+    if "geometry" in frame.columns and hit.any():
+        rows = np.flatnonzero(hit)
+        geoms = frame["geometry"].iloc[rows]
+        hit[rows] = [g is None or getattr(g, "is_empty", False) for g in geoms]
     if not hit.any():
         return frame, []
     return frame[~hit].reset_index(drop=True), [int(i) + 1 for i in np.flatnonzero(hit)]

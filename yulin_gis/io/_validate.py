@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,7 +69,12 @@ from yulin_gis.io._schema import LAYERS, LayerSpec, match_headers
 from yulin_gis.io._unknowns import fill_unknowns
 from yulin_gis.io._validate_fields import CLOSED_VOCABULARIES as CLOSED_VOCABULARIES
 from yulin_gis.io._validate_fields import CRITICAL_FIELDS as CRITICAL_FIELDS
-from yulin_gis.io._validate_fields import VERIFY_WHEN_UNKNOWN, _Collector, _parse_field
+from yulin_gis.io._validate_fields import (
+    VERIFY_WHEN_UNKNOWN,
+    _Collector,
+    _parse_field,
+    plain_str,
+)
 from yulin_gis.io._validation_report import ValidationReport, capabilities, group_lines
 
 if TYPE_CHECKING:
@@ -90,16 +95,20 @@ _GEOM_TYPES = {
 }
 
 
-def _row_labels(frame: pd.DataFrame, spec: LayerSpec) -> list[str]:
-    """Row ids for messages: the id value, else ``#n`` (1-based data row)."""
+def _id_values(frame: pd.DataFrame, spec: LayerSpec) -> list[str | None] | None:
+    """The layer's ids read as text (:func:`~yulin_gis.io._values.parse_str`), or None."""
     if spec.id_field not in frame.columns:
+        return None
+    return [plain_str(v) or parse.parse_str(v)[0] for v in frame[spec.id_field].tolist()]
+
+
+def _row_labels(frame: pd.DataFrame, ids: list[str | None] | None) -> list[str]:
+    """Row ids for messages: the id value, else ``#n`` (1-based data row)."""
+    if ids is None:
         return [f"#{i + 1}" for i in range(len(frame))]
-    values = [parse.parse_str(v)[0] for v in frame[spec.id_field]]
-    counts: dict[str | None, int] = defaultdict(int)
-    for value in values:
-        counts[value] += 1
+    counts = Counter(ids)
     return [f"{v} (#{i + 1})" if v and counts[v] > 1 else (v or f"#{i + 1}")
-            for i, v in enumerate(values)]
+            for i, v in enumerate(ids)]
 
 
 def _check_headers(frame: pd.DataFrame, spec: LayerSpec, col: _Collector) -> pd.DataFrame:
@@ -126,12 +135,11 @@ def _check_headers(frame: pd.DataFrame, spec: LayerSpec, col: _Collector) -> pd.
     return frame
 
 
-def _check_ids(frame: pd.DataFrame, spec: LayerSpec, col: _Collector) -> None:
-    if spec.id_field not in frame.columns:
+def _check_ids(ids: list[str | None] | None, spec: LayerSpec, col: _Collector) -> None:
+    if ids is None:
         return
     seen: dict[str, list[int]] = defaultdict(list)
-    for i, raw in enumerate(frame[spec.id_field]):
-        value = parse.parse_str(raw)[0]
+    for i, value in enumerate(ids):
         if not value:
             col.add("error", "blank-id", f"{spec.id_field} is blank", row=f"#{i + 1}",
                     fld=spec.id_field)
@@ -249,8 +257,9 @@ def validate_layer(raw: RawLayer, input_crs: str | None = None,
     if frame is None:
         return None
     frame = _check_headers(frame, spec, col)
-    labels = _row_labels(frame, spec)
-    _check_ids(frame, spec, col)
+    ids = _id_values(frame, spec)
+    labels = _row_labels(frame, ids)
+    _check_ids(ids, spec, col)
     frame = _coerce_columns(frame, spec, labels, col, rules.aliases)
     reasons = np.full(len(frame), "", dtype=object)
     gdf = (points_from_table(frame, labels, col, input_crs, rules, reasons) if raw.from_table

@@ -138,8 +138,9 @@ def _money(comp: pd.DataFrame, long: pd.DataFrame, state: PlanState) -> pd.DataF
     out["cost_optional_yuan"] = f[opt].groupby(f.loc[opt, "compound_id"].astype(str))["cost_yuan"].sum()
     out = out.fillna(0.0)
     out["cost_planned_yuan"] = out["cost_basic_yuan"] + out["cost_optional_yuan"]
-    out["optional_funded"] = f[opt].groupby(f.loc[opt, "compound_id"].astype(str))["item"].agg(
-        lambda s: "、".join(names[c] for c in s))
+    fo = f[opt]
+    out["optional_funded"] = fo["item"].map(names).groupby(fo["compound_id"].astype(str)).agg(
+        "、".join)
     later = f[opt & (f["funded_year"] > f["plan_year"])]
     out["optional_later_year"] = later.groupby(later["compound_id"].astype(str))["funded_year"].max()
     un = long[~long["funded"]]

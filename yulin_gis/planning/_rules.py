@@ -175,19 +175,19 @@ def fund_optional(long: pd.DataFrame, left: Mapping[tuple[str, int], float | Non
     rank = optional_rank(profile)
     lift_thr = profile.consent.lift_threshold
     remaining = dict(left)
-    opt = out[~basic].assign(_rank=out["item"].map(rank).fillna(len(rank)))
+    opt = out[~basic].assign(_rank=out["item"].map(rank).fillna(len(rank)),
+                             _row=np.flatnonzero(~basic))
     opt = opt.sort_values(["_rank", "priority", "compound_id"], ascending=[True, False, True],
                           kind="mergesort")
-    pos = {ix: k for k, ix in enumerate(out.index)}
     funded_year = np.where(basic, out["plan_year"].to_numpy(dtype=int), 0)
     years_of: dict[str, list[int]] = {}
     for c, y in sorted(remaining):
         years_of.setdefault(c, []).append(y)
     lift_codes = {c for c, i in profile.items.items() if i.unit == "lift"}
-    for ix, cid, county, year, code, cost in zip(
-            opt.index, opt["compound_id"].astype(str), opt["county"].astype(str),
-            opt["plan_year"], opt["item"], opt["cost_yuan"].astype(float), strict=True):
-        k = pos[ix]
+    for k, cid, county, year, code, cost in zip(
+            opt["_row"].tolist(), opt["compound_id"].astype(str).tolist(), opt["county"].astype(str).tolist(),
+            opt["plan_year"].tolist(), opt["item"].tolist(), opt["cost_yuan"].astype(float).tolist(),
+            strict=True):
         if code in lift_codes and not consent.get(cid, -1.0) >= lift_thr - 1e-9:
             reason[k] = f"加装电梯需业主{lift_thr:.0%}同意，待征求意见"
             continue
@@ -211,10 +211,14 @@ def _first_year_with_room(remaining: Mapping[tuple[str, int], float | None], cou
     """The compound's plan year, or the first later plan year, whose budget left takes
     ``cost`` (a later year is a second phase of optional works, 分期实施); a year with no
     budget entry counts as unlimited."""
-    for y in [year, *(v for v in years if v > year)]:
-        room = remaining.get((county, y))
-        if room is None or cost <= room + 1e-6:
-            return (county, y)
+    room = remaining.get((county, year))
+    if room is None or cost <= room + 1e-6:
+        return (county, year)
+    for y in years:
+        if y > year:
+            room = remaining.get((county, y))
+            if room is None or cost <= room + 1e-6:
+                return (county, y)
     return None
 
 
