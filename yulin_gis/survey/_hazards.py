@@ -12,8 +12,8 @@ evidence a planner can check segment by segment.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -132,7 +132,7 @@ def hazardous_segments(
     pos = np.flatnonzero(keep)
     codes = pd.Series(c.bits[pos])
     rule_codes, zh, en = _reason_maps(profile.hazard_rules, codes.unique())
-    out = pd.DataFrame({
+    return pd.DataFrame({
         "pos": pos,
         "segment_id": utilities["segment_id"].astype(str).to_numpy()[pos],
         "utility": c.util[1][c.util[0][pos]],
@@ -144,7 +144,6 @@ def hazardous_segments(
         "reason_zh": codes.map(zh).to_numpy(),
         "reason_en": codes.map(en).to_numpy(),
     })
-    return out
 
 
 @dataclass
