@@ -74,7 +74,7 @@ def _convex_rings(polys: np.ndarray) -> tuple[np.ndarray, ...]:
     # drop the closing vertex and repeated vertices
     nxt = np.r_[xy[1:], xy[:1]]
     last = np.r_[owner[1:] != owner[:-1], True]
-    dup = np.all(np.isclose(xy, nxt), axis=1) & ~last
+    dup = np.all(xy == nxt, axis=1) & ~last  # exact repeats only (isclose dropped real vertices)
     keep = ~last & ~dup
     xy, owner = xy[keep], owner[keep]
     counts = np.bincount(owner, minlength=len(polys))
