@@ -25,7 +25,8 @@ def _convex_rings(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     without holes (others get count 0).
     """
     simple = (shapely.get_type_id(polys) == 3) & (shapely.get_num_interior_rings(polys) == 0)
-    rings = np.where(simple, shapely.get_exterior_ring(np.where(simple, polys, None)), None)
+    rings = np.full(len(polys), None, dtype=object)
+    rings[simple] = shapely.get_exterior_ring(polys[simple])
     xy, owner = shapely.get_coordinates(rings, return_index=True)
     last = np.r_[owner[1:] != owner[:-1], True] if len(owner) else np.zeros(0, bool)
     xy, owner = xy[~last], owner[~last]
