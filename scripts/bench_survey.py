@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -161,6 +164,87 @@ def write_dem(path: Path, g: int, res: float = 10.0, seed: int = 7) -> None:
         dst.write(z, 1)
 
 
+# The previous implementation, run in a subprocess on the same saved data.
+_REFERENCE = """
+import pickle, sys
+from pathlib import Path
+import yulin_gis
+from yulin_gis.io import Layers
+from yulin_gis.profile import load_profile
+from yulin_gis.survey import (assess_compounds, compound_pipe_hazards, compound_terrain,
+                              nearest_facility_distances)
+d = Path(sys.argv[1])
+f = pickle.loads((d / "layers.pkl").read_bytes())
+layers = Layers(f["compounds"], roads=f["roads"], utilities=f["utilities"],
+                facilities=f["facilities"], crs=f["crs"])
+prof = load_profile()
+w = prof.waterlogging
+res = {"hazards": compound_pipe_hazards(layers.compounds, layers.utilities, prof),
+       "terrain": compound_terrain(layers.compounds, d / "dem.tif", ring_m=w.ring_m,
+                                   low_quantile=w.low_quantile),
+       "walk": nearest_facility_distances(layers.compounds, layers.roads, layers.facilities,
+                                          kinds=list(prof.life_circle.kinds),
+                                          cutoff_m=prof.life_circle.cutoff_m)}
+res["assess"] = assess_compounds(layers, profile=prof, walk=res["walk"], terrain=res["terrain"],
+                                 pipes=res["hazards"])
+res["module"] = yulin_gis.__file__
+(d / "ref.pkl").write_bytes(pickle.dumps(res))
+"""
+
+
+def frame_differences(ours: pd.DataFrame, ref: pd.DataFrame, tol: float = 1e-9) -> list[str]:
+    """Row-by-row differences: index, columns, exact values; floats within ``tol`` (abs)."""
+    if list(ours.columns) != list(ref.columns):
+        return [f"columns differ: {sorted(set(ours.columns) ^ set(ref.columns))}"]
+    if not ours.index.equals(ref.index):
+        return ["index differs"]
+    out = []
+    for col in ours.columns:
+        a, b = ours[col], ref[col]
+        if pd.api.types.is_float_dtype(a) or pd.api.types.is_float_dtype(b):
+            x, y = a.to_numpy(dtype=float, na_value=np.nan), b.to_numpy(dtype=float, na_value=np.nan)
+            nan = np.isnan(x) | np.isnan(y)
+            bad = (np.isnan(x) != np.isnan(y)) | (~nan & ~(np.abs(x - y) <= tol))
+        else:
+            bad = ~((a.astype(object) == b.astype(object)).to_numpy(dtype=bool) | (a.isna() & b.isna()).to_numpy())
+        if bad.any():
+            out.append(f"{col}: {int(bad.sum())} rows differ (first {ours.index[np.flatnonzero(bad)[0]]})")
+    return out
+
+
+def check_against_main(n: int, main: str, out: dict[str, str]) -> None:
+    """Run the survey of main (``PYTHONPATH=main``) and ours on one saved city of ``n``
+    compounds × 10n pipes; record the differences per stage in ``out``."""
+    from yulin_gis.survey import compound_terrain, nearest_facility_distances
+
+    prof = load_profile()
+    layers, g = make_city(n, 10 * n, seed=11)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "layers.pkl").write_bytes(pickle.dumps({
+            "compounds": layers.compounds, "roads": layers.roads, "utilities": layers.utilities,
+            "facilities": layers.facilities, "crs": layers.crs}))
+        write_dem(d / "dem.tif", g)
+        env = {**os.environ, "PYTHONPATH": main}
+        subprocess.run([sys.executable, "-c", _REFERENCE, str(d)], check=True, env=env, cwd=main)
+        ref = pickle.loads((d / "ref.pkl").read_bytes())
+        assert Path(ref["module"]).resolve().is_relative_to(Path(main).resolve()), ref["module"]
+        w = prof.waterlogging
+        ours = {"hazards": compound_pipe_hazards(layers.compounds, layers.utilities, prof),
+                "terrain": compound_terrain(layers.compounds, d / "dem.tif", ring_m=w.ring_m,
+                                            low_quantile=w.low_quantile),
+                "walk": nearest_facility_distances(
+                    layers.compounds, layers.roads, layers.facilities,
+                    kinds=list(prof.life_circle.kinds), cutoff_m=prof.life_circle.cutoff_m)}
+    ours["assess"] = assess_compounds(layers, profile=prof, walk=ours["walk"],
+                                      terrain=ours["terrain"], pipes=ours["hazards"])
+    for k in ("hazards", "terrain", "walk", "assess"):
+        diff = frame_differences(pd.DataFrame(ours[k]), pd.DataFrame(ref[k]),
+                                 tol=0.0 if k == "terrain" else 1e-9)
+        out[k] = "identical" if not diff else "; ".join(diff)
+        print(f"check vs main, {k}: {out[k]}", flush=True)
+
+
 def timed(label: str, fn, results: dict):
     t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
@@ -177,7 +261,11 @@ def main() -> None:
     ap.add_argument("--no-anchors", action="store_true", help="skip the anchor overlays")
     ap.add_argument("--workbook", action="store_true", help="also write the survey workbook")
     ap.add_argument("--out", default="benchmarks/survey.md", help="Markdown page written")
+    ap.add_argument("--check", type=int, default=25_000, metavar="N",
+                    help="compare with the previous implementation on N compounds (0: skip)")
+    ap.add_argument("--main", default="/work/main", help="checkout of the previous implementation")
     args = ap.parse_args()
+    checks: dict[str, str] = {}
     prof = load_profile()
     res: dict[str, tuple[float, float, float]] = {}
     layers, g = timed("generate synthetic city", lambda: make_city(args.compounds, args.segments), res)
@@ -241,10 +329,42 @@ def main() -> None:
                 out, Path(tmp) / "survey.xlsx", prof), res)
             print(f"  workbook {os.path.getsize(path) / 1e6:.1f} MB")
     survey_peak = max(v[2] for k, v in res.items() if k.startswith("ours"))
-    write_page(Path(args.out), res, args, hz_label, survey_peak)
+    if args.check:  # after the timed steps: the peak RSS above is the survey's alone
+        check_against_main(args.check, args.main, checks)
+    write_page(Path(args.out), res, args, hz_label, survey_peak, checks)
 
 
-def write_page(path: Path, res: dict, args: argparse.Namespace, hz_label: str, peak: float) -> None:
+def _main_commit(main: str) -> str:
+    try:
+        return subprocess.run(["git", "-C", main, "rev-parse", "--short", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def _exact_text(checks: dict[str, str], args: argparse.Namespace) -> str:
+    if not checks:
+        return "not checked in this run"
+    same = all(v == "identical" for v in checks.values())
+    return (f"{'same' if same else 'DIFFERENT'} hazards, terrain (bit-identical), walks and "
+            f"assessment as main {_main_commit(args.main)} (checked at {args.check:,}; "
+            "floats within 1e-9)")
+
+
+def _check_lines(checks: dict[str, str], args: argparse.Namespace) -> list[str]:
+    if not checks:
+        return []
+    return [(f"Checked row by row against the previous implementation (main at "
+             f"{_main_commit(args.main)}, run in a subprocess with `PYTHONPATH={args.main}`) on "
+             f"one saved city of {args.check:,} compounds × {10 * args.check:,} pipes (seed 11): "
+             "every column of each stage's table, strings and flags exact, floats within 1e-9 "
+             "(terrain: bit-identical)."), "",
+            "| stage | result vs main |", "|---|---|",
+            *[f"| {k} | {v} |" for k, v in checks.items()], ""]
+
+
+def write_page(path: Path, res: dict, args: argparse.Namespace, hz_label: str, peak: float,
+               checks: dict[str, str]) -> None:
     """benchmarks/survey.md: every timed step, the survey total against the goal, ratios."""
     ours = {k: v for k, v in res.items() if k.startswith("ours")}
     cpu = sum(v[1] for v in ours.values())
@@ -259,7 +379,7 @@ def write_page(path: Path, res: dict, args: argparse.Namespace, hz_label: str, p
                  ours=f"{cpu:.1f} CPU-s, peak {peak:.2f} GB",
                  anchor="STRtree dwithin pairs only" if ratio != "–" else "–", ratio=ratio,
                  goal="≤ 20 CPU-s and ≤ 2 GB at 100k × 1M",
-                 exact="terrain bit-identical and assessment identical to e99adbe (checked at 25k)"),
+                 exact=_exact_text(checks, args)),
         "",
         (f"Synthetic grid city made in the script (numpy, seeded): {args.compounds:,} square "
          "compounds of 80 m on a 120 m grid, five utilities along the street edges "
@@ -272,6 +392,7 @@ def write_page(path: Path, res: dict, args: argparse.Namespace, hz_label: str, p
         *[f"| {k} | {v[1]:.2f} | {v[0]:.2f} | {v[2]:.2f} |" for k, v in res.items()],
         (f"| **survey total (the four \"ours\" stages)** | **{cpu:.2f}** | "
         f"{sum(v[0] for v in ours.values()):.2f} | **{peak:.2f}** |"), "",
+        *_check_lines(checks, args),
         (f"Goal (issue 16): ≤ 20 CPU-s and ≤ 2 GB peak at 100,000 × 1,000,000. This run: "
          f"{cpu:.1f} CPU-s ({'met' if cpu <= 20 else 'not met'}), {peak:.2f} GB "
          f"({'met' if peak <= 2 else 'not met'})."), "",

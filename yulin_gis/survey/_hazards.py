@@ -12,6 +12,8 @@ evidence a planner can check segment by segment.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +22,7 @@ import shapely
 
 from yulin_gis.errors import CRSError
 from yulin_gis.io import VOCABULARIES, require_columns
+from yulin_gis.survey._clip import clipped_lengths
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -35,32 +38,46 @@ UTILITIES: tuple[str, ...] = tuple(VOCABULARIES["utility"])
 _MATERIAL_ZH = {k: v[0] for k, v in VOCABULARIES["material"].items()}
 
 
-def _column(frame: pd.DataFrame, name: str, dtype: str) -> np.ndarray:
+def _codes(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Column ``name`` factorised: codes (``-1`` for missing or absent) and the distinct
+    values as objects with ``None`` appended (so ``values[codes]`` is the column)."""
     if name not in frame.columns:
-        return np.full(len(frame), np.nan if dtype == "float" else None, dtype=object if dtype != "float" else float)
-    col = frame[name]
-    if dtype == "float":
-        return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-    return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+        return np.full(len(frame), -1, dtype=np.int64), np.array([None], dtype=object)
+    codes, uniques = pd.factorize(frame[name])
+    values = np.empty(len(uniques) + 1, dtype=object)
+    values[:-1] = np.asarray(uniques, dtype=object)
+    return codes.astype(np.int64, copy=False), values
 
 
-def _rule_bits(rules: tuple[HazardRule, ...], util: np.ndarray, mat: np.ndarray, cond: np.ndarray,
+def _in(codes: np.ndarray, values: np.ndarray, wanted: Any) -> np.ndarray:
+    """``np.isin(values[codes], wanted)``, tested once per distinct value."""
+    lut = np.zeros(len(values), dtype=bool)
+    lut[:-1] = np.isin(values[:-1], list(wanted))
+    return lut[codes]
+
+
+def _rule_bits(rules: tuple[HazardRule, ...], util: tuple[np.ndarray, np.ndarray],
+               mat: tuple[np.ndarray, np.ndarray], cond: tuple[np.ndarray, np.ndarray],
                age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bit ``i`` set where rule ``i`` holds; and where a needed material/year is missing."""
-    bits = np.zeros(len(util), dtype=np.int64)
-    undetermined = np.zeros(len(util), dtype=bool)
+    """Bit ``i`` set where rule ``i`` holds; and where a needed material/year is missing.
+
+    ``util``, ``mat`` and ``cond`` are ``(codes, values)`` from :func:`_codes`.
+    """
+    bits = np.zeros(len(age), dtype=np.int64)
+    undetermined = np.zeros(len(age), dtype=bool)
+    mat_missing = mat[0] < 0
     for i, rule in enumerate(rules):
-        in_util = np.isin(util, list(rule.utilities))
+        in_util = _in(*util, rule.utilities)
         mask = in_util.copy()
         if rule.materials:
-            mask &= np.isin(mat, list(rule.materials))
-            undetermined |= in_util & pd.isna(mat)
+            mask &= _in(*mat, rule.materials)
+            undetermined |= in_util & mat_missing
         if rule.older_than_years is not None:
             with np.errstate(invalid="ignore"):
                 mask &= age > rule.older_than_years
             undetermined |= in_util & np.isnan(age)
         if rule.conditions:
-            mask &= np.isin(cond, list(rule.conditions))
+            mask &= _in(*cond, rule.conditions)
         bits[mask] |= 1 << i
     return bits, undetermined
 
@@ -110,35 +127,51 @@ def hazardous_segments(
         ``install_year``, ``age_years``, ``status`` (``hazard`` / ``undetermined``),
         ``rules`` (codes of the criteria met), ``reason_zh``, ``reason_en``.
     """
-    require_columns(utilities, ("segment_id", "utility"), layer="utilities")
-    year = profile.survey.as_of_year if as_of_year is None else int(as_of_year)
-    util = _column(utilities, "utility", "str")
-    mat = _column(utilities, "material", "str")
-    cond = _column(utilities, "condition", "str")
-    inst = _column(utilities, "install_year", "float")
-    age = year - inst
-    n = len(utilities)
-    rules = profile.hazard_rules
-    bits, undetermined = _rule_bits(rules, util, mat, cond, age)
-    hazard = bits > 0
-    keep = hazard | (undetermined & include_undetermined)
+    c = _classify(utilities, profile, as_of_year)
+    keep = c.hazard | (c.undetermined & include_undetermined)
     pos = np.flatnonzero(keep)
-    codes = pd.Series(bits[pos])
-    rule_codes, zh, en = _reason_maps(rules, codes.unique())
-    out = pd.DataFrame({
+    codes = pd.Series(c.bits[pos])
+    rule_codes, zh, en = _reason_maps(profile.hazard_rules, codes.unique())
+    return pd.DataFrame({
         "pos": pos,
         "segment_id": utilities["segment_id"].astype(str).to_numpy()[pos],
-        "utility": util[pos],
-        "material": mat[pos],
-        "install_year": inst[pos],
-        "age_years": age[pos],
-        "status": np.where(hazard[pos], "hazard", "undetermined"),
+        "utility": c.util[1][c.util[0][pos]],
+        "material": c.mat[1][c.mat[0][pos]],
+        "install_year": c.inst[pos],
+        "age_years": c.age[pos],
+        "status": np.where(c.hazard[pos], "hazard", "undetermined"),
         "rules": codes.map(rule_codes).to_numpy(),
         "reason_zh": codes.map(zh).to_numpy(),
         "reason_en": codes.map(en).to_numpy(),
     })
-    logger.info("hazardous pipe segments: %d of %d (as of %d)", int(hazard.sum()), n, year)
-    return out
+
+
+@dataclass
+class _Classified:
+    """Hazard status of every segment: factorised fields (``(codes, values)``), ages, bits."""
+
+    util: tuple[np.ndarray, np.ndarray]
+    mat: tuple[np.ndarray, np.ndarray]
+    inst: np.ndarray
+    age: np.ndarray
+    bits: np.ndarray
+    hazard: np.ndarray
+    undetermined: np.ndarray
+
+
+def _classify(utilities: pd.DataFrame, profile: Profile, as_of_year: int | None) -> _Classified:
+    """The profile's hazard criteria applied to every segment (see :func:`hazardous_segments`)."""
+    require_columns(utilities, ("segment_id", "utility"), layer="utilities")
+    year = profile.survey.as_of_year if as_of_year is None else int(as_of_year)
+    util, mat = _codes(utilities, "utility"), _codes(utilities, "material")
+    cond = _codes(utilities, "condition")
+    inst = (pd.to_numeric(utilities["install_year"], errors="coerce").to_numpy(dtype=float)
+            if "install_year" in utilities.columns else np.full(len(utilities), np.nan))
+    age = year - inst
+    bits, undetermined = _rule_bits(profile.hazard_rules, util, mat, cond, age)
+    hazard = bits > 0
+    logger.info("hazardous pipe segments: %d of %d (as of %d)", int(hazard.sum()), len(utilities), year)
+    return _Classified(util, mat, inst, age, bits, hazard, undetermined)
 
 
 def _describe(seg: pd.DataFrame) -> np.ndarray:
@@ -201,36 +234,53 @@ def compound_pipe_hazards(
     d = profile.survey.pipe_distance_m if distance_m is None else float(distance_m)
     nc = len(compounds)
     out = empty_pipe_hazards(compounds["compound_id"].astype(str).to_numpy())
-    segs = hazardous_segments(utilities, profile, as_of_year, include_undetermined=True)
-    if segs.empty or nc == 0:
+    c = _classify(utilities, profile, as_of_year)
+    pos = np.flatnonzero(c.hazard | c.undetermined)
+    if not len(pos) or nc == 0:
         return out
     cg = np.asarray(compounds.geometry.values, dtype=object)
-    sg = np.asarray(utilities.geometry.values, dtype=object)[segs["pos"].to_numpy()]
-    tree = shapely.STRtree(sg)
-    ci, si = tree.query(cg, predicate="dwithin", distance=d)
-    pairs = segs.iloc[si][["segment_id", "utility", "material", "install_year", "status"]].reset_index(drop=True)
-    pairs["ci"] = ci
-    pairs["dist_m"] = shapely.distance(cg[ci], sg[si])
-    pairs["length_m"] = _clipped_lengths(cg, sg, ci, si, d)
-    und = pairs["status"] == "undetermined"
-    out["pipes_undetermined"] = np.bincount(ci[und.to_numpy()], minlength=nc)
-    hz = pairs[~und].sort_values(["ci", "utility", "dist_m", "segment_id"], kind="stable")
-    if hz.empty:
+    sg = np.asarray(utilities.geometry.values, dtype=object)[pos]
+    ci, si = shapely.STRtree(sg).query(cg, predicate="dwithin", distance=d)
+    hz = c.hazard[pos[si]]
+    out["pipes_undetermined"] = np.bincount(ci[~hz], minlength=nc)
+    ci, si = ci[hz], si[hz]
+    if not len(ci):
         return out
-    out["hazard_pipes"] = hz.groupby("ci")["segment_id"].nunique().reindex(range(nc), fill_value=0).to_numpy()
-    _fill_evidence(out, hz, profile.survey.evidence_max_segments)
+    seg = pos[si]  # rows of utilities
+    dist = shapely.distance(cg[ci], sg[si])
+    length = _clipped_lengths(cg, sg, ci, si, d)
+    u_lut = np.array([UTILITIES.index(v) if v in UTILITIES else -1 for v in c.util[1]], dtype=np.int64)
+    u_code = u_lut[c.util[0][seg]]
+    ids = utilities["segment_id"].astype(str).array.take(seg)
+    id_rank = pd.factorize(ids, sort=True)[0]
+    # by compound, utility, distance, then segment id (as the evidence lists them)
+    order = np.lexsort((id_rank, dist, u_code, ci))
+    ci, u_code, seg, dist, length, id_rank = (x[order] for x in (ci, u_code, seg, dist, length, id_rank))
+    # distinct segment ids per compound (an id may repeat in the layer)
+    span = int(id_rank.max()) + 1
+    out["hazard_pipes"] = np.bincount(np.unique(ci.astype(np.int64) * span + id_rank) // span,
+                                      minlength=nc)
+
+    def describe(rows: np.ndarray) -> np.ndarray:
+        return _describe(pd.DataFrame({
+            "segment_id": np.asarray(ids.take(order[rows]), dtype=object),
+            "material": c.mat[1][c.mat[0][seg[rows]]],
+            "install_year": c.inst[seg[rows]], "dist_m": dist[rows]}))
+
+    _fill_evidence(out, ci, u_code, length, describe, profile.survey.evidence_max_segments)
     logger.info("compounds with hazardous pipes within %.1f m: %d of %d",
                 d, int((out["hazard_pipes"] > 0).sum()), nc)
     return out
 
 
-def _fill_evidence(out: pd.DataFrame, hz: pd.DataFrame, k: int) -> None:
+def _fill_evidence(out: pd.DataFrame, ci_s: np.ndarray, u_code: np.ndarray, length_s: np.ndarray,
+                   describe: Callable[[np.ndarray], np.ndarray], k: int) -> None:
     """Write flags, lengths and the ``k`` nearest segments per (compound, utility) into ``out``.
 
-    ``hz`` holds the hazardous pairs sorted by compound position ``ci``, utility, distance.
+    The hazardous pairs come sorted by compound position ``ci_s``, utility code ``u_code``
+    (index in :data:`UTILITIES`), distance; ``describe(rows)`` gives the evidence text of
+    those pair rows.
     """
-    ci_s = hz["ci"].to_numpy()
-    u_code = pd.Categorical(hz["utility"], categories=list(UTILITIES)).codes
     key = ci_s.astype(np.int64) * len(UTILITIES) + u_code
     first = np.r_[True, key[1:] != key[:-1]]
     group = np.cumsum(first) - 1
@@ -238,9 +288,9 @@ def _fill_evidence(out: pd.DataFrame, hz: pd.DataFrame, k: int) -> None:
     rank = np.arange(len(key)) - starts[group]
     n_groups = len(starts)
     count = np.bincount(group, minlength=n_groups)
-    length = np.bincount(group, weights=hz["length_m"].to_numpy(dtype=float), minlength=n_groups)
+    length = np.bincount(group, weights=length_s, minlength=n_groups)
     shown = rank < k
-    desc = _describe(hz[shown])
+    desc = describe(np.flatnonzero(shown))
     text = np.full(n_groups, "", dtype=object)
     for r in range(k):
         sel = rank[shown] == r
@@ -264,7 +314,8 @@ def _fill_evidence(out: pd.DataFrame, hz: pd.DataFrame, k: int) -> None:
 
 def _clipped_lengths(cg: np.ndarray, sg: np.ndarray, ci: np.ndarray, si: np.ndarray,
                      d: float) -> np.ndarray:
-    """Length of each paired segment inside its compound buffered by ``d``."""
+    """Length of each paired segment inside its compound buffered by ``d`` (4 segments per
+    quarter circle); the whole length for point compounds."""
     lengths = shapely.length(sg[si])
     if len(ci) == 0:
         return lengths
@@ -272,7 +323,7 @@ def _clipped_lengths(cg: np.ndarray, sg: np.ndarray, ci: np.ndarray, si: np.ndar
     areal = np.isin(shapely.get_type_id(cg[uniq]), (3, 6))  # polygons and multipolygons
     zone = np.full(len(uniq), None, dtype=object)
     zone[areal] = shapely.buffer(cg[uniq][areal], d, quad_segs=4) if d > 0 else cg[uniq][areal]
-    has = areal[inv]
-    if has.any():
-        lengths[has] = shapely.length(shapely.intersection(sg[si][has], zone[inv][has]))
+    has = np.flatnonzero(areal[inv])
+    if len(has):
+        lengths[has] = clipped_lengths(zone, sg, inv[has], si[has])
     return lengths
