@@ -30,6 +30,7 @@ which run the pipeline's own stages with the engine doing the heavy part.
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,13 +45,12 @@ from yulin_gis.io import Layers
 from yulin_gis.scale._partitions import (
     Partition,
     PartitionRef,
-    hazard_task,
-    overlay_task,
     partition_refs,
     read_partitioned,
     split_layers,
     write_partitioned,
 )
+from yulin_gis.scale._tasks import TileJob, tile_task
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -67,6 +67,7 @@ __all__ = [
     "OverlayResult",
     "engine_from_options",
     "engine_overlay",
+    "engine_overlay_hazards",
     "engine_packages",
     "engine_pipe_hazards",
     "read_partitioned",
@@ -80,6 +81,13 @@ Source = Layers | str | Path | Sequence[PartitionRef]
 """What the partitioned helpers read: layers in memory (cut here, sent to the workers), a
 folder written by :func:`~yulin_gis.scale._partitions.write_partitioned` (read by the workers) or
 some of its partitions (:func:`~yulin_gis.scale._partitions.partition_refs`)."""
+
+
+_TASK_MODULE = "yulin_gis.scale._tasks"
+_QUIET_WORKERS = {"distributed.worker.profile.enabled": False,
+                  "distributed.admin.system-monitor.gil.enabled": False}
+"""Local workers without the dashboard's samplers (a stack sample every 10 ms, a GIL probe
+every 1 ms): there is no dashboard, and they cost CPU on every worker."""
 
 
 class EngineError(YulinGisError, RuntimeError):
@@ -148,6 +156,7 @@ class DaskEngine(Engine):
     def __init__(self, scheduler: str | None = None, n_workers: int = 2, threads_per_worker: int = 1,
                  *, memory_limit: str | float = "auto", processes: bool = True) -> None:
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError as exc:
             raise DaskNotInstalledError(
@@ -161,10 +170,12 @@ class DaskEngine(Engine):
                 if n_workers < 1 or threads_per_worker < 1:
                     raise EngineError(f"need at least one worker and one thread, not "
                                       f"{n_workers} × {threads_per_worker}")
-                self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                                            processes=processes, memory_limit=memory_limit,
-                                            dashboard_address=None)
+                with dask.config.set(_QUIET_WORKERS):
+                    self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                                                processes=processes, memory_limit=memory_limit,
+                                                dashboard_address=None)
                 self.client = Client(self.cluster)
+                self.client.run(importlib.import_module, _TASK_MODULE)  # imports before the clock
         except (OSError, TimeoutError, RuntimeError) as exc:
             self.close()
             where = f"reach the dask scheduler {scheduler!r}" if scheduler else "start a local dask cluster"
@@ -259,12 +270,15 @@ class OverlayResult:
         ``_srow``, the input rows of the compound and the segment.
     n_pairs
         Number of pairs.
+    hazards
+        The pipe-hazard evidence of :func:`engine_overlay_hazards` (None otherwise).
     """
 
     pairs: pd.DataFrame | None
     totals: pd.DataFrame
     paths: list[Path] = field(default_factory=list)
     n_pairs: int = 0
+    hazards: pd.DataFrame | None = None
 
 
 def _wide_totals(long: pd.DataFrame) -> pd.DataFrame:
@@ -307,27 +321,9 @@ def engine_overlay(source: Source, engine: Engine, distance_m: float = 30.0, *,
         The same pairs as ``pipes_near_compounds`` on the whole layers (for layers in one
         zone, row for row), their per-compound totals and the files written.
     """
-    _halo_distance(source, distance_m)
-    srcs = _sources(source, distance_m, tile_m)
-    task = functools.partial(overlay_task, distance_m=float(distance_m), lengths=lengths, method=method,
-                             out_dir=None if out_dir is None else str(out_dir))
-    results = engine.map(task, srcs)
-    long = pd.concat([r["totals"] for r in results], ignore_index=True) if results else pd.DataFrame(
-        {"compound_id": [], "utility": [], "length_in_m": []})
-    n_pairs = int(sum(r["n_pairs"] for r in results))
-    pairs: pd.DataFrame | None = None
-    paths: list[Path] = []
-    if out_dir is None:
-        frames = [r["pairs"] for r in results if r["pairs"] is not None]
-        pairs = pd.DataFrame({c: pd.Series(dtype=float if c in ("distance_m", "length_in_m") else str)
-                              for c in ("compound_id", "segment_id", "utility", "distance_m", "length_in_m")})
-        if frames:
-            pairs = pd.concat(frames, ignore_index=True).sort_values(["_crow", "_srow"], kind="stable")
-            pairs = pairs.drop(columns=["_crow", "_srow"]).reset_index(drop=True)
-    else:
-        paths = [Path(out_dir) / f"{r['key']}.parquet" for r in results]
-    logger.info("overlay (%s engine): %d pairs from %d partitions", engine.name, n_pairs, len(srcs))
-    return OverlayResult(pairs, _wide_totals(long), paths, n_pairs)
+    job = TileJob(overlay_m=float(distance_m), lengths=lengths, method=method,
+                  out_dir=None if out_dir is None else str(out_dir))
+    return _run_tiles(source, engine, job, tile_m)
 
 
 def engine_pipe_hazards(source: Source, profile: Profile, engine: Engine, distance_m: float | None = None,
@@ -341,15 +337,74 @@ def engine_pipe_hazards(source: Source, profile: Profile, engine: Engine, distan
         ``compound_id`` in input order), ready for ``assess_compounds(..., pipes=...)``.
     """
     d = profile.survey.pipe_distance_m if distance_m is None else float(distance_m)
-    _halo_distance(source, d)
-    srcs = _sources(source, d, tile_m)
-    task = functools.partial(hazard_task, profile=profile, distance_m=d, as_of_year=as_of_year)
-    frames = engine.map(task, srcs)
-    out = pd.concat(frames) if frames else pd.DataFrame()
-    if len(out):
-        out = out.sort_values("_row", kind="stable").drop(columns="_row")
-    logger.info("pipe hazards (%s engine): %d compounds from %d partitions", engine.name, len(out), len(srcs))
+    job = TileJob(profile=profile, hazard_m=d, as_of_year=as_of_year)
+    hazards = _run_tiles(source, engine, job, tile_m).hazards
+    assert hazards is not None
+    return hazards
+
+
+def engine_overlay_hazards(source: Source, profile: Profile, engine: Engine, distance_m: float = 30.0, *,
+                           hazard_distance_m: float | None = None, as_of_year: int | None = None,
+                           lengths: str = "within", method: str = "envelope",
+                           out_dir: str | Path | None = None, tile_m: float = 20000.0) -> OverlayResult:
+    """:func:`engine_overlay` and :func:`engine_pipe_hazards` in one pass over the partitions.
+
+    Each task reads its partition once and runs both (the result is what the two calls
+    return: ``pairs``/``totals``/``paths`` of the overlay and ``hazards``); about a fifth
+    less work than the two calls, which read every partition twice.
+
+    Parameters
+    ----------
+    distance_m, lengths, method, out_dir
+        Of the overlay, as for :func:`engine_overlay`.
+    hazard_distance_m, as_of_year
+        Of the hazards, as for :func:`engine_pipe_hazards` (default the profile's).
+    """
+    d = profile.survey.pipe_distance_m if hazard_distance_m is None else float(hazard_distance_m)
+    job = TileJob(overlay_m=float(distance_m), lengths=lengths, method=method,
+                  out_dir=None if out_dir is None else str(out_dir), profile=profile, hazard_m=d,
+                  as_of_year=as_of_year)
+    return _run_tiles(source, engine, job, tile_m)
+
+
+def _run_tiles(source: Source, engine: Engine, job: TileJob, tile_m: float) -> OverlayResult:
+    """One :func:`~yulin_gis.scale._tasks.tile_task` per partition; the pieces put back."""
+    distance = max(job.overlay_m or 0.0, job.hazard_m or 0.0)
+    _halo_distance(source, distance)
+    srcs = _sources(source, distance, tile_m)
+    results = engine.map(functools.partial(tile_task, job=job), srcs)
+    out = OverlayResult(None, pd.DataFrame())
+    if job.overlay_m is not None:
+        out = _gather_overlay(results, job)
+        logger.info("overlay (%s engine): %d pairs from %d partitions", engine.name, out.n_pairs, len(srcs))
+    if job.profile is not None:
+        frames = [r["hazards"] for r in results]
+        hz = pd.concat(frames) if frames else pd.DataFrame()
+        if len(hz):
+            hz = hz.sort_values("_row", kind="stable").drop(columns="_row")
+        out.hazards = hz
+        logger.info("pipe hazards (%s engine): %d compounds from %d partitions", engine.name, len(hz),
+                    len(srcs))
     return out
+
+
+def _gather_overlay(results: list[dict[str, Any]], job: TileJob) -> OverlayResult:
+    """Totals of every partition; the pairs in input order (or the files written)."""
+    long = pd.concat([r["totals"] for r in results], ignore_index=True) if results else pd.DataFrame(
+        {"compound_id": [], "utility": [], "length_in_m": []})
+    n_pairs = int(sum(r["n_pairs"] for r in results))
+    pairs: pd.DataFrame | None = None
+    paths: list[Path] = []
+    if job.out_dir is None:
+        frames = [r["pairs"] for r in results if r["pairs"] is not None]
+        pairs = pd.DataFrame({c: pd.Series(dtype=float if c in ("distance_m", "length_in_m") else str)
+                              for c in ("compound_id", "segment_id", "utility", "distance_m", "length_in_m")})
+        if frames:
+            pairs = pd.concat(frames, ignore_index=True).sort_values(["_crow", "_srow"], kind="stable")
+            pairs = pairs.drop(columns=["_crow", "_srow"]).reset_index(drop=True)
+    else:
+        paths = [Path(job.out_dir) / f"{r['key']}.parquet" for r in results]
+    return OverlayResult(pairs, _wide_totals(long), paths, n_pairs)
 
 
 def run_engine_survey(layers: Source, profile: Profile | None, engine: Engine, *,
