@@ -84,10 +84,17 @@ some of its partitions (:func:`~yulin_gis.scale._partitions.partition_refs`)."""
 
 
 _TASK_MODULE = "yulin_gis.scale._tasks"
-_QUIET_WORKERS = {"distributed.worker.profile.enabled": False,
-                  "distributed.admin.system-monitor.gil.enabled": False}
-"""Local workers without the dashboard's samplers (a stack sample every 10 ms, a GIL probe
-every 1 ms): there is no dashboard, and they cost CPU on every worker."""
+_QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+"""A local cluster without the dashboard's samplers (a stack sample every 10 ms, a GIL probe
+every 1 ms) and with slower housekeeping (event-loop tick every 1 s instead of 20 ms, memory
+checks every 1 s): an idle 2-worker cluster then costs ~0.01 CPU-s per second instead of
+~0.07, which over a minute-long call is several CPU-seconds."""
 
 
 class EngineError(YulinGisError, RuntimeError):
@@ -272,6 +279,8 @@ class OverlayResult:
         Number of pairs.
     hazards
         The pipe-hazard evidence of :func:`engine_overlay_hazards` (None otherwise).
+    read_cpu_s
+        CPU seconds the tasks spent reading their partitions (summed over the workers).
     """
 
     pairs: pd.DataFrame | None
@@ -279,6 +288,7 @@ class OverlayResult:
     paths: list[Path] = field(default_factory=list)
     n_pairs: int = 0
     hazards: pd.DataFrame | None = None
+    read_cpu_s: float = 0.0
 
 
 def _wide_totals(long: pd.DataFrame) -> pd.DataFrame:
@@ -377,6 +387,7 @@ def _run_tiles(source: Source, engine: Engine, job: TileJob, tile_m: float) -> O
     if job.overlay_m is not None:
         out = _gather_overlay(results, job)
         logger.info("overlay (%s engine): %d pairs from %d partitions", engine.name, out.n_pairs, len(srcs))
+    out.read_cpu_s = float(sum(r["read_cpu_s"] for r in results))
     if job.profile is not None:
         frames = [r["hazards"] for r in results]
         hz = pd.concat(frames) if frames else pd.DataFrame()

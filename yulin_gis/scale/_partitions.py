@@ -51,7 +51,6 @@ from yulin_gis.io import LAYER_NAMES, Layers, atomic_path, require_columns
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from yulin_gis.profile import Profile
 
 __all__ = [
     "MANIFEST",

@@ -19,6 +19,7 @@ at module level so that dask can pickle them.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,13 +83,15 @@ def tile_task(src: Partition | PartitionRef, job: TileJob) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``key``; with the overlay ``n_pairs``, ``totals`` (long: ``compound_id``,
+        ``key``, ``read_cpu_s`` (CPU seconds of this process reading the partition); with
+        the overlay ``n_pairs``, ``totals`` (long: ``compound_id``,
         ``utility``, ``length_in_m``) and ``pairs`` (with ``_crow``/``_srow``; None when
         written to ``out_dir``); with hazards ``hazards`` (the
         :func:`~yulin_gis.survey._hazards.compound_pipe_hazards` frame with ``_row``).
     """
+    t = time.process_time()
     p = load_partition(src, compound_columns=COMPOUND_COLUMNS, utility_columns=UTILITY_COLUMNS)
-    out: dict[str, Any] = {"key": p.key}
+    out: dict[str, Any] = {"key": p.key, "read_cpu_s": time.process_time() - t}
     if job.overlay_m is not None:
         out.update(_overlay(p, job))
     if job.profile is not None:
