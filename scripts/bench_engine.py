@@ -95,29 +95,40 @@ def _cpu(pids: list[int]) -> float:
     return total
 
 
-def _digest(frame: Any, index: bool = False) -> str:
-    """Order-independent digest of a frame's rows (every value, floats bit for bit)."""
+def _row_hashes(frame: Any, index: bool = False) -> Any:
+    """One uint64 per row from every value (floats bit for bit; strings as Python str)."""
     import numpy as np
     import pandas as pd
 
-    if not len(frame):
-        return "0"
-    plain = frame.astype({c: object for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
-                          or pd.api.types.is_bool_dtype(frame[c])})
-    if index:
-        plain = plain.reset_index()
-        plain[plain.columns[0]] = plain[plain.columns[0]].astype(object)
-    h = pd.util.hash_pandas_object(plain, index=False).to_numpy(dtype=np.uint64)
-    return f"{int(h.sum(dtype=np.uint64)):016x}{int(np.bitwise_xor.reduce(h)):016x}"
+    plain = frame.reset_index() if index else frame
+    plain = plain.astype({c: object for c in plain.columns if not pd.api.types.is_numeric_dtype(plain[c])
+                          or pd.api.types.is_bool_dtype(plain[c])})
+    return pd.util.hash_pandas_object(plain, index=False).to_numpy(dtype=np.uint64)
+
+
+def _combine(parts: list[Any]) -> str:
+    """Order-independent digest of rows hashed in pieces (sum and xor of the row hashes)."""
+    import numpy as np
+
+    total, xor = np.uint64(0), np.uint64(0)
+    for h in parts:
+        if len(h):
+            total = np.uint64(total + h.sum(dtype=np.uint64))
+            xor = np.uint64(xor ^ np.bitwise_xor.reduce(h))
+    return f"{int(total):016x}{int(xor):016x}"
+
+
+def _digest(frame: Any, index: bool = False) -> str:
+    """Order-independent digest of a frame's rows."""
+    return _combine([_row_hashes(frame, index)])
 
 
 def _pairs_digest(paths: list[Path]) -> tuple[int, str, int]:
     """Pairs count, digest of the pair files (as strings/floats) and their bytes on disk."""
     import pandas as pd
 
-    frames = [pd.read_parquet(p, columns=PAIR_KEY) for p in paths]
-    pairs = pd.concat(frames, ignore_index=True)
-    return len(pairs), _digest(pairs[PAIR_KEY]), sum(p.stat().st_size for p in paths)
+    parts = [_row_hashes(pd.read_parquet(p, columns=PAIR_KEY)) for p in paths]
+    return sum(len(h) for h in parts), _combine(parts), sum(p.stat().st_size for p in paths)
 
 
 def _refs(folder: Path, cities: int) -> tuple[list[Any], dict[str, Any]]:
@@ -254,7 +265,8 @@ def plain(folder: Path, cities: int) -> dict[str, Any]:
     out.update({"engine": "plain", "zones": len(zones)})
     cpu = dict.fromkeys(("read", "overlay", "hazards"), 0.0)
     wall = dict.fromkeys(("read", "overlay", "hazards"), 0.0)
-    pairs_all, hz_all = [], []
+    pair_hashes, hz_hashes, totals = [], [], []
+    n_pairs = n_hz = 0
 
     def clock(step: str, c: float, w: float) -> tuple[float, float]:
         cpu[step] += time.process_time() - c
@@ -271,21 +283,24 @@ def plain(folder: Path, cities: int) -> dict[str, Any]:
             c, w = clock("overlay", c, w)
             hz = compound_pipe_hazards(comp, util, prof)
             clock("hazards", c, w)
-            pairs_all.append(pairs)
-            hz_all.append(hz)
-            del comp, util
+            pair_hashes.append(_row_hashes(pairs[PAIR_KEY]))  # digests apart: RSS stays the anchor's
+            hz_hashes.append(_row_hashes(hz, index=True))
+            totals.append(overlay_totals(pairs))
+            n_pairs += len(pairs)
+            n_hz += int((hz["hazard_pipes"] > 0).sum())
+            del comp, util, pairs, hz
     for step in cpu:
         out[f"{step}_cpu_s"], out[f"{step}_wall_s"] = cpu[step], wall[step]
     out["call_cpu_s"] = sum(cpu.values())
     out["call_wall_s"] = sum(wall.values())
     out["call_peak_rss_mb"] = {"client": round(sampler.peak["client"] / 2**20)}
-    pairs = pd.concat(pairs_all, ignore_index=True)
-    hz = pd.concat(hz_all)
-    out["pairs"] = len(pairs)
-    out["pairs_digest"] = _digest(pairs[PAIR_KEY])
-    out["totals_digest"] = _digest(overlay_totals(pairs).sort_index(), index=True)
-    out["hazard_compounds"] = int((hz["hazard_pipes"] > 0).sum())
-    out["hazards_digest"] = _digest(hz, index=True)
+    wide = pd.concat(totals).fillna(0.0)
+    from yulin_gis.utilities import UTILITY_TYPES
+
+    cols = [u for u in UTILITY_TYPES if u in wide.columns]
+    wide = wide[cols + sorted(set(wide.columns) - {*cols, "total"}) + ["total"]].sort_index()
+    out.update({"pairs": n_pairs, "pairs_digest": _combine(pair_hashes), "hazard_compounds": n_hz,
+                "hazards_digest": _combine(hz_hashes), "totals_digest": _digest(wide, index=True)})
     return out
 
 

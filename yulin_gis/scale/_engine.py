@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from yulin_gis.errors import SchemaError, YulinGisError
-from yulin_gis.io import Layers
+from yulin_gis.io import VOCABULARIES, Layers
 from yulin_gis.scale._partitions import (
     Partition,
     PartitionRef,
@@ -292,13 +292,14 @@ class OverlayResult:
 
 
 def _wide_totals(long: pd.DataFrame) -> pd.DataFrame:
-    """The final group-by of the per-partition (compound, utility) totals, wide."""
-    from yulin_gis.utilities import UTILITY_TYPES
+    """The final group-by of the per-partition (compound, utility) totals, wide (utilities in
+    schema order, as :func:`~yulin_gis.utilities._upgrades.overlay_totals`)."""
+    utility_types = tuple(VOCABULARIES["utility"])  # = utilities.UTILITY_TYPES, without networkx
 
     summed = long.groupby(["compound_id", "utility"], sort=True)["length_in_m"].sum()
     wide = summed.unstack("utility").fillna(0.0)
-    cols = [u for u in UTILITY_TYPES if u in wide.columns] + sorted(
-        c for c in wide.columns if c not in UTILITY_TYPES)
+    cols = [u for u in utility_types if u in wide.columns] + sorted(
+        c for c in wide.columns if c not in utility_types)
     wide = wide[cols]
     wide["total"] = wide.sum(axis=1)
     wide.columns.name = None
