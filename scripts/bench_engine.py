@@ -332,7 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--one", action="store_true", help="(internal) one run, JSON on stdout")
     ap.add_argument("--json", type=Path, help="append the results here (JSON lines)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/engine.md"), help="Markdown page written")
+    ap.add_argument("--page-from", type=Path, help="only write the page from the JSON lines of one run")
     args = ap.parse_args(argv)
+    command = "python scripts/bench_engine.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.page_from:
+        lines = args.page_from.read_text(encoding="utf-8").splitlines()
+        write_page(args.out, [json.loads(x) for x in lines if x.strip()], command)
+        return 0
     if args.one:
         n, name = int(args.cities), args.engines
         print(json.dumps(plain(args.folder, n) if name == "plain" else one(args.folder, n, name)))
@@ -350,7 +356,6 @@ def main(argv: list[str] | None = None) -> int:
                 with args.json.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(res) + "\n")
     if results:
-        command = "python scripts/bench_engine.py " + " ".join(argv if argv is not None else sys.argv[1:])
         write_page(args.out, results, command)
     return 0
 

@@ -97,6 +97,22 @@ checks every 1 s): an idle 2-worker cluster then costs ~0.01 CPU-s per second in
 ~0.07, which over a minute-long call is several CPU-seconds."""
 
 
+def _glibc_malloc() -> dict[str, Any]:
+    """The nanny's environment for worker processes without ``MALLOC_TRIM_THRESHOLD_``.
+
+    distributed sets it to 64 KiB so that workers hand freed memory back at once; but a
+    fixed threshold also turns off glibc's adaptive mmap threshold, so every large NumPy /
+    Arrow buffer is a fresh ``mmap`` whose pages fault in again. On the overlay and hazard
+    tasks that cost ~30 % more CPU in each worker than the same task in this process
+    (measured at 25k compounds × 625k segments: 7.3–8.2 against 4.7–5.8 CPU-s).
+    """
+    import dask
+
+    env = dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}
+    return {"distributed.nanny.pre-spawn-environ":
+            {k: v for k, v in env.items() if k != "MALLOC_TRIM_THRESHOLD_"}}
+
+
 class EngineError(YulinGisError, RuntimeError):
     """The engine cannot be set up or a task failed (bad options, unreachable scheduler)."""
 
@@ -177,7 +193,7 @@ class DaskEngine(Engine):
                 if n_workers < 1 or threads_per_worker < 1:
                     raise EngineError(f"need at least one worker and one thread, not "
                                       f"{n_workers} × {threads_per_worker}")
-                with dask.config.set(_QUIET_WORKERS):
+                with dask.config.set({**_QUIET_WORKERS, **_glibc_malloc()}):
                     self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
                                                 processes=processes, memory_limit=memory_limit,
                                                 dashboard_address=None)
