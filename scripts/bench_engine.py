@@ -460,12 +460,15 @@ def write_page(path: Path, results: list[dict[str, Any]], command: str) -> None:
               "`compound_pipe_hazards` (5 m), writes its pairs to Parquet; the client gathers "
               "totals and hazards. CPU = user + system of the client (with dask's scheduler and "
               "nannies) and the workers, from the call's start to its return; cluster start-up "
-              "and the workers' imports are outside (`startup_s` in the JSON)."),
+              "and the workers' imports are outside (`startup_s` in the JSON). The local cluster's "
+              "workers run without the dashboard's samplers and with glibc's adaptive malloc "
+              "(no `MALLOC_TRIM_THRESHOLD_`; see `DaskEngine`)."),
              ("- **plain** (the anchor, ANCHORS.md §2): per zone, read the zone's tiles whole (same "
               "columns, each segment once), then `pipes_near_compounds` + `compound_pipe_hazards` "
               "once on all its compounds and segments — no tiles, no pairs written."),
-             ("- **local-before**: the previous implementation (main at 0582e1e): `engine_overlay` "
-              "then `engine_pipe_hazards`, each reading every partition whole."),
+             *([("- **local-before**: the previous implementation (main at 0582e1e): `engine_overlay` "
+                "then `engine_pipe_hazards`, each reading every partition whole.")]
+               if any(r["engine"].endswith("-before") for r in results) else []),
              ("- *reading CPU s*: plain's read step; for the engines the CPU the tasks spent in "
               "`load_partition`. *Without reading* subtracts it on both sides."),
              "", "## Overlay + hazards", "", *_table(results), "",
