@@ -41,6 +41,7 @@ from yulin_gis.scale import (
     LocalEngine,
     engine_from_options,
     engine_overlay,
+    engine_overlay_hazards,
     engine_packages,
     engine_pipe_hazards,
     read_partitioned,
@@ -188,6 +189,49 @@ def test_overlay_dask_equals_local_and_reference(two_zones: Layers, folder: Path
     merged = dask.pairs.merge(ref, on=["compound_id", "segment_id"], suffixes=("", "_ref"))
     assert np.array_equal(merged["length_in_m"], merged["length_in_m_ref"])
     pd.testing.assert_frame_equal(dask.totals, overlay_totals(ref).sort_index(), check_names=False)
+
+
+def test_one_pass_equals_the_two_calls_and_the_reference(two_zones: Layers, folder: Path, tmp_path: Path,
+                                                          dask_engine: DaskEngine) -> None:
+    """``engine_overlay_hazards`` (each partition read once) gives what ``engine_overlay`` and
+    ``engine_pipe_hazards`` give, and the per-zone functions: pairs, totals (bit for bit),
+    hazards; its pair files hold the same rows, with ``_crow``/``_srow`` naming the input rows."""
+    prof = load_profile()
+    ref_pairs = pd.concat(_reference(two_zones, lambda c, u: pipes_near_compounds(c, u, distance_m=30.0)))
+    ref_hz = pd.concat(_reference(two_zones, lambda c, u: compound_pipe_hazards(c, u, prof)))
+    ref_hz = ref_hz.reindex(two_zones.compounds["compound_id"].astype(str))
+    both = engine_overlay_hazards(folder, prof, LocalEngine(), 30.0)
+    apart = engine_overlay(folder, LocalEngine(), 30.0)
+    pd.testing.assert_frame_equal(_need(both.pairs), _need(apart.pairs))
+    pd.testing.assert_frame_equal(both.totals, apart.totals, check_exact=True)
+    pd.testing.assert_frame_equal(both.totals, overlay_totals(ref_pairs).sort_index(), check_exact=True,
+                                  check_names=False)
+    pd.testing.assert_frame_equal(_need(both.hazards), ref_hz)
+    assert both.read_cpu_s > 0
+    written = engine_overlay_hazards(folder, prof, dask_engine, 30.0, out_dir=tmp_path / "pairs")
+    assert written.pairs is None and written.n_pairs == len(_need(both.pairs))
+    pd.testing.assert_frame_equal(_need(written.hazards), ref_hz)
+    pd.testing.assert_frame_equal(written.totals, both.totals, check_exact=True)
+    files = pd.concat([pd.read_parquet(p) for p in written.paths], ignore_index=True)
+    files = files.sort_values(["_crow", "_srow"], kind="stable").reset_index(drop=True)
+    comp_ids = two_zones.compounds["compound_id"].astype(str).to_numpy()
+    seg_ids = _need(two_zones.utilities)["segment_id"].astype(str).to_numpy()
+    assert (comp_ids[files["_crow"].to_numpy()] == files["compound_id"].to_numpy(dtype=object)).all()
+    assert (seg_ids[files["_srow"].to_numpy()] == files["segment_id"].to_numpy(dtype=object)).all()
+    pd.testing.assert_frame_equal(files.drop(columns=["_crow", "_srow"]), _need(both.pairs), check_dtype=False)
+
+
+def test_partition_read_with_only_the_columns_used(folder: Path) -> None:
+    from yulin_gis.scale._partitions import load_partition, partition_refs
+
+    ref = partition_refs(folder)[0]
+    whole = load_partition(ref)
+    few = load_partition(ref, compound_columns=["compound_id", "_row", "not_a_column"],
+                         utility_columns=["segment_id", "_row"])
+    assert list(few.compounds.columns) == ["compound_id", "_row", "geometry"]
+    assert list(_need(few.utilities).columns) == ["segment_id", "_row", "geometry"]
+    assert len(whole.compounds.columns) > 3
+    assert few.compounds.geometry.equals(whole.compounds.geometry)
 
 
 def test_edge_pipe_only_through_the_halo(two_zones: Layers) -> None:

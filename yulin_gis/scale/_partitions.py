@@ -4,7 +4,8 @@ The country-scale engine (:mod:`yulin_gis.scale._engine`) cuts the compounds (�
 segments (管线) into partitions, one per Gauss–Krüger zone tile, and runs one task per
 partition — in this process (:class:`~yulin_gis.scale._engine.LocalEngine`) or on dask workers
 (:class:`~yulin_gis.scale._engine.DaskEngine`). This module holds what both share: the cut, the
-GeoParquet folder layout and the task functions (module-level, so dask can pickle them).
+GeoParquet folder layout and the reading of one partition (the task itself:
+:mod:`yulin_gis.scale._tasks`).
 
 The cut
     Every compound belongs to exactly one partition: the CGCS2000 3-degree Gauss–Krüger
@@ -46,21 +47,16 @@ from yulin_gis.crs import STORAGE_CRS, same_crs, to_zone, transformer, zone_epsg
 from yulin_gis.crs import to_lonlat as _lonlat
 from yulin_gis.errors import CRSError, InputFileError, OutputError, SchemaError
 from yulin_gis.io import LAYER_NAMES, Layers, atomic_path, require_columns
-from yulin_gis.survey import compound_pipe_hazards
-from yulin_gis.utilities import pipes_near_compounds
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from yulin_gis.profile import Profile
 
 __all__ = [
     "MANIFEST",
     "Partition",
     "PartitionRef",
-    "hazard_task",
     "load_partition",
-    "overlay_task",
     "partition_refs",
     "read_manifest",
     "read_partitioned",
@@ -404,18 +400,34 @@ def write_partitioned(layers: Layers, folder: str | Path, *, distance_m: float =
     return manifest
 
 
-def load_partition(src: Partition | PartitionRef) -> Partition:
-    """The partition itself, read from its folder when given a reference."""
-    import geopandas as gpd
+def load_partition(src: Partition | PartitionRef, *, compound_columns: Iterable[str] | None = None,
+                   utility_columns: Iterable[str] | None = None) -> Partition:
+    """The partition itself, read from its folder when given a reference.
 
+    ``compound_columns`` / ``utility_columns``: read only these columns (and the geometry;
+    names a file lacks are skipped) — the tasks need a few of the many survey columns.
+    """
     if isinstance(src, Partition):
         return src
     folder = Path(src.folder)
     info = read_manifest(folder)["partitions"][src.key]
-    comp = gpd.read_parquet(folder / "compounds" / f"{src.key}.parquet")
+    comp = _read_columns(folder / "compounds" / f"{src.key}.parquet", compound_columns)
     upath = folder / "utilities" / f"{src.key}.parquet"
-    util = gpd.read_parquet(upath) if upath.exists() else None
+    util = _read_columns(upath, utility_columns) if upath.exists() else None
     return Partition(src.key, int(info["epsg"]), comp, util, tuple(info["halo_bounds"]), info)
+
+
+def _read_columns(path: Path, columns: Iterable[str] | None) -> gpd.GeoDataFrame:
+    """A GeoParquet file, only ``columns`` (those present) and its primary geometry."""
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    if columns is None:
+        return gpd.read_parquet(path)
+    schema = pq.read_schema(path)
+    geo = json.loads((schema.metadata or {}).get(b"geo", b"{}")).get("primary_column", "geometry")
+    names = set(schema.names)
+    return gpd.read_parquet(path, columns=[c for c in dict.fromkeys([*columns, geo]) if c in names])
 
 
 def read_partitioned(folder: str | Path, layers: Iterable[str] | None = None, *,
@@ -476,59 +488,3 @@ def read_partitioned(folder: str | Path, layers: Iterable[str] | None = None, *,
         out["compounds"] = gpd.GeoDataFrame({"compound_id": pd.Series(dtype=str)},
                                             geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     return Layers(crs=crs, sources={k: str(folder / k) for k in out}, **out)
-
-
-# --------------------------------------------------------------------------- tasks
-
-
-def overlay_task(src: Partition | PartitionRef, distance_m: float, lengths: str, method: str,
-                 out_dir: str | None) -> dict[str, Any]:
-    """Pipe × compound pairs of one partition and their (compound, utility) totals.
-
-    Returns ``{"key", "n_pairs", "totals", "pairs"}``: ``pairs`` (with ``_crow``/``_srow``,
-    the input rows) is None when written to ``out_dir/<key>.parquet``.
-    """
-    p = load_partition(src)
-    util = p.utilities
-    if util is None or not len(p.compounds):
-        pairs = pd.DataFrame({"compound_id": pd.Series(dtype=str), "segment_id": pd.Series(dtype=str),
-                              "utility": pd.Series(dtype=str), "distance_m": pd.Series(dtype=float),
-                              "length_in_m": pd.Series(dtype=float)})
-        crow = srow = np.empty(0, dtype=np.int64)
-    else:
-        pairs = pipes_near_compounds(p.compounds, util, distance_m=distance_m, lengths=lengths,  # type: ignore[arg-type]
-                                     method=method)  # type: ignore[arg-type]
-        cmap = pd.Series(p.compounds["_row"].to_numpy(), index=p.compounds["compound_id"].astype(str))
-        smap = pd.Series(util["_row"].to_numpy(), index=util["segment_id"].astype(str))
-        crow = cmap.reindex(pairs["compound_id"]).to_numpy(dtype=np.int64)
-        srow = smap[~smap.index.duplicated()].reindex(pairs["segment_id"]).to_numpy(dtype=np.int64)
-    pairs["_crow"], pairs["_srow"] = crow, srow
-    totals = pairs.groupby(["compound_id", "utility"], sort=True)["length_in_m"].sum().reset_index()
-    result: dict[str, Any] = {"key": p.key, "n_pairs": len(pairs), "totals": totals, "pairs": pairs}
-    if out_dir is not None:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        _write_parquet(pairs, Path(out_dir) / f"{p.key}.parquet")
-        result["pairs"] = None
-    return result
-
-
-def hazard_task(src: Partition | PartitionRef, profile: Profile, distance_m: float | None,
-                as_of_year: int | None) -> pd.DataFrame:
-    """:func:`~yulin_gis.survey._hazards.compound_pipe_hazards` of one partition, with ``_row``."""
-    p = load_partition(src)
-    comp = p.compounds
-    util = p.utilities
-    if util is None:
-        util = _empty_utilities(comp)
-    frame = compound_pipe_hazards(comp, util, profile, distance_m, as_of_year=as_of_year)
-    frame["_row"] = comp["_row"].to_numpy()
-    return frame
-
-
-def _empty_utilities(comp: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-
-    return gpd.GeoDataFrame({"segment_id": pd.Series(dtype=str), "utility": pd.Series(dtype=str)},
-                            geometry=gpd.GeoSeries([], crs=comp.crs), crs=comp.crs)
-
-
