@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from yulin_gis.io import STATUS_ZH, VOCABULARIES
 
@@ -220,8 +221,7 @@ def _facility_layers(state: PlanLayers) -> list[MapLayer]:
         flags = comp[gaps].fillna(False).astype(bool)
         has_gap = flags.any(axis=1)
         sub = comp[has_gap].copy()
-        sub["gap_kinds"] = [", ".join(FACILITY_ZH.get(g[4:], g[4:]) for g in gaps if row[g])
-                            for _, row in flags[has_gap].iterrows()]
+        sub["gap_kinds"] = _gap_kinds(flags[has_gap].to_numpy(), gaps)
         sub["gap_count"] = flags[has_gap].sum(axis=1).to_numpy()
         count = StyleBy("gap_count", "缺少的设施类数", bins=[2, 4],
                         bin_labels=["1类", "2—3类", "4类及以上"], colors="Viridis")
@@ -237,6 +237,15 @@ def _county_rows(gdf: gpd.GeoDataFrame, county: str | None) -> tuple[gpd.GeoData
         return gdf, None
     mask = gdf["county"] == county
     return (gdf, None) if bool(mask.all()) else (gdf[mask], county)
+
+
+def _gap_kinds(flags: NDArray[np.bool_], gaps: list[str]) -> list[str]:
+    """Per row, the Chinese names of the facility kinds it lacks ("幼儿园, 菜市场"): each
+    distinct combination of flags is spelled once."""
+    names = [FACILITY_ZH.get(g[4:], g[4:]) for g in gaps]
+    combos, which = np.unique(flags, axis=0, return_inverse=True)
+    text = [", ".join(n for n, f in zip(names, combo, strict=True) if f) for combo in combos]
+    return [text[i] for i in np.asarray(which).reshape(-1)]
 
 
 def plan_map_layers(state: PlanLayers, county: str | None = None,
