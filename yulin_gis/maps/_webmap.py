@@ -78,6 +78,7 @@ import html
 import logging
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -193,6 +194,14 @@ def _add_controls(m: Any, layers: Sequence[MapLayer], title: str, bases: list[di
     control._parent = m
 
 
+def _split(lyr: MapLayer, cache: MapCache | None) -> list[MapLayer]:
+    """:func:`split_mixed`, once per layer object with a cache (the parts keep their
+    identity, so their encodings are reused too)."""
+    if cache is None:
+        return split_mixed(lyr)
+    return cache.built(("split", id(lyr)), lyr, partial(split_mixed, lyr))
+
+
 def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence[str],
               offline: bool, gaode_shift: bool | None, raster_overlays: Sequence[RasterOverlay],
               tianditu_key: str | None, decimals: int, renderer: str, canvas_threshold: int,
@@ -203,9 +212,7 @@ def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence
     from yulin_gis.maps._elements import CompactLayer, FitView
     from yulin_gis.maps._offline import make_offline
 
-    layers = [part for lyr in layers for part in (
-        split_mixed(lyr) if cache is None else
-        cache.built(("split", id(lyr)), lyr, lambda lyr=lyr: split_mixed(lyr)))]
+    layers = [part for lyr in layers for part in _split(lyr, cache)]
     validate_layers(layers)
     bases = resolve_basemaps(basemap, tianditu_key)
     shift = _shift_for(bases, gaode_shift)
