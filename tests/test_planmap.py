@@ -163,3 +163,54 @@ def test_run_on_a_point_table_writes_point_maps(tmp_path: Path, survey_table: pd
     assert records["小区"]["n"] == len(survey_table)
     m = plan_map(result)  # the same map from the result object
     assert {r["name"] for r in _layers(m.get_root().render())} == set(records)
+
+
+def _same_page(page: str) -> str:
+    """A page with folium's random element ids numbered in order of appearance."""
+    seen: dict[str, str] = {}
+
+    def number(m: re.Match[str]) -> str:
+        return seen.setdefault(m.group(0), f"{m.group(1)}_{len(seen)}")
+
+    return re.sub(r"\b([a-z_]+?)_([0-9a-f]{32})(?![0-9a-f])", number, page)
+
+
+def test_a_shared_map_cache_gives_the_same_pages(small_run: Any) -> None:
+    """The CLI's maps share one MapCache (issue 16): each layer built and encoded once.
+    Every page (overview, two counties, each company) is the page made without it."""
+    from yulin_gis.maps import MapCache
+
+    state = small_run.state
+    src = PlanLayers.from_state(state)
+    half = np.arange(len(src.compounds)) % 2 == 0
+    src.compounds = src.compounds.assign(county=np.where(half, "玉州区", "福绵区"))
+    assert src.packages is not None and src.pipe_upgrades is not None
+    src.packages = src.packages.assign(
+        county=np.where(np.arange(len(src.packages)) % 3 == 0, "玉州区", "福绵区"))
+    owners = sorted(src.pipe_upgrades["owner"].dropna().astype(str).unique())
+    assert len(owners) >= 2
+    pages = [{}, {"county": "玉州区"}, {"county": "福绵区"}, {"county": "兴业县"},
+             *({"company": o} for o in owners), {}]
+    cache = MapCache()
+    for kw in pages:
+        alone = plan_map(src, **kw).get_root().render()
+        shared = plan_map(src, cache=cache, **kw).get_root().render()
+        assert _same_page(shared) == _same_page(alone), kw
+    # One layer object per county / owner: the overview's layers are reused by later maps.
+    again = _layers(plan_map(src, company=owners[0], cache=cache).get_root().render())
+    assert [r["n"] for r in again] == [r["n"] for r in _layers(
+        plan_map(src, company=owners[0]).get_root().render())]
+    assert len(cache._encoded) < sum(len(_layers(plan_map(src, **kw).get_root().render()))
+                                     for kw in pages)
+
+
+def test_gap_kinds_name_each_row_s_missing_facilities() -> None:
+    from yulin_gis.maps._plan_layers import FACILITY_ZH, _gap_kinds
+
+    gaps = ["gap_kindergarten", "gap_market", "gap_unknown_kind"]
+    flags = np.random.default_rng(1).random((40, 3)) < 0.5
+    expected = [", ".join(FACILITY_ZH.get(g[4:], g[4:]) for g, f in zip(gaps, row, strict=True) if f)
+                for row in flags]
+    assert _gap_kinds(flags, gaps) == expected
+    assert "unknown_kind" in "".join(expected)
+    assert _gap_kinds(flags[:0], gaps) == []

@@ -11,6 +11,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import given, settings
@@ -32,6 +33,7 @@ from yulin_gis.maps import (
     resolve_basemaps,
     write_map,
 )
+from yulin_gis.maps._encoding import encode_field
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a&b</script><b>"]
 
@@ -352,6 +354,20 @@ def test_long_dictionaries_are_prefix_coded(compounds: gpd.GeoDataFrame) -> None
     assert len(json.dumps(ids["dict"])) < 0.6 * len(json.dumps(decode_field(ids)))
     assert decode_field(ids) == [*(f"YL{i:06d}" for i in range(200) if i != 5), None]
     assert "fc" not in names  # five distinct names: left as they are
+
+
+def test_prefix_coding_of_long_texts_round_trips() -> None:
+    """Shared prefixes and suffixes longer than 40 characters (written as 40) and texts
+    that are prefixes of each other decode to the values (issue 16 compares ≤ 40 chars)."""
+    rng = np.random.default_rng(3)
+    head, tail = "玉林市玉州区" * 10, "老旧小区改造项目" * 8
+    values = list(dict.fromkeys(
+        [head + f"第{i}号" + tail for i in range(80)] + [head[:j] for j in range(0, 60, 7)]
+        + ["".join(rng.choice(list("ab\x00c"), size=int(k))) for k in rng.integers(0, 50, 60)]))
+    record = encode_field(pd.Series(values, dtype=object), None)
+    assert record.get("fc") == 1
+    assert max(ord(v[0]) - 48 for v in record["dict"] if v) == 40  # capped prefix
+    assert decode_field(record) == values
 
 
 def test_braces_in_text_are_not_templated(compounds: gpd.GeoDataFrame) -> None:

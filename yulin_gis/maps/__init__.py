@@ -15,6 +15,9 @@ if TYPE_CHECKING:
         encode_png,
         resolve_basemaps,
     )
+    from yulin_gis.maps._cache import (
+        MapCache,
+    )
     from yulin_gis.maps._elements import (
         CompactLayer,
         CompactLegend,
@@ -77,6 +80,7 @@ _LAZY = {
     "CompactSearch": "_elements",
     "FitView": "_elements",
     "LayerStyle": "_qgis_styles",
+    "MapCache": "_cache",
     "MapLayer": "_webmap",
     "MapPage": "_webmap",
     "PlanLayers": "_plan_map",
@@ -128,6 +132,7 @@ __all__ = [
     "CompactSearch",
     "FitView",
     "LayerStyle",
+    "MapCache",
     "MapLayer",
     "MapPage",
     "PlanLayers",

@@ -238,11 +238,12 @@ def _apply_ramp(values: NDArray[np.float64], valid: NDArray[np.bool_], colors: S
     span = vmax - vmin if vmax > vmin else 1.0
     filled = np.where(valid & np.isfinite(values), values, vmin)
     t = np.clip((filled - vmin) / span, 0.0, 1.0) * (len(stops) - 1)
-    lo = np.floor(t).astype(int).clip(0, len(stops) - 2)
-    frac = (t - lo)[..., None]
-    rgb = stops[lo] * (1 - frac) + stops[lo + 1] * frac
-    rgba = np.zeros((*values.shape, 4), np.uint8)
-    rgba[..., :3] = np.rint(rgb).astype(np.uint8)
+    lo = np.floor(t).astype(np.intp).clip(0, len(stops) - 2)
+    frac = t - lo
+    rest = 1 - frac
+    rgba = np.empty((*values.shape, 4), np.uint8)
+    for c in range(3):  # one channel at a time: no (h, w, 3) float temporaries
+        rgba[..., c] = np.rint(stops[:, c].take(lo) * rest + stops[:, c].take(lo + 1) * frac)
     rgba[..., 3] = np.where(valid, 255, 0)
     return rgba
 
@@ -315,8 +316,9 @@ def raster_overlay_payload(
         good = band[valid]
         if good.size == 0:
             raise InputFileError(f"raster {overlay.path} has no valid pixels")
-        vmin = float(np.percentile(good, 2)) if overlay.vmin is None else overlay.vmin
-        vmax = float(np.percentile(good, 98)) if overlay.vmax is None else overlay.vmax
+        low, high = (float(v) for v in np.percentile(good, [2, 98]))  # one partial sort
+        vmin = low if overlay.vmin is None else overlay.vmin
+        vmax = high if overlay.vmax is None else overlay.vmax
         colors = RAMPS[overlay.ramp] if isinstance(overlay.ramp, str) else list(overlay.ramp)
         rgba = _apply_ramp(band, valid, colors, vmin, vmax)
         legend = {"colors": colors, "low": f"{vmin:.4g}", "high": f"{vmax:.4g}"}

@@ -59,6 +59,8 @@ from yulin_gis.maps._layer_data import MapLayer, encode_layer, robust_extent, va
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from yulin_gis.maps._cache import MapCache
+
 __all__ = [
     "CompactLayer",
     "CompactLegend",
@@ -156,6 +158,9 @@ class CompactLayer(Layer):  # type: ignore[misc]
         As for any folium layer (visible on opening; listed in ``folium.LayerControl``).
     canvas_threshold
         Feature count above which the layer is packed when ``canvas`` is None.
+    cache
+        A :class:`~yulin_gis.maps._cache.MapCache`: a layer object already encoded there
+        (for another map of the same run) is not encoded again.
     **layer_options
         :class:`~yulin_gis.maps._webmap.MapLayer` options: ``style_by``, ``tooltip``,
         ``popup``, ``search_fields``, ``label``, ``color``, ``weight``, ``radius``, …
@@ -178,10 +183,11 @@ class CompactLayer(Layer):  # type: ignore[misc]
     def __init__(self, data: gpd.GeoDataFrame | MapLayer, name: str = "图层", *,
                  canvas: bool | None = None, decimals: int = 5, shift: Any = None,
                  show: bool | None = None, control: bool = True, canvas_threshold: int = 2000,
-                 **layer_options: Any) -> None:
+                 cache: MapCache | None = None, **layer_options: Any) -> None:
         layer = data if isinstance(data, MapLayer) else MapLayer(name, data, **layer_options)
         validate_layers([layer])
-        record, boxes, skipped = encode_layer(layer, decimals, shift)
+        record, boxes, skipped = (encode_layer(layer, decimals, shift) if cache is None
+                                  else cache.encoded(layer, decimals, shift))
         bounds = robust_extent(boxes) if len(boxes) else None
         record["canvas"] = bool(canvas) if canvas is not None else record["n"] > canvas_threshold
         record["bounds"] = None if bounds is None else [[bounds[1], bounds[0]],

@@ -322,13 +322,13 @@ _FRONT_MAX = 40  # longest shared prefix or suffix written (one character each)
 _DIGIT_CHARS = [chr(48 + i) for i in range(_FRONT_MAX + 1)]
 
 
-def _shared(a: list[str], b: list[str]) -> NDArray[np.int64]:
-    """Length of the common prefix of a[i] and b[i] (vectorised over fixed-width arrays)."""
-    width = max(1, max(map(len, a)), max(map(len, b)))
-    ma = np.array(a, dtype=f"<U{width}").view(np.uint32).reshape(len(a), width)
-    mb = np.array(b, dtype=f"<U{width}").view(np.uint32).reshape(len(b), width)
-    same = (ma == mb) & (ma != 0)
-    return np.cumprod(same, axis=1).sum(axis=1).astype(np.int64)
+def _shared_with_previous(texts: list[str]) -> NDArray[np.int64]:
+    """For i ≥ 1, the length of the common prefix of ``texts[i]`` and ``texts[i - 1]``, at
+    most :data:`_FRONT_MAX` (only that many characters are compared, as fixed-width arrays)."""
+    width = max(1, min(_FRONT_MAX, max(map(len, texts))))
+    chars = np.array(texts, dtype=f"<U{width}").view(np.uint32).reshape(len(texts), width)
+    same = (chars[1:] == chars[:-1]) & (chars[1:] != 0)
+    return np.where(same.all(axis=1), width, same.argmin(axis=1)).astype(np.int64)
 
 
 def _front_code(values: list[str | None]) -> list[str | None] | None:
@@ -343,10 +343,10 @@ def _front_code(values: list[str | None]) -> list[str | None] | None:
     if len(texts) < 2 or len(texts) != len(idx):
         return None
     lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    pre = np.minimum(_shared(texts[1:], texts[:-1]), _FRONT_MAX)
-    rev = [t[::-1] for t in texts]
-    suf = _shared(rev[1:], rev[:-1])  # common suffix of the whole strings, then of the rests
-    suf = np.minimum(np.minimum(suf, np.minimum(lens[1:], lens[:-1]) - pre), _FRONT_MAX)
+    pre = _shared_with_previous(texts)
+    # common suffix of the whole strings (their last characters, reversed), then of the rests
+    suf = _shared_with_previous([t[:-_FRONT_MAX - 1:-1] for t in texts])
+    suf = np.minimum(suf, np.minimum(lens[1:], lens[:-1]) - pre)
     ch = _DIGIT_CHARS
     coded = [ch[0] + ch[0] + texts[0]]
     coded += [ch[p] + ch[q] + c[p:len(c) - q]

@@ -10,16 +10,20 @@ areas (packages of point compounds) are drawn as their convex hulls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from yulin_gis.io import STATUS_ZH, VOCABULARIES
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from yulin_gis.maps._cache import MapCache
     from yulin_gis.maps._plan_map import PlanLayers
     from yulin_gis.maps._webmap import MapLayer
 
@@ -217,8 +221,7 @@ def _facility_layers(state: PlanLayers) -> list[MapLayer]:
         flags = comp[gaps].fillna(False).astype(bool)
         has_gap = flags.any(axis=1)
         sub = comp[has_gap].copy()
-        sub["gap_kinds"] = [", ".join(FACILITY_ZH.get(g[4:], g[4:]) for g in gaps if row[g])
-                            for _, row in flags[has_gap].iterrows()]
+        sub["gap_kinds"] = _gap_kinds(flags[has_gap].to_numpy(), gaps)
         sub["gap_count"] = flags[has_gap].sum(axis=1).to_numpy()
         count = StyleBy("gap_count", "缺少的设施类数", bins=[2, 4],
                         bin_labels=["1类", "2—3类", "4类及以上"], colors="Viridis")
@@ -227,8 +230,26 @@ def _facility_layers(state: PlanLayers) -> list[MapLayer]:
     return out
 
 
+def _county_rows(gdf: gpd.GeoDataFrame, county: str | None) -> tuple[gpd.GeoDataFrame, str | None]:
+    """The county's rows (all rows when ``county`` is None or every row is in it), and the
+    county that names them (None for all rows)."""
+    if county is None:
+        return gdf, None
+    mask = gdf["county"] == county
+    return (gdf, None) if bool(mask.all()) else (gdf[mask], county)
+
+
+def _gap_kinds(flags: NDArray[np.bool_], gaps: list[str]) -> list[str]:
+    """Per row, the Chinese names of the facility kinds it lacks ("幼儿园, 菜市场"): each
+    distinct combination of flags is spelled once."""
+    names = [FACILITY_ZH.get(g[4:], g[4:]) for g in gaps]
+    combos, which = np.unique(flags, axis=0, return_inverse=True)
+    text = [", ".join(n for n, f in zip(names, combo, strict=True) if f) for combo in combos]
+    return [text[i] for i in np.asarray(which).reshape(-1)]
+
+
 def plan_map_layers(state: PlanLayers, county: str | None = None,
-                    owner: str | None = None) -> list[MapLayer]:
+                    owner: str | None = None, cache: MapCache | None = None) -> list[MapLayer]:
     """The layers of a planning map, bottom first.
 
     Parameters
@@ -239,17 +260,30 @@ def plan_map_layers(state: PlanLayers, county: str | None = None,
         Only this county's compounds and packages (per-county map).
     owner
         Only this utility company's networks and upgrades (per-utility map).
+    cache
+        Build each layer once per county or owner across the maps of one run (the same
+        layer objects are returned again, so their encodings are reused too).
     """
-    comp, packages = state.compounds, state.packages
-    if county is not None:
-        comp = comp[comp["county"] == county]
-        if packages is not None and "county" in packages.columns:
-            packages = packages[packages["county"] == county]
-    years = sorted({y for y in year_text(comp.get("plan_year", pd.Series(dtype=str))) if y})
-    layers = [*_boundary_layers(state), _compound_layer(comp, years)]
+    def built(key: tuple[Any, ...], make: Callable[[], list[MapLayer]]) -> list[MapLayer]:
+        if cache is None:
+            return make()
+        frames = tuple(getattr(state, f.name) for f in fields(state))
+        return cache.built((*map(id, frames), *key), frames, make)
+
+    comp, comp_key = _county_rows(state.compounds, county)
+    packages, pkg_key = state.packages, None
+    if packages is not None and "county" in packages.columns:
+        packages, pkg_key = _county_rows(packages, county)
+
+    def _compounds() -> list[MapLayer]:
+        years = sorted({y for y in year_text(comp.get("plan_year", pd.Series(dtype=str))) if y})
+        return [_compound_layer(comp, years)]
+
+    layers = [*built(("boundaries",), lambda: _boundary_layers(state)),
+              *built(("compounds", comp_key), _compounds)]
     if packages is not None and len(packages):
-        layers.append(_package_layer(packages))
+        layers += built(("packages", pkg_key), lambda: [_package_layer(packages)])
     if owner is None:
-        layers += _facility_layers(state)
-    layers += _utility_layers(state, owner)
+        layers += built(("facilities",), lambda: _facility_layers(state))
+    layers += built(("utilities", owner), lambda: _utility_layers(state, owner))
     return layers

@@ -11,7 +11,8 @@ The map of a run, for a notebook or a script::
     yulin_gis.save_map(m, "out/maps/my_map.html")      # or m.save(...)
 
 The CLI writes its overview, per-county and per-utility maps with the same function
-(the pipeline's map writer), so the two cannot drift apart. The map is offline
+(the pipeline's map writer), so the two cannot drift apart; they share one
+:class:`~yulin_gis.maps._cache.MapCache`, so each layer is built and encoded once. The map is offline
 (Leaflet and plugins inline) unless ``offline=False``; it makes no request at all unless an
 online ``basemap`` is chosen.
 """
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from yulin_gis.maps._assets import RasterOverlay
+    from yulin_gis.maps._cache import MapCache
 
 __all__ = ["PlanLayers", "plan_map", "save_map"]
 
@@ -130,6 +132,7 @@ def plan_map(
     title: str | None = None,
     offline: bool = True,
     rasters: Sequence[RasterOverlay] = (),
+    cache: MapCache | None = None,
     **options: Any,
 ) -> folium.Map:
     """A plan map as a ``folium.Map``: compounds, packages, boundaries, facilities, utilities.
@@ -153,6 +156,10 @@ def plan_map(
         Leaflet and plugins inline (default) or from folium's CDNs.
     rasters
         GeoTIFF overlays (DEM, orthophoto): :class:`~yulin_gis.maps._assets.RasterOverlay`.
+    cache
+        A :class:`~yulin_gis.maps._cache.MapCache` given to every map of one source (the
+        CLI's overview, per-county and per-utility maps): each layer is built and encoded
+        once. The maps are the same as without it.
     **options
         Passed on to :func:`yulin_gis.maps._webmap.layers_map` (``decimals``, ``renderer``,
         ``gaode_shift``, ``tianditu_key``, ``max_zoom``, …).
@@ -176,10 +183,10 @@ def plan_map(
     if title is None:
         title = (f"{county}老旧小区改造规划" if county else f"{company}管线改造计划" if company
                  else f"{city}城镇老旧小区改造规划总览")
-    layers = plan_map_layers(src, county=county, owner=company)
+    layers = plan_map_layers(src, county=county, owner=company, cache=cache)
     opts = {"fit": ["小区"], **options}
     return layers_map(layers, title=title, basemap=basemap, offline=offline, raster_overlays=rasters,
-                      **opts)
+                      cache=cache, **opts)
 
 
 def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:

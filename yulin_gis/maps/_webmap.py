@@ -78,6 +78,7 @@ import html
 import logging
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -106,7 +107,7 @@ from yulin_gis.maps._styles import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from yulin_gis.maps._cache import MapCache
 
 __all__ = [
     "MapLayer",
@@ -145,14 +146,15 @@ def _add_basemaps(m: Any, bases: list[dict[str, Any]], max_zoom: int) -> None:
                              show=i == 0, control=several or j > 0).add_to(m)
 
 
-def _add_rasters(m: Any, overlays: Sequence[RasterOverlay], shift: Any) -> list[NDArray[np.float64]]:
+def _add_rasters(m: Any, overlays: Sequence[RasterOverlay], shift: Any,
+                 cache: MapCache | None) -> list[NDArray[np.float64]]:
     from folium.raster_layers import ImageOverlay
 
     from yulin_gis.maps._elements import RasterLegend
 
     boxes = []
     for r in overlays:
-        rec = raster_overlay_payload(r, shift)
+        rec = raster_overlay_payload(r, shift) if cache is None else cache.raster(r, shift)
         img = ImageOverlay(rec["url"], rec["bounds"], opacity=rec["opacity"], name=rec["name"],
                            show=rec["show"], interactive=False)
         img.add_to(m)
@@ -192,17 +194,25 @@ def _add_controls(m: Any, layers: Sequence[MapLayer], title: str, bases: list[di
     control._parent = m
 
 
+def _split(lyr: MapLayer, cache: MapCache | None) -> list[MapLayer]:
+    """:func:`split_mixed`, once per layer object with a cache (the parts keep their
+    identity, so their encodings are reused too)."""
+    if cache is None:
+        return split_mixed(lyr)
+    return cache.built(("split", id(lyr)), lyr, partial(split_mixed, lyr))
+
+
 def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence[str],
               offline: bool, gaode_shift: bool | None, raster_overlays: Sequence[RasterOverlay],
               tianditu_key: str | None, decimals: int, renderer: str, canvas_threshold: int,
-              max_zoom: int, fit: Sequence[str] | None) -> tuple[Any, dict[str, int],
-                                                                  dict[str, list[str]]]:
+              max_zoom: int, fit: Sequence[str] | None,
+              cache: MapCache | None = None) -> tuple[Any, dict[str, int], dict[str, list[str]]]:
     import folium
 
     from yulin_gis.maps._elements import CompactLayer, FitView
     from yulin_gis.maps._offline import make_offline
 
-    layers = [part for lyr in layers for part in split_mixed(lyr)]
+    layers = [part for lyr in layers for part in _split(lyr, cache)]
     validate_layers(layers)
     bases = resolve_basemaps(basemap, tianditu_key)
     shift = _shift_for(bases, gaode_shift)
@@ -210,13 +220,13 @@ def _assemble(layers: Sequence[MapLayer], title: str, *, basemap: str | Sequence
                    control_scale=True)
     m.get_root().title = html.escape(title or "地图")  # type: ignore[attr-defined]
     _add_basemaps(m, bases, max_zoom)
-    raster_boxes = _add_rasters(m, raster_overlays, shift)
+    raster_boxes = _add_rasters(m, raster_overlays, shift, cache)
     boxes = [] if fit else raster_boxes  # rasters are framed unless layers are named
     total = sum(len(lyr.gdf) for lyr in layers)
     canvas = renderer == "canvas" or (renderer == "auto" and total > canvas_threshold)
     written, skipped = {}, {}
     for lyr in layers:
-        el = CompactLayer(lyr, canvas=canvas, decimals=decimals, shift=shift)
+        el = CompactLayer(lyr, canvas=canvas, decimals=decimals, shift=shift, cache=cache)
         el.add_to(m)
         written[lyr.name], skipped[lyr.name] = el.n, el.skipped
         if len(el.boxes) and (not fit or any(lyr.name.startswith(f) for f in fit)):
@@ -247,6 +257,7 @@ def layers_map(
     canvas_threshold: int = 2000,
     max_zoom: int = 20,
     fit: Sequence[str] | None = None,
+    cache: MapCache | None = None,
 ) -> Any:
     """Build a ``folium.Map`` of compact layers with legend, style switch, search and tools.
 
@@ -282,6 +293,9 @@ def layers_map(
     fit
         Names of the layers the opening view frames (default: every layer and raster).
         Far outliers and rows outside a layer's ``fit_mask`` are not framed.
+    cache
+        A :class:`~yulin_gis.maps._cache.MapCache` shared by several maps of the same
+        layers: a layer object (or raster overlay) encoded for one is reused by the next.
 
     Returns
     -------
@@ -298,7 +312,7 @@ def layers_map(
     return _assemble(layers, title, basemap=basemap, offline=offline, gaode_shift=gaode_shift,
                      raster_overlays=raster_overlays, tianditu_key=tianditu_key,
                      decimals=decimals, renderer=renderer, canvas_threshold=canvas_threshold,
-                     max_zoom=max_zoom, fit=fit)[0]
+                     max_zoom=max_zoom, fit=fit, cache=cache)[0]
 
 
 def render_map(layers: Sequence[MapLayer], title: str = "", **options: Any) -> MapPage:

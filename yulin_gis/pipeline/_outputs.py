@@ -210,9 +210,11 @@ def _stem(name: str) -> str:
 def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
     """Write the overview, per-county and per-utility web maps and the static maps.
 
-    The web maps are :func:`yulin_gis.plan_map` folium maps, the same as the API's.
+    The web maps are :func:`yulin_gis.plan_map` folium maps, the same as the API's; they
+    share one :class:`~yulin_gis.maps.MapCache`, so each layer is built and encoded once.
     """
     from yulin_gis.maps import (
+        MapCache,
         PlanLayers,
         RasterOverlay,
         county_maps,
@@ -228,14 +230,16 @@ def write_maps(state: PlanState, maps_dir: Path, **options: Any) -> list[Path]:
         rasters.append(RasterOverlay(state.layers.dem_path, "数字高程模型（米）", show=False))
     for path in state.options.rasters:  # local GeoTIFFs, e.g. an orthophoto as offline basemap
         rasters.append(RasterOverlay(path, f"影像：{Path(path).stem}", opacity=1.0))
-    files = [save_map(plan_map(src, rasters=rasters, **options), maps_dir / "overview.html")]
+    cache = MapCache()
+    files = [save_map(plan_map(src, rasters=rasters, cache=cache, **options),
+                      maps_dir / "overview.html")]
     counties = state.compounds.get("county", pd.Series(dtype=object))
     for county in sorted(counties.dropna().astype(str).unique()):
-        files.append(save_map(plan_map(src, county=county, **options),
+        files.append(save_map(plan_map(src, county=county, cache=cache, **options),
                               maps_dir / f"county_{_stem(county)}.html"))
     if state.pipe_upgrades is not None and len(state.pipe_upgrades):
         for owner in sorted(state.pipe_upgrades["owner"].dropna().astype(str).unique()):
-            files.append(save_map(plan_map(src, company=owner, **options),
+            files.append(save_map(plan_map(src, company=owner, cache=cache, **options),
                                   maps_dir / f"utility_{_stem(owner)}.html"))
     static_args: dict[str, Any] = {"packages": state.packages, "communities": state.layers.communities,
                    "counties": state.layers.counties, "crs": state.layers.crs}
