@@ -87,14 +87,14 @@ def write_company_workbooks(pipe_upgrades: pd.DataFrame, joint_trenches: pd.Data
     out: dict[str, Path] = {}
     dept_dir = Path(department_dir) if department_dir is not None else (
         Path(out_dir).parent / "部门管网改造")
-    owners = sorted(pipe_upgrades["owner"].fillna("").astype(str).unique())
+    owner_of = pipe_upgrades["owner"].fillna("").astype(str)
+    owners = sorted(owner_of.unique())
+    diggers = _trench_owners(pipe_upgrades, owner_of, joint_trenches)
     for owner in owners:
-        mine = pipe_upgrades[pipe_upgrades["owner"].fillna("").astype(str) == owner]
+        mine = pipe_upgrades[owner_of == owner]
         trenches = pd.DataFrame(columns=list(_TRENCH_HEADERS))
         if joint_trenches is not None and len(joint_trenches):
-            ids = set(mine["segment_id"].astype(str))
-            hit = [bool(ids.intersection(s.split(",")))
-                   for s in joint_trenches["segment_ids"].astype(str)]
+            hit = [owner in d for d in diggers]
             trenches = pd.DataFrame(joint_trenches[hit].drop(columns="geometry", errors="ignore"))
         money = ["length_m", "est_cost_yuan", "funding_utility_yuan", "funding_government_yuan",
                  "funding_residents_yuan"]
@@ -119,6 +119,20 @@ def write_company_workbooks(pipe_upgrades: pd.DataFrame, joint_trenches: pd.Data
         out[owner] = target
         logger.info("workbook for %s: %s (%d segments)", owner, target, len(mine))
     return out
+
+
+def _trench_owners(pipe_upgrades: pd.DataFrame, owner_of: pd.Series,
+                   joint_trenches: pd.DataFrame | None) -> list[set[str]]:
+    """For each joint trench, the owners of the segments it lists (read once)."""
+    if joint_trenches is None or not len(joint_trenches):
+        return []
+    owners_of: dict[str, set[str]] = {}
+    for seg, owner in zip(pipe_upgrades["segment_id"].astype(str).tolist(), owner_of.tolist(),
+                          strict=True):
+        owners_of.setdefault(seg, set()).add(owner)
+    empty: set[str] = set()
+    return [set().union(*(owners_of.get(s, empty) for s in ids.split(",")))
+            for ids in joint_trenches["segment_ids"].astype(str).tolist()]
 
 
 def _year_text(years: pd.Series) -> pd.Series:

@@ -22,6 +22,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from yulin_gis.errors import ProfileError
@@ -109,26 +110,92 @@ def _unit_name(profile: Any, code: str) -> str:
     return str(profile.departments[code])
 
 
-def _dates(group: pd.DataFrame, when: str) -> tuple[Any, Any]:
-    start_col, end_col, _ = WHEN[when]
-    start = (pd.to_datetime(group[start_col], errors="coerce").min()
-             if start_col and start_col in group else None)
-    end = (pd.to_datetime(group[end_col], errors="coerce").max()
-           if end_col and end_col in group else None)
-    if when == "plan" and end_col in group:
-        end = pd.to_datetime(group[end_col], errors="coerce").min()
-    return (None if start is None or pd.isna(start) else start.date(),
-            None if end is None or pd.isna(end) else end.date())
+_COLUMNS = ["责任单位", "职责", "依据", "适用范围", "县（市、区）", "计划年度", "片区编号", "涉及小区数",
+            "涉及小区", "开始日期", "完成时限", "时间要求"]
+_SHOWN = 12  # compounds named in 涉及小区 before "等N个"
+_KEYS = {"city": ("plan_year",), "county": ("county", "plan_year"),
+         "package": ("package_id",), "compound": ("package_id",)}
 
 
-def _compound_names(comp: pd.DataFrame, where: str | None, limit: int = 12) -> tuple[int, str]:
-    if where and where in comp.columns:
-        field = comp[where]
-        comp = comp[~field.fillna(False).astype(bool)] if field.dtype != object else comp[
-            ~field.astype(str).isin(["True", "true", "是", "1"])]
-    names = [str(n) for n in comp.get("name", pd.Series(dtype=str)).tolist()]
-    shown = "、".join(names[:limit]) + (f"等{len(names)}个" if len(names) > limit else "")
-    return len(names), shown
+def _day(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else value.date()
+
+
+class _Plan:
+    """The scheduled packages grouped once per scope, with their compounds' names.
+
+    Every duty of a scope shares the scope's groups (in ``groupby(sort=True)`` order),
+    their first rows, their date spans and the names of the compounds each package holds
+    (filtered once per ``where`` field).
+    """
+
+    def __init__(self, pk: pd.DataFrame, comp: pd.DataFrame) -> None:
+        self.pk = pk
+        self.comp = comp
+        self._groups: dict[tuple[str, ...], tuple[list[np.ndarray], np.ndarray]] = {}
+        self._names: dict[str | None, dict[str, list[str]]] = {}
+        self._spans: dict[tuple[tuple[str, ...], str], list[tuple[Any, Any]]] = {}
+        self._lists: dict[str, list[Any]] = {}
+
+    def column(self, name: str) -> list[Any]:
+        if name not in self._lists:
+            self._lists[name] = self.pk[name].tolist()
+        return self._lists[name]
+
+    def groups(self, keys: tuple[str, ...]) -> list[np.ndarray]:
+        """Row positions of each group of ``keys`` (groups sorted, rows in table order)."""
+        if keys not in self._groups:
+            number = self.pk.groupby(list(keys), sort=True).ngroup()
+            codes = number.to_numpy(dtype=float)
+            valid = np.flatnonzero(~np.isnan(codes))
+            order = valid[np.argsort(codes[valid], kind="stable")]
+            cuts = np.flatnonzero(np.diff(codes[order])) + 1
+            self._groups[keys] = (np.split(order, cuts) if len(order) else [], codes)
+        return self._groups[keys][0]
+
+    def names(self, where: str | None) -> dict[str, list[str]]:
+        """Package id → names of its compounds (those where ``where`` is false)."""
+        if where not in self._names:
+            comp = self.comp
+            if "package_id" not in comp.columns:
+                self._names[where] = {}
+                return self._names[where]
+            if where and where in comp.columns:
+                field = comp[where]
+                keep = (~field.fillna(False).astype(bool) if field.dtype != object
+                        else ~field.astype(str).isin(["True", "true", "是", "1"]))
+            else:
+                keep = pd.Series(True, index=comp.index)
+            names = (comp["name"].tolist() if "name" in comp.columns else [None] * len(comp))
+            by: dict[str, list[str]] = {}
+            for pid, name, ok in zip(comp["package_id"].astype(str).tolist(), names,
+                                     keep.tolist(), strict=True):
+                mine = by.setdefault(pid, [])
+                if ok and "name" in comp.columns:
+                    mine.append(str(name))
+            self._names[where] = by
+        return self._names[where]
+
+    def spans(self, keys: tuple[str, ...], when: str) -> list[tuple[Any, Any]]:
+        """(start, end) dates of each group of ``keys`` for a duty's ``when``."""
+        if (keys, when) not in self._spans:
+            groups = self.groups(keys)
+            start_col, end_col, _ = WHEN[when]
+            start = self._reduce(keys, groups, start_col, "min")
+            end = self._reduce(keys, groups, end_col, "min" if when == "plan" else "max")
+            self._spans[(keys, when)] = [(_day(a), _day(b)) for a, b in zip(start, end, strict=True)]
+        return self._spans[(keys, when)]
+
+    def _reduce(self, keys: tuple[str, ...], groups: list[np.ndarray], col: str | None,
+                how: str) -> list[Any]:
+        if not col or col not in self.pk.columns:
+            return [None] * len(groups)
+        values = self.pk[col]
+        if pd.api.types.is_datetime64_dtype(values.dtype):
+            codes = self._groups[keys][1]
+            agg = values.groupby(codes, sort=True).agg(how)
+            return [agg.get(float(k)) for k in range(len(groups))]
+        return [getattr(pd.to_datetime(values.iloc[g], errors="coerce"), how)() for g in groups]
 
 
 def duty_table(profile: Any, compounds: pd.DataFrame,
@@ -156,41 +223,35 @@ def duty_table(profile: Any, compounds: pd.DataFrame,
         else pd.DataFrame(columns=["package_id", "county", "plan_year"])
     if "plan_year" in pk.columns:
         pk = pk[~pk["plan_year"].astype(str).str.strip().isin(["", "nan", "None", "<NA>"])]
-    comp = pd.DataFrame(compounds.drop(columns="geometry", errors="ignore"))
-    by_package = ({str(k): g for k, g in comp.groupby(comp["package_id"].astype(str), sort=False)}
-                  if "package_id" in comp.columns else {})
-    rows: list[dict[str, Any]] = []
+    plan = _Plan(pk, pd.DataFrame(compounds.drop(columns="geometry", errors="ignore")))
+    rows: list[list[Any]] = []
     for duty in duties:
-        rows += _expand(duty, profile, pk, by_package)
-    out = pd.DataFrame(rows, columns=["责任单位", "职责", "依据", "适用范围", "县（市、区）", "计划年度",
-                                      "片区编号", "涉及小区数", "涉及小区", "开始日期", "完成时限",
-                                      "时间要求"])
+        rows += _expand(duty, profile, plan)
+    out = pd.DataFrame(rows, columns=_COLUMNS)
     out.insert(0, "序号", range(1, len(out) + 1))
     return out
 
 
-def _expand(duty: Duty, profile: Any, pk: pd.DataFrame,
-            by_package: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
-    base = {"责任单位": _unit_name(profile, duty.department), "职责": duty.task,
-            "依据": f"{profile.source} {duty.clause}", "适用范围": _SCOPE_ZH[duty.scope],
-            "时间要求": WHEN[duty.when][2]}
+def _expand(duty: Duty, profile: Any, plan: _Plan) -> list[list[Any]]:
+    unit, source = _unit_name(profile, duty.department), f"{profile.source} {duty.clause}"
+    base = [unit, duty.task, source, _SCOPE_ZH[duty.scope]]
+    phrase = WHEN[duty.when][2]
+    pk = plan.pk
     if not len(pk) or "plan_year" not in pk.columns:
-        return [{**base, "县（市、区）": "", "计划年度": "", "片区编号": "", "涉及小区数": None,
-                 "涉及小区": "", "开始日期": None, "完成时限": None}]
-    keys = {"city": ["plan_year"], "county": ["county", "plan_year"],
-            "package": ["package_id"], "compound": ["package_id"]}[duty.scope]
+        return [[*base, "", "", "", None, "", None, None, phrase]]
+    keys = _KEYS[duty.scope]
+    names = plan.names(duty.where)
+    county = plan.column("county") if "county" in pk.columns else None
+    years, ids = plan.column("plan_year"), plan.column("package_id")
     rows = []
-    for _, group in pk.groupby(keys, sort=True):
-        first = group.iloc[0]
-        parts = [by_package[p] for p in group["package_id"].astype(str) if p in by_package]
-        mine = pd.concat(parts) if parts else pd.DataFrame(columns=["name"])
-        n, names = _compound_names(mine, duty.where)
-        if duty.scope == "compound" and n == 0:
+    for group, (start, end) in zip(plan.groups(keys), plan.spans(keys, duty.when), strict=True):
+        first = int(group[0])
+        mine = [n for p in group.tolist() for n in names.get(str(ids[p]), ())]
+        if duty.scope == "compound" and not mine:
             continue
-        start, end = _dates(group, duty.when)
-        rows.append({**base, "县（市、区）": "" if duty.scope == "city" else str(first.get("county", "")),
-                     "计划年度": str(first["plan_year"]),
-                     "片区编号": str(first["package_id"]) if duty.scope in ("package", "compound") else "",
-                     "涉及小区数": n, "涉及小区": names if duty.scope != "city" else "",
-                     "开始日期": start, "完成时限": end})
+        shown = "、".join(mine[:_SHOWN]) + (f"等{len(mine)}个" if len(mine) > _SHOWN else "")
+        rows.append([*base, "" if duty.scope == "city" else str(county[first] if county else ""),
+                     str(years[first]),
+                     str(ids[first]) if duty.scope in ("package", "compound") else "",
+                     len(mine), shown if duty.scope != "city" else "", start, end, phrase])
     return rows

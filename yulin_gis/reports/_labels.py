@@ -17,12 +17,14 @@ The rules are driven by the Chinese header of each column:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from yulin_gis.io import VOCABULARIES
@@ -143,6 +145,9 @@ def wan(yuan: Any) -> float | None:
 def zh_text(text: str, labels: Mapping[str, str] | None = None) -> str:
     """Translate a code, a list of codes or an English/bilingual reason into Chinese.
 
+    Translations are remembered per ``labels`` (a text is translated once per run,
+    however many cells show it).
+
     Parameters
     ----------
     text
@@ -150,17 +155,49 @@ def zh_text(text: str, labels: Mapping[str, str] | None = None) -> str:
     labels
         Extra code → Chinese (e.g. item codes → item names), checked before the vocabulary.
     """
-    table = {**VOCAB_ZH, **(labels or {})}
+    seen = _translations(labels)
+    if seen is None:
+        return _zh_text(text, labels)
+    out = seen.get(text)
+    if out is None:
+        out = seen[text] = _zh_text(text, labels)
+    return out
+
+
+_CACHES: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+_CACHE_LIMIT = 200_000
+
+
+def _translations(labels: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The remembered translations for ``labels`` (None when labels are not hashable)."""
+    try:
+        key = tuple(labels.items()) if labels else ()
+        cache = _CACHES.get(key)
+    except TypeError:
+        return None
+    if cache is None or len(cache) > _CACHE_LIMIT:
+        if len(_CACHES) > 16:
+            _CACHES.clear()
+        cache = _CACHES[key] = {}
+    return cache
+
+
+def _zh_text(text: str, labels: Mapping[str, str] | None) -> str:
+    def get(code: str) -> str:
+        if labels and code in labels:
+            return labels[code]
+        return VOCAB_ZH.get(code, code)
+
     key = text.strip()
-    if key in table:
-        return table[key]
+    if (labels and key in labels) or key in VOCAB_ZH:
+        return get(key)
     if _CODE_LIST.match(key) and ("," in key or "=" in key):
         parts = [p.partition("=") for p in key.split(",")]
-        return "、".join(table.get(c, c) + (f"{_num(q)}" if q else "") for c, _, q in parts)
+        return "、".join(get(c) + (f"{_num(q)}" if q else "") for c, _, q in parts)
     out = text
     for pattern, repl in _REASONS:
         out = pattern.sub(repl, out)
-    out = _CODE_PREFIX.sub(lambda m: f"{m.group(1)}{table.get(m.group(2), m.group(2))}：", out)
+    out = _CODE_PREFIX.sub(lambda m: f"{m.group(1)}{get(m.group(2))}：", out)
     out = _BILINGUAL.sub("", out)
     return out.replace(" | ", "；")
 
@@ -242,28 +279,48 @@ def official_frame(frame: pd.DataFrame,
     booleans 是/否 and text Chinese (:func:`zh_text`). Columns stay in order.
     """
     out: dict[str, list[Any]] = {}
+    seen = _translations(labels)  # repeated texts are translated once
     for header in frame.columns:
-        name = str(header)
-        kind = _header_kind(name)
         col = frame[header]
-        if kind == "rate":
-            nums = pd.to_numeric(col, errors="coerce")
-            texts = col.map(lambda v: isinstance(v, str) and v.strip() != "")
-            if not texts.any() and bool(((nums >= 0) & (nums <= 1)).where(nums.notna(), True).all()):
-                name = _rate_header(name)
-            else:
-                kind = "other"
-        elif kind == "money":
-            name = name.replace("(元)", "(万元)").replace("（元）", "（万元）")
+        name, kind = _column_kind(str(header), col)
+        values = col.tolist()
         if name in USER_TEXT_HEADERS:
             out[name] = [v if isinstance(v, str) else official_value(v, kind, labels)
-                         for v in col.tolist()]
+                         for v in values]
+        elif seen is None:
+            out[name] = [zh_text(v, labels) if isinstance(v, str)
+                         else official_value(v, kind, labels) for v in values]
         else:
-            seen: dict[str, Any] = {}  # repeated texts are translated once
-            out[name] = [(seen[v] if v in seen else seen.setdefault(v, zh_text(v, labels)))
+            out[name] = [(seen[v] if v in seen else seen.setdefault(v, _zh_text(v, labels)))
                          if isinstance(v, str) else official_value(v, kind, labels)
-                         for v in col.tolist()]
-    return pd.DataFrame(out, index=range(len(frame)), columns=list(out))
+                         for v in values]
+    return pd.DataFrame(out, index=range(len(frame)))  # columns in the dict's order
+
+
+@functools.lru_cache(maxsize=4096)
+def _header_rule(header: str) -> tuple[str, str]:
+    """(kind, header as written) before the rate check."""
+    kind = _header_kind(header)
+    if kind == "money":
+        return kind, header.replace("(元)", "(万元)").replace("（元）", "（万元）")
+    return kind, header
+
+
+def _column_kind(header: str, col: pd.Series) -> tuple[str, str]:
+    """(header as written, kind) of one column: a rate column stays a rate only when
+    it holds no text and every number is in [0, 1]."""
+    kind, name = _header_rule(header)
+    if kind != "rate":
+        return name, kind
+    if col.dtype.kind in "fiu":
+        nums = col.to_numpy(dtype=float)
+        fits = bool(np.all(np.isnan(nums) | ((nums >= 0) & (nums <= 1))))
+    else:
+        numeric = pd.to_numeric(col, errors="coerce")
+        texts = col.map(lambda v: isinstance(v, str) and v.strip() != "")
+        fits = not texts.any() and bool(
+            ((numeric >= 0) & (numeric <= 1)).where(numeric.notna(), True).all())
+    return (_rate_header(name), kind) if fits else (name, "other")
 
 
 def unit_note(frame: pd.DataFrame) -> str:

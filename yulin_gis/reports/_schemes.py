@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from yulin_gis.io import formula_like, save_workbook
@@ -68,17 +69,20 @@ def _items_frame(compound: pd.Series, profile: Any,
 
     if long is None:
         long = item_table(pd.DataFrame([compound]), profile)
-    rows = []
+    classes, names = long["class"].tolist(), long["item_name"].tolist()
+    quantities, units = long["quantity"].tolist(), long["unit"].tolist()
+    costs = long["cost_yuan"].tolist()
+    cost_array = long["cost_yuan"].to_numpy(dtype=float)
+    rows: list[list[Any]] = []
     for cls in CLASSES:
-        part = long[long["class"] == cls]
-        for name, qty, unit, cost in zip(part["item_name"], part["quantity"], part["unit"],
-                                         part["cost_yuan"], strict=True):
-            rows.append({"类别": CLASS_LABELS_ZH[cls], "改造内容": name,
-                         "工程量": quantity_display(qty, str(unit)), "单位": UNITS[str(unit)],
-                         "投资(元)": cost})
-        if len(part):
-            rows.append({"类别": CLASS_LABELS_ZH[cls], "改造内容": f"{CLASS_LABELS_ZH[cls]}小计",
-                         "工程量": None, "单位": "", "投资(元)": float(part["cost_yuan"].sum())})
+        label = CLASS_LABELS_ZH[cls]
+        part = [i for i, c in enumerate(classes) if c == cls]
+        for i in part:
+            unit = str(units[i])
+            rows.append([label, names[i], quantity_display(quantities[i], unit), UNITS[unit], costs[i]])
+        if part:  # the subtotal sums as pandas does (NaN as 0, numpy's summation)
+            sub = cost_array[part]
+            rows.append([label, f"{label}小计", None, "", float(np.where(np.isnan(sub), 0.0, sub).sum())])
     return pd.DataFrame(rows, columns=["类别", "改造内容", "工程量", "单位", "投资(元)"])
 
 
@@ -102,7 +106,7 @@ def scheme_sections(row: pd.Series, compound: pd.Series, package: Mapping[str, A
     assessed record, ``package`` its scheduled package, ``items`` its rows of
     :func:`yulin_gis.reports._task_lists.item_table` (computed when None).
     """
-    consent = pd.to_numeric(pd.Series([row.get("consent_rate")]), errors="coerce").iloc[0]
+    consent = _number(row.get("consent_rate"))
     known = not pd.isna(consent)
     threshold = float(profile.consent.threshold)
     model, why = management_model(compound)
@@ -145,6 +149,13 @@ def scheme_sections(row: pd.Series, compound: pd.Series, package: Mapping[str, A
             ("需制定的规约", "管理规约、业主议事规则"),
             ("依据", f"{profile.source} 六(五)")])),
     ]
+
+
+def _number(value: Any) -> Any:
+    """A value as :func:`pandas.to_numeric` (``errors="coerce"``) reads it."""
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return value
+    return pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
 
 
 def _day(value: Any) -> Any:
@@ -256,7 +267,10 @@ def _unique(name: str, used: set[str]) -> str:
 
 
 def _summary(rows: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
-    models = [management_model(pd.Series(comp.loc[c]))[0] for c in rows["compound_id"].astype(str)]
+    ids = rows["compound_id"].astype(str).tolist()
+    fields = [c for c in ("property_management", "owners_committee") if c in comp.columns]
+    found = {c: comp.loc[ids, c].tolist() for c in fields}
+    models = [management_model({c: found[c][k] for c in fields})[0] for k in range(len(ids))]
     return pd.DataFrame({
         "序号": range(1, len(rows) + 1), "小区名称": rows["name"].to_numpy(),
         "地址": rows["address"].to_numpy(), "户数": rows["households"].to_numpy(),
