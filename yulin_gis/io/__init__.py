@@ -61,11 +61,6 @@ if TYPE_CHECKING:
         formula_like,
         save_workbook,
     )
-    from yulin_gis.io._xlsx import (
-        Book,
-        Sheet,
-        Style,
-    )
     from yulin_gis.io._unknowns import (
         VERIFY_STATUS,
     )
@@ -86,6 +81,11 @@ if TYPE_CHECKING:
         parse_ratio,
         parse_str,
         parse_year,
+    )
+    from yulin_gis.io._xlsx import (
+        Book,
+        Sheet,
+        Style,
     )
 
 _LAZY = {

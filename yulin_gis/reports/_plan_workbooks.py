@@ -215,6 +215,8 @@ _TITLE = Style(bold=True, size=14)
 _NOTE = Style(align="right", valign="bottom")
 _HEADER = Style(bold=True, align="center", valign="center", wrap=True)
 _BOLD = Style(bold=True)
+_BIG_BOOK = 2_000_000
+"""Cells above which a workbook is written row by row (XlsxWriter ``constant_memory``)."""
 _PLAIN_TYPES = frozenset({str, int, float, type(None)})
 
 
@@ -335,7 +337,7 @@ def write_workbook(
     OutputError
         The file cannot be written; an existing file is left untouched.
     """
-    book = Book()
+    book = Book(constant_memory=sum(f.size for f in sheets.values()) > _BIG_BOOK)
     used: set[str] = set()
     for name, frame in sheets.items():
         ws = book.add_sheet(_sheet_name(str(name), used))
