@@ -6,7 +6,9 @@ Checks, for every ``.xlsx`` under OLD_DIR: the same file exists under NEW_DIR, w
 same sheet names, and every cell holds the same value (openpyxl's reading: text, numbers,
 dates, None). For the first N sheets of every workbook it also compares the merged
 ranges, number formats, fonts (bold, size), alignment, column widths, frozen panes and
-the print settings. Prints the differences and exits 1 when there are any.
+the print settings (Excel's defaults written or left out count as equal: font size 11,
+bottom alignment, fit to 1 page wide; adjacent columns of one width read as one range).
+Prints the differences and exits 1 when there are any.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 
 
 def _format_of(ws: Any) -> dict[str, Any]:
@@ -25,10 +28,11 @@ def _format_of(ws: Any) -> dict[str, Any]:
         for c in row:
             if c.value is None and c.number_format == "General" and not c.font.b:
                 continue
-            cells[c.coordinate] = (c.number_format, bool(c.font.b), c.font.sz,
+            cells[c.coordinate] = (c.number_format, bool(c.font.b), c.font.sz or 11.0,
                                    c.alignment.horizontal, c.alignment.vertical or "bottom",
                                    bool(c.alignment.wrap_text))
-    widths = {k: d.width for k, d in ws.column_dimensions.items() if d.customWidth}
+    widths = {get_column_letter(j): d.width for d in ws.column_dimensions.values()
+              if d.customWidth and d.min for j in range(d.min, (d.max or d.min) + 1)}
     ps = ws.page_setup
     return {
         "merged": sorted(str(r) for r in ws.merged_cells.ranges), "cells": cells,
