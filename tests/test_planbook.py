@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import xlsxwriter
 
 from yulin_gis.errors import OutputError
 from yulin_gis.planning import (
@@ -144,11 +145,11 @@ def test_write_workbook_atomic_and_injection(tmp_path: Path, monkeypatch) -> Non
     assert ws.max_row == 5  # no total row
     before = path.read_bytes()
 
-    def broken_save(self, filename) -> None:
-        Path(filename).write_bytes(b"partial")
+    def broken_close(self) -> None:  # the writer dies half-way through the file
+        Path(self.filename).write_bytes(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", broken_close)
     with pytest.raises(OutputError, match="disk full"):
         write_workbook(path, {"x": pd.DataFrame({"a": [1]})})
     assert path.read_bytes() == before

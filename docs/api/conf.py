@@ -31,7 +31,7 @@ language = "en"
 # yulin_gis itself must resolve.
 nitpick_ignore_regex = [
     (r"py:.*", (r"(pandas|pd|geopandas|gpd|numpy|np|networkx|nx|shapely|pyproj|folium|matplotlib"
-               r"|rasterio|pathlib|os|datetime|collections|typing|dask|openpyxl)(\..*)?")),
+               r"|rasterio|pathlib|os|datetime|collections|typing|dask|openpyxl|xlsxwriter)(\..*)?")),
     (r"py:.*", (r"(Path|DataFrame|GeoDataFrame|GeoSeries|Series|Graph|ndarray|date|datetime"
                r"|Callable|Mapping|Sequence|Iterable|Collection|Any|Literal|ArrayLike)")),
 ]

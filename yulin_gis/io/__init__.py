@@ -82,6 +82,11 @@ if TYPE_CHECKING:
         parse_str,
         parse_year,
     )
+    from yulin_gis.io._xlsx import (
+        Book,
+        Sheet,
+        Style,
+    )
 
 _LAZY = {
     "STATUS_ZH": "_schema",
@@ -125,6 +130,9 @@ _LAZY = {
     "require_unique_ids": "_schema",
     "safe_filename": "_filenames",
     "save_workbook": "_spreadsheet",
+    "Book": "_xlsx",
+    "Sheet": "_xlsx",
+    "Style": "_xlsx",
     "schema_markdown": "_schema",
     "validate_input": "_validate",
     "write_gpkg": "_readers",
@@ -142,9 +150,12 @@ __all__ = [
     "STATUS_ZH",
     "VERIFY_STATUS",
     "VOCABULARIES",
+    "Book",
     "InputRules",
     "Layers",
     "RawLayer",
+    "Sheet",
+    "Style",
     "ValidationReport",
     "atomic_path",
     "county_from_address",

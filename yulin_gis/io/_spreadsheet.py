@@ -1,9 +1,9 @@
 """Shared spreadsheet safety: formula-injection guard and atomic workbook saving.
 
-Every workbook the toolkit writes goes through :func:`save_workbook` (temporary file,
-then rename) and marks text cells that start like a formula (``= + - @``, tab, CR) as
-plain text via :func:`formula_like`, so a compound named ``=HYPERLINK(...)`` is shown,
-never evaluated.
+Every workbook the toolkit writes is a :class:`yulin_gis.io._xlsx.Book` (XlsxWriter,
+which writes text as text: a compound named ``=HYPERLINK(...)`` is shown, never
+evaluated) saved through :func:`save_workbook` (temporary file, then rename).
+:func:`formula_like` tells which text a spreadsheet would read as a formula.
 """
 
 from __future__ import annotations
@@ -26,13 +26,17 @@ def formula_like(value: object) -> bool:
 
 
 def save_workbook(workbook: Any, path: str | os.PathLike[str]) -> Path:
-    """Save an openpyxl workbook atomically; :class:`OutputError` when it cannot be written."""
+    """Save a workbook atomically; :class:`OutputError` when it cannot be written.
+
+    ``workbook`` is a :class:`yulin_gis.io._xlsx.Book` (or anything with ``save(path)``,
+    such as an openpyxl workbook).
+    """
     from yulin_gis.io._readers import atomic_path
 
     target = Path(path)
     try:
         with atomic_path(target) as tmp:
-            workbook.save(tmp)
+            workbook.save(str(tmp))
     except OutputError:
         raise
     except OSError as exc:

@@ -77,33 +77,23 @@ def write_validation_report(report: ValidationReport, path: str | Path) -> Path:
 
     Sheets: 汇总 (one line per group) and 明细 (every problem with file, layer, row, field).
     """
-    from openpyxl import Workbook
+    from yulin_gis.io._spreadsheet import save_workbook
+    from yulin_gis.io._xlsx import Book
 
-    from yulin_gis.io._spreadsheet import formula_like, save_workbook
-
-    wb = Workbook()
-    summary = wb.active
-    summary.title = "汇总"
-    summary.append(["问题（每个图层、字段、问题一行）"])
-    for line in group_lines(report.problems):
-        summary.append([line])
-    summary.append([])
-    for line in report.can_run:
-        summary.append([line])
-    detail = wb.create_sheet("明细")
-    detail.append(["级别", "问题代码", "文件", "图层", "行", "字段", "说明"])
-    for p in report.problems:
-        detail.append([_SEVERITY_ZH.get(p.severity, p.severity), p.code, p.file, p.layer,
-                       p.row, p.field, p.message])
-    for sheet in (summary, detail):
-        for row in sheet.iter_rows():
-            for cell in row:
-                if formula_like(cell.value):
-                    cell.data_type = "s"
-    summary.column_dimensions["A"].width = 120
-    for letter, width in zip("ABCDEFG", (8, 22, 40, 14, 16, 16, 90), strict=True):
-        detail.column_dimensions[letter].width = width
-    return save_workbook(wb, path)
+    book = Book()
+    summary = book.add_sheet("汇总")
+    lines = [["问题（每个图层、字段、问题一行）"], *([line] for line in group_lines(report.problems)),
+             [None], *([line] for line in report.can_run)]
+    summary.write_rows(0, lines, [None])
+    summary.width(0, 120)
+    detail = book.add_sheet("明细")
+    rows = [["级别", "问题代码", "文件", "图层", "行", "字段", "说明"],
+            *([_SEVERITY_ZH.get(p.severity, p.severity), p.code, p.file, p.layer, p.row, p.field,
+               p.message] for p in report.problems)]
+    detail.write_rows(0, rows, [None] * 7)
+    for col, width in enumerate((8, 22, 40, 14, 16, 16, 90)):
+        detail.width(col, width)
+    return save_workbook(book, path)
 
 
 def capabilities(layers: Layers | None) -> list[str]:

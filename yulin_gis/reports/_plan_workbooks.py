@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from yulin_gis.io import formula_like, require_columns, save_workbook
+from yulin_gis.io import Book, Sheet, Style, require_columns, save_workbook
 from yulin_gis.planning import FUNDING_COLUMNS, split_costs
 from yulin_gis.reports._labels import GOV_SOURCES_ZH, UNCONSTRAINED_ZH, official_frame, unit_note
 
@@ -79,7 +79,7 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 def _py(value: Any) -> Any:
-    """Convert a pandas/numpy value to what openpyxl writes."""
+    """Convert a pandas/numpy value to what a cell holds (None for NaN/NaT/NA, dates)."""
     if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -211,83 +211,84 @@ def _summable(header: str) -> bool:
     return any(h in header for h in _SUM_HINTS) and not any(h in header for h in _NO_SUM)
 
 
-def _write_sheet(ws: Any, frame: pd.DataFrame, title: str, total_row: bool,
+_TITLE = Style(bold=True, size=14)
+_NOTE = Style(align="right", valign="bottom")
+_HEADER = Style(bold=True, align="center", valign="center", wrap=True)
+_BOLD = Style(bold=True)
+_BIG_BOOK = 2_000_000
+"""Cells above which a workbook is written row by row (XlsxWriter ``constant_memory``)."""
+_PLAIN_TYPES = frozenset({str, int, float, type(None)})
+
+
+def _write_sheet(ws: Sheet, frame: pd.DataFrame, title: str, total_row: bool,
                  labels: Mapping[str, str] | None = None) -> None:
     """Title (row 1, with the 单位 note at the right), headers (row 2), data, 合计 row.
 
     The frame passes through :func:`yulin_gis.reports._labels.official_frame` first (万元, whole
     units, 是/否, Chinese text); the sheet is set up to print on A4, fit to width, with
-    the title and header rows repeated on every page.
+    the title and header rows repeated on every page. ``ws`` is a
+    :class:`yulin_gis.io.Sheet` (rows are written top to bottom).
     """
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
     frame = official_frame(frame, labels)
     ncol = max(1, frame.shape[1])
     note = unit_note(frame)
-    _put(ws.cell(row=1, column=1), title)
-    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
     title_end = ncol - 1 if note and ncol > 2 else ncol
     if title_end > 1:
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=title_end)
+        ws.merge(0, 0, title_end - 1, title, _TITLE)
+    else:
+        ws.write(0, 0, title, _TITLE)
     if note:
-        cell = ws.cell(row=1, column=ncol if ncol > 2 else ncol + 1, value=note)
-        cell.alignment = Alignment(horizontal="right", vertical="bottom")
-    for j, header in enumerate(frame.columns, start=1):
-        cell = ws.cell(row=HEADER_ROW, column=j)
-        _put(cell, str(header))
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for i, row in enumerate(frame.itertuples(index=False), start=HEADER_ROW + 1):
-        for j, value in enumerate(row, start=1):
-            _put(ws.cell(row=i, column=j), _py(value))
-    last = HEADER_ROW + len(frame)
+        ws.write(0, ncol - 1 if ncol > 2 else ncol, note, _NOTE)
+    headers = [str(h) for h in frame.columns]
+    ws.write_rows(HEADER_ROW - 1, [headers], [_HEADER] * len(headers))
+    formats = []
+    for j, header in enumerate(headers):
+        head = frame.iloc[:30, j]
+        width = max([len(header) * 2, *(len(str(v)) for v in head)], default=8)
+        ws.width(j, min(40, max(8, width + 2)))
+        formats.append("#,##0.00" if "万元" in header
+                       else "yyyy-mm-dd" if any(isinstance(v, date) for v in head) else None)
+    styles = [Style(num_format=f) if f else None for f in formats]
+    last = ws.write_rows(HEADER_ROW, zip(*_columns(frame), strict=True), styles)
     if total_row and len(frame):
-        last += 1
-        ws.cell(row=last, column=1, value="合计").font = Font(bold=True)
-        for j, header in enumerate(frame.columns, start=1):
-            if j > 1 and _summable(str(header)):
-                values = pd.to_numeric(frame.iloc[:, j - 1], errors="coerce")
+        totals: list[Any] = ["合计"]
+        for j, header in enumerate(headers[1:], start=1):
+            total = None
+            if _summable(header):
+                values = pd.to_numeric(frame.iloc[:, j], errors="coerce")
                 if values.notna().any():
                     total = round(float(values.sum()), 2) + 0.0
-                    ws.cell(row=last, column=j, value=int(total) if total == int(total)
-                            and "万元" not in str(header) else total)
-    for j, header in enumerate(frame.columns, start=1):
-        letter = get_column_letter(j)
-        width = max([len(str(header)) * 2, *(len(str(v)) for v in frame.iloc[:30, j - 1])], default=8)
-        ws.column_dimensions[letter].width = min(40, max(8, width + 2))
-        fmt = ("#,##0.00" if "万元" in str(header)
-               else "yyyy-mm-dd" if any(isinstance(v, date) for v in frame.iloc[:30, j - 1])
-               else None)
-        if fmt:
-            for r in range(HEADER_ROW + 1, last + 1):
-                ws.cell(row=r, column=j).number_format = fmt
-    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+                    total = int(total) if total == int(total) and "万元" not in header else total
+            totals.append(total)
+        styles[0] = _BOLD.with_format(formats[0]) if frame.shape[1] else _BOLD
+        last = ws.write_rows(last, [totals[:max(1, len(headers))]],
+                             styles if frame.shape[1] else [_BOLD])
+    ws.freeze(HEADER_ROW)
     print_setup(ws, ncol, last)
+
+
+def _columns(frame: pd.DataFrame) -> list[list[Any]]:
+    """The frame's columns as lists of what the cells hold (:func:`_py` where needed)."""
+    out = []
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j].tolist()
+        if not all(type(v) in _PLAIN_TYPES for v in values):
+            values = [v if type(v) in _PLAIN_TYPES else _py(v) for v in values]
+        out.append(values)
+    return out
 
 
 write_table_sheet = _write_sheet
 """Public name of the sheet writer (title, 单位, headers, data, 合计, print setup)."""
 
 
-def print_setup(ws: Any, ncol: int, last_row: int) -> None:
-    """A4 landscape, fit to one page wide, title and header rows repeated, print area set."""
-    from openpyxl.utils import get_column_letter
+def print_setup(ws: Sheet, ncol: int, last_row: int, *, landscape: bool = True) -> None:
+    """A4 (landscape), fit to one page wide, title and header rows repeated, print area set.
 
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"1:{HEADER_ROW}"
-    ws.print_area = f"A1:{get_column_letter(max(ncol, 1))}{max(last_row, HEADER_ROW)}"
-
-
-def _put(cell: Any, value: Any) -> None:
-    """Write a value; strings that look like formulas are stored as text."""
-    cell.value = value
-    if formula_like(value):
-        cell.data_type = "s"
+    ``ncol`` and ``last_row`` are 1-based: the print area is ``A1`` to the last column of
+    ``max(last_row, HEADER_ROW)``.
+    """
+    ws.print_setup(max(ncol, 1), max(last_row, HEADER_ROW), HEADER_ROW, landscape=landscape)
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -336,21 +337,17 @@ def write_workbook(
     OutputError
         The file cannot be written; an existing file is left untouched.
     """
-    from openpyxl import Workbook
-
-
-    wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    book = Book(constant_memory=sum(f.size for f in sheets.values()) > _BIG_BOOK)
     used: set[str] = set()
     for name, frame in sheets.items():
-        ws = wb.create_sheet(_sheet_name(str(name), used))
+        ws = book.add_sheet(_sheet_name(str(name), used))
         totals = total_rows if isinstance(total_rows, bool) else name in total_rows
         _write_sheet(ws, frame, (titles or {}).get(name, str(name)), totals, labels)
     if notes:
-        write_notes_sheet(wb.create_sheet(_sheet_name("编制说明", used)), notes)
+        write_notes_sheet(book.add_sheet(_sheet_name("编制说明", used)), notes)
     if not sheets:
-        wb.create_sheet("空")
-    target = save_workbook(wb, path)
+        book.add_sheet("空")
+    target = save_workbook(book, path)
     logger.info("wrote %s", target)
     return target
 
@@ -359,22 +356,14 @@ SIGNATURE = ("填报单位：", "填报人：", "联系电话：", "填报日期
 """The signature block officials fill in (DOMAIN §6)."""
 
 
-def write_notes_sheet(ws: Any, notes: Sequence[str]) -> None:
+def write_notes_sheet(ws: Sheet, notes: Sequence[str]) -> None:
     """The 编制说明 sheet: numbered notes, then the signature block left blank."""
-    from openpyxl.styles import Alignment, Font
-
-    ws.cell(row=1, column=1, value="编制说明").font = Font(bold=True, size=14)
-    row = 2
-    for k, line in enumerate(notes, start=1):
-        _put(ws.cell(row=row, column=1), f"{k}. {line}")
-        ws.cell(row=row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
-        row += 1
-    row += 1
-    for label in SIGNATURE:
-        ws.cell(row=row, column=1, value=label)
-        row += 1
-    ws.column_dimensions["A"].width = 100
-    print_setup(ws, 1, row)
+    ws.write(0, 0, "编制说明", _TITLE)
+    wrap = Style(wrap=True, valign="top")
+    row = ws.write_rows(1, [(f"{k}. {line}",) for k, line in enumerate(notes, start=1)], [wrap])
+    row = ws.write_rows(row + 1, [(label,) for label in SIGNATURE], [None])
+    ws.width(0, 100)
+    print_setup(ws, 1, row + 1)
 
 
 def _to_zh(table: pd.DataFrame) -> pd.DataFrame:

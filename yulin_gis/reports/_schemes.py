@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from yulin_gis.io import formula_like, save_workbook
+from yulin_gis.io import Book, Sheet, Style, save_workbook
 from yulin_gis.reports._labels import GOV_SOURCES_ZH, official_frame, yes_no
 
 __all__ = ["management_model", "scheme_sections", "write_scheme_workbooks"]
@@ -163,42 +163,31 @@ def _day(value: Any) -> Any:
     return None if pd.isna(ts) else ts.date()
 
 
-def _cell(ws: Any, row: int, column: int, value: Any) -> Any:
-    """Write a cell; text that looks like a formula is stored as text (never evaluated)."""
-    cell = ws.cell(row=row, column=column, value=value)
-    if formula_like(value):
-        cell.data_type = "s"
-    return cell
+_MONEY = Style(num_format="#,##0.00")
 
 
-def _write_sections(ws: Any, title: str, sections: list[tuple[str, pd.DataFrame]],
+def _write_sections(ws: Sheet, title: str, sections: list[tuple[str, pd.DataFrame]],
                     labels: Mapping[str, str]) -> None:
-    from openpyxl.styles import Font
-
+    """Title, 金额单位 line, then each section: heading, bold headers, rows (portrait A4)."""
     from yulin_gis.reports._plan_workbooks import print_setup
 
-    _cell(ws, 1, 1, title).font = Font(bold=True, size=14)
-    _cell(ws, 2, 1, "金额单位：万元")
+    ws.write(0, 0, title, Style(bold=True, size=14))
+    ws.write(1, 0, "金额单位：万元")
     row, width = 3, 2
+    bold = Style(bold=True)
     for heading, frame in sections:
-        row += 1
-        _cell(ws, row, 1, heading).font = Font(bold=True)
+        ws.write(row, 0, heading, bold)
         table = official_frame(frame, labels)
         width = max(width, table.shape[1])
-        row += 1
-        for j, header in enumerate(table.columns, start=1):
-            _cell(ws, row, j, str(header)).font = Font(bold=True)
-        for values in table.itertuples(index=False):
+        ws.write_rows(row + 1, [[str(h) for h in table.columns]], [bold] * table.shape[1])
+        row += 2
+        for values in table.itertuples(index=False):  # money (floats) as #,##0.00
+            ws.write_rows(row, [values], [_MONEY if isinstance(v, float) else None
+                                          for v in values])
             row += 1
-            for j, value in enumerate(values, start=1):
-                cell = _cell(ws, row, j, value)
-                if isinstance(value, float):
-                    cell.number_format = "#,##0.00"
-    for letter, w in zip("ABCDE", (22, 30, 22, 16, 16), strict=True):
-        ws.column_dimensions[letter].width = w
-    print_setup(ws, width, row)
-    ws.page_setup.orientation = "portrait"
-    ws.print_title_rows = "1:2"
+    for col, w in enumerate((22, 30, 22, 16, 16)):
+        ws.width(col, w)
+    print_setup(ws, width, row, landscape=False)
 
 
 def write_scheme_workbooks(table: pd.DataFrame, state: Any, out_dir: str | Path) -> list[Path]:
@@ -218,8 +207,7 @@ def write_scheme_workbooks(table: pd.DataFrame, state: Any, out_dir: str | Path)
     list of pathlib.Path
         The workbooks written.
     """
-    from openpyxl import Workbook
-
+    from yulin_gis.log import progress
     from yulin_gis.reports._docmeta import profile_labels
     from yulin_gis.reports._plan_workbooks import write_table_sheet
 
@@ -237,22 +225,22 @@ def write_scheme_workbooks(table: pd.DataFrame, state: Any, out_dir: str | Path)
     items = {str(k): g for k, g in long.groupby(long["compound_id"].astype(str), sort=False)}
     empty = long.iloc[0:0]
     files = []
-    for (county, package_id), rows in planned.groupby(["county", "package_id"], sort=True):
+    groups = planned.groupby(["county", "package_id"], sort=True)
+    for (county, package_id), rows in progress(groups, "一小区一方案", total=groups.ngroups):
         package = ({str(k): v for k, v in pk.loc[str(package_id)].items()}
                    if str(package_id) in pk.index else {})
-        wb = Workbook()
-        write_table_sheet(wb.active, _summary(rows, comp), f"{county}{package_id}片区改造方案汇总",
-                          True, labels)
-        wb.active.title = "片区汇总"
+        book = Book()
+        write_table_sheet(book.add_sheet("片区汇总"), _summary(rows, comp),
+                          f"{county}{package_id}片区改造方案汇总", True, labels)
         used: set[str] = set()
         for _, row in rows.iterrows():
             compound = pd.Series(comp.loc[str(row["compound_id"])])
             name = _unique(safe_name(f"{row['name']}", 28), used)
-            _write_sections(wb.create_sheet(name), f"{row['name']}改造方案（一小区一方案）",
+            _write_sections(book.add_sheet(name), f"{row['name']}改造方案（一小区一方案）",
                             scheme_sections(row, compound, package, prof,
                                             items.get(str(row["compound_id"]), empty)), labels)
         target = Path(out_dir) / safe_name(str(county)) / f"{safe_name(str(package_id))}.xlsx"
-        files.append(save_workbook(wb, target))
+        files.append(save_workbook(book, target))
     logger.info("一小区一方案: %d workbooks", len(files))
     return files
 
