@@ -84,17 +84,6 @@ SEGMENT_COLS = ("segment_id", "utility", "material", "install_year", "condition"
 PAIR_KEY = ["compound_id", "segment_id", "utility", "distance_m", "length_in_m"]
 
 
-def _cpu(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            t = psutil.Process(pid).cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
-
-
 def _row_hashes(frame: Any, index: bool = False) -> Any:
     """One uint64 per row from every value (floats bit for bit; strings as Python str)."""
     import numpy as np
