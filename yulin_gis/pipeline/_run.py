@@ -89,7 +89,7 @@ _USED = {"validate": "validated", "survey": "eligible", "packages": "packaged", 
 
 def _run_stages(layers: Layers, options: PlanOptions, until: str,
                 timer: StageTimer | None = None) -> PlanState:
-    from yulin_gis.pipeline._stages import package_stage, plan_stage, survey_stage, utility_stage
+    from yulin_gis.pipeline._stages import package_stage, survey_stage
 
     timer = timer or StageTimer(())
     if options.engine != "local":
@@ -99,24 +99,13 @@ def _run_stages(layers: Layers, options: PlanOptions, until: str,
     if STAGES.index(until) >= STAGES.index("packages"):
         with timer("packages"):
             state = package_stage(state)
-    if STAGES.index(until) >= STAGES.index("plan"):
-        with timer("plan"):
-            state = plan_stage(state)
-    if until == "utilities":
-        with timer("utilities"):
-            state = utility_stage(state)
-    return state
+    return _later_stages(state, until, timer)
 
 
 def _run_engine_stages(layers: Layers, options: PlanOptions, until: str,
                        timer: StageTimer) -> PlanState:
     """The stages with the heavy steps (pipe evidence, packaging per county) on dask."""
-    from yulin_gis.pipeline._stages import (
-        engine_package_stage,
-        engine_survey_stage,
-        plan_stage,
-        utility_stage,
-    )
+    from yulin_gis.pipeline._stages import engine_package_stage, engine_survey_stage
     from yulin_gis.scale import engine_from_options
 
     with engine_from_options(options.engine, options.scheduler, options.workers) as engine:
@@ -125,6 +114,13 @@ def _run_engine_stages(layers: Layers, options: PlanOptions, until: str,
         if STAGES.index(until) >= STAGES.index("packages"):
             with timer("packages"):
                 state = engine_package_stage(state, engine)
+    return _later_stages(state, until, timer)
+
+
+def _later_stages(state: PlanState, until: str, timer: StageTimer) -> PlanState:
+    """The plan and utility stages (the same with and without an engine)."""
+    from yulin_gis.pipeline._stages import plan_stage, utility_stage
+
     if STAGES.index(until) >= STAGES.index("plan"):
         with timer("plan"):
             state = plan_stage(state)
